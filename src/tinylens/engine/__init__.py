@@ -1,0 +1,102 @@
+"""The tinylens NumPy engine: layers, activations, losses, optimizers and networks, from scratch.
+
+Only NumPy is imported here (never torch), so this package can be read, and run, on its own.
+
+>>> import numpy as np
+>>> from tinylens.engine import MLP, make_optimizer, loss_fn
+>>> rng = np.random.default_rng(0)
+>>> net = MLP([1, 8, 1], rng=rng)
+>>> opt, mse = make_optimizer("adam", net.parameters(), lr=0.05), loss_fn("mse")
+>>> x = np.linspace(-1, 1, 32, dtype=np.float32).reshape(-1, 1)
+>>> first = mse.forward(net.forward(x), np.abs(x))
+>>> for _ in range(200):
+...     _ = mse.forward(net.forward(x), np.abs(x))
+...     _ = net.backward(mse.backward())
+...     opt.step()
+>>> mse.forward(net.forward(x), np.abs(x)) < first / 10
+True
+"""
+
+from tinylens.engine.activations import (
+    ACTIVATIONS,
+    GELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+    activation,
+    sigmoid,
+    softmax,
+)
+from tinylens.engine.affine import AffineLayer, AffineNet
+from tinylens.engine.gradcheck import GradcheckResult, gradcheck, numerical_gradient
+from tinylens.engine.init import as_rng
+from tinylens.engine.layers import Dropout, Flatten, LayerNorm, Linear
+from tinylens.engine.losses import (
+    LOSSES,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Loss,
+    MSELoss,
+    loss_fn,
+)
+from tinylens.engine.module import Module, Parameter
+from tinylens.engine.network import MLP, MODULE_TYPES, Sequential, build_module
+from tinylens.engine.optim import (
+    OPTIMIZERS,
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    Optimizer,
+    RMSProp,
+    make_optimizer,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "GELU",
+    "LOSSES",
+    "MLP",
+    "MODULE_TYPES",
+    "OPTIMIZERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "AffineLayer",
+    "AffineNet",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "GradcheckResult",
+    "Identity",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "Loss",
+    "MSELoss",
+    "Module",
+    "Optimizer",
+    "Parameter",
+    "RMSProp",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+    "activation",
+    "as_rng",
+    "build_module",
+    "gradcheck",
+    "loss_fn",
+    "make_optimizer",
+    "numerical_gradient",
+    "sigmoid",
+    "softmax",
+]
