@@ -1,0 +1,22 @@
+"""Files: the safetensors weights format, atomic writes and run directories."""
+
+from tinylens.io.atomic import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
+from tinylens.io.rundir import RunDir
+from tinylens.io.sections import Figure, Section, Table, read_sections
+from tinylens.io.weights import load, load_affine, read_info, save
+
+__all__ = [
+    "Figure",
+    "RunDir",
+    "Section",
+    "Table",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "load",
+    "load_affine",
+    "read_info",
+    "read_sections",
+    "save",
+]

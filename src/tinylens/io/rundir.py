@@ -1,0 +1,144 @@
+"""Run directories: where a study writes its config, metrics, weights and figures.
+
+A run is written into a hidden sibling ``.NAME.partial`` and moved into place by
+:meth:`RunDir.finish`, so a crash never leaves a half-written run where a finished one is
+expected, and an earlier run at the same path survives until the new one is complete. An
+existing directory is replaced only with ``force=True``. A killed run leaves its ``.partial``
+directory behind; the next run with the same ``out`` finds its checkpoints there and resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tinylens.errors import ConfigError
+from tinylens.io.atomic import atomic_path, atomic_write_json, atomic_write_text
+
+__all__ = ["RunDir"]
+
+
+class RunDir:
+    """An output directory under construction.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where the finished run will live.
+    force : bool
+        Replace an existing, non-empty ``path`` when the run finishes.
+    resume : bool
+        Keep files of an interrupted run (``.NAME.partial``) so checkpoints can be resumed;
+        otherwise start empty.
+
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> run = RunDir(root / "demo")
+    >>> _ = run.write_json("metrics.json", {"accuracy": 0.9})
+    >>> run.finish().name, (root / "demo" / "metrics.json").exists()
+    ('demo', True)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, force: bool = False, resume: bool = True):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"output path {self.path} is a file; choose a directory with --out")
+        if self.path.is_dir() and any(self.path.iterdir()) and not force:
+            raise ConfigError(
+                f"output directory {self.path} already exists; pass --force to replace it or "
+                "choose another --out"
+            )
+        self.work = self.path.parent / f".{self.path.name}.partial"
+        if self.work.exists() and not resume:
+            shutil.rmtree(self.work)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.finished = False
+
+    # -- writing --------------------------------------------------------------------------------
+    def file(self, relpath: str) -> Path:
+        """The path of ``relpath`` inside the run being written (parents created)."""
+        p = self.work / relpath
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def write_text(self, relpath: str, text: str) -> Path:
+        return atomic_write_text(self.file(relpath), text)
+
+    def write_json(self, relpath: str, obj: Any) -> Path:
+        return atomic_write_json(self.file(relpath), obj)
+
+    def write_yaml(self, relpath: str, obj: Any) -> Path:
+        import yaml
+
+        return atomic_write_text(self.file(relpath), yaml.safe_dump(obj, sort_keys=False))
+
+    def write_csv(self, relpath: str, rows: Iterable[Sequence[Any]], header: Sequence[str]) -> Path:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return atomic_write_text(self.file(relpath), buf.getvalue())
+
+    def save_figure(self, relpath: str, fig: Any, *, dpi: int = 120) -> Path:
+        """Save a matplotlib figure (PNG, or by the suffix) atomically, and close it."""
+        target = self.file(relpath)
+        with atomic_path(target) as tmp:
+            fig.savefig(
+                tmp, format=target.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight"
+            )
+        fig.clf()
+        try:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        except Exception:  # a figure made without pyplot has nothing to close
+            pass
+        return target
+
+    def save_weights(self, relpath: str, net: Any, info: dict[str, Any] | None = None) -> Path:
+        from tinylens.io.weights import save
+
+        return save(net, self.file(relpath), info=info)
+
+    def add_section(self, section: Any, *, title: str | None = None) -> Path:
+        """Append a :class:`~tinylens.io.sections.Section` to this run's ``report.json``."""
+        import json
+
+        path = self.file("report.json")
+        data = json.loads(path.read_text()) if path.exists() else {"title": "", "sections": []}
+        data["sections"] = [s for s in data["sections"] if s.get("id") != section.id]
+        data["sections"].append(section.to_dict())
+        if title is not None:
+            data["title"] = title
+        return atomic_write_json(path, data)
+
+    # -- completion -----------------------------------------------------------------------------
+    def finish(self) -> Path:
+        """Move the finished run into place (replacing an old one if forced); returns its path."""
+        if self.finished:
+            return self.path
+        old = None
+        if self.path.exists():
+            old = self.path.parent / f".{self.path.name}.old-{os.getpid()}"
+            os.replace(self.path, old)
+        os.replace(self.work, self.path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self.finished = True
+        return self.path
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.finish()
+        # On error the partial directory stays: its checkpoints let the next run resume.
+
+    def __repr__(self) -> str:
+        return f"RunDir({os.fspath(self.path)!r})"

@@ -1,0 +1,228 @@
+"""The weights file format, atomic writes and run directories."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+import tinylens.io as tio
+from tinylens.engine import MLP, AffineNet, Dropout, LayerNorm, LeakyReLU, Linear, ReLU, Sequential
+from tinylens.errors import ConfigError, WeightsFileError
+
+
+def roundtrip(net, tmp_path):
+    path = tio.save(net, tmp_path / "net.safetensors", info={"epoch": 3})
+    return tio.load(path), path
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mlp_roundtrip_is_exact(tmp_path, dtype):
+    net = MLP([5, 7, 3, 2], activation="tanh", rng=0, dtype=dtype, input_names=list("abcde"))
+    back, path = roundtrip(net, tmp_path)
+    assert back.dtype == dtype and back.input_names == tuple("abcde")
+    for (k1, v1), (k2, v2) in zip(net.state_dict().items(), back.state_dict().items(), strict=True):
+        assert k1 == k2 and np.array_equal(v1, v2)
+    x = np.random.default_rng(1).normal(size=(4, 5))
+    assert np.array_equal(net.predict(x), back.predict(x))
+    assert tio.read_info(path)["info"] == {"epoch": 3}
+
+
+def test_file_layout_is_the_public_format(tmp_path):
+    """Other tools read these files with safetensors alone: check the documented layout."""
+    from safetensors import safe_open
+
+    net = MLP([2, 3, 1], rng=0, output_activation="sigmoid")
+    path = tio.save(net, tmp_path / "m.safetensors")
+    with safe_open(str(path), framework="numpy") as fh:
+        keys = sorted(fh.keys())
+        meta = json.loads(fh.metadata()["tinylens"])
+        w1 = fh.get_tensor("layers.1.weight")
+    assert keys == ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight"]
+    assert meta["format"] == 1 and meta["activations"] == ["relu", "sigmoid"]
+    assert meta["sizes"] == [2, 3, 1]
+    assert w1.shape == (1, 3)  # [out, in]
+    assert np.array_equal(w1, net.layers[2].weight.data)
+
+
+def test_a_file_with_only_activations_metadata_loads(tmp_path):
+    """A third-party writer that follows the documented minimum is readable."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(0)
+    tensors = {
+        "layers.0.weight": rng.normal(size=(4, 2)),
+        "layers.0.bias": np.zeros(4),
+        "layers.1.weight": rng.normal(size=(1, 4)),
+    }
+    save_file(
+        tensors,
+        str(tmp_path / "x.safetensors"),
+        metadata={"tinylens": json.dumps({"format": 1, "activations": ["relu", "identity"]})},
+    )
+    net = tio.load(tmp_path / "x.safetensors")
+    assert net.sizes == [2, 4, 1] and net.layers[2].bias is None
+    x = rng.normal(size=(3, 2))
+    expected = np.maximum(x @ tensors["layers.0.weight"].T, 0) @ tensors["layers.1.weight"].T
+    np.testing.assert_allclose(net.forward(x), expected)
+
+
+def test_layernorm_dropout_and_leaky_networks_roundtrip(tmp_path):
+    rng = np.random.default_rng(0)
+    net = Sequential(
+        [
+            Linear(4, 6, rng=rng),
+            ReLU(),
+            LayerNorm(6),
+            Dropout(0.2),
+            Linear(6, 5, rng=rng),
+            LayerNorm(5),
+            LeakyReLU(0.1),
+            Linear(5, 3, rng=rng, bias=False),
+        ]
+    )
+    net.layers[2].weight.assign(rng.normal(size=6))
+    back, _ = roundtrip(net, tmp_path)
+    assert [m.kind for m in back.layers] == [m.kind for m in net.layers]
+    assert back.layers[6].negative_slope == 0.1 and back.layers[3].p == 0.2
+    x = rng.normal(size=(8, 4))
+    np.testing.assert_array_equal(net.predict(x), back.predict(x))
+
+
+def test_affine_net_saves_and_loads(tmp_path):
+    aff = AffineNet.from_lists(
+        [([[1.0], [-1.0]], [0, 0], "relu"), ([[1.0, 1.0]], [0], "identity")], input_names=["x"]
+    )
+    path = tio.save(aff, tmp_path / "abs.safetensors")
+    back = tio.load_affine(path)
+    assert back.sizes == [1, 2, 1] and back.input_names == ("x",)
+    assert back(np.array([[-3.0], [2.0]])).ravel().tolist() == [3.0, 2.0]
+
+
+def corrupt(path, offset_from_end=1):
+    data = bytearray(path.read_bytes())
+    data[-offset_from_end] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_tampered_tensor_bytes_fail_the_checksum(tmp_path):
+    _, path = roundtrip(MLP([3, 4, 2], rng=0), tmp_path)
+    corrupt(path)
+    with pytest.raises(WeightsFileError, match="fails its checksum"):
+        tio.load(path)
+
+
+def test_truncated_and_garbage_files_give_one_clear_error(tmp_path):
+    _, path = roundtrip(MLP([3, 4, 2], rng=0), tmp_path)
+    data = path.read_bytes()
+    for name, content in {
+        "short.safetensors": data[:5],
+        "cut.safetensors": data[:-7],
+        "header.safetensors": data[:8] + b"{not json" + data[17:],
+        "empty.safetensors": b"",
+    }.items():
+        p = tmp_path / name
+        p.write_bytes(content)
+        with pytest.raises(WeightsFileError) as info:
+            tio.load(p)
+        assert "\n" not in str(info.value) and name in str(info.value)
+
+
+def test_pickles_are_refused_not_loaded(tmp_path):
+    p = tmp_path / "evil.pt"
+    p.write_bytes(pickle.dumps({"layers.0.weight": [1.0]}))
+    with pytest.raises(WeightsFileError, match="never loads pickles"):
+        tio.load(p)
+
+
+def test_foreign_safetensors_and_wrong_format(tmp_path):
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.zeros(2)}, str(tmp_path / "plain.safetensors"))
+    with pytest.raises(WeightsFileError, match="no 'tinylens' metadata"):
+        tio.load(tmp_path / "plain.safetensors")
+    save_file(
+        {"w": np.zeros(2)},
+        str(tmp_path / "v9.safetensors"),
+        metadata={"tinylens": json.dumps({"format": 9})},
+    )
+    with pytest.raises(WeightsFileError, match="format 9"):
+        tio.load(tmp_path / "v9.safetensors")
+    with pytest.raises(WeightsFileError, match="does not exist"):
+        tio.load(tmp_path / "missing.safetensors")
+
+
+def test_shape_mismatch_between_metadata_and_tensors(tmp_path):
+    from safetensors.numpy import save_file
+
+    meta = {
+        "format": 1,
+        "activations": ["relu", "identity"],
+        "modules": [
+            {
+                "type": "linear",
+                "in_features": 2,
+                "out_features": 3,
+                "bias": False,
+                "tensors": "layers.0",
+            },
+            {"type": "relu"},
+            {
+                "type": "linear",
+                "in_features": 3,
+                "out_features": 1,
+                "bias": False,
+                "tensors": "layers.1",
+            },
+        ],
+    }
+    save_file(
+        {"layers.0.weight": np.zeros((3, 2)), "layers.1.weight": np.zeros((2, 3))},
+        str(tmp_path / "bad.safetensors"),
+        metadata={"tinylens": json.dumps(meta)},
+    )
+    with pytest.raises(WeightsFileError, match=r"layers.1.weight' has shape \[2, 3\]"):
+        tio.load(tmp_path / "bad.safetensors")
+
+
+def test_a_failed_write_leaves_the_old_file_intact(tmp_path):
+    path = tmp_path / "f.txt"
+    tio.atomic_write_text(path, "old")
+    with pytest.raises(RuntimeError), tio.atomic_path(path) as tmp:
+        tmp.write_text("half of the new")
+        raise RuntimeError("disk full")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_rundir_never_overwrites_without_force(tmp_path):
+    out = tmp_path / "run"
+    with tio.RunDir(out) as run:
+        run.write_json("metrics.json", {"a": 1})
+    with pytest.raises(ConfigError, match="already exists; pass --force"):
+        tio.RunDir(out)
+    assert json.loads((out / "metrics.json").read_text()) == {"a": 1}
+
+
+def test_rundir_keeps_the_old_run_until_the_new_one_finishes(tmp_path):
+    out = tmp_path / "run"
+    with tio.RunDir(out) as run:
+        run.write_json("metrics.json", {"a": 1})
+    with pytest.raises(ZeroDivisionError), tio.RunDir(out, force=True) as run:
+        run.write_json("metrics.json", {"a": 2})
+        1 / 0
+    assert json.loads((out / "metrics.json").read_text()) == {"a": 1}
+    with tio.RunDir(out, force=True, resume=False) as run:
+        run.write_json("metrics.json", {"a": 3})
+    assert json.loads((out / "metrics.json").read_text()) == {"a": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_header_length_field_is_validated(tmp_path):
+    p = tmp_path / "huge.safetensors"
+    p.write_bytes(struct.pack("<Q", 10**12) + b"{}")
+    with pytest.raises(WeightsFileError, match="bad header length"):
+        tio.load(p)
