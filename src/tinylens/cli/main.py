@@ -1,0 +1,84 @@
+"""The ``tinylens`` command.
+
+Commands are discovered: every module of :mod:`tinylens.cli` that defines ``register(subparsers)``
+adds a subcommand (``ORDER`` sorts them in the help). A command module parses its options, calls
+one study, and writes files. User mistakes (:class:`~tinylens.errors.TinylensError`) print one
+line and exit with code 2; a traceback means a bug in tinylens.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import sys
+from collections.abc import Sequence
+
+from tinylens.cli.common import Parser
+
+__all__ = ["build_parser", "main"]
+
+_SKIP = {"main", "common"}
+
+
+def _command_modules() -> list[object]:
+    import tinylens.cli as package
+
+    mods = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in _SKIP or info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"tinylens.cli.{info.name}")
+        if hasattr(mod, "register"):
+            mods.append(mod)
+    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
+def build_parser() -> Parser:
+    from tinylens import __version__
+
+    parser = Parser(
+        prog="tinylens",
+        description="A microscope for small neural networks.",
+        epilog="Run 'tinylens COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinylens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for mod in _command_modules():
+        mod.register(sub)  # type: ignore[attr-defined]
+    return parser
+
+
+_UNDERSCORE_OPTION = re.compile(r"^(--[a-z0-9]+(?:_[a-z0-9]+)+)(=.*)?$")
+
+
+def normalise_argv(argv: Sequence[str]) -> list[str]:
+    """Accept ``--hidden_dim`` for ``--hidden-dim`` (the spelling of our source projects)."""
+    out = []
+    for token in argv:
+        m = _UNDERSCORE_OPTION.match(token)
+        out.append(m.group(1).replace("_", "-") + (m.group(2) or "") if m else token)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tinylens.errors import TinylensError
+
+    args_list = normalise_argv(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0 if not args_list else 2
+    try:
+        return int(args.func(args) or 0)
+    except TinylensError as exc:
+        print(f"tinylens {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinylens: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

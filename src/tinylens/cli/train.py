@@ -1,0 +1,89 @@
+"""``tinylens train``: train an MLP on a named dataset and save weights, metrics and a report."""
+
+from __future__ import annotations
+
+import argparse
+
+from tinylens.cli.common import (
+    add_common,
+    emit,
+    int_list,
+    key_values,
+    nonnegative_int,
+    open_run,
+    positive_float,
+    positive_int,
+)
+
+ORDER = 20
+EXAMPLE = "tinylens train --data spiral --arch 2,64,32,3 --optimizer adam --lr 0.01 --epochs 500"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train an MLP on a named dataset",
+        description=f"Train an MLP and save it with its metrics and report. Example: {EXAMPLE}",
+    )
+    p.add_argument("--data", default="spiral", help="dataset name (spiral, sine, xor, digits, ...)")
+    p.add_argument(
+        "--data-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset parameter, repeatable (e.g. --data-param noise=0.3)",
+    )
+    p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
+    p.add_argument("--arch", type=int_list, help="widths input..output, e.g. 2,64,32,3")
+    p.add_argument("--activation", default="relu", help="hidden activation (default relu)")
+    p.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adam, ...")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default: the optimizer's)")
+    p.add_argument("--epochs", type=positive_int, default=100)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--loss", default="auto", help="auto, mse, cross_entropy, bce")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held-out fraction (0.2)")
+    p.add_argument(
+        "--snapshot-every",
+        type=nonnegative_int,
+        default=0,
+        help="save the weights every K epochs (0: only the final weights)",
+    )
+    p.add_argument("--early-stopping", type=nonnegative_int, default=0, metavar="PATIENCE")
+    p.add_argument("--backend", choices=["engine", "torch"], default="engine")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinylens.studies.train import TrainStudyConfig, run_train
+    from tinylens.training import TrainConfig
+
+    train_cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        loss=args.loss,
+        snapshot_every=args.snapshot_every,
+        early_stopping=args.early_stopping,
+    )
+    cfg = TrainStudyConfig(
+        data=args.data,
+        data_params=key_values(args.data_param),
+        arch=args.arch,
+        activation=args.activation,
+        train=train_cfg,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        backend=args.backend,
+        data_dir=args.data_dir,
+    )
+    with open_run(args, "train") as run_dir:
+        result = run_train(cfg, quiet=args.quiet)
+        result.save(run_dir)
+    path = run_dir.path
+    metrics = {k: v for k, v in result.metrics.items()}
+    lines = [f"trained {args.data} for {metrics['epochs_run']} epochs"]
+    lines += [f"  {k}: {v:.4g}" for k, v in metrics.items() if isinstance(v, float)]
+    lines += [f"weights: {path / 'model.safetensors'}", f"report:  {path / 'index.html'}"]
+    emit(args, {"out": str(path), **metrics}, lines)
+    return 0

@@ -1,0 +1,1 @@
+"""Studies: the named experiments, composing the pieces below into results and reports."""

@@ -1,0 +1,215 @@
+"""The plain training study behind ``tinylens train``: data by name, an MLP, ``fit``, a report.
+
+>>> from tinylens.studies.train import TrainStudyConfig, run_train
+>>> from tinylens.training import TrainConfig
+>>> cfg = TrainStudyConfig(data="spiral", data_params={"n": 300}, arch=(2, 32, 3),
+...                        train=TrainConfig(epochs=40, optimizer="adam", lr=0.01))
+>>> result = run_train(cfg, quiet=True)
+>>> result.metrics["val_accuracy"] > 0.6
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinylens.data import DATASETS, Dataset, load_dataset
+from tinylens.engine import MLP, Sequential
+from tinylens.errors import ConfigError, ShapeError
+from tinylens.io import Figure, RunDir, Section, Table
+from tinylens.training import History, TrainConfig, fit
+
+__all__ = ["TrainResult", "TrainStudyConfig", "load_named_dataset", "run_train"]
+
+
+@dataclass(frozen=True)
+class TrainStudyConfig:
+    """What ``tinylens train`` trains.
+
+    Parameters
+    ----------
+    data : str
+        A dataset name from :data:`tinylens.data.DATASETS`.
+    data_params : dict
+        Parameters of the dataset factory (``{"n": 1000, "noise": 0.2}``).
+    arch : tuple of int, optional
+        Widths from input to output; by default ``(features, 64, 32, outputs)``.
+    activation : str
+    train : TrainConfig
+    val_fraction : float
+        Held-out fraction (stratified for classification); 0 trains on everything.
+    seed : int
+        Seeds the data, the initial weights and the shuffling.
+    backend : str
+        ``engine`` (NumPy) or ``torch``.
+    data_dir : str, optional
+        For MNIST: a directory holding the IDX files.
+    """
+
+    data: str = "spiral"
+    data_params: dict[str, Any] = field(default_factory=dict)
+    arch: tuple[int, ...] | None = None
+    activation: str = "relu"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    val_fraction: float = 0.2
+    seed: int = 0
+    backend: str = "engine"
+    data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("engine", "torch"):
+            raise ConfigError(f"backend must be 'engine' or 'torch', not {self.backend!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data": self.data,
+            "data_params": dict(self.data_params),
+            "arch": list(self.arch) if self.arch else None,
+            "activation": self.activation,
+            "train": self.train.to_dict(),
+            "val_fraction": self.val_fraction,
+            "seed": self.seed,
+            "backend": self.backend,
+            "data_dir": self.data_dir,
+        }
+
+
+def load_named_dataset(
+    name: str, params: dict[str, Any], seed: int, data_dir: str | None = None
+) -> Dataset:
+    """A dataset by name, seeding generators with ``seed`` and pointing MNIST at ``data_dir``."""
+    if name not in DATASETS:
+        return load_dataset(name)  # raises UnknownNameError with suggestions
+    accepted = inspect.signature(DATASETS[name]).parameters
+    kwargs = dict(params)
+    if "rng" in accepted and "rng" not in kwargs:
+        kwargs["rng"] = seed
+    if data_dir is not None and "data_dir" in accepted:
+        kwargs["data_dir"] = data_dir
+    return load_dataset(name, **kwargs)
+
+
+@dataclass
+class TrainResult:
+    config: TrainStudyConfig
+    net: Any
+    history: History
+    train: Dataset
+    val: Dataset | None
+    metrics: dict[str, float]
+
+    def engine_net(self) -> Sequential:
+        """The trained network as an engine network (converted from torch if need be)."""
+        if isinstance(self.net, Sequential):
+            return self.net
+        from tinylens.torch import from_torch
+
+        return from_torch(self.net)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.engine_net().predict(X)
+
+    def save(self, run: RunDir) -> None:
+        """Write config, metrics, history, weights, snapshots and figures into ``run``."""
+        from tinylens.viz import plot_decision_boundary, plot_history, plot_regression_fit
+
+        cfg = self.config
+        run.write_yaml("config.yaml", cfg.to_dict())
+        history = self.history.to_dict()
+        run.write_json("metrics.json", {**self.metrics, "history": history})
+        run.write_csv("history.csv", self.history.rows(), History.COLUMNS)
+        net = self.engine_net()
+        run.save_weights("model.safetensors", net, info={"study": "train", "config": cfg.to_dict()})
+        for epoch, state in self.history.snapshots:
+            snap = net.copy()
+            snap.load_state_dict(state)
+            run.save_weights(
+                f"snapshots/epoch_{epoch:04d}.safetensors", snap, info={"epoch": epoch}
+            )
+        figures = [Figure("loss.png", "Loss (log scale) and accuracy per epoch.")]
+        run.save_figure("loss.png", plot_history(history, title=f"{cfg.data}: training"))
+        data = self.val if self.val is not None else self.train
+        if data.task == "classification" and data.n_features == 2:
+            fig = plot_decision_boundary(
+                net.predict, data.X, data.y, title=f"{cfg.data}: decision regions"
+            )
+            run.save_figure("boundary.png", fig)
+            figures.append(Figure("boundary.png", "Predicted class over the plane, with the data."))
+        elif data.task == "regression" and data.n_features == 1 and data.n_outputs == 1:
+            full_X = np.concatenate([self.train.X] + ([self.val.X] if self.val else []))
+            full_y = np.concatenate([self.train.y] + ([self.val.y] if self.val else []))
+            run.save_figure(
+                "fit.png",
+                plot_regression_fit(full_X, full_y, net.predict, title=f"{cfg.data}: fit"),
+            )
+            figures.append(Figure("fit.png", "The network's function over the data."))
+        section = Section(
+            id="train",
+            title=f"Training on {cfg.data}",
+            summary=(
+                f"A {'-'.join(map(str, net.sizes))} {cfg.activation} MLP trained for "
+                f"{len(self.history.epoch)} epochs with {cfg.train.optimizer} on the "
+                f"{cfg.backend} backend ({self.train.n} training samples"
+                + (f", {self.val.n} held out" if self.val else "")
+                + ")."
+            ),
+            metrics={k: v for k, v in self.metrics.items() if not isinstance(v, (list, dict))},
+            figures=figures,
+            tables=[
+                Table(
+                    "per epoch",
+                    list(History.COLUMNS),
+                    self.history.rows()[-10:],
+                    note="last 10 epochs; all of them are in history.csv",
+                )
+            ],
+            config=cfg.to_dict(),
+        )
+        run.add_section(section, title=f"tinylens train: {cfg.data}")
+
+
+def _default_arch(data: Dataset, arch: tuple[int, ...] | None) -> list[int]:
+    if arch is None:
+        return [data.n_features, 64, 32, data.n_outputs]
+    arch = tuple(int(a) for a in arch)
+    if len(arch) < 2:
+        raise ConfigError(f"arch needs at least an input and an output width, got {list(arch)}")
+    if arch[0] != data.n_features:
+        raise ShapeError(
+            f"arch starts with {arch[0]} inputs but {data.name} has {data.n_features} features; "
+            f"start it with {data.n_features}"
+        )
+    if arch[-1] != data.n_outputs:
+        raise ShapeError(
+            f"arch ends with {arch[-1]} outputs but {data.name} needs {data.n_outputs}; "
+            f"end it with {data.n_outputs}"
+        )
+    return list(arch)
+
+
+def run_train(config: TrainStudyConfig, *, quiet: bool = False) -> TrainResult:
+    """Load the data, build the MLP, train it, and measure it."""
+    rng = np.random.default_rng(config.seed)
+    data = load_named_dataset(config.data, config.data_params, config.seed, config.data_dir)
+    sizes = _default_arch(data, config.arch)
+    if config.val_fraction > 0:
+        train, val = data.split(config.val_fraction, rng=rng)
+    else:
+        train, val = data, None
+    net: Any = MLP(sizes, config.activation, rng=rng, input_names=data.feature_names)
+    if config.backend == "torch":
+        from tinylens.torch import to_torch
+
+        net = to_torch(net)
+    history = fit(net, train, config.train, rng=rng, val=val, quiet=quiet)
+    metrics: dict[str, float] = dict(history.final)
+    metrics["epochs_run"] = len(history.epoch)
+    metrics["parameters"] = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    return TrainResult(config, net, history, train, val, metrics)

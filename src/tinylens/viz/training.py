@@ -1,0 +1,42 @@
+"""Training curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from tinylens.viz.figure import new_figure
+
+__all__ = ["plot_history"]
+
+
+def plot_history(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
+    """Loss (log scale) and, when present, accuracy per epoch.
+
+    ``history`` has keys ``epoch``, ``train_loss`` and optionally ``val_loss``,
+    ``train_accuracy``, ``val_accuracy`` (what :meth:`History.to_dict` returns).
+    """
+    has_acc = bool(history.get("train_accuracy") or history.get("val_accuracy"))
+    fig = new_figure(9.0 if has_acc else 5.5, 3.6)
+    axes: list[Any] = list(fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0])
+    epochs = history["epoch"]
+    ax = axes[0]
+    ax.plot(epochs, history["train_loss"], label="train")
+    if history.get("val_loss"):
+        ax.plot(epochs, history["val_loss"], label="validation")
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax.legend()
+    if has_acc:
+        ax = axes[1]
+        if history.get("train_accuracy"):
+            ax.plot(epochs, history["train_accuracy"], label="train")
+        if history.get("val_accuracy"):
+            ax.plot(epochs, history["val_accuracy"], label="validation")
+        ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,116 @@
+"""The command line: help, version, errors (one line, exit 2), and a real training run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tinylens.cli.main import main, normalise_argv
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tinylens", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_help_version_and_module_entry_point():
+    out = run_cli("--help")
+    assert out.returncode == 0 and "train" in out.stdout
+    out = run_cli("--version")
+    assert out.returncode == 0 and out.stdout.startswith("tinylens 0.")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "zero"], "--epochs: expected a positive integer, got 'zero'"),
+        (["train", "--arch", "2,x"], "expected comma-separated integers"),
+        (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["nope"], "invalid choice: 'nope'"),
+        (["train", "--data", "spirl", "--quiet"], "unknown dataset 'spirl'"),
+        (["train", "--arch", "3,8,3", "--quiet"], "arch starts with 3 inputs but spiral has 2"),
+        (["train", "--optimizer", "adma", "--quiet"], "unknown optimizer 'adma'"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_exit_code_2(args, message, tmp_path):
+    out = run_cli(*args, "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_underscore_spelling_of_options():
+    assert normalise_argv(["basis", "--hidden_dim", "15", "--out", "my_dir", "--batch_size=3"]) == [
+        "basis",
+        "--hidden-dim",
+        "15",
+        "--out",
+        "my_dir",
+        "--batch-size=3",
+    ]
+
+
+def test_train_writes_a_complete_run_and_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--data",
+            "spiral",
+            "--data-param",
+            "n=300",
+            "--arch",
+            "2,16,3",
+            "--epochs",
+            "5",
+            "--snapshot-every",
+            "5",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["out"] == str(out) and 0 <= summary["val_accuracy"] <= 1
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert {
+        "config.yaml",
+        "metrics.json",
+        "history.csv",
+        "model.safetensors",
+        "loss.png",
+        "boundary.png",
+        "report.json",
+        "index.html",
+        "snapshots/epoch_0000.safetensors",
+        "snapshots/epoch_0005.safetensors",
+    } <= names
+    before = (out / "metrics.json").read_text()
+    assert main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 2
+    assert (out / "metrics.json").read_text() == before
+    assert (
+        main(["train", "--epochs", "1", "--arch", "2,4,3", "--out", str(out), "--quiet", "--force"])
+        == 0
+    )
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 1
+
+
+def test_report_command_rerenders_and_rejects_non_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "2", "--arch", "2,4,3", "--out", str(out), "--quiet"]) == 0
+    (out / "index.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert "<img src='loss.png'" in (out / "index.html").read_text()
+    assert main(["report", str(tmp_path)]) == 2
+    assert "has no report.json" in capsys.readouterr().err
