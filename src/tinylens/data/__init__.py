@@ -27,6 +27,7 @@ from tinylens.data.arithmetic import (
 )
 from tinylens.data.dataset import TASKS, Dataset, normalize, split_indices, train_test_split
 from tinylens.data.digits import digits
+from tinylens.data.images import IMAGE_DATASETS, ImageSplit, load_image_split
 from tinylens.data.mnist import (
     MIRRORS,
     MNIST_FILES,
@@ -49,6 +50,7 @@ from tinylens.data.synthetic import (
 
 __all__ = [
     "DATASETS",
+    "IMAGE_DATASETS",
     "MIRRORS",
     "MNIST_FILES",
     "MNIST_MEAN",
@@ -56,6 +58,7 @@ __all__ = [
     "TARGETS",
     "TASKS",
     "Dataset",
+    "ImageSplit",
     "absolute",
     "add",
     "digits",
@@ -63,6 +66,7 @@ __all__ = [
     "is_even",
     "less_than",
     "load_dataset",
+    "load_image_split",
     "load_mnist",
     "maximum",
     "minimum",

@@ -1,0 +1,42 @@
+"""The image-data loader and its offline fallbacks, each stated in the notes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinylens.data import load_image_split
+from tinylens.errors import DataError, UnknownNameError
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYLENS_DATA_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_only_the_mnist_test_set_is_split_8000_2000(mnist_dir, empty_cache):
+    split = load_image_split("mnist", mnist_dir, seed=3, download=False)
+    assert split.source == "mnist-test-split"
+    assert (split.train.n, split.test.n) == (8000, 2000)
+    assert split.train.image_shape == (28, 28) and split.train.n_features == 784
+    assert sorted(set(split.test.y.tolist())) == list(range(10))
+    assert "genuine MNIST test images split 8000 / 2000" in split.notes[0]
+    again = load_image_split("mnist", mnist_dir, seed=3, download=False)
+    assert np.array_equal(again.test.y, split.test.y)
+
+
+def test_no_mnist_anywhere_falls_back_to_digits_and_says_so(empty_cache):
+    split = load_image_split("mnist", empty_cache / "nothing", download=False)
+    assert split.source == "digits" and split.train.n_features == 64
+    assert "8x8 digits" in split.notes[0]
+    with pytest.raises(DataError):
+        load_image_split("mnist", empty_cache / "nothing", download=False, fallback=False)
+
+
+def test_digits_and_unknown_names():
+    split = load_image_split("digits", seed=0)
+    assert split.source == "digits" and not split.notes
+    assert split.train.n + split.test.n == 1797
+    with pytest.raises(UnknownNameError, match="did you mean 'mnist'"):
+        load_image_split("mnsit")
