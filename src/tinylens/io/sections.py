@@ -20,11 +20,18 @@ __all__ = ["Figure", "Section", "Table", "read_sections"]
 
 @dataclass
 class Figure:
-    """An image (PNG/SVG) or an interactive HTML fragment (``kind="html"``) and its caption."""
+    """Something to show, and its caption.
+
+    ``kind`` is ``"image"`` (a PNG/SVG file), ``"html"`` (an HTML fragment file, inlined), or
+    ``"widget"``: an interactive chart drawn offline by the report's own JavaScript from the
+    JSON file at ``path``; ``widget`` names its type (``"frames-chart"``, ``"regions-map"``,
+    ``"circuit"``; schemas in ``tinylens/report/assets/widgets.js``).
+    """
 
     path: str
     caption: str = ""
     kind: str = "image"
+    widget: str = ""
 
 
 @dataclass

@@ -6,7 +6,9 @@ still opens from ``file://``. Interactive fragments (``Figure.kind == "html"``) 
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,23 @@ def _table(t: Table) -> str:
     )
 
 
+_ASSETS = Path(__file__).parent / "assets"
+
+
+def _widget(f: Any, root: Path, caption: str) -> str:
+    """An interactive widget: a placeholder div and its JSON, drawn by widgets.js."""
+    data = (root / f.path).read_text(encoding="utf-8")
+    json.loads(data)  # refuse to embed anything but valid JSON
+    spec_id = "spec-" + hashlib.sha1(f.path.encode()).hexdigest()[:10]
+    # NOTE: "</" inside a <script> would end it early; "<\/" is the same JSON string.
+    safe = data.replace("</", "<\\/")
+    return (
+        f"<figure class='interactive'><div class='tl-widget' data-kind='{html.escape(f.widget)}' "
+        f"data-spec='{spec_id}'></div><script type='application/json' id='{spec_id}'>{safe}"
+        f"</script>{caption}</figure>"
+    )
+
+
 def _yaml(obj: Any) -> str:
     import yaml
 
@@ -95,6 +114,8 @@ def _section(s: Section, root: Path) -> str:
         if f.kind == "html":
             fragment = (root / f.path).read_text(encoding="utf-8")
             parts.append(f"<figure class='interactive'>{fragment}{cap}</figure>")
+        elif f.kind == "widget":
+            parts.append(_widget(f, root, cap))
         else:
             alt = html.escape(f.caption or Path(f.path).stem)
             parts.append(f"<figure><img src='{html.escape(f.path)}' alt='{alt}'>{cap}</figure>")
@@ -115,12 +136,15 @@ def render_html(title: str, sections: list[Section], root: Path, subtitle: str =
     nav = "".join(f"<a href='#{html.escape(s.id)}'>{html.escape(s.title)}</a>" for s in sections)
     body = "\n".join(_section(s, root) for s in sections)
     sub = html.escape(subtitle or f"tinylens {__version__}")
+    widgets = any(f.kind == "widget" for s in sections for f in s.figures)
+    css = _CSS + ((_ASSETS / "widgets.css").read_text() if widgets else "")
+    script = f"<script>{(_ASSETS / 'widgets.js').read_text()}</script>" if widgets else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{css}</style></head><body>"
         f"<header><h1>{html.escape(title)}</h1><p>{sub}</p></header>"
-        f"<nav>{nav}</nav><main>{body}</main></body></html>\n"
+        f"<nav>{nav}</nav><main>{body}</main>{script}</body></html>\n"
     )
 
 
