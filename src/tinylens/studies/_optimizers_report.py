@@ -120,9 +120,9 @@ def _figures(result: OptimizerStudyResult, run: RunDir) -> list[Figure]:
                 "moments.png",
                 "Left: step length and gradient norm per step. Right: the effective learning "
                 "rate |Δθ|/|g|. SGD's equals its lr; momentum's (first moment) climbs toward "
-                "lr/(1 − μ) = 10·lr while the slope keeps its direction; Adam's and RMSProp's "
-                "(second moment) rise as the gradient shrinks, since they step about lr per "
-                "coordinate whatever the slope.",
+                "lr/(1 − μ) (10·lr at μ = 0.9) while the slope keeps its direction; Adam's "
+                "and RMSProp's (second moment) rise as the gradient shrinks, since they step "
+                "about lr per coordinate whatever the slope.",
             )
         )
     run.write_text("update_rules.html", update_rules_mathml(_rule_hyper(result)))

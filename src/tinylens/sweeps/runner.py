@@ -132,7 +132,9 @@ def _lost(run: RunSpec, exc: BaseException) -> dict[str, Any]:
     }
 
 
-def _serial(todo: Sequence[RunSpec], threads: int | None) -> Iterator[tuple[RunSpec, dict]]:
+def _serial(
+    todo: Sequence[RunSpec], threads: int | None
+) -> Iterator[tuple[RunSpec, dict[str, Any]]]:
     # In this process: limit BLAS for the loop only, and give it back afterwards.
     with limit_blas_threads(threads):
         for run in todo:
@@ -141,7 +143,7 @@ def _serial(todo: Sequence[RunSpec], threads: int | None) -> Iterator[tuple[RunS
 
 def _local(
     todo: Sequence[RunSpec], threads: int | None, workers: int
-) -> Iterator[tuple[RunSpec, dict]]:
+) -> Iterator[tuple[RunSpec, dict[str, Any]]]:
     import multiprocessing
 
     # NOTE: "spawn", not fork: a fresh interpreter per worker inherits no threads, locks or
@@ -159,45 +161,45 @@ def _local(
                 yield run, _lost(run, exc)
 
 
-def _dask(
-    todo: Sequence[RunSpec], threads: int | None, scheduler: Any
-) -> Iterator[tuple[RunSpec, dict]]:
+def _connect(scheduler: Any) -> tuple[Any, bool]:
+    """``(client, owned)``: a new client for an address (closed by us), or the one given."""
+    if not isinstance(scheduler, str):
+        return scheduler, False
     try:
         import distributed
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         raise ConfigError(
             "--scheduler needs dask.distributed: pip install 'dask[distributed]'"
         ) from None
-    own = isinstance(scheduler, str)
-    if own:
-        try:
-            client = distributed.Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(
-                f"cannot reach the Dask scheduler at {scheduler} ({one_line(exc)}); start one "
-                "with 'dask scheduler' and workers with 'dask worker ADDRESS'"
-            ) from None
-    else:
-        client = scheduler
     try:
-        tag = uuid.uuid4().hex[:8]  # a fresh key per launch: a retry must not hit a cached result
-        futures = {
-            client.submit(
-                run_one, _payload(run, threads), key=f"tinylens-{run.run_id}-{tag}", pure=False
-            ): run
-            for run in todo
-        }
-        for fut in distributed.as_completed(list(futures)):
-            run = futures[fut]
-            try:
-                yield run, fut.result()
-            except Exception as exc:  # a worker died or the task was lost
-                yield run, _lost(run, exc)
-            finally:
-                fut.release()
-    finally:
-        if own:
-            client.close()
+        return distributed.Client(scheduler, timeout="20s"), True
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {scheduler} ({one_line(exc)}); start one "
+            "with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+        ) from None
+
+
+def _dask(
+    todo: Sequence[RunSpec], threads: int | None, client: Any
+) -> Iterator[tuple[RunSpec, dict[str, Any]]]:
+    import distributed
+
+    tag = uuid.uuid4().hex[:8]  # a fresh key per launch: a retry must not hit a cached result
+    futures = {
+        client.submit(
+            run_one, _payload(run, threads), key=f"tinylens-{run.run_id}-{tag}", pure=False
+        ): run
+        for run in todo
+    }
+    for fut in distributed.as_completed(list(futures)):
+        run = futures[fut]
+        try:
+            yield run, fut.result()
+        except Exception as exc:  # a worker died or the task was lost
+            yield run, _lost(run, exc)
+        finally:
+            fut.release()
 
 
 def run_sweep(
@@ -230,31 +232,37 @@ def run_sweep(
         The table (one row per run, in expansion order) with what ran now and what was skipped.
     """
     runs = spec.expand()
-    store = SweepStore(out, spec, force=force)
-    todo = [r for r in runs if not store.is_done(r.run_id)]
     if workers is None:
         workers = os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
-    threads = spec.blas_threads
-    source: Iterator[tuple[RunSpec, dict[str, Any]]]
-    if not todo:
-        source, where = iter(()), "nothing to run"
-    elif scheduler is not None:
-        source = _dask(todo, threads, scheduler)
-        where = f"dask ({scheduler if isinstance(scheduler, str) else 'client'})"
-    elif workers == 1 or len(todo) <= 1:
-        source, where = _serial(todo, threads), "serial"
-    else:
-        source = _local(todo, threads, min(workers, len(todo)))
-        where = f"{min(workers, len(todo))} local processes"
-    failed_now = 0
-    with progress(len(todo), f"sweep {spec.name}", quiet=quiet) as bar:
-        for run, record in source:
-            store.write(run, record)
-            failed_now += record["status"] != "ok"
-            bar.update(status=f"{failed_now} failed" if failed_now else "")
-            bar.advance()
+    # Connect before touching the directory: an unreachable scheduler leaves nothing behind.
+    client, owned = _connect(scheduler) if scheduler is not None else (None, False)
+    try:
+        store = SweepStore(out, spec, force=force)
+        todo = [r for r in runs if not store.is_done(r.run_id)]
+        threads = spec.blas_threads
+        source: Iterator[tuple[RunSpec, dict[str, Any]]]
+        if not todo:
+            source, where = iter(()), "nothing to run"
+        elif client is not None:
+            source = _dask(todo, threads, client)
+            where = f"dask ({scheduler if isinstance(scheduler, str) else 'client'})"
+        elif workers == 1 or len(todo) <= 1:
+            source, where = _serial(todo, threads), "serial"
+        else:
+            source = _local(todo, threads, min(workers, len(todo)))
+            where = f"{min(workers, len(todo))} local processes"
+        failed_now = 0
+        with progress(len(todo), f"sweep {spec.name}", quiet=quiet) as bar:
+            for run, record in source:
+                store.write(run, record)
+                failed_now += record["status"] != "ok"
+                bar.update(status=f"{failed_now} failed" if failed_now else "")
+                bar.advance()
+    finally:
+        if owned:
+            client.close()
     records = [store.read(r.run_id) for r in runs]
     result = SweepResult(
         spec=spec,
