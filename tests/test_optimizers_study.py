@@ -223,3 +223,17 @@ def test_cli_end_to_end_on_digits(tmp_path, capsys):
     assert (out / "index.html").is_file() and (out / "paths_net.png").is_file()
     html = (out / "index.html").read_text()
     assert "<math" in html and "Unfair by construction" in html
+
+
+def test_report_says_when_seeds_do_not_separate_optimizers():
+    from tinylens.studies._optimizers_report import _resolution
+
+    def s(mean, sd):
+        return {"test_accuracy_mean": mean, "test_accuracy_sd": sd}
+
+    summary = {"a": s(0.96, 0.01), "b": s(0.952, 0.004), "c": s(0.88, 0.01)}
+    assert _resolution(summary, ["a", "b", "c"], True) == (
+        " b is within one sd of a: these seeds do not separate them."
+    )
+    del summary["b"]
+    assert "a is ahead of the others by more than one sd" in _resolution(summary, ["a", "c"], True)

@@ -243,6 +243,27 @@ def _tables(result: OptimizerStudyResult) -> list[Table]:
     return tables
 
 
+def _resolution(summary: dict[str, dict[str, Any]], ranked: list[str], accuracy: bool) -> str:
+    """A sentence naming the optimizers the seeds cannot tell apart from the best (gap < 1 sd)."""
+    key = "test_accuracy" if accuracy else "test_loss"
+    best = ranked[0]
+    m0, s0 = summary[best][f"{key}_mean"], summary[best][f"{key}_sd"]
+    if math.isnan(m0):
+        return ""
+    close = [
+        n
+        for n in ranked[1:]
+        if not math.isnan(summary[n][f"{key}_mean"])
+        and abs(summary[n][f"{key}_mean"] - m0) <= max(s0, summary[n][f"{key}_sd"])
+    ]
+    if not close:
+        return f" {best} is ahead of the others by more than one sd."
+    return (
+        f" {', '.join(close)} {'is' if len(close) == 1 else 'are'} within one sd of {best}: "
+        "these seeds do not separate them."
+    )
+
+
 def write_report(result: OptimizerStudyResult, run: RunDir) -> None:
     """Figures, tables and the section of ``result`` into ``run``."""
     cfg = result.config
@@ -264,6 +285,7 @@ def write_report(result: OptimizerStudyResult, run: RunDir) -> None:
             for n in ranked
         )
         headline = f"Final test MSE (mean ± sd), best first: {best}."
+    headline += _resolution(summary, ranked, result.classification)
     how = "each at its best rate from a grid" if cfg.tune else "each at its preset rate"
     summary_text = (
         f"{len(cfg.optimizers)} optimizers trained a {'-'.join(map(str, result.data.sizes))} "
