@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--target-loss",
         type=positive_float,
-        help="training loss to reach (default per dataset: 0.1 images, 0.3 spiral, 0.02 sine)",
+        help="training loss to reach (default per dataset: 0.1 images, 0.3 spiral, 0.05 sine)",
     )
     p.add_argument(
         "--tune",

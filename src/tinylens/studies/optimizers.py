@@ -56,7 +56,7 @@ _DATASET_DEFAULTS: dict[str, tuple[tuple[int, ...], str, float]] = {
     "mnist": ((128, 64), "relu", 0.1),
     "digits": ((128, 64), "relu", 0.1),
     "spiral": ((128, 64), "relu", 0.3),
-    "sine": ((64, 64), "tanh", 0.02),
+    "sine": ((64, 64), "tanh", 0.05),
 }
 
 # The hyperparameters a study may set per optimizer (those TrainConfig passes on), and the
@@ -278,7 +278,7 @@ class OptimizerStudyConfig:
     spiral_points: int = 300
     spiral_classes: int = 3
     spiral_noise: float = 0.2
-    sine_points: int = 1000
+    sine_points: int = 2000
     sine_noise: float = 0.1
     test_fraction: float = 0.2
     data_dir: str | None = None
