@@ -33,6 +33,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _mean_sd(mean: float, sd: float) -> str:
+    """``0.9512 ± 0.012``; just the mean for one seed (sd NaN); ``n/a`` when nothing ran."""
+    if math.isnan(mean):
+        return "n/a"
+    return f"{mean:.4g}" if math.isnan(sd) else f"{mean:.4g} ± {sd:.2g}"
+
+
 def _label(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
@@ -206,14 +213,7 @@ class SweepResult:
                 [
                     *(_label(a[k]) for k in spec.grid),
                     f"{a['n_ok']} / {a['n']}",
-                    *(
-                        "n/a"
-                        if math.isnan(a[f"{m}_mean"])
-                        else f"{a[f'{m}_mean']:.4g} ± {a[f'{m}_sd']:.2g}"
-                        if not math.isnan(a[f"{m}_sd"])
-                        else f"{a[f'{m}_mean']:.4g}"
-                        for m in metrics
-                    ),
+                    *(_mean_sd(a[f"{m}_mean"], a[f"{m}_sd"]) for m in metrics),
                 ]
                 for a in agg
             ],
