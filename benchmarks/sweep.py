@@ -17,8 +17,9 @@ dominate. The three tables must hold the same numbers; the script checks that.
     python benchmarks/sweep.py [--runs-per-cell 10] [--epochs 40]
 
 Target (issue 7): local / serial >= 1.7x on 2 cores. Ends with one JSON line. The per-run time
-inside the workers is printed for each mode: when it is higher in the parallel modes than
-serially, something else is using the cores (on a shared machine, re-measure when it is quiet).
+inside the workers, and the share of a core each run got (CPU time / wall time), are printed
+for each mode: when the parallel modes show a share well below 1, something else is using the
+cores (on a shared machine, re-measure when it is quiet).
 """
 
 from __future__ import annotations
@@ -100,11 +101,18 @@ def main() -> None:
     per_run = {
         k: sorted(rec["seconds"] for rec in r.records)[n_runs // 2] for k, r in results.items()
     }
+    # The share of a core each run got: about 1.0 on an idle machine; 0.5 in the parallel modes
+    # means the two workers were sharing one core with something else.
+    cpu_share = {
+        k: sum(rec["cpu_seconds"] for rec in r.records) / sum(rec["seconds"] for rec in r.records)
+        for k, r in results.items()
+    }
     print(f"{n_runs} runs, median {per_run['serial'] * 1000:.0f} ms per run serially")
     for k in ("serial", "local", "dask"):
         print(
             f"  {k:<7} {times[k]:7.2f} s   {n_runs / times[k]:6.1f} runs/s   "
-            f"median {per_run[k] * 1000:.0f} ms per run inside the worker"
+            f"median {per_run[k] * 1000:.0f} ms per run inside the worker, "
+            f"{cpu_share[k]:.2f} of a core"
         )
     local_x, dask_x = times["serial"] / times["local"], times["serial"] / times["dask"]
     print(f"  local / serial: {local_x:.2f}x   (target >= 1.7x on 2 cores)")
@@ -116,6 +124,7 @@ def main() -> None:
                 "benchmark": "sweep",
                 "runs": n_runs,
                 "ms_per_run": {k: round(v * 1000, 1) for k, v in per_run.items()},
+                "cpu_share": {k: round(v, 2) for k, v in cpu_share.items()},
                 "serial_s": round(times["serial"], 2),
                 "local2_s": round(times["local"], 2),
                 "dask2_s": round(times["dask"], 2),

@@ -33,7 +33,7 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
     """
     from tinylens.sweeps.registry import sweep_study
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     metrics: dict[str, float] = {}
     error = None
     try:
@@ -48,6 +48,9 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
         "metrics": metrics,
         "error": error,
         "seconds": time.perf_counter() - t0,
+        # CPU time of the whole process: with one task per process (pool, Dask process
+        # workers) cpu_seconds / seconds is the share of a core this run got.
+        "cpu_seconds": time.process_time() - c0,
         "host": socket.gethostname(),
         "pid": os.getpid(),
     }
