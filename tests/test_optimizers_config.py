@@ -111,6 +111,11 @@ def test_round_trip_through_the_yaml_layout():
         ({"optimizers": ["sgd", "adamm"]}, "unknown optimizer 'adamm'"),
         ({"dataset": "mnits"}, "unknown dataset 'mnits'"),
         ({"seeds": 0}, "seeds must be a positive integer"),
+        ({"training": {"epochs": 2.5}}, "training.epochs must be a positive integer, got 2.5"),
+        ({"data": {"spiral": {"n_points": 0}}}, "data.spiral.n_points must be a positive"),
+        ({"model": {"activation": "rleu"}}, "unknown activation 'rleu'"),
+        ({"tune": "yes"}, "tune must be true or false, not 'yes'"),
+        ({"optimizers": 3}, "optimizers must be a list of names (or 'all'), not 3"),
     ],
 )
 def test_bad_keys_and_values_are_one_line_errors(config, message):

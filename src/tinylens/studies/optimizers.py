@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.data import Dataset, load_image_split, sine, spiral
-from tinylens.engine import MLP, OPTIMIZERS, Sequential
+from tinylens.engine import ACTIVATIONS, MLP, OPTIMIZERS, Sequential
 from tinylens.errors import ConfigError, DivergenceError, UnknownNameError, close_matches
 from tinylens.io import RunDir
 from tinylens.progress import progress
@@ -296,11 +296,13 @@ class OptimizerStudyConfig:
         set_ = object.__setattr__
         if self.dataset not in STUDY_DATASETS:
             raise UnknownNameError("dataset", self.dataset, STUDY_DATASETS)
-        opts = self.optimizers
+        opts: Any = self.optimizers
         if isinstance(opts, str):
-            opts = ALL_OPTIMIZERS if opts == "all" else tuple(o for o in opts.split(",") if o)
-        opts = tuple(ALL_OPTIMIZERS if o == "all" else (o,) for o in opts)
-        names = tuple(dict.fromkeys(n for group in opts for n in group))
+            opts = opts.split(",")
+        if not isinstance(opts, (list, tuple)) or not all(isinstance(o, str) for o in opts):
+            raise ConfigError(f"optimizers must be a list of names (or 'all'), not {opts!r}")
+        groups = [ALL_OPTIMIZERS if o.strip() == "all" else (o.strip(),) for o in opts if o]
+        names = tuple(dict.fromkeys(n for group in groups for n in group))
         if not names:
             raise ConfigError("optimizers is empty; name at least one (or 'all')")
         for n in names:
@@ -325,12 +327,23 @@ class OptimizerStudyConfig:
         for name in ("spiral_noise", "sine_noise"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise ConfigError(
+                    f"{_YAML_NAMES.get(name, name)} must be a finite number >= 0, got {value!r}"
+                )
+        for name in ("tune", "paths", "download"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ConfigError(f"data_dir must be a path, not {self.data_dir!r}")
         hidden, act, target = _DATASET_DEFAULTS[self.dataset]
-        set_(self, "hidden", tuple(int(h) for h in (self.hidden or hidden)))
-        if any(h < 1 for h in self.hidden):  # type: ignore[union-attr]
-            raise ConfigError(f"model.hidden must be positive widths, got {list(self.hidden)}")  # type: ignore[arg-type]
-        set_(self, "activation", self.activation or act)
+        widths = tuple(int(h) for h in (self.hidden or hidden))
+        if any(h < 1 for h in widths):
+            raise ConfigError(f"model.hidden must be positive widths, got {list(widths)}")
+        set_(self, "hidden", widths)
+        activation = self.activation or act
+        if activation not in ACTIVATIONS:
+            raise UnknownNameError("activation", activation, ACTIVATIONS)
+        set_(self, "activation", activation)
         tl = target if self.target_loss is None else self.target_loss
         if not (isinstance(tl, (int, float)) and tl > 0 and math.isfinite(tl)):
             raise ConfigError(f"target_loss must be a positive number, got {tl!r}")
@@ -459,9 +472,19 @@ def read_config_file(path: str) -> dict[str, Any]:
     return d
 
 
+# Field -> its key in the YAML layout, so messages name what the user wrote.
+_YAML_NAMES = {
+    **{attr: f"data.{ds}.{k}" for ds, keys in _DATA.items() for k, attr in keys.items()},
+    **{attr: f"model.{k}" for k, attr in _MODEL.items()},
+    **{attr: f"training.{k}" for k, attr in _TRAINING.items()},
+}
+
+
 def _positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        raise ConfigError(
+            f"{_YAML_NAMES.get(name, name)} must be a positive integer, got {value!r}"
+        )
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -547,7 +570,7 @@ def _train_one(
     # NOTE: one generator per seed, used for the weights and then the shuffling: every
     # optimizer of this seed starts from the same weights and sees the same minibatches.
     rng = np.random.default_rng(seed)
-    net = MLP(data.sizes, cfg.activation or "relu", rng=rng)
+    net = MLP(data.sizes, cfg.activation or "relu", rng=rng)  # resolved in the config
     tc = cfg.train_config(name, lr)
     t0 = time.perf_counter()
     diverged = None
