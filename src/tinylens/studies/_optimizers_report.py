@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinylens.io import Figure, RunDir, Section, Table
-from tinylens.studies.optimizer_paths import SURFACES
+from tinylens.studies.optimizer_paths import paths_figure
 from tinylens.studies.update_rules import RULE_NAMES, update_rules_mathml
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ def _figures(result: OptimizerStudyResult, run: RunDir) -> list[Figure]:
         plot_curve_bands,
         plot_final_scores,
         plot_lr_grid,
-        plot_paths,
         plot_step_sizes,
     )
 
@@ -72,23 +71,7 @@ def _figures(result: OptimizerStudyResult, run: RunDir) -> list[Figure]:
             )
         )
     for surface, paths in (result.paths or {}).items():
-        surf = SURFACES[surface]
-        X, Y, Z = surf.grid(240)
-        labels = {
-            n: f"{n} (lr {p.hyperparameters['lr']:g}){' diverged' if p.diverged else ''}"
-            for n, p in paths.items()
-        }
-        fig = plot_paths(
-            X,
-            Y,
-            Z,
-            {n: p.points for n, p in paths.items()},
-            minima=surf.minima,
-            labels=labels,
-            title=f"{surf.title}\n{cfg.path_steps} steps",
-            xlabel=surf.xlabel,
-            ylabel=surf.ylabel,
-        )
+        fig = paths_figure(surface, paths)
         run.save_figure(f"paths_{surface}.png", fig)
         figs.append(
             Figure(

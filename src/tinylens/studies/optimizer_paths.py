@@ -17,6 +17,7 @@ Surfaces (:data:`SURFACES`):
 >>> path = optimizer_path("rosenbrock", "adam", steps=50)
 >>> path.points.shape, bool(path.losses[-1] < path.losses[0])
 ((51, 2), True)
+>>> fig = paths_figure("beale", optimizer_paths("beale", ["sgd", "momentum", "adam"]))
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ import numpy as np
 from tinylens.engine import OPTIMIZERS, Parameter, make_optimizer
 from tinylens.errors import ConfigError, UnknownNameError
 
-__all__ = ["SURFACES", "OptimizerPath", "Surface", "optimizer_path", "optimizer_paths"]
+__all__ = [
+    "SURFACES",
+    "OptimizerPath",
+    "Surface",
+    "optimizer_path",
+    "optimizer_paths",
+    "paths_figure",
+]
 
 
 @dataclass(frozen=True)
@@ -339,3 +347,32 @@ def optimizer_paths(
     return {
         name: optimizer_path(surface, name, steps=steps, lr=lrs.get(name)) for name in optimizers
     }
+
+
+def paths_figure(
+    surface: str | Surface, paths: Mapping[str, OptimizerPath], *, grid: int = 240
+) -> Any:
+    """The contour plot of ``surface`` with ``paths`` (from :func:`optimizer_paths`) on it.
+
+    Returns a matplotlib Figure; the legend gives each optimizer's learning rate.
+    """
+    from tinylens.viz.optimizers import plot_paths
+
+    surf = _surface(surface)
+    X, Y, Z = surf.grid(grid)
+    steps = max((len(p.steps) for p in paths.values()), default=0)
+    labels = {
+        n: f"{n} (lr {p.hyperparameters['lr']:g}){' diverged' if p.diverged else ''}"
+        for n, p in paths.items()
+    }
+    return plot_paths(
+        X,
+        Y,
+        Z,
+        {n: p.points for n, p in paths.items()},
+        minima=surf.minima,
+        labels=labels,
+        title=f"{surf.title}\n{steps} steps",
+        xlabel=surf.xlabel,
+        ylabel=surf.ylabel,
+    )
