@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 
 from tinylens.data import DATASETS, Dataset, load_dataset
 from tinylens.engine import MLP, Sequential
-from tinylens.errors import ConfigError, ShapeError
+from tinylens.errors import ConfigError, ShapeError, close_matches
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.training import History, TrainConfig, fit
 
@@ -79,6 +80,45 @@ class TrainStudyConfig:
             "backend": self.backend,
             "data_dir": self.data_dir,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> TrainStudyConfig:
+        """Build from the layout of :meth:`to_dict` (a YAML file); unknown keys are an error.
+
+        >>> TrainStudyConfig.from_dict({"data": "xor", "train": {"epochs": 3}}).train.epochs
+        3
+        >>> TrainStudyConfig.from_dict({"dta": "xor"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tinylens.errors.ConfigError: unknown training-study setting 'dta' (did you mean 'data'?)...
+        """
+        d = dict(d or {})
+        known = [f.name for f in dataclasses.fields(cls)]
+        for key in d:
+            if key not in known:
+                near = close_matches(str(key), known)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ConfigError(
+                    f"unknown training-study setting {key!r}{hint}; known settings: "
+                    f"{', '.join(sorted(known))}"
+                )
+        train = d.get("train")
+        if isinstance(train, dict):
+            d["train"] = TrainConfig.from_dict(train)
+        elif train is None:
+            d.pop("train", None)
+        elif not isinstance(train, TrainConfig):
+            raise ConfigError(f"train must be a mapping of training settings, not {train!r}")
+        if d.get("arch") is not None:
+            try:
+                d["arch"] = tuple(int(a) for a in d["arch"])
+            except (TypeError, ValueError):
+                raise ConfigError(f"arch must be a list of widths, not {d['arch']!r}") from None
+        if d.get("data_params") is None:
+            d.pop("data_params", None)
+        elif not isinstance(d["data_params"], dict):
+            raise ConfigError(f"data_params must be a mapping, not {d['data_params']!r}")
+        return cls(**d)
 
 
 def load_named_dataset(
