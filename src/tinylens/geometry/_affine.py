@@ -36,6 +36,7 @@ __all__ = [
     "BRANCH_SLOPES",
     "NetLike",
     "PiecewiseStack",
+    "apply_linear",
     "as_affine_net",
     "forward_patterns",
     "pattern_maps",
@@ -186,6 +187,16 @@ def piecewise_stack(net: NetLike, *, exact: bool = False) -> PiecewiseStack:
     return PiecewiseStack(tuple(kinked), readout, units, affine.n_inputs, affine)
 
 
+def apply_linear(weight: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``weight @ M[r]`` for every r, as one matrix product (einsum would not use BLAS).
+
+    ``weight`` : (out, in); ``M`` : (n, in, d). Returns (n, out, d).
+    """
+    n, width, d = M.shape
+    flat = np.ascontiguousarray(M.transpose(1, 0, 2)).reshape(width, n * d)
+    return (weight @ flat).reshape(weight.shape[0], n, d).transpose(1, 0, 2)
+
+
 def pattern_maps(
     stack: PiecewiseStack, patterns: np.ndarray
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
@@ -216,12 +227,12 @@ def pattern_maps(
     pre: list[tuple[np.ndarray, np.ndarray]] = []
     offsets = stack.offsets
     for i, layer in enumerate(stack.layers):
-        G = np.einsum("oi,rid->rod", layer.weight, M)
+        G = apply_linear(layer.weight, M)
         H = m @ layer.weight.T + layer.bias
         pre.append((G, H))
         s = stack.slopes(i, patterns[:, offsets[i] : offsets[i + 1]])
         M, m = s[:, :, None] * G, s * H
-    W = np.einsum("oi,rid->rod", stack.readout.weight, M)
+    W = apply_linear(stack.readout.weight, M)
     c = m @ stack.readout.weight.T + stack.readout.bias
     return pre, (W, c)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinylens.geometry._affine import PiecewiseStack
+from tinylens.geometry._affine import PiecewiseStack, apply_linear
 
 __all__ = ["INTERIOR_TOL", "ArrangementSplit", "split_arrangement"]
 
@@ -100,7 +100,7 @@ def split_arrangement(stack: PiecewiseStack) -> ArrangementSplit:
     counts: list[int] = []
     tol = INTERIOR_TOL
     for index, layer in enumerate(stack.layers):
-        G = np.einsum("oi,rid->rod", layer.weight, M)
+        G = apply_linear(layer.weight, M)
         H = m @ layer.weight.T + layer.bias
         root = np.arange(len(cells.A))
         layer_bits = np.ones((len(root), layer.out_features), dtype=np.uint8)

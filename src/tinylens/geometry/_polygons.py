@@ -9,7 +9,8 @@ Everything here works in the unit box ``[-1, 1]^2`` (the caller rescales the net
 layer), so the tolerance below means the same on every box.
 
 A polygon is an array of vertices in counter-clockwise order. The arrays are padded: ``V`` of
-shape (n_polygons, capacity, 2) with ``nv`` valid vertices per row.
+shape (n_polygons, capacity, 2) with ``nv`` valid vertices per row; the padding slots repeat
+the polygon's first vertex, so minima and maxima over a row need no mask.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinylens.geometry._affine import PiecewiseStack
+from tinylens.geometry._affine import PiecewiseStack, apply_linear
 
 __all__ = ["SIDE_RTOL_2D", "PolygonSplit", "split_polygons"]
 
@@ -43,12 +44,15 @@ class PolygonSplit:
     """Polygons (unit-box coordinates) with their activation patterns.
 
     ``vertices[i]`` : array of shape (k_i, 2), counter-clockwise; ``patterns`` : uint8 array of
-    shape (n, n_units); ``counts_per_layer[l]`` : polygons after kinked layer ``l``.
+    shape (n, n_units); ``counts_per_layer[l]`` : polygons after kinked layer ``l``;
+    ``areas`` : (n,); ``centroids`` : (n, 2).
     """
 
     vertices: list[np.ndarray]
     patterns: np.ndarray
     counts_per_layer: tuple[int, ...]
+    areas: np.ndarray
+    centroids: np.ndarray
 
 
 def split_polygons(stack: PiecewiseStack) -> PolygonSplit:
@@ -60,7 +64,7 @@ def split_polygons(stack: PiecewiseStack) -> PolygonSplit:
     m = np.zeros((1, 2))
     counts: list[int] = []
     for index, layer in enumerate(stack.layers):
-        G = np.einsum("oi,rid->rod", layer.weight, M)
+        G = apply_linear(layer.weight, M)
         H = m @ layer.weight.T + layer.bias
         root = np.arange(len(V))
         layer_bits = np.ones((len(V), layer.out_features), dtype=np.uint8)
@@ -71,8 +75,42 @@ def split_polygons(stack: PiecewiseStack) -> PolygonSplit:
         M, m = s[:, :, None] * G[root], s * H[root]
         bits = np.concatenate([bits[root], layer_bits], axis=1)
         counts.append(len(V))
+    V, nv = _drop_repeated_vertices(V, nv)
+    area, centroid = _area_and_centroid(V, nv)
     vertices = [V[i, : nv[i]] for i in range(len(V))]
-    return PolygonSplit(vertices, bits, tuple(counts))
+    return PolygonSplit(vertices, bits, tuple(counts), area, centroid)
+
+
+VERTEX_MERGE_TOL = 1e-12
+"""Consecutive polygon vertices closer than this (unit-box coordinates) are one vertex: a line
+through a vertex adds a copy of it to both sides, which would only clutter ``vertices``."""
+
+
+def _next_index(nv: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    k = np.arange(cap)[None, :]
+    return k < nv[:, None], np.where(k + 1 < nv[:, None], k + 1, 0)
+
+
+def _drop_repeated_vertices(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    valid, nxt = _next_index(nv, V.shape[1])
+    step = np.linalg.norm(np.take_along_axis(V, nxt[:, :, None], axis=1) - V, axis=2)
+    keep = valid & (step > VERTEX_MERGE_TOL)
+    count = keep.sum(axis=1)
+    ok = count >= 3  # (always true for a region with interior; never shrink below a triangle)
+    keep[~ok], count[~ok] = valid[~ok], nv[~ok]
+    order = np.argsort(~keep, axis=1, kind="stable")
+    return np.take_along_axis(V, order[:, :, None], axis=1), count
+
+
+def _area_and_centroid(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shoelace area and area-weighted centroid of every polygon (strictly inside a convex one)."""
+    valid, nxt = _next_index(nv, V.shape[1])
+    W = np.take_along_axis(V, nxt[:, :, None], axis=1)
+    cross = np.where(valid, V[:, :, 0] * W[:, :, 1] - W[:, :, 0] * V[:, :, 1], 0.0)
+    area = cross.sum(axis=1) / 2
+    safe = np.where(area > 0, area, 1.0)
+    centroid = np.einsum("rk,rkd->rd", cross, V + W) / (6 * safe[:, None])
+    return area, centroid
 
 
 def _split_by_unit(
@@ -88,12 +126,11 @@ def _split_by_unit(
     appended. Returns the new ``V, nv, root, layer_bits``."""
     g, h = G[root, j], H[root, j]  # (R, 2), (R,)
     cap = V.shape[1]
-    valid = np.arange(cap)[None, :] < nv[:, None]
-    z = np.einsum("rkd,rd->rk", V, g) + h[:, None]
+    z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
     eps = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
-    z = np.where(np.abs(z) <= eps[:, None], 0.0, z)
-    z_max = np.where(valid, z, -np.inf).max(axis=1)
-    z_min = np.where(valid, z, np.inf).min(axis=1)
+    z[np.abs(z) <= eps[:, None]] = 0.0
+    # padding slots repeat vertex 0, so min and max need no mask
+    z_max, z_min = z.max(axis=1), z.min(axis=1)
     split = (z_max > 0) & (z_min < 0)
     layer_bits[:, j] = z_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
     if not split.any():
@@ -141,7 +178,10 @@ def _cut(
         keep = np.stack([valid & keep_vertex, cross], axis=2).reshape(n, 2 * cap)
         count = keep.sum(axis=1)
         order = np.argsort(~keep, axis=1, kind="stable")[:, : count.max()]
-        return np.take_along_axis(cand, order[:, :, None], axis=1), count
+        out = np.take_along_axis(cand, order[:, :, None], axis=1)
+        pad = np.arange(out.shape[1])[None, :] >= count[:, None]
+        out[pad] = np.broadcast_to(out[:, :1], out.shape)[pad]  # padding repeats vertex 0
+        return out, count
 
     pos, n_pos = side(z >= 0)
     neg, n_neg = side(z <= 0)
@@ -149,8 +189,9 @@ def _cut(
 
 
 def _pad(V: np.ndarray, width: int) -> np.ndarray:
+    """Widen to ``width`` vertex slots; new slots repeat vertex 0 (see ``_split_by_unit``)."""
     if V.shape[1] == width:
         return V
-    out = np.zeros((V.shape[0], width, 2))
+    out = np.repeat(V[:, :1], width, axis=1)
     out[:, : V.shape[1]] = V
     return out

@@ -320,7 +320,7 @@ class RegionSet:
         self.n_lp = n_lp
         # A canonical order that does not depend on the algorithm: left to right in 1-D, by
         # pattern otherwise.
-        strings = ["".join(map(str, row)) for row in patterns.tolist()]
+        strings = _pattern_strings(patterns)
         if intervals is not None:
             order = np.argsort(intervals[:, 0], kind="stable").tolist()
         else:
@@ -463,7 +463,7 @@ class RegionSet:
         if not inside.any():
             return out
         pats = forward_patterns(self._stack, X[inside])
-        keys = ["".join(map(str, row)) for row in pats.tolist()]
+        keys = _pattern_strings(pats)
         found = np.array([self._index.get(k, -1) for k in keys], dtype=np.int64)
         where = np.flatnonzero(inside)
         for k in np.flatnonzero(found < 0):
@@ -591,9 +591,9 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
     unit = stack.with_input_affine(half, shift)
     if method == "polygons":
         poly = split_polygons(unit)
-        verts = [_clean_polygon(v) * half + shift for v in poly.vertices]
-        areas = np.array([_shoelace(v) for v in verts])
-        centroids = np.array([_centroid(v) for v in verts])
+        verts = [v * half + shift for v in poly.vertices]
+        areas = poly.areas * np.prod(half)
+        centroids = poly.centroids * half + shift
         return RegionSet(
             **common,
             patterns=poly.patterns,
@@ -620,38 +620,19 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
     )
 
 
+def _pattern_strings(patterns: np.ndarray) -> list[str]:
+    """Rows of 0/1 bits as strings ``"0110"`` (vectorised: one byte per bit, then decode)."""
+    n, width = patterns.shape
+    if width == 0:
+        return [""] * n
+    chars = np.ascontiguousarray(patterns.astype(np.uint8) + ord("0"))
+    return [b.decode() for b in chars.view(f"S{width}").ravel()]
+
+
 def _interval_of(A: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """``{u : A u <= b}`` for one variable (unit-norm rows are +1 or -1)."""
     a = A[:, 0]
     return float(np.max(-b[a < 0])), float(np.min(b[a > 0]))
-
-
-VERTEX_MERGE_TOL = 1e-12
-"""Consecutive polygon vertices closer than this (unit-box coordinates) are one vertex: a line
-through a vertex can add a copy of it, which would only clutter ``vertices``."""
-
-
-def _clean_polygon(V: np.ndarray) -> np.ndarray:
-    step = np.linalg.norm(V - np.roll(V, -1, axis=0), axis=1)
-    keep = step > VERTEX_MERGE_TOL
-    return V[keep] if keep.sum() >= 3 else V
-
-
-def _shoelace(V: np.ndarray) -> float:
-    x, y = V[:, 0], V[:, 1]
-    return float(0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
-
-
-def _centroid(V: np.ndarray) -> np.ndarray:
-    """The centroid of a convex polygon (area-weighted, so it lies strictly inside)."""
-    x, y = V[:, 0], V[:, 1]
-    cross = x * np.roll(y, -1) - np.roll(x, -1) * y
-    area = cross.sum() / 2
-    if area <= 0:  # cannot happen for a region with interior; guard the division anyway
-        return V.mean(axis=0)
-    cx = np.sum((x + np.roll(x, -1)) * cross) / (6 * area)
-    cy = np.sum((y + np.roll(y, -1)) * cross) / (6 * area)
-    return np.array([cx, cy])
 
 
 # -- 1-D pieces ----------------------------------------------------------------------------------
@@ -745,7 +726,7 @@ def pieces_1d(net: NetLike, lo: Any, hi: Any, *, exact: bool | None = None) -> P
         box = as_box([lo, hi], 1)
         lo_v, hi_v = float(box[0, 0]), float(box[0, 1])
     split = split_interval(stack, lo_v, hi_v)
-    strings = ["".join(map(str, row)) for row in split.patterns.tolist()]
+    strings = _pattern_strings(split.patterns)
     raw = [
         (split.ends[i, 0], split.ends[i, 1], split.slope[i], split.intercept[i], strings[i])
         for i in range(len(strings))
