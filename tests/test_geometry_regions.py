@@ -125,6 +125,12 @@ def test_polygons_and_lp_arrangement_agree():
         assert poly.counts_per_layer == arr.counts_per_layer
         np.testing.assert_allclose(arr.volumes(), poly.volumes(), rtol=1e-6, atol=1e-12)
         np.testing.assert_allclose(arr.W, poly.W)
+        for a, p in zip(arr, poly, strict=True):  # the same polygons (up to the start vertex)
+            va, vp = a.vertices, p.vertices
+            assert len(va) == len(vp)
+            start = np.argmin(np.linalg.norm(va - vp[0], axis=1))
+            np.testing.assert_allclose(np.roll(va, -start, axis=0), vp, atol=1e-7)
+        assert set(arr[0].to_dict()) == {"pattern", "affine", "vertices", "area"}
 
 
 def test_count_matches_plain_python_line_arrangement():
@@ -404,3 +410,64 @@ def test_1d_errors():
         pieces_1d(MLP([2, 3, 1], rng=0), -1, 1)
     with pytest.raises(ConfigError, match="LO < HI"):
         pieces_1d(MLP([1, 3, 1], rng=0), 1, -1)
+
+
+# -- robustness on degenerate nets (integer weights: coincident lines, lines through vertices,
+# -- units cancelling to zero) -------------------------------------------------------------------
+def integer_net(seed, d):
+    rng = np.random.default_rng(seed)
+    sizes = [d] + [int(rng.integers(2, 7 - d)) for _ in range(int(rng.integers(1, 4)))] + [1]
+    layers = [
+        (
+            rng.integers(-2, 3, size=(b, a)).astype(float),
+            rng.integers(-1, 2, size=b).astype(float),
+            "relu" if i < len(sizes) - 2 else "identity",
+        )
+        for i, (a, b) in enumerate(itertools.pairwise(sizes))
+    ]
+    return AffineNet.from_lists(layers)
+
+
+@pytest.mark.parametrize("seed", [89, 104, 106, 124, *range(8)])
+def test_degenerate_integer_nets_in_2d(seed):
+    """Seeds 89, 104, 106 and 124 once exposed units that cancel to exactly zero on a region."""
+    net = integer_net(seed, 2)
+    box = [(-1, 1), (-1, 1)]
+    regions = check_exact_2d(net, box)
+    assert regions.pattern_strings == linear_regions(net, box, method="arrangement").pattern_strings
+    lattice = np.array(list(itertools.product(np.linspace(-1, 1, 9), repeat=2)))  # on the kinks
+    np.testing.assert_allclose(regions.evaluate(lattice), net(lattice), atol=MAP_ATOL)
+    for point in lattice[::5]:
+        assert regions.region_of(point).contains(point)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_degenerate_integer_nets_in_3d(seed):
+    net = integer_net(seed, 3)
+    box = [(-1, 1)] * 3
+    regions = linear_regions(net, box)
+    stack = piecewise_stack(net)
+    X = sample_box(box, 5000, seed)
+    assert pattern_strings(stack, X) <= set(regions.pattern_strings)
+    np.testing.assert_array_equal(
+        forward_patterns(stack, regions.interior_points), regions.patterns
+    )
+    assert regions.volumes().sum() == pytest.approx(8.0, rel=1e-9)
+    np.testing.assert_allclose(regions.evaluate(X), net(X), atol=MAP_ATOL)
+
+
+def test_a_unit_that_cancels_to_zero_everywhere():
+    # layer 2 unit 0 is relu(x1) - relu(x1) = 0 on the whole box; unit 1 is relu(x2)
+    net = AffineNet.from_lists(
+        [
+            ([[1, 0], [1, 0], [0, 1]], [0, 0, 0], "relu"),
+            ([[1, -1, 0], [0, 0, 1]], [0, 0], "relu"),
+            ([[5, 1]], [0], "identity"),
+        ]
+    )
+    regions = check_exact_2d(net, [(-1, 1), (-1, 1)])
+    assert all(p[3] == "0" for p in regions.pattern_strings)
+    X = sample_box([(-1, 1), (-1, 1)], 3000, 9)
+    for i in regions.locate(X)[:50]:
+        assert i >= 0
+    assert all(regions[i].contains(x) for i, x in zip(regions.locate(X[:50]), X[:50], strict=True))

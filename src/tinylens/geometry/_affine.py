@@ -34,6 +34,7 @@ from tinylens.errors import ConfigError, ShapeError
 
 __all__ = [
     "BRANCH_SLOPES",
+    "FORWARD_RTOL",
     "NetLike",
     "PiecewiseStack",
     "apply_linear",
@@ -198,8 +199,8 @@ def apply_linear(weight: np.ndarray, M: np.ndarray) -> np.ndarray:
 
 
 def pattern_maps(
-    stack: PiecewiseStack, patterns: np.ndarray
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    stack: PiecewiseStack, patterns: np.ndarray, *, reach: np.ndarray | None = None
+) -> tuple[list[tuple[np.ndarray, ...]], tuple[np.ndarray, np.ndarray]]:
     """The affine maps selected by activation patterns, for many patterns at once.
 
     Parameters
@@ -207,10 +208,14 @@ def pattern_maps(
     stack : PiecewiseStack
     patterns : array of shape (n_regions, n_units)
         0/1 bits in the order of ``stack.units``.
+    reach : array of shape (n_inputs,), optional
+        The largest ``|x_k|`` of interest (a box's). When given, each layer's entry also holds
+        ``S``, a bound on the size of the terms summed into each pre-activation,
+        ``|W| (|M| reach + |m|) + |b|`` (what rounding errors are relative to).
 
     Returns
     -------
-    pre : list of (G, H), one per kinked layer
+    pre : list of (G, H) (or (G, H, S)), one per kinked layer
         ``G`` of shape (n_regions, width, n_inputs) and ``H`` of shape (n_regions, width): the
         layer's pre-activations are ``z = G x + H`` wherever the pattern holds.
     out : (W, c)
@@ -224,17 +229,29 @@ def pattern_maps(
     # Running map of the current layer's input: x_l = M x + m (starts as the identity).
     M = np.broadcast_to(np.eye(d), (r, d, d))
     m = np.zeros((r, d))
-    pre: list[tuple[np.ndarray, np.ndarray]] = []
+    pre: list[tuple[np.ndarray, ...]] = []
     offsets = stack.offsets
     for i, layer in enumerate(stack.layers):
         G = apply_linear(layer.weight, M)
         H = m @ layer.weight.T + layer.bias
-        pre.append((G, H))
+        if reach is None:
+            pre.append((G, H))
+        else:
+            bound = np.abs(M) @ reach + np.abs(m)  # |x_l| on the box, per region
+            pre.append((G, H, bound @ np.abs(layer.weight.T) + np.abs(layer.bias)))
         s = stack.slopes(i, patterns[:, offsets[i] : offsets[i + 1]])
         M, m = s[:, :, None] * G, s * H
     W = apply_linear(stack.readout.weight, M)
     c = m @ stack.readout.weight.T + stack.readout.bias
     return pre, (W, c)
+
+
+FORWARD_RTOL = 1e-12
+""":func:`forward_patterns` counts a pre-activation as zero (bit 0, like ``relu(0) = 0``) when
+it is below ``FORWARD_RTOL`` times the size of the terms summed to make it. A unit that is
+identically zero on a region (``relu(a) - relu(a)`` downstream, common in hand-built circuits)
+otherwise gets a random bit from the last rounding of a matrix product (BLAS sums in a
+different order for different batch sizes), naming a pattern no region has."""
 
 
 def forward_patterns(stack: PiecewiseStack, X: np.ndarray) -> np.ndarray:
@@ -245,8 +262,13 @@ def forward_patterns(stack: PiecewiseStack, X: np.ndarray) -> np.ndarray:
     bits = []
     for layer in stack.layers:
         z = x @ layer.weight.T + layer.bias
+        size = np.abs(x) @ np.abs(layer.weight.T) + np.abs(layer.bias)
         # identity units never switch; their bit is 1 by convention (see the module docstring)
-        on = np.ones(z.shape, dtype=bool) if layer.activation == "identity" else z > 0
+        on = (
+            np.ones(z.shape, dtype=bool)
+            if layer.activation == "identity"
+            else z > FORWARD_RTOL * size
+        )
         bits.append(on)
         low, high = BRANCH_SLOPES[layer.activation]
         x = np.where(on, high * z, low * z)

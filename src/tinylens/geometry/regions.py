@@ -82,9 +82,11 @@ arrangement also runs on one or two inputs (the tests use it as an independent o
 
 CONTAINS_RTOL = 1e-9
 """:meth:`Region.contains` accepts a point whose inequality ``a . x <= b`` is violated by at
-most ``CONTAINS_RTOL`` times the size of the terms (``|a| . reach + |b|``, ``reach`` the box's
-largest coordinates): points on a shared boundary belong to both neighbours, and rounding in
-a vertex computed as the crossing of two lines never throws it out of its own region."""
+most ``CONTAINS_RTOL`` times the size of the terms summed into that unit's pre-activation over
+the box (``|W| (|x_l| bound) + |bias|``; the box's largest coordinate for a box row): points on
+a shared boundary belong to both neighbours, rounding in a vertex computed as the crossing of
+two lines never throws it out of its own region, and a unit that cancels to (almost) zero on a
+region (``relu(a) - relu(a)``) does not make its tiny row impossible to satisfy."""
 
 MERGE_RTOL = 1e-9
 """Float only: :func:`pieces_1d` merges neighbouring pieces whose slopes agree to ``MERGE_RTOL``
@@ -215,7 +217,7 @@ class Region:
         X = self._set._points(x)
         A, b = self.A, self.b
         slack = X @ A.T - b
-        allow = rtol * (np.abs(A) @ self._set._reach + np.abs(b))
+        allow = rtol * self._set._row_scale[self.index]
         inside = (slack <= allow).all(axis=1)
         return bool(inside[0]) if np.ndim(x) == 1 else inside
 
@@ -226,11 +228,15 @@ class Region:
         return out[0] if np.ndim(x) == 1 else out
 
     def formula(self, digits: int = 4) -> list[str]:
-        """The affine map as text, one line per output: ``["0.5*x1 - 2*x2 + 0.1"]``."""
+        """The affine map as text, one string per output, e.g. ``["0.5*x1 - x2 + 0.1"]``
+        (input names from the network, ``x1, x2, ...`` by default)."""
         names = self._set.net.names
         lines = []
         for w_row, c0 in zip(self.W, self.c, strict=True):
-            terms = [(w, f"{abs(w):.{digits}g}*{n}") for w, n in zip(w_row, names, strict=True)]
+            terms = [
+                (w, n if abs(w) == 1 else f"{abs(w):.{digits}g}*{n}")
+                for w, n in zip(w_row, names, strict=True)
+            ]
             terms = [t for t in terms if t[0] != 0]
             if c0 != 0 or not terms:
                 terms.append((c0, f"{abs(c0):.{digits}g}"))
@@ -340,6 +346,7 @@ class RegionSet:
         self._index = {s: i for i, s in enumerate(self.pattern_strings)}
         self._reach = np.abs(box).max(axis=1)
         self._hrep: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_scale = np.zeros((0, 0))  # set with the H-representation
 
     # -- the collection --------------------------------------------------------------------------
     @property
@@ -385,26 +392,32 @@ class RegionSet:
         """``(A, b)`` of shapes (count, n_rows, n_inputs) and (count, n_rows): region i is
         ``{x : A[i] x <= b[i]}``. Rows: each kinked unit's side, then the box."""
         if self._hrep is None:
-            pre, _ = pattern_maps(self._stack, self.patterns)
-            rows_A, rows_b = [], []
+            pre, _ = pattern_maps(self._stack, self.patterns, reach=self._reach)
+            rows_A, rows_b, scales = [], [], []
             offsets = self._stack.offsets
-            for i, (G, H) in enumerate(pre):
+            for i, (G, H, S) in enumerate(pre):
                 if self._stack.layers[i].activation == "identity":
                     continue  # never switches: no constraint
                 bits = self.patterns[:, offsets[i] : offsets[i + 1]].astype(bool)
                 sign = np.where(bits, -1.0, 1.0)  # on (z >= 0): -g.x <= h; off: g.x <= -h
                 rows_A.append(sign[:, :, None] * G)
                 rows_b.append(sign * -H)
+                scales.append(S)
             d = self.n_inputs
             eye = np.eye(d)
             box_A = np.broadcast_to(np.vstack([eye, -eye]), (self.count, 2 * d, d))
             box_b = np.broadcast_to(
                 np.concatenate([self.box[:, 1], -self.box[:, 0]]), (self.count, 2 * d)
             )
+            box_scale = np.broadcast_to(np.concatenate([self._reach, self._reach]), box_b.shape)
             self._hrep = (
                 np.concatenate([*rows_A, box_A], axis=1),
                 np.concatenate([*rows_b, box_b], axis=1),
             )
+            # What rounding in each row is relative to: the size of the terms that make up the
+            # unit's pre-activation (see CONTAINS_RTOL); a unit that cancels to zero on a region
+            # has a tiny row but not a tiny scale.
+            self._row_scale = np.concatenate([*scales, box_scale], axis=1)
         return self._hrep
 
     def volumes(self) -> np.ndarray:
@@ -474,7 +487,7 @@ class RegionSet:
     def _nearest(self, x: np.ndarray) -> int:
         """The region whose inequalities ``x`` violates least (relative to the term sizes)."""
         A, b = self.hrep()
-        violation = (A @ x - b) / (np.abs(A) @ self._reach + np.abs(b) + 1e-300)
+        violation = (A @ x - b) / np.maximum(self._row_scale, np.finfo(float).tiny)
         return int(np.argmin(violation.max(axis=1)))
 
     def region_of(self, x: Any) -> Region:
@@ -604,6 +617,10 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
         )
     arr = split_arrangement(unit)
     extra: dict[str, Any] = {}
+    if d == 2:  # polygons from the inequalities, so 2-D regions look the same either way
+        polys = [_polygon_of(A, b, c) for A, b, c in zip(arr.A, arr.b, arr.centers, strict=True)]
+        verts = [v * half + shift for v in polys]
+        extra = {"vertices": verts, "volumes": np.array([_shoelace(v) for v in verts])}
     if d == 1:
         lo = np.array([_interval_of(A, b) for A, b in zip(arr.A, arr.b, strict=True)])
         ends = lo * half[0] + shift[0]
@@ -627,6 +644,22 @@ def _pattern_strings(patterns: np.ndarray) -> list[str]:
         return [""] * n
     chars = np.ascontiguousarray(patterns.astype(np.uint8) + ord("0"))
     return [b.decode() for b in chars.view(f"S{width}").ravel()]
+
+
+def _polygon_of(A: np.ndarray, b: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """The vertices of ``{u : A u <= b}`` (2-D, ``center`` strictly inside), counter-clockwise."""
+    from scipy.spatial import HalfspaceIntersection
+
+    pts = HalfspaceIntersection(np.hstack([A, -b[:, None]]), center).intersections
+    mid = pts.mean(axis=0)
+    pts = pts[np.argsort(np.arctan2(pts[:, 1] - mid[1], pts[:, 0] - mid[0]))]
+    step = np.linalg.norm(pts - np.roll(pts, -1, axis=0), axis=1)
+    return pts[step > 1e-12] if (step > 1e-12).sum() >= 3 else pts
+
+
+def _shoelace(V: np.ndarray) -> float:
+    x, y = V[:, 0], V[:, 1]
+    return float(0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
 
 
 def _interval_of(A: np.ndarray, b: np.ndarray) -> tuple[float, float]:
