@@ -471,3 +471,30 @@ def test_a_unit_that_cancels_to_zero_everywhere():
     for i in regions.locate(X)[:50]:
         assert i >= 0
     assert all(regions[i].contains(x) for i, x in zip(regions.locate(X[:50]), X[:50], strict=True))
+
+
+def test_exact_maps_of_an_exact_network():
+    F = Fraction
+    # 3/2 * relu(x1 - x2) + x2/3 - relu(-x2) / 7 + 1/5
+    w1 = np.array([[F(1), F(-1)], [F(0), F(1)], [F(0), F(-1)]], dtype=object)
+    b1 = np.array([F(0), F(0), F(0)], dtype=object)
+    w2 = np.array([[F(3, 2), F(1, 3), F(-1, 3) - F(1, 7)]], dtype=object)
+    b2 = np.array([F(1, 5)], dtype=object)
+    net = AffineNet.from_lists([(w1, b1, "relu"), (w2, b2, "identity")])
+    regions = linear_regions(net, [(-1, 1), (-1, 1)])
+    assert regions.is_exact and regions.count == 4
+    W, c = regions.exact_maps()
+    assert W.dtype == object and all(isinstance(v, Fraction) for v in W.ravel())
+    np.testing.assert_allclose(W.astype(float), regions.W)
+    np.testing.assert_allclose(c.astype(float), regions.c)
+    # exact check against the exact network at a rational point inside every region
+    for region in regions:
+        point = np.array([[F(v).limit_denominator(1000) for v in region.interior_point]])
+        Wr, cr = region.exact_affine()
+        assert (Wr @ point[0] + cr == net(point)[0]).all()
+    # by hand: x1 > x2 > ... gives 3/2 (x1 - x2) + (1/3 + 1/7) x2 + 1/5 for x2 < 0
+    assert regions.region_of([0.5, -0.5]).formula() == ["3/2*x1 - 43/42*x2 + 1/5"]
+    assert regions.region_of([-0.5, 0.5]).formula() == ["1/3*x2 + 1/5"]
+    assert regions.region_of([-0.5, 0.5]).formula(exact=False) == ["0.3333*x2 + 0.2"]
+    with pytest.raises(ConfigError, match="exact-rational"):
+        linear_regions(net.to_float(), [(-1, 1), (-1, 1)]).exact_maps()

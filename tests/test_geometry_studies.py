@@ -198,3 +198,10 @@ def test_topology_cli(tmp_path, capsys):
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert "K3" in summary and summary["K3"]["mlp"]["parameters"] == 2 * 8 + 8 + 8 * 8 + 8 + 27
+
+
+def test_regions_cli_refuses_a_tanh_net_before_making_a_run(tmp_path, capsys):
+    path = tl.save(tl.MLP([2, 3, 1], "tanh", rng=0), tmp_path / "tanh.safetensors")
+    assert main(["regions", str(path), "--box", "-1,1,-1,1", "--out", str(tmp_path / "o")]) == 2
+    assert "not piecewise linear" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".o*")) and not (tmp_path / "o").exists()

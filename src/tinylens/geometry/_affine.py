@@ -39,6 +39,7 @@ __all__ = [
     "PiecewiseStack",
     "apply_linear",
     "as_affine_net",
+    "exact_slopes",
     "forward_patterns",
     "pattern_maps",
     "piecewise_stack",
@@ -226,9 +227,12 @@ def pattern_maps(
     if patterns.ndim != 2 or patterns.shape[1] != stack.n_units:
         raise ShapeError(f"patterns have shape {patterns.shape}; expected (n, {stack.n_units})")
     r, d = patterns.shape[0], stack.n_inputs
+    exact = stack.readout.weight.dtype == object
     # Running map of the current layer's input: x_l = M x + m (starts as the identity).
     M = np.broadcast_to(np.eye(d), (r, d, d))
     m = np.zeros((r, d))
+    if exact:  # Python ints 1 and 0: exact, and they combine with Fractions exactly
+        M, m = M.astype(np.int64).astype(object), m.astype(np.int64).astype(object)
     pre: list[tuple[np.ndarray, ...]] = []
     offsets = stack.offsets
     for i, layer in enumerate(stack.layers):
@@ -240,10 +244,17 @@ def pattern_maps(
             bound = np.abs(M) @ reach + np.abs(m)  # |x_l| on the box, per region
             pre.append((G, H, bound @ np.abs(layer.weight.T) + np.abs(layer.bias)))
         s = stack.slopes(i, patterns[:, offsets[i] : offsets[i + 1]])
+        if exact:
+            s = exact_slopes(s)
         M, m = s[:, :, None] * G, s * H
     W = apply_linear(stack.readout.weight, M)
     c = m @ stack.readout.weight.T + stack.readout.bias
     return pre, (W, c)
+
+
+def exact_slopes(s: np.ndarray) -> np.ndarray:
+    """Branch slopes (0.0, 1.0, 0.01) as exact Fractions of their decimal values."""
+    return np.vectorize(lambda v: Fraction(str(v)), otypes=[object])(s)
 
 
 FORWARD_RTOL = 1e-12

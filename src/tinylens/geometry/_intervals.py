@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinylens.geometry._affine import BRANCH_SLOPES, PiecewiseStack
+from tinylens.geometry._affine import BRANCH_SLOPES, PiecewiseStack, exact_slopes
 
 __all__ = ["SIDE_RTOL_1D", "IntervalSplit", "split_interval"]
 
@@ -95,7 +95,7 @@ def split_interval(stack: PiecewiseStack, lo: object, hi: object) -> IntervalSpl
         low, high = BRANCH_SLOPES[layer.activation]
         s = np.where(layer_bits.astype(bool), high, low)
         if exact:
-            s = _exact(s)
+            s = exact_slopes(s)
         M, m = s * g[root], s * h[root]
         bits = np.concatenate([bits[root], layer_bits], axis=1)
         counts.append(len(ends))
@@ -105,10 +105,3 @@ def split_interval(stack: PiecewiseStack, lo: object, hi: object) -> IntervalSpl
     return IntervalSplit(
         ends[order], bits[order], slope[order], intercept[order], tuple(counts), exact
     )
-
-
-def _exact(s: np.ndarray) -> np.ndarray:
-    """Float branch slopes (0.0, 1.0, 0.01) as exact Fractions of their decimal values."""
-    from fractions import Fraction
-
-    return np.vectorize(lambda v: Fraction(str(v)), otypes=[object])(s)

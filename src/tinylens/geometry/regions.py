@@ -72,6 +72,7 @@ __all__ = [
     "Region",
     "RegionSet",
     "as_box",
+    "check_piecewise_linear",
     "linear_regions",
     "pieces_1d",
 ]
@@ -133,6 +134,18 @@ def as_box(box: Any, n_inputs: int | None = None) -> np.ndarray:
             f"{n_inputs} input{'s' * (n_inputs != 1)}; give LO,HI for each, e.g. {example}"
         )
     return arr
+
+
+def check_piecewise_linear(net: NetLike) -> Any:
+    """The network's :class:`~tinylens.engine.AffineNet` view, after checking that its
+    regions can be enumerated (hidden activations relu, leaky_relu or identity).
+
+    Raises
+    ------
+    ConfigError
+        A hidden activation that is not piecewise linear; WeightsFileError for a bad file.
+    """
+    return piecewise_stack(net).source
 
 
 # -- regions -------------------------------------------------------------------------------------
@@ -227,19 +240,33 @@ class Region:
         out = X @ self.W.T + self.c
         return out[0] if np.ndim(x) == 1 else out
 
-    def formula(self, digits: int = 4) -> list[str]:
+    def exact_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, c)`` in exact Fractions (exact-rational networks only; see
+        :meth:`RegionSet.exact_maps`)."""
+        W, c = self._set.exact_maps()
+        return W[self.index], c[self.index]
+
+    def formula(self, digits: int = 4, *, exact: bool | None = None) -> list[str]:
         """The affine map as text, one string per output, e.g. ``["0.5*x1 - x2 + 0.1"]``
-        (input names from the network, ``x1, x2, ...`` by default)."""
+        (input names from the network, ``x1, x2, ...`` by default). With exact weights (the
+        default when the network has them) coefficients are written as fractions:
+        ``["3/2*x1 - x2 + 1/3"]``."""
         names = self._set.net.names
+        use_exact = self._set.is_exact if exact is None else exact
+        W, c = self.exact_affine() if use_exact else (self.W, self.c)
+
+        def number(v: Any) -> str:
+            return str(abs(v)) if use_exact else f"{abs(v):.{digits}g}"
+
         lines = []
-        for w_row, c0 in zip(self.W, self.c, strict=True):
+        for w_row, c0 in zip(W, c, strict=True):
             terms = [
-                (w, n if abs(w) == 1 else f"{abs(w):.{digits}g}*{n}")
+                (w, n if abs(w) == 1 else f"{number(w)}*{n}")
                 for w, n in zip(w_row, names, strict=True)
             ]
             terms = [t for t in terms if t[0] != 0]
             if c0 != 0 or not terms:
-                terms.append((c0, f"{abs(c0):.{digits}g}"))
+                terms.append((c0, number(c0)))
             text = ("-" if terms[0][0] < 0 else "") + terms[0][1]
             for w, body in terms[1:]:
                 text += f" {'-' if w < 0 else '+'} {body}"
@@ -315,8 +342,11 @@ class RegionSet:
         volumes: np.ndarray | None = None,
         unit_rows: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
         n_lp: int = 0,
+        exact_net: Any = None,
     ) -> None:
         self.net = net
+        self._exact_net = exact_net
+        self._exact_maps: tuple[np.ndarray, np.ndarray] | None = None
         self._stack = stack
         self.box = box
         self.method = method
@@ -419,6 +449,32 @@ class RegionSet:
             # has a tiny row but not a tiny scale.
             self._row_scale = np.concatenate([*scales, box_scale], axis=1)
         return self._hrep
+
+    @property
+    def is_exact(self) -> bool:
+        """True when the network had exact-rational weights (see :meth:`exact_maps`)."""
+        return self._exact_net is not None
+
+    def exact_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, c)`` as ``fractions.Fraction`` object arrays, shapes (count, n_outputs,
+        n_inputs) and (count, n_outputs): the exact affine map of every region, for networks
+        with exact-rational weights (a compiled circuit). The regions themselves are found in
+        float; each region's map follows exactly from its pattern.
+
+        Raises
+        ------
+        ConfigError
+            The weights are floats.
+        """
+        if self._exact_net is None:
+            raise ConfigError(
+                "exact maps need exact-rational weights (AffineNet with Fraction arrays); "
+                "this network has float weights; use W and c"
+            )
+        if self._exact_maps is None:
+            stack = piecewise_stack(self._exact_net, exact=True)
+            _, self._exact_maps = pattern_maps(stack, self.patterns)
+        return self._exact_maps
 
     def volumes(self) -> np.ndarray:
         """Length / area / volume of every region, shape (count,).
@@ -576,7 +632,8 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
     """
     if method not in METHODS:
         raise UnknownNameError("region method", method, METHODS)
-    stack = piecewise_stack(net)
+    affine = as_affine_net(net)
+    stack = piecewise_stack(affine)
     box = as_box(box, stack.n_inputs)
     d = stack.n_inputs
     if method == "auto":
@@ -588,7 +645,13 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
         )
     shift = box.mean(axis=1)
     half = (box[:, 1] - box[:, 0]) / 2
-    common = {"net": stack.source, "stack": stack, "box": box, "method": method}
+    common = {
+        "net": stack.source,
+        "stack": stack,
+        "box": box,
+        "method": method,
+        "exact_net": affine if affine.is_exact else None,
+    }
     if method == "intervals":
         split = split_interval(stack, float(box[0, 0]), float(box[0, 1]))
         ends = split.ends.astype(np.float64)
@@ -725,7 +788,8 @@ def pieces_1d(net: NetLike, lo: Any, hi: Any, *, exact: bool | None = None) -> P
     lo, hi : numbers (int, float or Fraction)
     exact : bool, optional
         Compute in exact rationals. Defaults to ``AffineNet.is_exact``; with float weights it
-        is exact arithmetic on the floats' binary values.
+        is exact arithmetic on the floats' binary values. (A leaky ReLU's slope is then the
+        exact decimal 1/100.)
 
     >>> from fractions import Fraction
     >>> from tinylens.engine import AffineNet

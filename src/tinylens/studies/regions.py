@@ -20,7 +20,7 @@ import numpy as np
 
 from tinylens.errors import UnknownNameError
 from tinylens.geometry import RegionSet, as_affine_net, as_box, linear_regions
-from tinylens.geometry.regions import METHODS
+from tinylens.geometry.regions import METHODS, check_piecewise_linear
 from tinylens.io import Figure, RunDir, Section, Table
 
 __all__ = ["RegionsResult", "RegionsStudyConfig", "run_regions"]
@@ -45,9 +45,10 @@ class RegionsStudyConfig:
     def check(self) -> tuple[Any, np.ndarray]:
         """Load the network and check the box against it: ``(AffineNet, box array)``.
 
-        Raises WeightsFileError, ShapeError or ConfigError with one line.
+        Raises WeightsFileError, ShapeError or ConfigError (a bad box, a hidden activation
+        that is not piecewise linear) with one line.
         """
-        net = as_affine_net(self.weights)
+        net = check_piecewise_linear(self.weights)
         return net, as_box(self.box, net.n_inputs)
 
 
