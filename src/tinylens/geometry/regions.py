@@ -617,8 +617,10 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
     Raises
     ------
     ConfigError
-        A non-piecewise-linear hidden activation, a bad box, a method that does not fit the
-        input dimension.
+        A non-piecewise-linear hidden activation, a box with ``lo >= hi``, a method that does
+        not fit the input dimension.
+    ShapeError
+        A box whose number of intervals differs from the network's inputs.
 
     Notes
     -----
@@ -626,9 +628,9 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
     small, and each is reported once. Degenerate cases (lines through vertices, parallel or
     coincident lines, units constant on a region) are resolved by the named tolerances
     :data:`SIDE_RTOL_1D`, :data:`SIDE_RTOL_2D` and :data:`INTERIOR_TOL` (see each). Cost: 2-D
-    enumeration handles thousands of regions per second; n-D costs about one small LP per
-    (region, unit) pair the cheap tests cannot decide, so keep n-D nets small (e.g. 6 inputs,
-    two hidden layers of 8).
+    enumeration runs at tens of thousands of regions per second; n-D costs about one small LP
+    (~1 ms) per (region, unit) pair the cheap tests cannot decide, i.e. about 100-200 regions
+    per second, so keep n-D nets small (6-8-8-1: 566 regions in 3 s).
     """
     if method not in METHODS:
         raise UnknownNameError("region method", method, METHODS)
