@@ -52,10 +52,19 @@ def build_parser() -> Parser:
 _UNDERSCORE_OPTION = re.compile(r"^(--[a-z0-9]+(?:_[a-z0-9]+)+)(=.*)?$")
 
 
+# A comma-separated list of numbers that starts with a minus sign ("-1,1,-2,2"): argparse takes
+# it for an option and fails ("expected one argument"), so it is attached to the option before it.
+_NEGATIVE_LIST = re.compile(r"^-\.?\d[\d.eE+-]*(,[-+]?[\d.eE+-]*)+$")
+
+
 def normalise_argv(argv: Sequence[str]) -> list[str]:
-    """Accept ``--hidden_dim`` for ``--hidden-dim`` (the spelling of our source projects)."""
-    out = []
+    """Accept ``--hidden_dim`` for ``--hidden-dim`` (the spelling of our source projects), and
+    ``--box -1,1,-1,1`` for ``--box=-1,1,-1,1``."""
+    out: list[str] = []
     for token in argv:
+        if out and _NEGATIVE_LIST.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+            continue
         m = _UNDERSCORE_OPTION.match(token)
         out.append(m.group(1).replace("_", "-") + (m.group(2) or "") if m else token)
     return out

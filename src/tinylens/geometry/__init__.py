@@ -1,0 +1,60 @@
+"""Geometry of piecewise-linear networks: exact linear regions, basis decomposition, folding
+and polynomial lifting.
+
+Every analysis reads the neutral :class:`~tinylens.engine.AffineNet` view, so it accepts an
+engine ``Sequential``, an ``AffineNet`` (trained, loaded or hand-built), a weights-file path or
+a torch module alike.
+
+* :mod:`~tinylens.geometry.regions`: :func:`linear_regions` (every region in a box, any input
+  dimension, any depth) and :func:`pieces_1d` (exact breakpoints of one-input networks);
+* :mod:`~tinylens.geometry.basis`: :func:`decompose`, a one-hidden-layer net as a sum of ghost
+  functions;
+* :mod:`~tinylens.geometry.folding`: the input grid through each layer, linear separability
+  and region counts per layer;
+* :mod:`~tinylens.geometry.lifting`: monomial features and a linear classifier on them.
+"""
+
+from tinylens.geometry._affine import as_affine_net
+from tinylens.geometry.basis import BasisDecomposition, decompose
+from tinylens.geometry.folding import (
+    fold_grid,
+    layer_representations,
+    linear_separability,
+    region_counts_per_layer,
+)
+from tinylens.geometry.lifting import (
+    LiftedClassifier,
+    PolynomialLift,
+    fit_lifted_classifier,
+    monomial_exponents,
+)
+from tinylens.geometry.regions import (
+    Piece,
+    PiecewiseLinear1D,
+    Region,
+    RegionSet,
+    as_box,
+    linear_regions,
+    pieces_1d,
+)
+
+__all__ = [
+    "BasisDecomposition",
+    "LiftedClassifier",
+    "Piece",
+    "PiecewiseLinear1D",
+    "PolynomialLift",
+    "Region",
+    "RegionSet",
+    "as_affine_net",
+    "as_box",
+    "decompose",
+    "fit_lifted_classifier",
+    "fold_grid",
+    "layer_representations",
+    "linear_regions",
+    "linear_separability",
+    "monomial_exponents",
+    "pieces_1d",
+    "region_counts_per_layer",
+]

@@ -1,0 +1,197 @@
+"""2-D inputs: split the box's polygon by every unit's line, layer by layer, vectorised.
+
+Within one layer every unit's pre-activation is affine on each region left by the earlier
+layers (it depends only on their pattern), so the layer's lines can be applied one unit at a
+time to *all* current polygons at once. After the layer, each polygon's pattern for that layer
+is known and the next layer's maps are composed from it.
+
+Everything here works in the unit box ``[-1, 1]^2`` (the caller rescales the network's first
+layer), so the tolerance below means the same on every box.
+
+A polygon is an array of vertices in counter-clockwise order. The arrays are padded: ``V`` of
+shape (n_polygons, capacity, 2) with ``nv`` valid vertices per row; the padding slots repeat
+the polygon's first vertex, so minima and maxima over a row need no mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinylens.geometry._affine import PiecewiseStack, apply_linear
+
+__all__ = ["SIDE_RTOL_2D", "PolygonSplit", "split_polygons"]
+
+SIDE_RTOL_2D = 1e-10
+"""A unit's pre-activation at a vertex counts as zero (the vertex is *on* the unit's line) when
+its magnitude is below ``SIDE_RTOL_2D * (|g1| + |g2| + |h|)``, the size of the terms that make
+up ``z = g . u + h`` on the unit box. This one rule handles every degenerate case:
+
+* a line through a vertex (e.g. several kinks through one point, as in hand-built circuits):
+  the vertex belongs to both sides and no sliver of width ~1e-16 is cut off;
+* a line along an edge, or parallel to the polygon and touching it: no split;
+* a unit constant on the polygon (zero row ``g = 0``, or a dead upstream): its sign is read
+  from ``h``; a unit that is zero on the whole polygon takes the ``z <= 0`` branch, like
+  ``relu(0) = 0``.
+
+Rounding in ``g`` and ``h`` after a few composed layers is ~1e-15 relative; 1e-10 is far above
+it and far below any feature a small network resolves on the unit box."""
+
+
+@dataclass(frozen=True)
+class PolygonSplit:
+    """Polygons (unit-box coordinates) with their activation patterns.
+
+    ``vertices[i]`` : array of shape (k_i, 2), counter-clockwise; ``patterns`` : uint8 array of
+    shape (n, n_units); ``counts_per_layer[l]`` : polygons after kinked layer ``l``;
+    ``areas`` : (n,); ``centroids`` : (n, 2).
+    """
+
+    vertices: list[np.ndarray]
+    patterns: np.ndarray
+    counts_per_layer: tuple[int, ...]
+    areas: np.ndarray
+    centroids: np.ndarray
+
+
+def split_polygons(stack: PiecewiseStack) -> PolygonSplit:
+    """Every linear region of ``stack`` (two inputs) on the unit box ``[-1, 1]^2``."""
+    V = np.array([[[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]])
+    nv = np.array([4])
+    bits = np.zeros((1, 0), dtype=np.uint8)
+    M = np.eye(2)[None]  # this layer's input as a map of u: x_l = M u + m, per polygon
+    m = np.zeros((1, 2))
+    counts: list[int] = []
+    for index, layer in enumerate(stack.layers):
+        G = apply_linear(layer.weight, M)
+        H = m @ layer.weight.T + layer.bias
+        root = np.arange(len(V))
+        layer_bits = np.ones((len(V), layer.out_features), dtype=np.uint8)
+        if layer.activation != "identity":  # identity units never switch and never split
+            for j in range(layer.out_features):
+                V, nv, root, layer_bits = _split_by_unit(V, nv, root, layer_bits, G, H, j)
+        s = stack.slopes(index, layer_bits)
+        M, m = s[:, :, None] * G[root], s * H[root]
+        bits = np.concatenate([bits[root], layer_bits], axis=1)
+        counts.append(len(V))
+    V, nv = _drop_repeated_vertices(V, nv)
+    area, centroid = _area_and_centroid(V, nv)
+    vertices = [V[i, : nv[i]] for i in range(len(V))]
+    return PolygonSplit(vertices, bits, tuple(counts), area, centroid)
+
+
+VERTEX_MERGE_TOL = 1e-12
+"""Consecutive polygon vertices closer than this (unit-box coordinates) are one vertex: a line
+through a vertex adds a copy of it to both sides, which would only clutter ``vertices``."""
+
+
+def _next_index(nv: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    k = np.arange(cap)[None, :]
+    return k < nv[:, None], np.where(k + 1 < nv[:, None], k + 1, 0)
+
+
+def _drop_repeated_vertices(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    valid, nxt = _next_index(nv, V.shape[1])
+    step = np.linalg.norm(np.take_along_axis(V, nxt[:, :, None], axis=1) - V, axis=2)
+    keep = valid & (step > VERTEX_MERGE_TOL)
+    count = keep.sum(axis=1)
+    ok = count >= 3  # (always true for a region with interior; never shrink below a triangle)
+    keep[~ok], count[~ok] = valid[~ok], nv[~ok]
+    order = np.argsort(~keep, axis=1, kind="stable")
+    return np.take_along_axis(V, order[:, :, None], axis=1), count
+
+
+def _area_and_centroid(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shoelace area and area-weighted centroid of every polygon (strictly inside a convex one)."""
+    valid, nxt = _next_index(nv, V.shape[1])
+    W = np.take_along_axis(V, nxt[:, :, None], axis=1)
+    cross = np.where(valid, V[:, :, 0] * W[:, :, 1] - W[:, :, 0] * V[:, :, 1], 0.0)
+    area = cross.sum(axis=1) / 2
+    safe = np.where(area > 0, area, 1.0)
+    centroid = np.einsum("rk,rkd->rd", cross, V + W) / (6 * safe[:, None])
+    return area, centroid
+
+
+def _split_by_unit(
+    V: np.ndarray,
+    nv: np.ndarray,
+    root: np.ndarray,
+    layer_bits: np.ndarray,
+    G: np.ndarray,
+    H: np.ndarray,
+    j: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut every polygon by unit ``j``'s line; the side ``z > 0`` keeps the row, ``z < 0`` is
+    appended. Returns the new ``V, nv, root, layer_bits``."""
+    g, h = G[root, j], H[root, j]  # (R, 2), (R,)
+    cap = V.shape[1]
+    z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
+    eps = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
+    z[np.abs(z) <= eps[:, None]] = 0.0
+    # padding slots repeat vertex 0, so min and max need no mask
+    z_max, z_min = z.max(axis=1), z.min(axis=1)
+    split = (z_max > 0) & (z_min < 0)
+    layer_bits[:, j] = z_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
+    if not split.any():
+        return V, nv, root, layer_bits
+    idx = np.flatnonzero(split)
+    pos, n_pos, neg, n_neg = _cut(V[idx], nv[idx], z[idx])
+    width = max(cap, pos.shape[1], neg.shape[1])
+    V = _pad(V, width)
+    V[idx] = _pad(pos, width)
+    nv = nv.copy()
+    nv[idx] = n_pos
+    layer_bits[idx, j] = 1
+    new_bits = layer_bits[idx].copy()
+    new_bits[:, j] = 0
+    return (
+        np.concatenate([V, _pad(neg, width)]),
+        np.concatenate([nv, n_neg]),
+        np.concatenate([root, root[idx]]),
+        np.concatenate([layer_bits, new_bits]),
+    )
+
+
+def _cut(
+    V: np.ndarray, nv: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split convex polygons whose (snapped) vertex values ``z`` take both signs.
+
+    Walking the boundary, each vertex goes to the side(s) of its sign (both when ``z = 0``) and
+    each edge whose ends have strictly opposite signs contributes its crossing point to both
+    sides. Candidates sit in slots ``2i`` (vertex i) and ``2i + 1`` (crossing on edge i), so a
+    stable compaction keeps the boundary order: both halves stay counter-clockwise.
+    """
+    n, cap = z.shape
+    k = np.arange(cap)[None, :]
+    valid = k < nv[:, None]
+    nxt = np.where(k + 1 < nv[:, None], k + 1, 0)
+    z_next = np.take_along_axis(z, nxt, axis=1)
+    V_next = np.take_along_axis(V, nxt[:, :, None], axis=1)
+    cross = valid & (z * z_next < 0)
+    t = np.where(cross, z, 0.0) / np.where(cross, z - z_next, 1.0)
+    P = V + t[:, :, None] * (V_next - V)
+    cand = np.stack([V, P], axis=2).reshape(n, 2 * cap, 2)
+
+    def side(keep_vertex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keep = np.stack([valid & keep_vertex, cross], axis=2).reshape(n, 2 * cap)
+        count = keep.sum(axis=1)
+        order = np.argsort(~keep, axis=1, kind="stable")[:, : count.max()]
+        out = np.take_along_axis(cand, order[:, :, None], axis=1)
+        pad = np.arange(out.shape[1])[None, :] >= count[:, None]
+        out[pad] = np.broadcast_to(out[:, :1], out.shape)[pad]  # padding repeats vertex 0
+        return out, count
+
+    pos, n_pos = side(z >= 0)
+    neg, n_neg = side(z <= 0)
+    return pos, n_pos, neg, n_neg
+
+
+def _pad(V: np.ndarray, width: int) -> np.ndarray:
+    """Widen to ``width`` vertex slots; new slots repeat vertex 0 (see ``_split_by_unit``)."""
+    if V.shape[1] == width:
+        return V
+    out = np.repeat(V[:, :1], width, axis=1)
+    out[:, : V.shape[1]] = V
+    return out
