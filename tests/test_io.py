@@ -226,3 +226,14 @@ def test_header_length_field_is_validated(tmp_path):
     p.write_bytes(struct.pack("<Q", 10**12) + b"{}")
     with pytest.raises(WeightsFileError, match="bad header length"):
         tio.load(p)
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = tio.atomic_write_text(tmp_path / "report.html", "x")
+    finally:
+        os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == 0o644

@@ -349,7 +349,16 @@ class BasisResult:
         basis = self.basis
         ghosts = basis.ghosts(self.grid)[:, :, 0]
         dead = basis.dead_on_data
-        figures = []
+        figures = [
+            Figure(
+                "basis_frames.json",
+                "Drag the slider through training: the network (red) is the sum of the neurons' "
+                "ghosts (dashed) plus b_out. Hover a dot on the axis to see that neuron's slope, "
+                "kink and importance.",
+                kind="widget",
+                widget="basis",
+            )
+        ]
         run.save_figure(
             "basis.png",
             plot_ghosts(

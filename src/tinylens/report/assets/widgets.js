@@ -126,7 +126,9 @@
         var kind = line.kind || "main";
         paths[j].setAttribute("class", "tl-line tl-" + kind);
         paths[j].setAttribute("data-name", line.name || "");
-        if (kind !== "main") { paths[j].style.stroke = PALETTE[j % PALETTE.length]; }
+        if (kind === "ghost" || kind === "partial") {
+          paths[j].style.stroke = PALETTE[(line.color !== undefined ? line.color : j) % PALETTE.length];
+        }
         paths[j].setAttribute("d", pathFor(xs, line.y, sx, sy));
       });
       for (var j = f.lines.length; j < paths.length; j++) { paths[j].setAttribute("d", ""); }
@@ -229,7 +231,34 @@
     });
   }
 
-  var KINDS = { "frames-chart": framesChart, "regions-map": regionsMap, "circuit": circuit };
+  /* basis: the schema tinylens.basis_frames/1 written by the basis study (docs/geometry.md):
+   * {x, target_y, data: {x, y}, ylim, frames: [{epoch, loss, b_out, output, slopes, biases,
+   * kinks, importances, active_side, dead_on_data, ghosts}]}. Drawn as a frames chart: the
+   * network, each neuron's ghost, the target, and a hoverable marker at every kink. */
+  function basis(root, spec) {
+    var frames = spec.frames.map(function (f) {
+      var lines = [{ name: "network", y: f.output, kind: "main" }];
+      if (spec.target_y) { lines.push({ name: "target", y: spec.target_y, kind: "target" }); }
+      f.ghosts.forEach(function (g, h) { lines.push({ name: "neuron " + h, y: g, kind: "ghost", color: h }); });
+      var points = [];
+      f.kinks.forEach(function (k, h) {
+        if (k === null) { return; }
+        var side = f.active_side[h] > 0 ? "x > kink" : "x < kink";
+        points.push({ x: k, y: 0, color: h, tip: "neuron " + h + (f.dead_on_data[h] ? " (dead on the data)" : "") +
+          "\nslope w_in = " + fmt(f.slopes[h]) + "\nkink -b/w = " + fmt(k) +
+          "\nimportance w_out = " + fmt(f.importances[h]) + "\nactive for " + side });
+      });
+      return { label: "epoch " + f.epoch, info: "loss " + fmt(f.loss) + ", b_out " + fmt(f.b_out),
+               lines: lines, points: points };
+    });
+    framesChart(root, { x: spec.x, xlabel: "x", ylabel: "y", ylim: spec.ylim, data: spec.data,
+                        frames: frames, legend: [{ name: "network", kind: "main" },
+                        { name: "target", kind: "target" }, { name: "neuron ghosts", kind: "ghost" },
+                        { name: "data", kind: "data" }] });
+  }
+
+  var KINDS = { "frames-chart": framesChart, "regions-map": regionsMap, "circuit": circuit,
+                "basis": basis };
   function init() {
     var widgets = document.querySelectorAll(".tl-widget");
     for (var i = 0; i < widgets.length; i++) {
