@@ -205,3 +205,25 @@ def test_regions_cli_refuses_a_tanh_net_before_making_a_run(tmp_path, capsys):
     assert main(["regions", str(path), "--box", "-1,1,-1,1", "--out", str(tmp_path / "o")]) == 2
     assert "not piecewise linear" in capsys.readouterr().err
     assert not list(tmp_path.glob(".o*")) and not (tmp_path / "o").exists()
+
+
+def test_regions_report_has_a_hoverable_map(tmp_path):
+    """The run's report embeds every 2-D region with its pattern and affine map."""
+    import json
+
+    import tinylens as tl
+    from tinylens.cli.main import main
+
+    path = tl.save(tl.MLP([2, 6, 1], rng=1, init="torch"), tmp_path / "m.safetensors")
+    assert (
+        main(["regions", str(path), "--box", "-1,1,-1,1", "--out", str(tmp_path / "r"), "--quiet"])
+        == 0
+    )
+    spec = json.loads((tmp_path / "r" / "regions_map.json").read_text())
+    regions = json.loads((tmp_path / "r" / "regions.json").read_text())
+    assert len(spec["regions"]) == regions["count"]
+    assert spec["regions"][0]["tip"].startswith(
+        "region 0\npattern " + regions["regions"][0]["pattern"]
+    )
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "data-kind='regions-map'" in page

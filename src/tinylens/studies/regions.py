@@ -98,6 +98,18 @@ class RegionsResult:
                     "are the network's kinks (where some unit switches).",
                 )
             )
+            if r.count <= MAX_HOVER_REGIONS:
+                run.write_json("regions_map.json", regions_map_spec(r))
+                figures.insert(
+                    0,
+                    Figure(
+                        "regions_map.json",
+                        f"{r.count} linear regions. Hover one to see its activation pattern "
+                        "and the affine map the network computes there.",
+                        kind="widget",
+                        widget="regions-map",
+                    ),
+                )
         elif r.n_inputs == 1:
             from tinylens.viz.geometry import plot_pieces_1d
 
@@ -155,3 +167,22 @@ def run_regions(config: RegionsStudyConfig) -> RegionsResult:
     t0 = time.perf_counter()
     regions = linear_regions(net, box, method=config.method)
     return RegionsResult(config, regions, time.perf_counter() - t0)
+
+
+MAX_HOVER_REGIONS = 5000
+"""Above this many regions the report shows only the picture (the SVG would grow too large)."""
+
+
+def regions_map_spec(regions: Any) -> dict[str, Any]:
+    """The report's ``regions-map`` widget data for a 2-D :class:`RegionSet`."""
+    (x0, x1), (y0, y1) = regions.box.tolist()
+    names = as_affine_net(regions.net).names
+    items = []
+    for region in regions:
+        tip = f"region {region.index}\npattern {region.pattern}\n" + "\n".join(
+            region.formula(digits=4)
+        )
+        if region.area is not None:
+            tip += f"\narea {region.area:.4g}"
+        items.append({"vertices": np.round(region.vertices, 5).tolist(), "tip": tip})
+    return {"box": [x0, x1, y0, y1], "xlabel": names[0], "ylabel": names[1], "regions": items}

@@ -176,7 +176,6 @@
       poly.style.fill = PALETTE[(r.color !== undefined ? r.color : i) % PALETTE.length];
       hoverable(poly, tip, r.tip);
     });
-    html("div", "tl-caption", root, spec.regions.length + " linear regions; hover one to see its activation pattern and affine map.");
   }
 
   /* circuit: {input_names, layers: [{weight: [[...]], bias: [...], activation}], title?} */
