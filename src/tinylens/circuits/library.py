@@ -683,11 +683,13 @@ CIRCUITS: dict[str, CircuitSpec] = {
             "x < c on integers: ReLU(c - x) - ReLU(c - 1 - x), exact",
             _less_than_step,
             (Param("c", F(10), "integer threshold"),),
+            aliases=("x_lt_10", "less_than"),
         ),
         CircuitSpec(
             "parity_net",
             "the sources' 'is_even' net: x mod 2 (1 for odd) on 0..15",
             _parity_net,
+            aliases=("is_odd", "is_even_source"),
         ),
         CircuitSpec("is_even", "1 - parity_net: [x even] on 0..15", _is_even),
         CircuitSpec(

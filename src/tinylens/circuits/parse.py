@@ -44,7 +44,7 @@ from tinylens.errors import ConfigError, close_matches
 __all__ = ["Token", "parse", "tokenize"]
 
 _MAX_LENGTH = 10_000
-_MAX_DEPTH = 200  # nesting; deeper input is an error, not a RecursionError
+_MAX_DEPTH = 100  # nesting (~5 Python frames a level); deeper is an error, not a RecursionError
 
 
 @dataclass(frozen=True)
