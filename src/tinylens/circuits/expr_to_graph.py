@@ -411,7 +411,7 @@ class _Builder:
         if e.op in ("<", ">"):
             big, small = (e.right, e.left) if e.op == "<" else (e.left, e.right)
             d = self.lin([(F(1), b), (F(-1), a)] if e.op == "<" else [(F(1), a), (F(-1), b)])
-            d = self.refine(d, d.rng, d.srng, None, f"({big}) - ({small})")
+            d = self.refine(d, d.rng, d.srng, None, str(BinOp("-", big, small)))
             return self.positive(d, e, label)
         if e.op in ("<=", ">="):
             d = self.lin([(F(1), b), (F(-1), a)] if e.op == "<=" else [(F(1), a), (F(-1), b)])
@@ -420,10 +420,11 @@ class _Builder:
             lat = self._lattice_of(d, e, label)
             shift = lat.scale(F(-1)).smallest_positive()  # d >= 0  <=>  d + shift > 0
             d = self.lin([(F(1), d)], shift)
-            d = self.refine(d, d.rng, d.srng, None, f"({e.left} {e.op} {e.right}) margin")
+            big, small = (e.right, e.left) if e.op == "<=" else (e.left, e.right)
+            d = self.refine(d, d.rng, d.srng, None, f"{BinOp('-', big, small)} + {fmt(shift)}")
             return self.positive(d, e, label)
         d = self.lin([(F(1), a), (F(-1), b)])
-        d = self.refine(d, d.rng, d.srng, None, f"({e.left}) - ({e.right})")
+        d = self.refine(d, d.rng, d.srng, None, str(BinOp("-", e.left, e.right)))
         eq = self.equal_zero(d, e, label if e.op == "==" else f"{e.left} == {e.right}")
         if e.op == "==":
             return eq

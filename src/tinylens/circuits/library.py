@@ -543,8 +543,7 @@ def _bottleneck(
     W1 = [mi / w2 for mi in m]
     b1 = radius * sum(abs(v) for v in W1)
     b2 = c - w2 * b1
-    terms = " + ".join(f"{fmt(mi)}*{n}" for mi, n in zip(m, names, strict=True))
-    formula = f"{terms} + {fmt(c)}" if c else terms
+    formula = _linear_text(m, names, c)
     pt1 = [radius] * len(m)
     pt2 = [-radius if i % 2 else radius / 2 for i in range(len(m))]
     ref = _affine_ref(m, c)
@@ -553,15 +552,29 @@ def _bottleneck(
         description
         + f" One unit, active on the whole box [-{fmt(radius)}, {fmt(radius)}]^{len(m)}: "
         f"w2 = {fmt(w2)}, b1 = {fmt(b1)} (so the unit never switches off), b2 = {fmt(b2)}.",
-        formula.replace("+ -", "- "),
+        formula,
         f"w2 * ReLU(b1 + W1 . x) + b2 with w2 * W1_i = m_i, w2 * b1 + b2 = c: {formula}",
         exact_net([([W1], [b1], "relu"), ([[w2]], [b2], "identity")], list(names)),
         (_ex(pt1, ref(*pt1)), _ex(pt2, ref(*pt2))),
         _box(names, -radius, radius),
         ref,
-        formula.replace("*", " * ").replace("+ -", "- "),
+        formula,
         params={"m": tuple(m), "c": c, "w2": w2, "radius": radius},
     )
+
+
+def _linear_text(m: Sequence[F], names: Sequence[str], c: F) -> str:
+    """``m . x + c`` as text both SymPy and the compiler read: ``x1 + 1/2*x2 - 3``."""
+    parts = []
+    for mi, n in zip(m, names, strict=True):
+        if mi == 0:
+            continue
+        mag = "" if abs(mi) == 1 else f"{fmt(abs(mi))}*"
+        parts.append(("- " if mi < 0 else "+ ") + mag + n)
+    if c or not parts:
+        parts.append(("- " if c < 0 else "+ ") + fmt(abs(c)))
+    text = " ".join(parts)
+    return text[2:] if text.startswith("+ ") else "-" + text[2:]
 
 
 def _affine_ref(m: Sequence[F], c: F) -> Callable[..., F]:
