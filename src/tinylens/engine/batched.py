@@ -445,9 +445,10 @@ class BatchedMLP:
         that measured as much as the arithmetic).
 
         Per chunk of ``k`` instances: ``z = [W0 | b0] @ [x | 1].T`` (one product for all),
-        ``h = relu(z)``, ``out = W1 @ h + b1``; backward ``e = mask * g`` broadcast over the
-        hidden units, and ``d[W0 | b0] = (W1.T) * (e @ [x | 1])``: the first layer's gradient
-        of every instance is again one product.
+        ``h = relu(z)``, ``out = W1 @ h + b1``, residual ``d = out - y``; backward
+        ``e = mask * d`` broadcast over the hidden units and ``G = e @ [x | 1]``, again one
+        product for all, from which both layers' gradients follow (one output unit):
+        ``d[W0 | b0] = W1.T * G`` and ``dW1 = [W0 | b0] . G``.
         """
         n0, n1, n2 = self.sizes
         batch, dtype = x.shape[0], self.dtype
@@ -479,17 +480,23 @@ class BatchedMLP:
                 np.matmul(w1, z, out=out)
                 if has_bias:
                     out += self.biases[1].data[sl, :, None]  # type: ignore[index]
-                out -= yT
+                out -= yT  # the residual d; d loss / d out = scale * d
                 losses[sl] = np.einsum("kob,kob->k", out, out) / (n2 * batch)
-                out *= scale  # now d loss / d out
-                np.matmul(out, z.transpose(0, 2, 1), out=W1.grad[sl])
                 if has_bias:
                     np.matmul(out, ones, out=self.biases[1].grad[sl])  # type: ignore[index]
+                    self.biases[1].grad[sl] *= scale  # type: ignore[index]
                 if n2 == 1:
-                    np.multiply(mask, out, out=e)  # (W1.T @ g) * mask, W1.T applied below
+                    # e_j = [z_j > 0] d, and G_j = e_j @ [x | 1]: one product for every unit.
+                    # Then d/dW1_j = scale sum_b d relu(z_j) = scale A_j . G_j (as z = A [x|1])
+                    # and d/dA_j = scale W1_j G_j: no pass over h, none to scale d.
+                    np.multiply(mask, out, out=e)
                     G = (e.reshape(k * n1, batch) @ xa).reshape(k, n1, m)
-                    G *= w1.transpose(0, 2, 1)
+                    W1.grad[sl, 0, :] = np.einsum("kjm,kjm->kj", A, G)
+                    W1.grad[sl] *= scale
+                    G *= w1.transpose(0, 2, 1) * scale
                 else:
+                    out *= scale
+                    np.matmul(out, z.transpose(0, 2, 1), out=W1.grad[sl])
                     np.matmul(w1.transpose(0, 2, 1), out, out=e)
                     e *= mask
                     G = (e.reshape(k * n1, batch) @ xa).reshape(k, n1, m)
