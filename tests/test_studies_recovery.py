@@ -105,6 +105,10 @@ def test_a_small_run_end_to_end_is_deterministic():
     # with two bias-free units, about half the seeds start with both on one side of 0
     assert counts.get("success", 0) >= 4
     assert counts.get("works for x > 0 only", 0) + counts.get("works for x < 0 only", 0) >= 4
+    # relu(w x) without bias keeps the sign of w: units starting on one side never succeed
+    both = a.main.init_sides()
+    assert both is not None and not (a.main.outcomes[~both] == "success").any()
+    assert a.metrics["init_sides"]["one"]["success_rate"] in (0.0, None)
     assert a.main.curves.shape[1] == 24 and a.main.curve_steps[-1] == 150
     m = a.metrics
     assert m["success_rate"] == counts.get("success", 0) / 24 and m["steps"] == 150

@@ -394,6 +394,13 @@ def run_recover(args: argparse.Namespace) -> int:
     for outcome, n in m["outcomes"].items():
         ex = ", ".join(map(str, m["examples"].get(outcome, [])))
         lines.append(f"  {outcome:34} {n:6d}   e.g. seeds {ex}")
+    sides = m.get("init_sides")
+    if sides:
+        lines.append(
+            f"  units started on both sides of 0: {sides['both']['seeds']} seeds, success "
+            f"{sides['both']['success_rate'] or 0:.1%}; on one side: {sides['one']['seeds']} "
+            f"seeds, success {sides['one']['success_rate'] or 0:.1%}"
+        )
     for row in m.get("grid", []):
         lines.append(
             f"  {row['optimizer']:9} init {row['init']:7} lr {row['lr']:<7g} "

@@ -353,6 +353,31 @@ class VariantResult:
     curve_steps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     curves: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (points, K)
     seconds: float = 0.0
+    initial: dict[str, np.ndarray] = field(default_factory=dict)  # initial weights, (K, ...)
+
+    def init_sides(self) -> np.ndarray | None:
+        """For one-input networks without bias: did the first-layer units start pointing to
+        both sides of 0? (A bias-free ``relu(w x)`` keeps the sign of ``w`` under gradient
+        descent, so units that start on one side stay there.) None for other networks."""
+        w = self.initial.get("layers.0.weight")
+        if w is None or self.net.bias or w.shape[2] != 1:
+            return None
+        signs = np.sign(w[:, :, 0])
+        return (signs > 0).any(axis=1) & (signs < 0).any(axis=1)
+
+    def sides_table(self) -> list[list[Any]]:
+        """Outcome counts for seeds whose units started on both sides of 0, or on one."""
+        both = self.init_sides()
+        if both is None:
+            return []
+        rows = []
+        for label, sel in (("both sides of 0", both), ("one side of 0", ~both)):
+            n = int(sel.sum())
+            succ = int((self.outcomes[sel] == "success").sum())
+            top = {o: int((self.outcomes[sel] == o).sum()) for o in OUTCOMES}
+            rest = ", ".join(f"{o} {c}" for o, c in top.items() if c and o != "success")
+            rows.append([label, n, f"{succ / n:.1%}" if n else "-", rest or "-"])
+        return rows
 
     def counts(self) -> dict[str, int]:
         return {o: int((self.outcomes == o).sum()) for o in OUTCOMES if (self.outcomes == o).any()}
@@ -543,6 +568,7 @@ def _train(
         loss="mse",
         shuffle=target.integer_range is None,
     )
+    initial = net.state_dict()
     fit(net, (X, y), train, rng=cfg.seed, callbacks=[curves], quiet=quiet)
     losses = net.astype(np.float64).loss(X_eval, y_eval)
     losses[net.diverged_] = np.inf
@@ -558,6 +584,7 @@ def _train(
         np.array(curves.steps),
         np.stack(curves.values),
         time.perf_counter() - t0,
+        initial,
     )
 
 
@@ -585,6 +612,17 @@ class RecoveryResult:
             "seconds": m["seconds"],
             "examples": {o: self.main.examples(o) for o in self.main.counts()},
         }
+        both = self.main.init_sides()
+        if both is not None:
+            out["init_sides"] = {
+                label: {
+                    "seeds": int(sel.sum()),
+                    "success_rate": float(np.mean(self.main.outcomes[sel] == "success"))
+                    if sel.any()
+                    else None,
+                }
+                for label, sel in (("both", both), ("one", ~both))
+            }
         if self.grid:
             out["grid"] = [v.summary() for v in self.grid]
         return out
@@ -688,6 +726,17 @@ class RecoveryResult:
                 "permutation and positive rescaling of units",
             )
         ]
+        sides = main.sides_table()
+        if sides:
+            tables.append(
+                Table(
+                    "where the units started",
+                    ["first-layer units at initialisation", "seeds", "success", "other outcomes"],
+                    sides,
+                    note="without a bias, relu(w x) keeps the sign of w under gradient descent: "
+                    "units that all start on one side of 0 never cover the other side",
+                )
+            )
         if self.grid:
             tables.append(
                 Table(
