@@ -105,10 +105,12 @@ def test_a_small_run_end_to_end_is_deterministic():
     # with two bias-free units, about half the seeds start with both on one side of 0
     assert counts.get("success", 0) >= 4
     assert counts.get("works for x > 0 only", 0) + counts.get("works for x < 0 only", 0) >= 4
-    # relu(w x) without bias keeps the sign of w: units starting on one side never succeed
+    # relu(w x) without bias keeps the sign of w under gradient flow (a discrete step can jump
+    # across 0): seeds whose units start on one side of 0 succeed far less often
     both = a.main.init_sides()
-    assert both is not None and not (a.main.outcomes[~both] == "success").any()
-    assert a.metrics["init_sides"]["one"]["success_rate"] in (0.0, None)
+    sides = a.metrics["init_sides"]
+    assert both is not None and sides["both"]["seeds"] + sides["one"]["seeds"] == 24
+    assert sides["one"]["success_rate"] < sides["both"]["success_rate"]
     assert a.main.curves.shape[1] == 24 and a.main.curve_steps[-1] == 150
     m = a.metrics
     assert m["success_rate"] == counts.get("success", 0) / 24 and m["steps"] == 150

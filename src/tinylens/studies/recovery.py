@@ -358,7 +358,8 @@ class VariantResult:
     def init_sides(self) -> np.ndarray | None:
         """For one-input networks without bias: did the first-layer units start pointing to
         both sides of 0? (A bias-free ``relu(w x)`` keeps the sign of ``w`` under gradient
-        descent, so units that start on one side stay there.) None for other networks."""
+        flow, so units that start on one side stay there, unless a discrete step jumps across
+        0.) None for other networks."""
         w = self.initial.get("layers.0.weight")
         if w is None or self.net.bias or w.shape[2] != 1:
             return None
@@ -733,8 +734,9 @@ class RecoveryResult:
                     "where the units started",
                     ["first-layer units at initialisation", "seeds", "success", "other outcomes"],
                     sides,
-                    note="without a bias, relu(w x) keeps the sign of w under gradient descent: "
-                    "units that all start on one side of 0 never cover the other side",
+                    note="without a bias, relu(w x) keeps the sign of w under gradient flow: "
+                    "units that all start on one side of 0 cover the other side only if a "
+                    "discrete step happens to jump across 0",
                 )
             )
         if self.grid:
