@@ -97,13 +97,17 @@ class BatchedBackend:
                 for p in net.parameters():
                     p.grad[net.diverged_] = 0
             opt.step()
-            after = self._nonfinite_weights() & ~net.diverged_
-            if after.any():
-                self._freeze(after, opt.t)
             if net.diverged_.all():
                 raise StepDiverged(step, float(np.max(losses)))
             live = ~net.diverged_
             total += float(np.mean(losses[live])) * len(xb)
+        # A step that made weights non-finite shows as a non-finite loss at the next step; the
+        # epoch's last step is caught here, so fit's own check never sees a broken instance.
+        after = self._nonfinite_weights() & ~net.diverged_
+        if after.any():
+            self._freeze(after, opt.t)
+            if net.diverged_.all():
+                raise StepDiverged(len(X) // batch_size, math.inf)
         return total, 0
 
     def _nonfinite_weights(self) -> np.ndarray:
