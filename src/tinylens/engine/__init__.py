@@ -32,6 +32,7 @@ from tinylens.engine.activations import (
     softmax,
 )
 from tinylens.engine.affine import AffineLayer, AffineNet
+from tinylens.engine.batched import BatchedMLP
 from tinylens.engine.gradcheck import GradcheckResult, gradcheck, numerical_gradient
 from tinylens.engine.init import as_rng
 from tinylens.engine.layers import Dropout, Flatten, LayerNorm, Linear
@@ -70,6 +71,7 @@ __all__ = [
     "AffineLayer",
     "AffineNet",
     "BCEWithLogitsLoss",
+    "BatchedMLP",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",

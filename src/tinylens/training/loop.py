@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.engine import Sequential
+from tinylens.engine import BatchedMLP, Sequential
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, DataError, DivergenceError, ShapeError
 from tinylens.progress import progress
@@ -69,13 +69,18 @@ def _resolve_loss(loss: str, y: np.ndarray, task: str | None) -> str:
 def _make_backend(net: Any, config: TrainConfig, loss: str) -> Backend:
     if isinstance(net, Sequential):
         return EngineBackend(net, config, loss)
+    if isinstance(net, BatchedMLP):  # many seeds at once: tinylens.training.batched
+        from tinylens.training.batched import BatchedBackend
+
+        return BatchedBackend(net, config, loss)
     torch = sys.modules.get("torch")  # a torch model implies torch is already imported
     if torch is not None and isinstance(net, torch.nn.Module):
         from tinylens.training.torch_backend import TorchBackend
 
         return TorchBackend(net, config, loss)
     raise ConfigError(
-        f"fit trains a tinylens Sequential or a torch.nn.Module, not {type(net).__name__}"
+        f"fit trains a tinylens Sequential, a BatchedMLP or a torch.nn.Module, not "
+        f"{type(net).__name__}"
     )
 
 

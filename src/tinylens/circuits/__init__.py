@@ -1,0 +1,60 @@
+"""Circuits: exact ReLU networks built by hand, compiled from expressions, verified, and found.
+
+The pipeline is readable from the file names::
+
+    parse.py          text -> syntax tree (expr.py), never eval
+    interpret.py      syntax tree -> exact values: the reference (oracle)
+    expr_to_graph.py  syntax tree -> layers of ReLU units (the constructions; bounds.py)
+    graph_to_weights.py  units -> an exact AffineNet (fractions.Fraction weights)
+    compiler.py       the whole pipeline: compile_expression
+    verify.py         network == reference on the whole domain, exactly (domain.py)
+    library.py        the hand-derived networks of our sources
+    canonical.py      networks up to permutation and positive rescaling of units
+
+>>> import tinylens.circuits as tc
+>>> c = tc.compile_expression("max(x1, x2, x3)")
+>>> c.neurons, c.net.sizes
+(8, [3, 5, 3, 1])
+>>> tc.get_circuit("abs").net.layers[0].weight.tolist()
+[[Fraction(1, 1)], [Fraction(-1, 1)]]
+"""
+
+from tinylens.circuits.canonical import CanonicalNet, canonicalize, same_circuit
+from tinylens.circuits.compiler import CompiledCircuit, compile_expression, count_neurons
+from tinylens.circuits.domain import Domain, Interval, parse_domain
+from tinylens.circuits.exact import exact_net, load_exact, net_from_strings, net_to_strings
+from tinylens.circuits.expr import FUNCTIONS, Expr, to_sympy_string
+from tinylens.circuits.interpret import evaluate, interpret
+from tinylens.circuits.library import CIRCUITS, Circuit, circuit_names, get_circuit
+from tinylens.circuits.parse import parse
+from tinylens.circuits.verify import Verification, exact_outputs, verify, verify_real_box
+
+__all__ = [
+    "CIRCUITS",
+    "FUNCTIONS",
+    "CanonicalNet",
+    "Circuit",
+    "CompiledCircuit",
+    "Domain",
+    "Expr",
+    "Interval",
+    "Verification",
+    "canonicalize",
+    "circuit_names",
+    "compile_expression",
+    "count_neurons",
+    "evaluate",
+    "exact_net",
+    "exact_outputs",
+    "get_circuit",
+    "interpret",
+    "load_exact",
+    "net_from_strings",
+    "net_to_strings",
+    "parse",
+    "parse_domain",
+    "same_circuit",
+    "to_sympy_string",
+    "verify",
+    "verify_real_box",
+]

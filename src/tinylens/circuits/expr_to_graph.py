@@ -1,0 +1,643 @@
+"""Syntax tree to a layered graph of ReLU units: the constructions of the compiler.
+
+Every intermediate quantity is a :class:`Value`: an exact affine function of the units of one
+layer (layer 0 being the inputs), with bounds and a lattice for its values on the domain. A
+construction that needs a ReLU adds units to the next layer; values from different layers are
+aligned by *carrying* the shallower one through the layers in between, exactly:
+
+=======================  =====================================================  ============
+quantity                 construction                                           units
+=======================  =====================================================  ============
+carry ``v`` one layer    ``relu(v) - relu(-v)``; ``relu(v)`` if ``v >= 0``;     2 (or 1)
+                         a single unit ``n >= 0`` as ``relu(n)``
+``relu(v)``              one unit (none if ``v`` never changes sign)            1
+``abs(v)``               ``relu(v) + relu(-v)``                                 2
+``min(a, b)``            ``a - relu(a - b)`` or ``b - relu(b - a)`` (carry the  1 + carry
+                         cheaper one; a constant costs nothing)
+``max(a, b)``            ``a + relu(b - a)`` or ``b + relu(a - b)``             1 + carry
+``min/max`` of k         pairwise tree, ``ceil(log2 k)`` layers
+``clamp(v, lo, hi)``     ``lo + relu(v - lo) - relu(v - hi)``                   2, 1 layer
+``d > 0`` on a lattice   ``(relu(d) - relu(d - delta)) / delta``, ``delta`` the  2
+                         smallest positive lattice value (1 on integers)
+``d == 0``               ``(relu(d + g) - 2 relu(d) + relu(d - g)) / g``         3
+``is_even(x, bits=n)``   fold ``y <- |y - 2**(n-k)|`` for k = 1..n              2 per layer
+``c * v``, c in {0, 1}   ``relu(v + M c - M) - relu(-v + M c - M)``, M >= |v|    2 (1 if v>=0)
+``where(c, a, b)``       cheapest of ``b + c (a - b)``, ``a + (1 - c)(b - a)``,
+                         ``c a + (1 - c) b``
+=======================  =====================================================  ============
+
+Units are shared: a unit whose pre-activation is a positive multiple of an existing one's in
+the same layer is that unit (``relu(2 z) = 2 relu(z)``). Where several constructions are
+possible, each is tried on a copy of the graph and the one adding the fewest units is kept.
+
+The domain's bounds let the compiler drop a unit that is never active, or never inactive, on
+the domain; every such shortcut, and every other fact about the domain a construction relies
+on, is recorded in :attr:`Graph.assumptions`: outside the domain the network may differ from
+the expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction as F
+
+from tinylens.circuits.bounds import Lattice, Range
+from tinylens.circuits.domain import Domain
+from tinylens.circuits.exact import fmt
+from tinylens.circuits.expr import BinOp, Call, Compare, Expr, Neg, Num, Var
+from tinylens.errors import ConfigError
+
+__all__ = ["Graph", "Neuron", "Value", "expr_to_graph"]
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """``relu(const + sum(coef * unit))`` over the units (or inputs) of the previous layer."""
+
+    layer: int  # 1-based
+    index: int  # position in its layer, in order of creation
+    terms: tuple[tuple[int, F], ...]
+    const: F
+    why: str  # the construction that made it, for people reading the network
+
+
+@dataclass(frozen=True)
+class Value:
+    """``const + sum(coef * unit)`` over units of ``layer`` (inputs when 0; no terms: a constant).
+
+    ``rng`` bounds it on the domain, ``srng`` for every input (no domain), ``lattice`` holds all
+    its values on the domain (None: unknown, e.g. real inputs).
+    """
+
+    layer: int
+    terms: tuple[tuple[int, F], ...]
+    const: F
+    rng: Range
+    srng: Range
+    lattice: Lattice | None
+    label: str = ""
+
+    @property
+    def is_const(self) -> bool:
+        return not self.terms
+
+    @property
+    def depth(self) -> int:
+        return self.layer if self.terms else 0
+
+    def is_boolean(self) -> bool:
+        """Takes only the values 0 and 1 on the domain."""
+        if self.is_const:
+            return self.const in (0, 1)
+        return (
+            self.lattice is not None
+            and self.lattice.integral
+            and self.rng.lo is not None
+            and self.rng.hi is not None
+            and self.rng.lo >= 0
+            and self.rng.hi <= 1
+        )
+
+
+def _const(c: F, label: str = "") -> Value:
+    c = F(c)
+    return Value(0, (), c, Range.point(c), Range.point(c), Lattice(F(0), c), label or fmt(c))
+
+
+@dataclass
+class Graph:
+    """Layers of :class:`Neuron` (``layers[0]`` stands for the inputs and is empty)."""
+
+    input_names: tuple[str, ...]
+    layers: list[list[Neuron]] = field(default_factory=lambda: [[]])
+    keys: list[dict[tuple[object, ...], int]] = field(default_factory=lambda: [{}])
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def n_units(self) -> int:
+        return sum(len(layer) for layer in self.layers)
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (
+            [list(layer) for layer in self.layers],
+            [dict(k) for k in self.keys],
+            list(self.assumptions),
+        )
+
+    def restore(self, snap: tuple[object, ...]) -> None:
+        layers, keys, notes = snap
+        self.layers = [list(layer) for layer in layers]  # type: ignore[attr-defined]
+        self.keys = [dict(k) for k in keys]  # type: ignore[attr-defined]
+        self.assumptions = list(notes)  # type: ignore[arg-type]
+
+    def unit(self, v: Value, why: str) -> tuple[int, F]:
+        """``relu(v)`` as ``scale * unit`` in layer ``v.layer + 1``: ``(unit index, scale)``.
+
+        A unit whose pre-activation is a positive multiple of ``v`` is reused.
+        """
+        assert v.terms, "a constant needs no unit"
+        scale = max(abs(c) for _, c in v.terms)
+        key = (tuple((i, c / scale) for i, c in v.terms), v.const / scale)
+        layer = v.layer + 1
+        while len(self.layers) <= layer:
+            self.layers.append([])
+            self.keys.append({})
+        found = self.keys[layer].get(key)
+        if found is not None:
+            return found, scale
+        index = len(self.layers[layer])
+        self.layers[layer].append(
+            Neuron(layer, index, tuple((i, c / scale) for i, c in v.terms), v.const / scale, why)
+        )
+        self.keys[layer][key] = index
+        return index, scale
+
+    def note(self, text: str) -> None:
+        if text not in self.assumptions:
+            self.assumptions.append(text)
+
+
+class _Builder:
+    def __init__(self, names: Sequence[str], domain: Domain | None) -> None:
+        self.names = tuple(names)
+        self.domain = domain
+        self.graph = Graph(self.names)
+        self.inputs: list[Range] = []
+        self.lattices: list[Lattice | None] = []
+        for n in self.names:
+            iv = domain.get(n) if domain is not None else None
+            self.inputs.append(Range(iv.lo, iv.hi) if iv is not None else Range.everything())
+            self.lattices.append(Lattice.integers() if iv is not None and iv.integer else None)
+
+    # -- linear algebra of values ----------------------------------------------------------
+    def lin(self, parts: Sequence[tuple[F, Value]], const: F = F(0), label: str = "") -> Value:
+        """``const + sum(c * v)``, carrying the shallower values to the deepest layer."""
+        parts = [(F(c), v) for c, v in parts if c != 0]
+        depth = max((v.depth for _, v in parts), default=0)
+        terms: dict[int, F] = {}
+        total = F(const)
+        rng, srng = Range.point(total), Range.point(total)
+        lattice: Lattice | None = Lattice(F(0), total)
+        for c, v in parts:
+            v = self.carry_to(v, depth)
+            total += c * v.const
+            for i, w in v.terms:
+                terms[i] = terms.get(i, F(0)) + c * w
+            rng, srng = rng.add(v.rng.scale(c)), srng.add(v.srng.scale(c))
+            lattice = (
+                None if lattice is None or v.lattice is None else lattice.add(v.lattice.scale(c))
+            )
+        items = tuple(sorted((i, w) for i, w in terms.items() if w != 0))
+        if not items:
+            return _const(total, label)
+        if depth == 0:  # an affine function of the inputs: its exact range on the box
+            rng = rng.intersect(self._box_range(items, total))
+        if lattice is None and depth == 0 and all(self.lattices[i] for i, _ in items):
+            lattice = Lattice(F(0), total)
+            for i, w in items:
+                lattice = lattice.add(self.lattices[i].scale(w))  # type: ignore[union-attr]
+        return Value(depth, items, total, rng, srng, lattice, label)
+
+    def _box_range(self, items: tuple[tuple[int, F], ...], const: F) -> Range:
+        lo: F | None = const
+        hi: F | None = const
+        for i, w in items:
+            r = self.inputs[i].scale(w)
+            lo = None if lo is None or r.lo is None else lo + r.lo
+            hi = None if hi is None or r.hi is None else hi + r.hi
+        return Range(lo, hi)
+
+    def refine(
+        self, v: Value, rng: Range, srng: Range, lattice: Lattice | None, label: str
+    ) -> Value:
+        """``v`` with bounds tightened by what the construction is known to compute."""
+        if v.is_const:
+            return _const(v.const, label)
+        lat = v.lattice if lattice is None else lattice
+        return Value(
+            v.layer, v.terms, v.const, v.rng.intersect(rng), v.srng.intersect(srng), lat, label
+        )
+
+    # -- units -------------------------------------------------------------------------------
+    def carry_to(self, v: Value, depth: int) -> Value:
+        while not v.is_const and v.layer < depth:
+            v = self.carry_one(v)
+        return v
+
+    def carry_one(self, v: Value) -> Value:
+        """The same value, one layer deeper, exactly (no shortcut that changes the value)."""
+        g, layer = self.graph, v.layer + 1
+        name = v.label or "a value"
+        if v.rng.nonnegative():
+            self._structural(
+                v.srng.nonnegative(), f"{name} >= 0 on the domain (carried by one unit)"
+            )
+            i, s = g.unit(v, f"carry {name}")
+            return Value(layer, ((i, s),), F(0), v.rng, v.srng, v.lattice, v.label)
+        if v.rng.nonpositive():
+            self._structural(
+                v.srng.nonpositive(), f"{name} <= 0 on the domain (carried by one unit)"
+            )
+            i, s = g.unit(self._neg(v), f"carry -({name})")
+            return Value(layer, ((i, -s),), F(0), v.rng, v.srng, v.lattice, v.label)
+        if v.layer >= 1 and len(v.terms) == 1:  # units are >= 0: relu(unit) = unit
+            ((j, c),) = v.terms
+            unit = Value(v.layer, ((j, F(1)),), F(0), Range(F(0), None), Range(F(0), None), None)
+            i, s = g.unit(unit, f"carry {name}")
+            return Value(layer, ((i, c * s),), v.const, v.rng, v.srng, v.lattice, v.label)
+        i, s = g.unit(v, f"carry {name} (+)")
+        k, t = g.unit(self._neg(v), f"carry {name} (-)")
+        return Value(layer, ((i, s), (k, -t)), F(0), v.rng, v.srng, v.lattice, v.label)
+
+    def _neg(self, v: Value) -> Value:
+        return Value(
+            v.layer,
+            tuple((i, -c) for i, c in v.terms),
+            -v.const,
+            v.rng.neg(),
+            v.srng.neg(),
+            None if v.lattice is None else v.lattice.scale(F(-1)),
+            f"-({v.label})" if v.label else "",
+        )
+
+    def _structural(self, holds_everywhere: bool, text: str) -> None:
+        if not holds_everywhere:
+            self.graph.note(text)
+
+    def relu(self, v: Value, label: str = "") -> Value:
+        label = label or f"relu({v.label})"
+        if v.is_const:
+            return _const(max(v.const, F(0)), label)
+        if v.rng.nonnegative():
+            self._structural(
+                v.srng.nonnegative(), f"{v.label} >= 0 on the domain, so {label} = {v.label}"
+            )
+            return self.refine(v, v.rng, v.srng.relu(), None, label)
+        if v.rng.nonpositive():
+            self._structural(v.srng.nonpositive(), f"{v.label} <= 0 on the domain, so {label} = 0")
+            return _const(F(0), label)
+        i, s = self.graph.unit(v, label)
+        lattice = None if v.lattice is None else v.lattice.union(Lattice(F(0), F(0)))
+        return Value(v.layer + 1, ((i, s),), F(0), v.rng.relu(), v.srng.relu(), lattice, label)
+
+    def cheapest(self, options: Sequence[Callable[[], Value]]) -> Value:
+        """Run the option that adds the fewest units (the first on ties)."""
+        if len(options) == 1:
+            return options[0]()
+        g = self.graph
+        costs = []
+        for opt in options:
+            snap, before = g.snapshot(), g.n_units
+            opt()
+            costs.append(g.n_units - before)
+            g.restore(snap)
+        return options[costs.index(min(costs))]()
+
+    # -- the constructions -----------------------------------------------------------------
+    def build(self, e: Expr) -> Value:
+        if isinstance(e, Num):
+            return _const(e.value)
+        if isinstance(e, Var):
+            i = self.names.index(e.name)
+            v = Value(
+                0, ((i, F(1)),), F(0), self.inputs[i], Range.everything(), self.lattices[i], e.name
+            )
+            return v
+        if isinstance(e, Neg):
+            return self.lin([(F(-1), self.build(e.operand))], label=str(e))
+        if isinstance(e, BinOp):
+            return self.binop(e)
+        if isinstance(e, Compare):
+            return self.compare(e)
+        if isinstance(e, Call):
+            return self.call(e)
+        raise TypeError(f"not an expression: {e!r}")  # pragma: no cover
+
+    def binop(self, e: BinOp) -> Value:
+        a, b = self.build(e.left), self.build(e.right)
+        label = str(e)
+        if e.op == "+":
+            return self.lin([(F(1), a), (F(1), b)], label=label)
+        if e.op == "-":
+            return self.lin([(F(1), a), (F(-1), b)], label=label)
+        if e.op == "/":
+            if not b.is_const:
+                raise ConfigError(
+                    f"column {e.pos}: {label} divides by a non-constant; a ReLU network divides "
+                    "only by constants"
+                )
+            if b.const == 0:
+                raise ConfigError(f"column {e.pos}: {label} divides by zero")
+            return self.lin([(1 / b.const, a)], label=label)
+        if a.is_const:
+            return self.lin([(a.const, b)], label=label)
+        if b.is_const:
+            return self.lin([(b.const, a)], label=label)
+        if a.is_boolean():
+            return self.gate(a, b, e, label)
+        if b.is_boolean():
+            return self.gate(b, a, e, label)
+        raise ConfigError(
+            f"column {e.pos}: {label} multiplies two variable quantities; a ReLU network "
+            "multiplies exactly only by a constant or by a 0/1 value such as a comparison"
+        )
+
+    def gate(self, c: Value, v: Value, e: Expr, label: str) -> Value:
+        """``c * v`` for ``c`` in {0, 1} and bounded ``v``."""
+        if c.is_const:
+            return self.lin([(c.const, v)], label=label)
+        if v.is_const:
+            return self.lin([(v.const, c)], label=label)
+        if not v.rng.bounded:
+            raise ConfigError(
+                f"column {e.pos}: {label} gates {v.label} by a 0/1 value, which needs bounds on "
+                f"{v.label}; declare the inputs' ranges with --domain"
+            )
+        lo, hi = v.rng.lo, v.rng.hi
+        assert lo is not None and hi is not None
+        self._structural(
+            v.srng.bounded,
+            f"{lo} <= {v.label} <= {hi} on the domain (bounds of the gate in {label})",
+        )
+        rng = v.rng.hull(Range.point(F(0)))
+        srng = Range.everything()
+        lattice = None if v.lattice is None else v.lattice.union(Lattice(F(0), F(0)))
+        if lo >= 0:  # relu(v + M c - M): v when c = 1, 0 when c = 0 (v <= M)
+            out = self.relu(self.lin([(F(1), v), (hi, c)], -hi, f"{v.label} gated"), label)
+        elif hi <= 0:
+            M = -lo
+            neg = self.relu(self.lin([(F(-1), v), (M, c)], -M, f"-{v.label} gated"), label)
+            out = self.lin([(F(-1), neg)], label=label)
+        else:
+            M = max(-lo, hi)
+            pos = self.relu(self.lin([(F(1), v), (M, c)], -M, f"{v.label} gated (+)"))
+            neg = self.relu(self.lin([(F(-1), v), (M, c)], -M, f"{v.label} gated (-)"))
+            out = self.lin([(F(1), pos), (F(-1), neg)], label=label)
+        return self.refine(out, rng, srng, lattice, label)
+
+    # comparisons
+    def _lattice_of(self, d: Value, e: Compare | Call, what: str) -> Lattice:
+        if d.lattice is None or d.lattice.step == 0:
+            names = ", ".join(sorted(e.variables())) or "the inputs"
+            raise ConfigError(
+                f"column {e.pos}: {what} is an exact 0/1 step only on integer-valued inputs, "
+                f"but {names} may take any real value; declare integer ranges, e.g. "
+                f"--domain {sorted(e.variables())[0] if e.variables() else 'x'}=0..15"
+            )
+        return d.lattice
+
+    def positive(self, d: Value, e: Compare, label: str) -> Value:
+        """1 where ``d > 0``, else 0, for ``d`` on a lattice."""
+        if d.is_const:
+            return _const(F(1) if d.const > 0 else F(0), label)
+        lat = self._lattice_of(d, e, label)
+        delta = lat.smallest_positive()
+        self.graph.note(
+            f"{label}: exact where {d.label} takes values in {fmt(lat.step)}Z+{fmt(lat.offset)}"
+        )
+        if d.rng.lo is not None and d.rng.lo > 0:
+            return _const(F(1), label)
+        if d.rng.nonpositive():
+            return _const(F(0), label)
+        r1 = self.relu(d, f"relu({d.label})")
+        r2 = self.relu(self.lin([(F(1), d)], -delta, f"{d.label} - {fmt(delta)}"))
+        out = self.lin([(1 / delta, r1), (-1 / delta, r2)], label=label)
+        return self.refine(out, Range(F(0), F(1)), Range(F(0), F(1)), Lattice.integers(), label)
+
+    def compare(self, e: Compare) -> Value:
+        a, b = self.build(e.left), self.build(e.right)
+        label = str(e)
+        if e.op in ("<", ">"):
+            big, small = (e.right, e.left) if e.op == "<" else (e.left, e.right)
+            d = self.lin([(F(1), b), (F(-1), a)] if e.op == "<" else [(F(1), a), (F(-1), b)])
+            d = self.refine(d, d.rng, d.srng, None, str(BinOp("-", big, small)))
+            return self.positive(d, e, label)
+        if e.op in ("<=", ">="):
+            d = self.lin([(F(1), b), (F(-1), a)] if e.op == "<=" else [(F(1), a), (F(-1), b)])
+            if d.is_const:
+                return _const(F(1) if d.const >= 0 else F(0), label)
+            lat = self._lattice_of(d, e, label)
+            shift = lat.scale(F(-1)).smallest_positive()  # d >= 0  <=>  d + shift > 0
+            d = self.lin([(F(1), d)], shift)
+            big, small = (e.right, e.left) if e.op == "<=" else (e.left, e.right)
+            d = self.refine(d, d.rng, d.srng, None, f"{BinOp('-', big, small)} + {fmt(shift)}")
+            return self.positive(d, e, label)
+        d = self.lin([(F(1), a), (F(-1), b)])
+        d = self.refine(d, d.rng, d.srng, None, str(BinOp("-", e.left, e.right)))
+        eq = self.equal_zero(d, e, label if e.op == "==" else f"{e.left} == {e.right}")
+        if e.op == "==":
+            return eq
+        out = self.lin([(F(-1), eq)], F(1), label)
+        return self.refine(out, Range(F(0), F(1)), Range(F(0), F(1)), Lattice.integers(), label)
+
+    def equal_zero(self, d: Value, e: Compare, label: str) -> Value:
+        if d.is_const:
+            return _const(F(1) if d.const == 0 else F(0), label)
+        lat = self._lattice_of(d, e, label)
+        self.graph.note(
+            f"{label}: exact where {d.label} takes values in {fmt(lat.step)}Z+{fmt(lat.offset)}"
+        )
+        if (
+            not lat.contains(F(0))
+            or (d.rng.lo is not None and d.rng.lo > 0)
+            or (d.rng.hi is not None and d.rng.hi < 0)
+        ):
+            return _const(F(0), label)
+        g = lat.step
+        up = self.relu(self.lin([(F(1), d)], g), f"relu({d.label} + {fmt(g)})")
+        mid = self.relu(d, f"relu({d.label})")
+        down = self.relu(self.lin([(F(1), d)], -g), f"relu({d.label} - {fmt(g)})")
+        out = self.lin([(1 / g, up), (-2 / g, mid), (1 / g, down)], label=label)
+        return self.refine(out, Range(F(0), F(1)), Range(F(0), F(1)), Lattice.integers(), label)
+
+    # functions
+    def call(self, e: Call) -> Value:
+        label = str(e)
+        name = e.name
+        if name in ("is_even", "is_odd"):
+            return self.parity(e, label)
+        args = [self.build(a) for a in e.args]
+        if name == "relu":
+            return self.relu(args[0], label)
+        if name == "abs":
+            v = args[0]
+            if v.is_const:
+                return _const(abs(v.const), label)
+            if v.rng.nonnegative():
+                self._structural(
+                    v.srng.nonnegative(), f"{v.label} >= 0 on the domain, so {label} = {v.label}"
+                )
+                return self.refine(v, v.rng, v.srng.abs(), None, label)
+            if v.rng.nonpositive():
+                self._structural(
+                    v.srng.nonpositive(), f"{v.label} <= 0 on the domain, so {label} = -({v.label})"
+                )
+                neg = self.lin([(F(-1), v)], label=label)
+                return self.refine(neg, v.rng.abs(), v.srng.abs(), None, label)
+            out = self.lin([(F(1), self.relu(v)), (F(1), self.relu(self._neg(v)))], label=label)
+            lattice = None if v.lattice is None else v.lattice.union(v.lattice.scale(F(-1)))
+            return self.refine(out, v.rng.abs(), v.srng.abs(), lattice, label)
+        if name in ("min", "max"):
+            return self.extremum(name, args, label)
+        if name == "clamp":
+            x, lo, hi = args
+            if lo.is_const and hi.is_const:
+                if lo.const > hi.const:
+                    raise ConfigError(f"column {e.pos}: {label} has lo > hi")
+                r1 = self.relu(self.lin([(F(1), x)], -lo.const, f"{x.label} - {fmt(lo.const)}"))
+                r2 = self.relu(self.lin([(F(1), x)], -hi.const, f"{x.label} - {fmt(hi.const)}"))
+                out = self.lin([(F(1), r1), (F(-1), r2)], lo.const, label)
+                rng = x.rng.maximum(lo.rng).minimum(hi.rng)
+                srng = x.srng.maximum(lo.srng).minimum(hi.srng)
+                return self.refine(out, rng, srng, None, label)
+            return self.extremum(
+                "min", [self.extremum("max", [x, lo], f"max({e.args[0]}, {e.args[1]})"), hi], label
+            )
+        if name == "where":
+            return self.where(e, args, label)
+        raise ConfigError(f"column {e.pos}: unknown function {name!r}")  # pragma: no cover
+
+    def extremum(self, name: str, values: list[Value], label: str) -> Value:
+        values = list(values)
+        while len(values) > 1:
+            nxt = []
+            for i in range(0, len(values) - 1, 2):
+                nxt.append(self.pair(name, values[i], values[i + 1]))
+            if len(values) % 2:
+                nxt.append(values[-1])
+            values = nxt
+        v = values[0]
+        return (
+            self.refine(v, v.rng, v.srng, None, label) if not v.is_const else _const(v.const, label)
+        )
+
+    def pair(self, name: str, a: Value, b: Value) -> Value:
+        """``min(a, b) = a - relu(a - b)`` / ``max(a, b) = a + relu(b - a)`` (or mirrored)."""
+        label = f"{name}({a.label}, {b.label})"
+        is_min = name == "min"
+        d = self.lin([(F(1), a), (F(-1), b)], label=f"{a.label} - {b.label}")
+        rng = a.rng.minimum(b.rng) if is_min else a.rng.maximum(b.rng)
+        srng = a.srng.minimum(b.srng) if is_min else a.srng.maximum(b.srng)
+        lattice = None if a.lattice is None or b.lattice is None else a.lattice.union(b.lattice)
+        if d.rng.nonpositive() or d.rng.nonnegative():  # one argument always wins
+            a_wins = d.rng.nonpositive() == is_min
+            held = d.srng.nonpositive() if d.rng.nonpositive() else d.srng.nonnegative()
+            self._structural(held, f"{label} = {(a if a_wins else b).label} on the domain")
+            w = a if a_wins else b
+            return self.refine(w, rng, srng, lattice, label)
+
+        def keep(first: Value, second: Value) -> Callable[[], Value]:
+            # min: first - relu(first - second); max: first + relu(second - first)
+            def run() -> Value:
+                sign = F(1) if is_min else F(-1)
+                diff = self.lin(
+                    [(sign, first), (-sign, second)],
+                    label=f"{first.label} - {second.label}"
+                    if is_min
+                    else f"{second.label} - {first.label}",
+                )
+                r = self.relu(diff, f"relu({diff.label})")
+                out = self.lin([(F(1), first), (-sign, r)], label=label)
+                return self.refine(out, rng, srng, lattice, label)
+
+            return run
+
+        return self.cheapest([keep(a, b), keep(b, a)])
+
+    def parity(self, e: Call, label: str) -> Value:
+        v = self.build(e.args[0])
+        bits = e.keyword("bits")
+        if v.is_const:
+            if v.const.denominator != 1:
+                raise ConfigError(f"column {e.pos}: {label}: {fmt(v.const)} is not an integer")
+            even = F(1) if int(v.const) % 2 == 0 else F(0)
+            return _const(even if e.name == "is_even" else 1 - even, label)
+        if v.lattice is None or not v.lattice.integral:
+            raise ConfigError(
+                f"column {e.pos}: {label} needs an integer-valued argument; declare integer "
+                f"ranges, e.g. --domain {v.label if v.label.isidentifier() else 'x'}=0..15"
+            )
+        lo, hi = v.rng.lo, v.rng.hi
+        if bits is None:
+            if lo is None or hi is None or lo < 0:
+                raise ConfigError(
+                    f"column {e.pos}: {label} needs bits=n (exact on 0 <= x < 2**n) or a "
+                    "domain on which its argument is >= 0 and bounded"
+                )
+            bits = max(1, int(hi).bit_length())
+        top = 2**bits
+        if (lo is not None and lo < 0) or (hi is not None and hi >= top):
+            raise ConfigError(
+                f"column {e.pos}: {e.name}(..., bits={bits}) is exact for 0 <= {v.label} < {top}, "
+                f"but {v.label} ranges over {v.rng} on the domain; raise bits or narrow the domain"
+            )
+        y = v
+        for k in range(1, bits + 1):
+            c = F(2 ** (bits - k))
+            shifted = self.lin([(F(1), y)], -c, label=f"{y.label} - {fmt(c)}")
+            folded = self.lin(
+                [(F(1), self.relu(shifted)), (F(1), self.relu(self._neg(shifted)))],
+                label=f"|{y.label} - {fmt(c)}|",
+            )
+            y = self.refine(
+                folded, shifted.rng.abs(), shifted.srng.abs(), Lattice.integers(), f"fold{k}"
+            )
+        even = self.refine(y, Range(F(0), F(1)), y.srng, Lattice.integers(), label)
+        if e.name == "is_even":
+            return even
+        odd = self.lin([(F(-1), even)], F(1), label)
+        return self.refine(odd, Range(F(0), F(1)), odd.srng, Lattice.integers(), label)
+
+    def where(self, e: Call, args: list[Value], label: str) -> Value:
+        c, a, b = args
+        if not c.is_boolean():
+            raise ConfigError(
+                f"column {e.pos}: the condition of {label} must be 0 or 1 on the domain (a "
+                f"comparison, is_even, ...); {e.args[0]} ranges over {c.rng}"
+            )
+        if c.is_const:
+            chosen = a if c.const == 1 else b
+            return self.refine(chosen, chosen.rng, chosen.srng, None, label)
+        rng, srng = a.rng.hull(b.rng), a.srng.hull(b.srng)
+        lattice = None if a.lattice is None or b.lattice is None else a.lattice.union(b.lattice)
+        not_c = self.refine(
+            self.lin([(F(-1), c)], F(1)),
+            Range(F(0), F(1)),
+            Range(F(0), F(1)),
+            Lattice.integers(),
+            f"not {c.label}",
+        )
+
+        def option_a() -> Value:  # b + c (a - b)
+            diff = self.lin([(F(1), a), (F(-1), b)], label=f"({a.label}) - ({b.label})")
+            return self.lin([(F(1), b), (F(1), self.gate(c, diff, e, label))], label=label)
+
+        def option_b() -> Value:  # a + (1 - c)(b - a)
+            diff = self.lin([(F(1), b), (F(-1), a)], label=f"({b.label}) - ({a.label})")
+            return self.lin([(F(1), a), (F(1), self.gate(not_c, diff, e, label))], label=label)
+
+        def option_c() -> Value:  # c a + (1 - c) b
+            return self.lin(
+                [(F(1), self.gate(c, a, e, label)), (F(1), self.gate(not_c, b, e, label))],
+                label=label,
+            )
+
+        out = self.cheapest([option_a, option_b, option_c])
+        return self.refine(out, rng, srng, lattice, label) if not out.is_const else out
+
+
+def expr_to_graph(
+    expr: Expr, input_names: Sequence[str], domain: Domain | None = None
+) -> tuple[Graph, Value]:
+    """Build the graph of ``expr`` over inputs ``input_names``; returns it and the output value.
+
+    ``domain`` (over exactly ``input_names``) provides bounds and integrality; without it every
+    input is an unbounded real.
+    """
+    missing = sorted(expr.variables() - set(input_names))
+    if missing:
+        raise ConfigError(f"the expression uses {', '.join(missing)}, which are not inputs")
+    builder = _Builder(input_names, domain)
+    out = builder.build(expr)
+    return builder.graph, out

@@ -1,0 +1,245 @@
+"""Exact verification: does a network compute its reference function on the whole domain?
+
+* On an **integer domain** (every input an integer range) the check is exhaustive: every point
+  of the product of the ranges, the network evaluated in exact rational arithmetic, compared
+  with the reference (the interpreter of an expression, or a plain-Python function) also in
+  exact arithmetic. ``verified`` is a proof, and ``max_error`` the exact largest deviation.
+* On a **real box** no finite set of samples proves anything. Exact verification there goes
+  through the network's linear regions (:mod:`tinylens.geometry`, in progress): until that
+  lands, :func:`verify_real_box` answers ``verified=None`` and says so, never a guess.
+
+>>> from tinylens.circuits.compiler import compile_expression
+>>> c = compile_expression("x < 10", domain="x=0..19")
+>>> v = verify(c.net, c.expr, c.domain)
+>>> v.verified, v.max_error, v.points
+(True, Fraction(0, 1), 20)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from tinylens.circuits.domain import Domain
+from tinylens.circuits.exact import fmt
+from tinylens.circuits.expr import Expr
+from tinylens.circuits.interpret import interpret
+from tinylens.engine import AffineLayer, AffineNet
+from tinylens.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_MAX_POINTS",
+    "Reference",
+    "Verification",
+    "exact_outputs",
+    "verify",
+    "verify_real_box",
+]
+
+DEFAULT_MAX_POINTS = 1_000_000
+_CHUNK = 32_768
+
+Reference = Expr | Callable[..., Any]
+"""An expression, or a plain-Python function of the inputs (positional, exact numbers) that
+returns a number or a tuple of numbers (one per output)."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of :func:`verify`.
+
+    Attributes
+    ----------
+    verified : bool or None
+        True: the network equals the reference (within ``tolerance``) at every point of the
+        domain, proven. False: it does not (see ``counterexample``). None: not checked (no
+        exact method for this domain yet; ``message`` says why).
+    max_error : Fraction or None
+        The exact largest ``|network - reference|`` over the domain.
+    counterexample : dict or None
+        The inputs where the error is largest, when it exceeds the tolerance.
+    points : int
+        How many points were checked.
+    method : str
+        ``"exhaustive"`` or ``"unavailable"``.
+    message : str
+    """
+
+    verified: bool | None
+    max_error: Fraction | None
+    counterexample: dict[str, Fraction] | None
+    points: int
+    method: str
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "max_error": None if self.max_error is None else fmt(self.max_error),
+            "max_error_float": None if self.max_error is None else float(self.max_error),
+            "counterexample": None
+            if self.counterexample is None
+            else {k: fmt(v) for k, v in self.counterexample.items()},
+            "points": self.points,
+            "method": self.method,
+            "message": self.message,
+        }
+
+
+def _fast_exact(net: AffineNet) -> AffineNet:
+    """The same exact network with integral weights as Python ints (several times faster)."""
+
+    def conv(a: np.ndarray) -> np.ndarray:
+        out = np.empty(a.shape, dtype=object)
+        flat = out.reshape(-1)
+        for i, v in enumerate(a.reshape(-1)):
+            q = Fraction(v)
+            flat[i] = q.numerator if q.denominator == 1 else q
+        return out
+
+    layers = tuple(AffineLayer(conv(la.weight), conv(la.bias), la.activation) for la in net.layers)
+    return AffineNet(layers, net.input_names)
+
+
+def exact_outputs(net: AffineNet, X: np.ndarray) -> np.ndarray:
+    """The network's outputs at integer/rational points ``X`` of shape (n, n_inputs), exactly.
+
+    Returns an object array of shape (n, n_outputs). Needs exact (rational) weights and only
+    relu / identity activations.
+    """
+    if not net.is_exact:
+        raise ConfigError(
+            "exact evaluation needs exact (Fraction) weights; this network has floats"
+        )
+    bad = [a for a in net.activations if a not in ("relu", "identity")]
+    if bad:
+        raise ConfigError(
+            f"exact evaluation supports relu and identity layers, not {bad[0]}; this network "
+            "can only be evaluated approximately"
+        )
+    return _fast_exact(net).forward(np.asarray(X, dtype=object))
+
+
+def _reference_fn(
+    reference: Reference, names: tuple[str, ...]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Map a point array (n, n_inputs) of exact numbers to an (n, n_out) object array."""
+    if isinstance(reference, Expr):
+
+        def run_expr(X: np.ndarray) -> np.ndarray:
+            env = {n: X[:, i] for i, n in enumerate(names)}
+            out = np.asarray(interpret(reference, env), dtype=object)
+            return np.broadcast_to(out, (X.shape[0],)).reshape(-1, 1)
+
+        return run_expr
+    if callable(reference):
+
+        def run_fn(X: np.ndarray) -> np.ndarray:
+            rows = []
+            for point in X:
+                value = reference(*point)
+                rows.append(value if isinstance(value, tuple) else (value,))
+            return np.array(rows, dtype=object).reshape(X.shape[0], -1)
+
+        return run_fn
+    raise ConfigError(
+        f"a reference must be an expression or a function, not {type(reference).__name__}"
+    )
+
+
+def verify(
+    net: AffineNet,
+    reference: Reference,
+    domain: Domain,
+    *,
+    tolerance: Fraction | int = 0,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> Verification:
+    """Check ``net`` against ``reference`` on every point of ``domain``, exactly.
+
+    Parameters
+    ----------
+    net : AffineNet
+        Exact (Fraction) weights, relu / identity layers; inputs named as in ``domain``.
+    reference : Expr or callable
+    domain : Domain
+        Must give a range for every input of ``net`` (by name).
+    tolerance : Fraction
+        Largest error still counted as equal (0: exact equality).
+    max_points : int
+        An integer domain with more points raises :class:`~tinylens.errors.ConfigError`.
+    """
+    names = tuple(net.names)
+    domain = domain.restrict(names)
+    if not domain.is_integer:
+        return verify_real_box(net, reference, domain, tolerance=Fraction(tolerance))
+    n = domain.n_points or 0
+    if n > max_points:
+        raise ConfigError(
+            f"the domain {domain} has {n:,} points; exhaustive verification stops at "
+            f"{max_points:,}: narrow the ranges"
+        )
+    fast = _fast_exact(net) if net.is_exact else None
+    if fast is None:
+        exact_outputs(net, np.zeros((1, len(names))))  # raises the right error
+    ref = _reference_fn(reference, names)
+    grid = domain.grid(names)
+    worst = Fraction(-1)
+    worst_point: tuple[int, ...] | None = None
+    for start in range(0, len(grid), _CHUNK):
+        X = grid[start : start + _CHUNK].astype(object)
+        got = fast.forward(X)  # type: ignore[union-attr]
+        want = ref(X)
+        if want.shape != got.shape:
+            raise ConfigError(
+                f"the reference gives {want.shape[1]} outputs; the network has {got.shape[1]}"
+            )
+        err = np.abs(got - want).max(axis=1)
+        k = int(np.argmax(err))  # object arrays compare exactly
+        if Fraction(err[k]) > worst:
+            worst, worst_point = Fraction(err[k]), tuple(int(v) for v in X[k])
+    tol = Fraction(tolerance)
+    ok = worst <= tol
+    counter = None
+    if not ok and worst_point is not None:
+        counter = {name: Fraction(v) for name, v in zip(names, worst_point, strict=True)}
+    where = (
+        ""
+        if ok
+        else f"; largest error {fmt(worst)} at "
+        + ", ".join(f"{k}={fmt(v)}" for k, v in (counter or {}).items())
+    )
+    return Verification(
+        ok,
+        worst,
+        counter,
+        n,
+        "exhaustive",
+        f"{'verified' if ok else 'FAILED'}: checked all {n:,} points of {domain} exactly{where}",
+    )
+
+
+def verify_real_box(
+    net: AffineNet, reference: Reference, domain: Domain, *, tolerance: Fraction = Fraction(0)
+) -> Verification:
+    """Exact verification on a box with real (or mixed real / integer) ranges.
+
+    Extension point: the exact linear regions of :mod:`tinylens.geometry` will make this a
+    proof (on each region the network is affine, and so is a piecewise-linear reference on
+    each of its own pieces: compare the affine maps on their common refinement, or bound
+    ``|network - reference|`` at the vertices). Until then it answers ``verified=None``.
+    """
+    return Verification(
+        None,
+        None,
+        None,
+        0,
+        "unavailable",
+        f"not verified: {domain} has real ranges, and exact verification on real boxes arrives "
+        "with the exact linear regions (tinylens.geometry); check an integer lattice with "
+        "--domain x=LO..HI meanwhile",
+    )

@@ -1,0 +1,159 @@
+"""``tinylens circuits``: list, show, compile (and its weights file), recover, and mistakes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+
+from tinylens.cli.main import main
+
+
+def cli_json(capsys, *args):
+    code = main(["circuits", *args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_list_with_sizes_reports_hand_and_compiled(capsys):
+    code, data = cli_json(capsys, "list", "--sizes")
+    assert code == 0
+    rows = {r["name"]: r for r in data["circuits"]}
+    assert rows["min"]["sizes"] == [2, 3, 1] and rows["min"]["compiled"]["neurons"] == 3
+    assert rows["parity_net"]["neurons"] == 11 and rows["parity_net"]["compiled"]["neurons"] == 8
+    assert rows["less_than_sigmoid"]["compiled"] is None
+    for r in rows.values():
+        if r["compiled"]:
+            assert r["compiled"]["neurons"] <= r["neurons"], r["name"]
+
+
+def test_show_prints_weights_formula_and_checked_examples(capsys):
+    assert main(["circuits", "show", "is_even"]) == 0
+    out = capsys.readouterr().out
+    assert "W [out, in] = [2, 1]" in out and "b [8, -8]" in out
+    assert "verified: checked all 16 points" in out
+    assert "WRONG" not in out and out.count(" ok") == 4
+    code, data = cli_json(
+        capsys, "show", "identity_family", "--param", "w1=4", "--param", "w2=-1/3"
+    )
+    assert code == 0 and data["examples_ok"]
+    assert data["layers"][1]["weight"] == [["1/4", "-3"]]
+
+
+def test_compile_json_has_the_promised_keys_and_writes_exact_weights(capsys, tmp_path):
+    out = tmp_path / "even.safetensors"
+    code, data = cli_json(
+        capsys,
+        "compile",
+        "is_even(x, bits=4)",
+        "--domain",
+        "x=0..15",
+        "--verify",
+        "--out",
+        str(out),
+    )
+    assert code == 0
+    for key in ("expression", "inputs", "neurons", "depth", "verified", "max_error", "path"):
+        assert key in data
+    assert data["verified"] is True and data["max_error"] == 0 and data["neurons"] == 8
+    assert data["path"] == str(out) and data["inputs"] == ["x"]
+    import tinylens as tl
+    from tinylens.circuits import load_exact
+
+    net = tl.load(out)  # the standard weights file, readable by everything
+    x = np.arange(16, dtype=np.float32).reshape(-1, 1)
+    assert net.predict(x).ravel().tolist() == [1.0 - v % 2 for v in range(16)]
+    exact = load_exact(out)
+    assert all(isinstance(v, F) for v in exact.layers[0].weight.ravel())
+
+
+def test_compile_on_a_real_box_says_it_is_not_verified(capsys):
+    code, data = cli_json(
+        capsys, "compile", "max(x1, x2)", "--domain", "x1=-1:1,x2=-1:1", "--verify"
+    )
+    assert code == 0 and data["verified"] is None and data["max_error"] is None
+    assert "exact linear regions" in data["verification"]
+
+
+def test_compile_human_output(capsys):
+    assert main(["circuits", "compile", "x < 10", "--domain", "x=0..19", "--verify"]) == 0
+    out = capsys.readouterr().out
+    assert "h1_1 = relu(-x + 10)" in out and "h1_2 = relu(-x + 9)" in out
+    assert "y = h1_1 - h1_2" in out and "verified: checked all 20 points" in out
+
+
+def test_compile_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "m.safetensors"
+    assert main(["circuits", "compile", "min(a, b)", "--out", str(out), "--quiet"]) == 0
+    assert main(["circuits", "compile", "min(a, b)", "--out", str(out), "--quiet"]) == 2
+    assert main(["circuits", "compile", "min(a, b)", "--out", str(out), "--force", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["compile", "min(x, y"], "column 9: expected ')'"),
+        (["compile", "x * y"], "multiplies two variable quantities"),
+        (["compile", "x < 3"], "integer-valued inputs"),
+        (["compile", "x + y", "--domain", "x=0..3"], "unknown variable 'y'"),
+        (["show", "mni"], "unknown circuit 'mni'"),
+        (["show", "identity_family", "--param", "w1=-2"], "w1 > 0 > w2"),
+        (["recover", "mn", "--seeds", "2"], "unknown recovery target 'mn'"),
+        (["recover", "abs", "--seeds", "2", "--optimizer", "adma"], "unknown optimizer 'adma'"),
+    ],
+)
+def test_mistakes_are_one_line_and_exit_2(args, message, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "tinylens", "circuits", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_recover_writes_a_run_with_report_and_json(capsys, tmp_path):
+    out = tmp_path / "rec"
+    code = main(
+        [
+            "circuits",
+            "recover",
+            "identity",
+            "--seeds",
+            "40",
+            "--steps",
+            "200",
+            "--compare",
+            "--compare-seeds",
+            "20",
+            "--out",
+            str(out),
+            "--quiet",
+            "--json",
+        ]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["target"] == "identity" and data["seeds"] == 40
+    assert sum(data["outcomes"].values()) == 40
+    assert len(data["grid"]) == 9
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "seeds.csv",
+        "losses.png",
+        "fits.png",
+        "rates.png",
+        "index.html",
+    ):
+        assert (out / name).exists(), name
+    assert list((out / "examples").glob("*.safetensors"))
+    assert "Does gradient descent find identity?" in (out / "index.html").read_text()

@@ -1,0 +1,143 @@
+"""The recovery study: its outcome classification on hand-made networks, and a real run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tinylens.circuits import compile_expression, get_circuit
+from tinylens.engine import BatchedMLP
+from tinylens.errors import ConfigError, UnknownNameError
+from tinylens.studies.recovery import (
+    OUTCOMES,
+    TARGETS,
+    RecoveryConfig,
+    _eval_grid,
+    classify,
+    run_recovery,
+)
+
+
+def _batched_from(target, weight_sets):
+    """A BatchedMLP whose instance k has the float weights ``weight_sets[k]``."""
+    net = BatchedMLP(
+        target.sizes,
+        range(len(weight_sets)),
+        bias=target.bias,
+        output_activation=target.output_activation,
+    )
+    for k, layers in enumerate(weight_sets):
+        for i, (W, b) in enumerate(layers):
+            net.weights[i].data[k] = W
+            if net.biases is not None:
+                net.biases[i].data[k] = b
+    return net
+
+
+def _classify(target, net):
+    X = _eval_grid(target)
+    y = target.function(X)
+    losses = net.loss(X, y)
+    return classify(target, net, X, y, losses, tol=1e-6, atol=0.02).tolist()
+
+
+def test_identity_outcomes_on_hand_made_networks():
+    t = TARGETS["identity"]
+    z = np.zeros(2)
+    nets = [
+        [([[1.0], [-1.0]], z), ([[1.0, -1.0]], [0.0])],  # the circuit
+        [([[3.0], [-0.5]], z), ([[1 / 3, -2.0]], [0.0])],  # the identity family: rescaled
+        [([[-0.5], [3.0]], z), ([[-2.0, 1 / 3]], [0.0])],  # ... and permuted
+        [([[1.0], [2.0]], z), ([[0.6, 0.2]], [0.0])],  # both units look at x > 0
+        [([[-1.0], [-2.0]], z), ([[-0.6, -0.2]], [0.0])],  # both at x < 0
+        [([[0.0], [0.0]], z), ([[1.0, 1.0]], [0.0])],  # outputs 0 = the mean of x
+        [([[1.0], [-1.0]], z), ([[0.9, -0.9]], [0.0])],  # close: loss 1e-3 > tol
+    ]
+    assert _classify(t, _batched_from(t, nets)) == [
+        "success",
+        "success",
+        "success",
+        "works for x > 0 only",
+        "works for x < 0 only",
+        "stuck at the mean",
+        "other (local minimum)",
+    ]
+
+
+def test_min_finds_either_mirror_image_and_other_structures_are_named():
+    t = TARGETS["min"]
+    mine = get_circuit("min").net.to_float()
+    mirror = compile_expression("x2 - relu(x2 - x1)").net.to_float()
+    sets = [[(la.weight, la.bias) for la in n.layers] for n in (mine, mirror)]
+    assert _classify(t, _batched_from(t, sets)) == ["success", "success"]
+    only_mine = dataclasses.replace(t, circuits=lambda: [get_circuit("min").net])
+    assert _classify(only_mine, _batched_from(t, sets)) == ["success", "solved, other structure"]
+
+
+def test_a_wedge_left_uncovered():
+    t = TARGETS["add"]
+    # both units see only x1 + x2 > 0: the other half-plane outputs 0
+    net = _batched_from(t, [[([[1.0, 1.0], [2.0, 2.0]], np.zeros(2)), ([[0.6, 0.2]], [0.0])]])
+    assert _classify(t, net) == ["works on part of the domain only"]
+
+
+def test_integer_targets_use_the_lattice():
+    t = TARGETS["less_than"]
+    # kinks at 9.75 and 9.25, not 10 and 9: still the step on the integers
+    net = _batched_from(t, [[([[-2.0], [-2.0]], [19.5, 18.5]), ([[1.0, -1.0]], [0.0])]])
+    assert _classify(t, net) == ["success"]
+    sig = TARGETS["less_than_sigmoid"]
+    steep = _batched_from(sig, [[([[-40.0]], [380.0])]])  # sigmoid(40 (9.5 - x))
+    wrong_way = _batched_from(sig, [[([[2.0]], [6.0])]])  # saturated at 1 everywhere
+    assert _classify(sig, steep) == ["success"]
+    assert _classify(sig, wrong_way) == ["constant output"]
+
+
+def test_a_small_run_end_to_end_is_deterministic():
+    cfg = RecoveryConfig(target="negative_identity", seeds=24, steps=150)
+    a, b = run_recovery(cfg, quiet=True), run_recovery(cfg, quiet=True)
+    assert a.main.outcomes.tolist() == b.main.outcomes.tolist()
+    np.testing.assert_array_equal(a.main.losses, b.main.losses)
+    counts = a.main.counts()
+    assert sum(counts.values()) == 24 and set(counts) <= set(OUTCOMES)
+    # with two bias-free units, about half the seeds start with both on one side of 0
+    assert counts.get("success", 0) >= 4
+    assert counts.get("works for x > 0 only", 0) + counts.get("works for x < 0 only", 0) >= 4
+    # relu(w x) without bias keeps the sign of w under gradient flow (a discrete step can jump
+    # across 0): seeds whose units start on one side of 0 succeed far less often
+    both = a.main.init_sides()
+    sides = a.metrics["init_sides"]
+    assert both is not None and sides["both"]["seeds"] + sides["one"]["seeds"] == 24
+    assert sides["one"]["success_rate"] < sides["both"]["success_rate"]
+    assert a.main.curves.shape[1] == 24 and a.main.curve_steps[-1] == 150
+    m = a.metrics
+    assert m["success_rate"] == counts.get("success", 0) / 24 and m["steps"] == 150
+
+
+def test_the_grid_reuses_the_main_run_and_varies_what_it_says():
+    cfg = RecoveryConfig(
+        target="abs",
+        seeds=12,
+        steps=100,
+        compare=True,
+        compare_optimizers=("sgd", "adam"),
+        compare_inits=("auto", "torch"),
+    )
+    r = run_recovery(cfg, quiet=True)
+    assert [(v.optimizer, v.init) for v in r.grid] == [
+        ("sgd", "auto"),
+        ("sgd", "torch"),
+        ("adam", "auto"),
+        ("adam", "torch"),
+    ]
+    assert r.grid[0] is r.main
+    assert r.grid[2].lr == 0.01 and r.main.lr == 0.1
+
+
+def test_config_errors():
+    with pytest.raises(UnknownNameError, match="did you mean 'min'"):
+        RecoveryConfig(target="mni")
+    with pytest.raises(ConfigError, match="seeds"):
+        RecoveryConfig(target="min", seeds=0)
