@@ -32,7 +32,9 @@ from tinylens.engine.activations import (
     softmax,
 )
 from tinylens.engine.affine import AffineLayer, AffineNet
+from tinylens.engine.conv import Conv2d, MaxPool2d, Unflatten
 from tinylens.engine.gradcheck import GradcheckResult, gradcheck, numerical_gradient
+from tinylens.engine.hooks import ActivationCache, HookHandle, select_names
 from tinylens.engine.init import as_rng
 from tinylens.engine.layers import Dropout, Flatten, LayerNorm, Linear
 from tinylens.engine.losses import (
@@ -44,7 +46,7 @@ from tinylens.engine.losses import (
     loss_fn,
 )
 from tinylens.engine.module import Module, Parameter
-from tinylens.engine.network import MLP, MODULE_TYPES, Sequential, build_module
+from tinylens.engine.network import MLP, MODULE_TYPES, Sequential, build_module, small_cnn
 from tinylens.engine.optim import (
     OPTIMIZERS,
     SGD,
@@ -64,22 +66,26 @@ __all__ = [
     "MODULE_TYPES",
     "OPTIMIZERS",
     "SGD",
+    "ActivationCache",
     "Adagrad",
     "Adam",
     "AdamW",
     "AffineLayer",
     "AffineNet",
     "BCEWithLogitsLoss",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
     "GradcheckResult",
+    "HookHandle",
     "Identity",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "Optimizer",
     "Parameter",
@@ -90,6 +96,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Unflatten",
     "activation",
     "as_rng",
     "build_module",
@@ -97,6 +104,8 @@ __all__ = [
     "loss_fn",
     "make_optimizer",
     "numerical_gradient",
+    "select_names",
     "sigmoid",
+    "small_cnn",
     "softmax",
 ]
