@@ -379,3 +379,51 @@ def test_engine_attribution_leaves_gradients_alone_and_refuses_hooks(trained):
     x = np.random.default_rng(0).random((4, 64))
     with intervene(module, [zero_ablation("layers.1", list(range(24)))]):
         assert np.abs(saliency(module, x, "layers.3", 0)).max() == 0.0
+
+
+def test_correct_predictions_on_columns_equals_argmax_including_ties():
+    from tinylens.interventions import correct_predictions
+
+    rng = np.random.default_rng(5)
+    logits = np.round(rng.normal(size=(4000, 6)), 1)  # one decimal: ties are frequent
+    y = rng.integers(0, 6, size=4000)
+    rows = rng.integers(0, 4000, size=3000)
+    score = correct_predictions(y)
+    expected = (logits[rows].argmax(1) == y[rows]).astype(float)
+    np.testing.assert_array_equal(score(logits[rows], rows), expected)
+    np.testing.assert_array_equal(
+        score.columns(np.ascontiguousarray(logits[rows].T), rows), expected
+    )
+    one = rng.normal(size=(50, 1))
+    yb = rng.integers(0, 2, size=50)
+    both = score.__class__(yb)
+    np.testing.assert_array_equal(
+        both(one, np.arange(50)), both.columns(one.T.copy(), np.arange(50))
+    )
+
+
+def test_the_mlp_tail_fast_path_equals_the_generic_path(trained):
+    net, data = trained
+    X, y = data.X, data.y
+    edits = [zero_ablation("layers.1", u) for u in range(0, 24, 5)]
+    edits += [zero_ablation("layers.1", [1, 2]), steering("layers.1", np.linspace(0, 1, 24))]
+    edits += [patching("layers.1", np.array(net.forward_to(X[::-1], "layers.1")), [3, 4])]
+    from tinylens.interventions import sweeps
+
+    assert sweeps._mlp_tail(net, "layers.1") is not None
+    fast = batched_edits(net, X, edits, baseline=True)
+    with net.hooks([("layers.4", lambda a, n: None)]):  # a hooked tail: the generic path
+        assert sweeps._mlp_tail(net, "layers.1") is None
+        generic = batched_edits(net, X, edits, baseline=True)
+    np.testing.assert_allclose(fast, generic, rtol=0, atol=1e-12)
+    module = tl.to_torch(net)
+    np.testing.assert_allclose(batched_edits(module, X, edits, baseline=True), fast, atol=1e-12)
+    # one forward's cache serves several sweeps; a cache of other inputs is refused
+    _, cache = net.run_with_cache(X, names=["layers.1", "layers.3"])
+    for name in ("layers.1", "layers.3"):
+        a = ablation_sweep(net, data, name, cache=cache)
+        b = ablation_sweep(net, data, name)
+        np.testing.assert_array_equal(a.class_accuracy_, b.class_accuracy_)
+    with pytest.raises(ShapeError, match="cache must come from these inputs"):
+        ablation_sweep(net, data.subset(np.arange(100)), "layers.1", cache=cache)
+    assert np.mean(fast[0].argmax(1) == y) == pytest.approx(b.baseline_accuracy_)

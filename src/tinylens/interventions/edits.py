@@ -125,20 +125,22 @@ class Edit:
         """The ``(name, fn)`` pair for ``run_with_hooks`` / ``hooks``."""
         return (self.name, self)
 
-    def __call__(self, act: Any, name: str = "") -> Any:
-        n, width = act.shape[0], act.shape[1] if act.ndim > 1 else 0
+    def _check(self, act: Any) -> None:
         if act.ndim < 2:
             raise ShapeError(
                 f"{self.name}: cannot edit units of an activation of shape {act.shape}"
             )
+        width = act.shape[1]
         if self.units is not None and (max(self.units) >= width or min(self.units) < -width):
             raise ShapeError(
                 f"{self.name} has {width} units along axis 1; cannot edit unit "
                 f"{max(self.units, key=abs)}"
             )
-        idx: Any = slice(None) if self.units is None else list(self.units)
-        new = act.clone() if _is_torch(act) else act.copy()
-        part = new[:, idx]
+
+    def _edited(self, old: Any, act: Any) -> Any:
+        """``scale * old + value`` for the selected part ``old`` of ``act``."""
+        n = act.shape[0]
+        part = old
         scale = self.scale
         if not (np.isscalar(scale) and float(scale) == 1.0):
             part = part * _per_unit(_like(scale, act), act.ndim)
@@ -150,10 +152,29 @@ class Edit:
                     f"{self.name}: the edit's values are for {value.shape[0]} samples; the batch "
                     f"has {n} (patch with activations of the same inputs)"
                 )
-            value = _per_unit(value, act.ndim)
-            part = part + value
-        new[:, idx] = part
+            part = part + _per_unit(value, act.ndim)
+        return part
+
+    def __call__(self, act: Any, name: str = "") -> Any:
+        self._check(act)
+        idx: Any = slice(None) if self.units is None else list(self.units)
+        new = act.clone() if _is_torch(act) else act.copy()
+        new[:, idx] = self._edited(new[:, idx], act)
         return new
+
+    def delta(self, act: Any) -> Any:
+        """``new - old`` on the edited units only: shape (n, len(units), ...).
+
+        What a linear layer after the hook point sees change (sweeps use it to update one
+        shared product instead of recomputing it per edit).
+        """
+        if self.units is None:
+            raise ConfigError(f"{self!r} edits every unit; its delta is the whole activation")
+        self._check(act)
+        old = act[:, list(self.units)]
+        if self.value is None and np.isscalar(self.scale):  # scaling: one product, no copy
+            return old * _like(float(self.scale) - 1.0, act)
+        return self._edited(old, act) - old
 
     def __repr__(self) -> str:
         units = "all" if self.units is None else list(self.units)

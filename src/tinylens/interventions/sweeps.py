@@ -25,7 +25,7 @@ True
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +45,14 @@ __all__ = [
     "ScalingSweep",
     "ablation_sweep",
     "batched_edits",
+    "batched_scores",
     "class_accuracy",
+    "correct_predictions",
     "patching_sweep",
     "scaling_sweep",
 ]
 
-MAX_STACK_ELEMENTS = 1 << 23
+MAX_STACK_ELEMENTS = 1 << 19
 """Largest stack of edited activations run at once (8M entries: 32 MB in float32). Larger
 stacks are no faster (the matrix products are already large) and would cost memory."""
 
@@ -63,6 +65,40 @@ def _as_numpy(a: Any) -> np.ndarray:
     return a.detach().cpu().numpy()  # type: ignore[no-any-return]
 
 
+def _check_edits(edits: Sequence[Edit]) -> str:
+    if not edits:
+        raise ConfigError("a sweep needs at least one edit")
+    names = {e.name for e in edits}
+    if len(names) != 1:
+        raise ConfigError(f"all edits of one batch must share a hook point, got {sorted(names)}")
+    return edits[0].name
+
+
+def _chunks(
+    model: Any,
+    X: Any,
+    edits: Sequence[Edit],
+    baseline: bool,
+    quiet: bool,
+    max_elements: int,
+    cache: Any,
+) -> Iterator[tuple[_Runner, Sequence[Edit | None], _Result]]:
+    """Run the edits chunk by chunk; yields (runner, chunk, result)."""
+    name = _check_edits(edits)
+    rows: list[Edit | None] = [None, *edits] if baseline else list(edits)
+    with (
+        evaluating(model) as h,
+        _no_grad(h),
+        progress(len(rows), f"edits at {name}", quiet=quiet) as bar,
+    ):
+        run = _runner(h, X, name, edits, cache)
+        per_edit = max(1, max_elements // max(1, run.elements))
+        for start in range(0, len(rows), per_edit):
+            chunk = rows[start : start + per_edit]
+            yield run, chunk, run(chunk)
+            bar.advance(len(chunk))
+
+
 def batched_edits(
     model: Any,
     X: Any,
@@ -70,6 +106,7 @@ def batched_edits(
     *,
     reduce: Reduce | None = None,
     baseline: bool = False,
+    cache: Any = None,
     quiet: bool = True,
     max_elements: int = MAX_STACK_ELEMENTS,
 ) -> np.ndarray:
@@ -83,64 +120,261 @@ def batched_edits(
     edits : sequence of Edit, all at the same hook point
     reduce : callable, optional
         Maps outputs of shape (k, n_samples, *out) to an array of shape (k, ...), applied chunk
-        by chunk, so that only the reduced numbers are kept (e.g. per-class accuracy).
+        by chunk, so that only the reduced numbers are kept.
     baseline : bool
         Prepend the unedited output (row 0 of the result).
+    cache : mapping, optional
+        Activations of exactly these inputs at the edits' hook point (e.g. one
+        ``run_with_cache`` over several hook points), so the network before it is not run again.
     quiet : bool
     max_elements : int
-        Bound on the edited activations stacked at once.
+        Bound on the edited activations (or outputs) held at once.
 
     Returns
     -------
     array of shape (len(edits) [+1], n_samples, *out), or (len(edits) [+1], ...) with ``reduce``
     """
-    if not edits:
-        raise ConfigError("batched_edits needs at least one edit")
-    names = {e.name for e in edits}
-    if len(names) != 1:
-        raise ConfigError(f"all edits of one batch must share a hook point, got {sorted(names)}")
-    name = edits[0].name
-    rows: list[Edit | None] = [None, *edits] if baseline else list(edits)
     reduce_fn = reduce or (lambda out: out)
-    results: list[np.ndarray] = []
-    with (
-        evaluating(model) as h,
-        _no_grad(h),
-        progress(len(rows), f"edits at {name}", quiet=quiet) as bar,
-    ):
-        run = _stacked_runner(h, X, name)
-        per_edit = max(1, max_elements // max(1, run.elements))
-        for start in range(0, len(rows), per_edit):
-            chunk = rows[start : start + per_edit]
-            out = _as_numpy(run(chunk))
-            results.append(np.asarray(reduce_fn(out.reshape(len(chunk), run.n, *out.shape[1:]))))
-            bar.advance(len(chunk))
+    results = [
+        np.asarray(reduce_fn(result.dense(len(chunk))))
+        for _, chunk, result in _chunks(model, X, edits, baseline, quiet, max_elements, cache)
+    ]
     return np.concatenate(results)
 
 
+def batched_scores(
+    model: Any,
+    X: Any,
+    edits: Sequence[Edit],
+    score: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    baseline: bool = False,
+    cache: Any = None,
+    quiet: bool = True,
+    max_elements: int = MAX_STACK_ELEMENTS,
+) -> np.ndarray:
+    """A score per (edit, sample), e.g. 1.0 where the prediction is right.
+
+    ``score(outputs, rows)`` maps outputs of shape (m, *out) of the samples ``rows`` (shape
+    (m,), indices into ``X``) to m numbers; a score may also offer
+    ``score.columns(outputs_t, rows)`` taking the outputs transposed, shape (*out, m), which
+    the fast path for MLP tails uses (see :func:`correct_predictions`). Other parameters as in
+    :func:`batched_edits`. Returns an array of shape (len(edits) [+1], n_samples).
+    """
+    parts = []
+    for run, chunk, result in _chunks(model, X, edits, baseline, quiet, max_elements, cache):
+        parts.append(result.scores(len(chunk), score, run))
+    return np.concatenate(parts)
+
+
+class _Result:
+    """Outputs of one chunk of k edits on n samples."""
+
+    def dense(self, k: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def scores(self, k: int, score: Callable[..., np.ndarray], run: _Runner) -> np.ndarray:
+        raise NotImplementedError
+
+
+class _Dense(_Result):
+    def __init__(self, outputs: Any, n: int) -> None:
+        self.outputs = _as_numpy(outputs)
+        self.n = n
+
+    def dense(self, k: int) -> np.ndarray:
+        return self.outputs.reshape(k, self.n, *self.outputs.shape[1:])
+
+    def scores(self, k: int, score: Callable[..., np.ndarray], run: _Runner) -> np.ndarray:
+        rows = np.tile(np.arange(self.n), k)
+        return np.asarray(score(self.outputs, rows), dtype=np.float64).reshape(k, self.n)
+
+
+class _Columns(_Result):
+    """Outputs computed feature-major: shape (n_outputs, k * n)."""
+
+    def __init__(self, outputs_t: Any, n: int) -> None:
+        self.outputs_t = _as_numpy(outputs_t)
+        self.n = n
+
+    def dense(self, k: int) -> np.ndarray:
+        return np.ascontiguousarray(self.outputs_t.T).reshape(k, self.n, -1)
+
+    def scores(self, k: int, score: Callable[..., np.ndarray], run: _Runner) -> np.ndarray:
+        rows = np.tile(np.arange(self.n), k)
+        columns = getattr(score, "columns", None)
+        if columns is not None:
+            values = columns(self.outputs_t, rows)
+        else:
+            values = score(np.ascontiguousarray(self.outputs_t.T), rows)
+        return np.asarray(values, dtype=np.float64).reshape(k, self.n)
+
+
 class _Runner:
-    """Runs stacks of edited activations through the rest of a model."""
+    """Runs chunks of edits through the rest of a model."""
 
     n: int
     elements: int
 
-    def __call__(self, chunk: Sequence[Edit | None]) -> Any:
+    def __call__(self, chunk: Sequence[Edit | None]) -> _Result:
         raise NotImplementedError
 
 
 class _SuffixRunner(_Runner):
-    """Prefix once, then the suffix on the stack (engine, and torch chain models)."""
+    """Prefix once, then the suffix on the stack of edited activations (engine, and torch
+    chain models)."""
 
-    def __init__(self, h: Any, X: Any, name: str) -> None:
+    def __init__(self, h: Any, X: Any, name: str, cache: Any = None) -> None:
         self.h, self.name = h, name
-        self.act = h.forward_to(h.as_tensor(X) if hasattr(h, "as_tensor") else X, name)
+        torch_side = hasattr(h, "as_tensor")
+        if cache is not None and name in cache:
+            act = cache[name]
+            if len(act) != len(X):
+                raise ShapeError(
+                    f"the cache holds {len(act)} samples at {name}; X has {len(X)} (the cache "
+                    "must come from these inputs)"
+                )
+            self.act = h.as_tensor(act) if torch_side else act
+        else:
+            self.act = h.forward_to(h.as_tensor(X) if torch_side else X, name)
         self.n = int(self.act.shape[0])
         self.elements = int(np.prod(tuple(self.act.shape)))
         self.cat = _concat_for(self.act)
 
-    def __call__(self, chunk: Sequence[Edit | None]) -> Any:
+    def __call__(self, chunk: Sequence[Edit | None]) -> _Result:
         parts = [self.act if e is None else e(self.act, self.name) for e in chunk]
-        return self.h.forward_from(self.name, self.cat(parts))
+        return _Dense(self.h.forward_from(self.name, self.cat(parts)), self.n)
+
+
+class _MLPTailRunner(_SuffixRunner):
+    """The fast path when the network after the hook point is an MLP tail: linear layers and
+    elementwise activations (the MNIST probing model after any hidden layer).
+
+    Two things make it fast. (1) An edit of r units changes the first linear layer's output
+    by ``W[:, units] @ delta`` only: a rank-r update of one shared product, instead of a copy of
+    the activation and a full product per edit. (2) The tail runs *feature-major*, on arrays
+    of shape (features, k * n): every matrix product has the long sample axis as its wide
+    dimension, and the outputs come out as one contiguous row per class, so scores such as
+    "is the prediction right" are a few vectorised comparisons instead of a per-row argmax.
+    The results equal the plain computation up to floating-point rounding.
+    """
+
+    def __init__(self, base: _SuffixRunner, tail: list[Any]) -> None:
+        self.__dict__.update(base.__dict__)  # the prefix's activation, computed once
+        self.numpy_side = isinstance(self.act, np.ndarray)
+        self.steps = [_step(m, self.numpy_side) for m in tail]
+        w, b = self.steps[0][1], self.steps[0][2]
+        self.z_t = w @ self.act.T  # (out, n): the first layer's output, computed once
+        if b is not None:
+            self.z_t = self.z_t + b[:, None]
+        self.elements = int(np.prod(tuple(self.z_t.shape)))
+
+    def __call__(self, chunk: Sequence[Edit | None]) -> _Result:
+        w, n = self.steps[0][1], self.n
+        z = self._empty((self.z_t.shape[0], len(chunk) * n))
+        for i, e in enumerate(chunk):
+            block = z[:, i * n : (i + 1) * n]
+            if e is None:
+                block[...] = self.z_t
+                continue
+            if e.units is None:
+                block[...] = w @ (e(self.act, self.name) - self.act).T
+            else:
+                d = e.delta(self.act)  # (n, r): the change of the edited units only
+                cols = w[:, list(e.units)]  # (out, r): the weights those units feed
+                if d.shape[1] == 1:  # rank 1: an outer product, cheaper than a matrix product
+                    if self.numpy_side:
+                        np.multiply(cols, d.T, out=block)
+                    else:
+                        torch_mul(cols, d.T, out=block)
+                else:
+                    block[...] = cols @ d.T
+            block += self.z_t
+        for kind, a, b in self.steps[1:]:
+            if kind == "linear":
+                z = a @ z
+                if b is not None:
+                    z += b[:, None]
+            elif kind == "relu":
+                z = z.clamp_(min=0) if not self.numpy_side else np.maximum(z, 0, out=z)
+            else:
+                z = a(z)  # elementwise: any layout will do
+        return _Columns(z, self.n)
+
+    def _empty(self, shape: tuple[int, int]) -> Any:
+        if self.numpy_side:
+            return np.empty(shape, dtype=self.z_t.dtype)
+        import torch
+
+        return torch.empty(shape, dtype=self.z_t.dtype, device=self.z_t.device)
+
+
+_ELEMENTWISE = frozenset(
+    {"relu", "leaky_relu", "sigmoid", "tanh", "softplus", "gelu", "identity", "dropout"}
+)
+
+
+def _step(m: Any, numpy_side: bool) -> tuple[str, Any, Any]:
+    """("linear", W, b) or ("act", f, None) for one module of an MLP tail."""
+    if numpy_side:
+        if m.kind == "linear":
+            return ("linear", m.weight.data, None if m.bias is None else m.bias.data)
+        if m.kind in ("dropout", "identity"):  # dropout is the identity in evaluation mode
+            return ("act", lambda z: z, None)
+        if m.kind == "relu":  # in place: the tail owns its arrays
+            return ("relu", None, None)
+        return ("act", m.forward, None)
+    from torch import nn
+
+    if isinstance(m, nn.Linear):
+        return ("linear", m.weight.detach(), None if m.bias is None else m.bias.detach())
+    if type(m) is nn.ReLU:
+        return ("relu", None, None)
+    return ("act", m, None)
+
+
+def _mlp_tail(h: Any, name: str) -> list[Any] | None:
+    """The modules after ``name`` if they are a linear layer, then only linear layers and
+    elementwise activations, none of them hooked; else None."""
+    from tinylens.engine import Sequential
+
+    if isinstance(h, Sequential):
+        mods = h.layers[h.index_of(name) + 1 :]
+        if not mods or mods[0].kind != "linear":
+            return None
+        for m in mods:
+            if m.kind != "linear" and m.kind not in _ELEMENTWISE:
+                return None
+            if h._fwd_hooks.get(m.name):
+                return None
+        return list(mods)
+    from torch import nn
+
+    elementwise = (
+        nn.ReLU,
+        nn.LeakyReLU,
+        nn.Sigmoid,
+        nn.Tanh,
+        nn.Softplus,
+        nn.GELU,
+        nn.Identity,
+        nn.Dropout,
+    )
+    tail = h.suffix(name)
+    if not tail or type(tail[0]) is not nn.Linear:
+        return None
+    for m in tail:
+        if type(m) is not nn.Linear and type(m) not in elementwise:
+            return None
+        if m._forward_hooks or m._forward_pre_hooks:
+            return None
+    return list(tail)
+
+
+def torch_mul(a: Any, b: Any, out: Any) -> Any:
+    import torch
+
+    return torch.mul(a, b, out=out)
 
 
 class _ExpandRunner(_Runner):
@@ -154,7 +388,7 @@ class _ExpandRunner(_Runner):
         probe = h.forward_to(self.x[:1], name.split(":")[0])
         self.elements = self.n * int(np.prod(tuple(probe.shape[1:])))
 
-    def __call__(self, chunk: Sequence[Edit | None]) -> Any:
+    def __call__(self, chunk: Sequence[Edit | None]) -> _Result:
         import torch
 
         k = len(chunk)
@@ -167,17 +401,20 @@ class _ExpandRunner(_Runner):
             ]
             return torch.cat(edited)
 
-        return self.h.run_with_hooks(big, [(self.name, hook)])
+        return _Dense(self.h.run_with_hooks(big, [(self.name, hook)]), self.n)
 
 
-def _stacked_runner(h: Any, X: Any, name: str) -> _Runner:
+def _runner(h: Any, X: Any, name: str, edits: Sequence[Edit], cache: Any) -> _Runner:
     from tinylens.engine import Sequential
 
-    if isinstance(h, Sequential):
-        return _SuffixRunner(h, X, name)
-    if name in h.hook_names and h.suffix(name) is not None:
-        return _SuffixRunner(h, X, name)
-    return _ExpandRunner(h, X, name)
+    chain = isinstance(h, Sequential) or (name in h.hook_names and h.suffix(name) is not None)
+    if not chain:
+        return _ExpandRunner(h, X, name)
+    runner = _SuffixRunner(h, X, name, cache)
+    tail = _mlp_tail(h, name)
+    if tail is not None and runner.act.ndim == 2:
+        return _MLPTailRunner(runner, tail)
+    return runner
 
 
 def _concat_for(a: Any) -> Callable[[list[Any]], Any]:
@@ -192,9 +429,9 @@ class _no_grad:
     """``torch.no_grad()`` for a torch model; nothing for the engine (which has no autograd)."""
 
     def __init__(self, h: Any) -> None:
-        self.ctx: Any = None
         from tinylens.engine import Sequential
 
+        self.ctx: Any = None
         if not isinstance(h, Sequential):
             import torch
 
@@ -240,10 +477,63 @@ def class_accuracy(outputs: np.ndarray, y: np.ndarray, n_classes: int) -> np.nda
     return np.concatenate([per_class, correct.mean(axis=1, keepdims=True)], axis=1)
 
 
+class correct_predictions:
+    """A :func:`batched_scores` score: 1.0 where the predicted class equals the label ``y[row]``.
+
+    The prediction is the argmax of the outputs (the first maximum on a tie, as NumPy and
+    torch pick it), or ``logit > 0`` for a single output.
+    """
+
+    def __init__(self, y: np.ndarray) -> None:
+        self.y = np.asarray(y)
+
+    def __call__(self, outputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if outputs.shape[-1] == 1:
+            pred = (outputs[..., 0] > 0).astype(np.int64)
+        else:
+            pred = outputs.argmax(axis=-1)
+        return (pred == self.y[rows]).astype(np.float64)
+
+    def columns(self, outputs_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The same from outputs of shape (n_outputs, m): one comparison per class row.
+
+        NOTE: NumPy's argmax over rows of 10 logits costs ~25 ns a row; comparing whole rows
+        of the transposed outputs runs at memory speed, several times faster.
+        """
+        labels = self.y[rows]
+        if outputs_t.shape[0] == 1:
+            return ((outputs_t[0] > 0).astype(np.int64) == labels).astype(np.float64)
+        m = outputs_t.shape[1]
+        own = outputs_t[labels, np.arange(m)]  # the label's logit of each sample
+        ok = np.ones(m, dtype=bool)
+        equal = np.zeros(m, dtype=np.int16)
+        for row in outputs_t:
+            ok &= row <= own  # no class beats the label's logit
+            equal += row == own
+        # A tie with another class (rare: equal == 1 is the label itself) is decided as
+        # argmax decides it, by the first maximum.
+        tied = np.flatnonzero(ok & (equal > 1))
+        if len(tied):
+            ok[tied] = outputs_t[:, tied].argmax(axis=0) == labels[tied]
+        return ok.astype(np.float64)
+
+
+def _per_class(scores: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """(k, n) per-sample correctness -> (k, n_classes + 1) per-class and overall accuracy."""
+    onehot = np.zeros((len(y), n_classes))
+    onehot[np.arange(len(y)), y] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = (scores @ onehot) / onehot.sum(axis=0)
+    return np.concatenate([per_class, scores.mean(axis=1, keepdims=True)], axis=1)
+
+
 def _classification_data(data: Any) -> tuple[np.ndarray, np.ndarray, int]:
     from tinylens.training import as_xy
 
-    X, y, task = as_xy(data, "sweep data")
+    if hasattr(data, "X") and hasattr(data, "task"):  # a Dataset: checked when it was built
+        X, y, task = data.X, data.y, data.task
+    else:
+        X, y, task = as_xy(data, "sweep data")
     if task == "regression" or y.ndim != 1 or y.dtype.kind not in "iu":
         raise DataError("accuracy sweeps need classification data: integer labels of shape (n,)")
     n_classes = int(getattr(data, "n_classes", None) or (int(y.max()) + 1))
@@ -420,6 +710,7 @@ def ablation_sweep(
     pairs: bool = False,
     kind: str = "zero",
     reference: Any = None,
+    cache: Any = None,
     quiet: bool = True,
     max_elements: int = MAX_STACK_ELEMENTS,
 ) -> AblationSweep:
@@ -437,6 +728,9 @@ def ablation_sweep(
         Ablate every pair of the chosen units (n * (n - 1) / 2 rows) instead of each one.
     kind : {"zero", "mean"}
         Mean ablation uses the mean over ``reference`` (default: ``data``'s inputs).
+    cache : mapping, optional
+        The activations of ``data``'s inputs at ``name`` (``model.run_with_cache(X, names=[...])``
+        once for several sweeps), so the network before ``name`` is not run again.
     """
     if kind not in ("zero", "mean"):
         raise ConfigError(f"unknown ablation kind {kind!r}; expected 'zero' or 'mean'")
@@ -451,15 +745,17 @@ def ablation_sweep(
 
         mean = reference_activations(model, X if reference is None else reference, name).mean(0)
     edits = [_ablation(kind, name, g, mean) for g in groups]
-    table = batched_edits(
+    scores = batched_scores(
         model,
         X,
         edits,
-        reduce=lambda out: class_accuracy(out, y, n_classes),
+        correct_predictions(y),
         baseline=True,
+        cache=cache,
         quiet=quiet,
         max_elements=max_elements,
     )
+    table = _per_class(scores, y, n_classes)
     return AblationSweep(
         name=name,
         kind=kind,
@@ -480,25 +776,29 @@ def scaling_sweep(
     scales: Sequence[float] = (0.0, 0.5, 1.0, 2.0, 3.0),
     units: int | Sequence[int] | None = None,
     *,
+    cache: Any = None,
     quiet: bool = True,
     max_elements: int = MAX_STACK_ELEMENTS,
 ) -> ScalingSweep:
-    """Per-class accuracy with each unit of ``name`` multiplied by each of ``scales``."""
+    """Per-class accuracy with each unit of ``name`` multiplied by each of ``scales``
+    (``cache`` as in :func:`ablation_sweep`)."""
     X, y, n_classes = _classification_data(data)
     factors = np.asarray(scales, dtype=np.float64)
     if factors.ndim != 1 or len(factors) == 0 or not np.isfinite(factors).all():
         raise ConfigError(f"scales must be a non-empty list of finite numbers, got {scales!r}")
     chosen = _chosen(model, X, name, units)
     edits = [scaling(name, u, float(s)) for u in chosen for s in factors]
-    table = batched_edits(
+    scores = batched_scores(
         model,
         X,
         edits,
-        reduce=lambda out: class_accuracy(out, y, n_classes),
+        correct_predictions(y),
         baseline=True,
+        cache=cache,
         quiet=quiet,
         max_elements=max_elements,
     )
+    table = _per_class(scores, y, n_classes)
     grid = table[1:].reshape(len(chosen), len(factors), n_classes + 1)
     return ScalingSweep(
         name=name,
@@ -537,17 +837,22 @@ def patching_sweep(
     clean_act = reference_activations(model, clean_x, name)
     with evaluating(model) as h, _no_grad(h):
         clean_out = _as_numpy(h.forward(clean_x))
-    if metric is None:
-        target = clean_out.argmax(axis=-1)
-
-        def metric(out: np.ndarray) -> np.ndarray:
-            return (out.argmax(axis=-1) == target).mean(axis=1)
-
     chosen = as_units(units)
     if chosen is None:
         chosen = tuple(range(clean_act.shape[1]))
     edits = [patching(name, clean_act, u) for u in chosen]
-    scores = batched_edits(model, corrupted_x, edits, reduce=metric, baseline=True, quiet=quiet)
+    if metric is None:
+        target = clean_out.argmax(axis=-1)
+        agree = batched_scores(
+            model, corrupted_x, edits, correct_predictions(target), baseline=True, quiet=quiet
+        )
+        scores = agree.mean(axis=1)
+
+        def metric(out: np.ndarray) -> np.ndarray:
+            return (out.argmax(axis=-1) == target).mean(axis=1)
+
+    else:
+        scores = batched_edits(model, corrupted_x, edits, reduce=metric, baseline=True, quiet=quiet)
     return PatchingSweep(
         name=name,
         units=np.array(chosen, dtype=np.int64),
