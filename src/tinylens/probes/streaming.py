@@ -283,25 +283,28 @@ class StreamingStats(Mapping[str, NeuronStats]):
         n_classes: int | None = None,
         per_channel: bool = False,
     ) -> None:
+        """``per_channel``: image hook points (batch, channels, h, w) are summarised per channel,
+        flat ones per unit."""
         self.n_classes, self.per_channel = n_classes, per_channel
         self._stats: dict[str, NeuronStats] = {}
         for name in names or []:
-            self._stats[name] = NeuronStats(n_classes, per_channel=per_channel)
+            if not per_channel:  # per-channel accumulators are made at the first batch
+                self._stats[name] = NeuronStats(n_classes)
 
     def update(self, cache: Mapping[str, np.ndarray], labels: np.ndarray | None = None) -> Any:
         """Add every activation of ``cache`` (an ActivationCache or a dict); returns self."""
         for name, act in cache.items():
-            if self.per_channel and np.ndim(act) < 3:
-                continue  # per-channel statistics cover the convolutional hook points
             if name not in self._stats:
-                self._stats[name] = NeuronStats(self.n_classes, per_channel=self.per_channel)
+                # per_channel applies to image hook points; flat ones keep per-unit statistics
+                by_channel = self.per_channel and np.ndim(act) >= 3
+                self._stats[name] = NeuronStats(self.n_classes, per_channel=by_channel)
             self._stats[name].update(act, labels)
         return self
 
     def merge(self, other: StreamingStats) -> StreamingStats:
         for name, st in other.items():
             if name not in self._stats:
-                self._stats[name] = NeuronStats(self.n_classes, per_channel=self.per_channel)
+                self._stats[name] = NeuronStats(self.n_classes, per_channel=st.per_channel)
             self._stats[name].merge(st)
         return self
 
@@ -363,7 +366,8 @@ def neuron_stats(
         Class labels when ``data`` is a bare array.
     batch_size : int
     per_channel : bool
-        Per-channel statistics of convolutional hook points (see :class:`NeuronStats`).
+        Per-channel statistics at image hook points (see :class:`NeuronStats`); flat hook
+        points keep per-unit statistics.
     n_classes : int, optional
     quiet : bool
         No progress bar.
