@@ -360,6 +360,19 @@ def test_torch_forward_to_stops_early_and_forward_from_runs_the_rest():
         custom.forward_from("fc2", np.zeros((2, 8)))
 
 
+def test_torch_predict_is_an_eval_mode_chunked_numpy_forward():
+    seq = nn.Sequential(nn.Linear(6, 5), nn.Dropout(0.5), nn.Linear(5, 2)).double().train()
+    hm = tl.hooked(seq)
+    x = _x(9)
+    out = hm.predict(x, batch_size=4)
+    with torch.no_grad():
+        expected = seq.eval()(torch.from_numpy(x)).numpy()
+    seq.train()
+    assert isinstance(out, np.ndarray) and out.shape == (9, 2)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-15)
+    assert seq.training and seq[1].training  # modes restored
+
+
 def test_evaluating_restores_each_modules_own_flag():
     model = Custom()
     model.train()

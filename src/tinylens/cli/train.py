@@ -22,7 +22,7 @@ EXAMPLE = "tinylens train --data spiral --arch 2,64,32,3 --optimizer adam --lr 0
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train an MLP on a named dataset",
+        help="train an MLP (or a small CNN) on a named dataset",
         description=f"Train an MLP and save it with its metrics and report. Example: {EXAMPLE}",
     )
     p.add_argument("--data", default="spiral", help="dataset name (spiral, sine, xor, digits, ...)")

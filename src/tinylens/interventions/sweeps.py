@@ -7,7 +7,9 @@ the hook point is computed once, K edited copies are stacked along an *instance 
 ``forward_to`` + ``forward_from``; on torch the same through :class:`HookedModule`'s
 ``forward_from`` when the model is a chain of ``nn.Sequential`` containers, and by expanding the
 input batch K-fold with one batched hook otherwise (correct for any model, but then the prefix
-is recomputed). Stacks are cut into chunks that bound memory.
+is recomputed). When the rest of the network is an MLP tail, edits become low-rank updates and
+the tail runs feature-major (see ``_MLPTailRunner``). Stacks are cut into chunks that bound
+memory, and ``cache=`` lets one ``run_with_cache`` serve the sweeps of several hook points.
 
 >>> import numpy as np
 >>> import tinylens as tl
@@ -53,8 +55,9 @@ __all__ = [
 ]
 
 MAX_STACK_ELEMENTS = 1 << 19
-"""Largest stack of edited activations run at once (8M entries: 32 MB in float32). Larger
-stacks are no faster (the matrix products are already large) and would cost memory."""
+"""Largest stack of edited activations run at once (512k entries: 2 MB in float32). Small
+stacks stay in cache; on the MNIST benchmark, stacks of 8M entries ran 1.3x slower (their
+temporaries page-fault), and memory stays bounded whatever the number of edits."""
 
 Reduce = Callable[[np.ndarray], np.ndarray]
 
