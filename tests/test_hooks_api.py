@@ -360,6 +360,38 @@ def test_torch_forward_to_stops_early_and_forward_from_runs_the_rest():
         custom.forward_from("fc2", np.zeros((2, 8)))
 
 
+def test_caches_hold_what_hooks_replaced_and_tuples_are_refused_by_name():
+    net = _mlp()
+    module = tl.to_torch(net)
+    double = [("layers.1", lambda a, n: a * 2)]
+    for model in (net, tl.hooked(module)):
+        with model.hooks(double):
+            _, cache = model.run_with_cache(_x(), names=["layers.1", "layers.2"])
+        _, plain = model.run_with_cache(_x(), names=["layers.1"])
+        np.testing.assert_allclose(cache["layers.1"], 2 * plain["layers.1"], atol=1e-15)
+
+    class WithRNN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.RNN(3, 4, batch_first=True)  # returns (output, hidden)
+            self.head = nn.Linear(4, 2)
+            self.unused = nn.Linear(2, 2)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+
+    hm = tl.hooked(WithRNN())
+    x = np.zeros((2, 5, 3), dtype=np.float32)
+    _, cache = hm.run_with_cache(x)
+    assert list(cache) == ["head"]  # the tuple output and the module that never ran are absent
+    with pytest.raises(ConfigError, match="'rnn' produced no tensor"):
+        hm.run_with_cache(x, names=["rnn"])
+    with pytest.raises(ConfigError, match="'unused' produced no tensor"):
+        hm.run_with_cache(x, names=["head", "unused"])
+    assert _all_hooks(hm.model) == 0
+
+
 def test_torch_predict_is_an_eval_mode_chunked_numpy_forward():
     seq = nn.Sequential(nn.Linear(6, 5), nn.Dropout(0.5), nn.Linear(5, 2)).double().train()
     hm = tl.hooked(seq)

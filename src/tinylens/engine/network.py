@@ -231,7 +231,9 @@ class Sequential(Module):
 
         ``fn`` may return a replacement of the same shape (an intervention) or None. Prefer
         the scoped :meth:`hooks` / :meth:`run_with_hooks`, which always clean up; the returned
-        handle's ``remove()`` removes this hook only.
+        handle's ``remove()`` removes this hook only. Hooks are for analysis: the engine's
+        backward treats a replacement as a constant (the gradient passes as if unedited), so
+        do not train through an edit; a torch model differentiates through hooks.
         """
         if not callable(fn):
             raise ConfigError(f"a hook must be callable fn(activation, name), not {fn!r}")

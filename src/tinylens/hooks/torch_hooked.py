@@ -44,8 +44,9 @@ __all__ = ["HookedModule"]
 FwdHooks = Any  # an iterable of (NameSelector, HookFn) pairs
 
 
-class _Stop(Exception):
-    """Raised inside a hook to end a forward pass early (``forward_to``)."""
+class _Stop(BaseException):
+    """Raised inside a hook to end a forward pass early (``forward_to``). A BaseException, so
+    that a model whose forward catches ``Exception`` cannot swallow it."""
 
 
 def _checked_pairs(fwd_hooks: FwdHooks) -> list[tuple[NameSelector, HookFn]]:
