@@ -145,3 +145,19 @@ def test_neuron_stats_per_channel_on_a_cnn_matches_torch():
     with torch.no_grad():
         relu2 = tl.to_torch(net).layers[:3](torch.from_numpy(X)).numpy()
     np.testing.assert_allclose(a["layers.2"].mean_, relu2.mean(axis=(0, 2, 3)), rtol=1e-12)
+
+
+def test_stats_callback_measures_the_weights_of_each_epoch():
+    from tinylens.data import digits
+    from tinylens.probes import StatsCallback
+
+    data = digits()
+    cb = StatsCallback(data, names=["layers.1"], every=2)
+    net = tl.MLP([64, 12, 10], rng=0, dtype=np.float64)
+    cfg = tl.TrainConfig(epochs=4, optimizer="adam", lr=0.01, snapshot_every=2)
+    history = tl.fit(net, data, cfg, rng=0, callbacks=[cb])
+    assert sorted(cb.stats_) == [0, 2, 4]
+    for epoch, state in history.snapshots:  # the oracle: the snapshot's own activations
+        twin = net.copy().load_state_dict(state)
+        _, cache = twin.run_with_cache(data.X, names="layers.1")
+        _check_against_full(cb.stats_[epoch]["layers.1"], cache["layers.1"], data.y, 10)

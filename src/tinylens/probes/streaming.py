@@ -33,8 +33,9 @@ import numpy as np
 from tinylens.errors import ConfigError, DataError, ShapeError
 from tinylens.hooks import NameSelector, evaluating
 from tinylens.progress import progress
+from tinylens.training.callbacks import Callback
 
-__all__ = ["NeuronStats", "StatsRow", "StreamingStats", "neuron_stats"]
+__all__ = ["NeuronStats", "StatsCallback", "StatsRow", "StreamingStats", "neuron_stats"]
 
 
 class NeuronStats:
@@ -383,6 +384,58 @@ def neuron_stats(
             stats.update(cache, None if y is None else y[start : start + batch_size])
             bar.advance(len(xb))
     return stats
+
+
+class StatsCallback(Callback):
+    """Streaming statistics of the network after every ``every`` epochs of ``fit``.
+
+    Runs the network (in evaluation mode, in batches, nothing stored but O(units) numbers) over
+    ``data`` at the chosen hook points; ``stats_[epoch]`` is the :class:`StreamingStats` after
+    that epoch, so dead units, sparsity and class means can be followed through training.
+
+    >>> import numpy as np
+    >>> import tinylens as tl
+    >>> from tinylens.data import digits
+    >>> data = digits()
+    >>> cb = StatsCallback(data, names="layers.1")
+    >>> net = tl.MLP([64, 16, 10], rng=0)
+    >>> _ = tl.fit(net, data, tl.TrainConfig(epochs=3), rng=0, callbacks=[cb])
+    >>> sorted(cb.stats_), cb.stats_[3]["layers.1"].frac_active_.shape
+    ([0, 1, 2, 3], (16,))
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        names: NameSelector = None,
+        *,
+        every: int = 1,
+        batch_size: int = 2048,
+        per_channel: bool = False,
+    ) -> None:
+        if every < 1:
+            raise ConfigError(f"every must be a positive number of epochs, got {every}")
+        self.data, self.names, self.every = data, names, every
+        self.batch_size, self.per_channel = batch_size, per_channel
+        self.stats_: dict[int, StreamingStats] = {}
+
+    def _measure(self, epoch: int, net: Any) -> None:
+        self.stats_[epoch] = neuron_stats(
+            net,
+            self.data,
+            self.names,
+            batch_size=self.batch_size,
+            per_channel=self.per_channel,
+        )
+
+    def on_fit_start(self, net: Any, history: Any) -> None:
+        if not history.epoch:  # epoch 0: the initial weights (not again when resuming)
+            self._measure(0, net)
+
+    def on_epoch_end(self, epoch: int, net: Any, history: Any) -> bool | None:
+        if epoch % self.every == 0:
+            self._measure(epoch, net)
+        return None
 
 
 def _unpack(
