@@ -381,24 +381,26 @@ def test_engine_attribution_leaves_gradients_alone_and_refuses_hooks(trained):
         assert np.abs(saliency(module, x, "layers.3", 0)).max() == 0.0
 
 
-def test_correct_predictions_on_columns_equals_argmax_including_ties():
+def test_correct_predictions_stacked_equals_argmax_including_ties():
     from tinylens.interventions import correct_predictions
 
     rng = np.random.default_rng(5)
-    logits = np.round(rng.normal(size=(4000, 6)), 1)  # one decimal: ties are frequent
-    y = rng.integers(0, 6, size=4000)
-    rows = rng.integers(0, 4000, size=3000)
+    logits = np.round(rng.normal(size=(3, 500, 6)), 1)  # one decimal: ties are frequent
+    y = rng.integers(0, 6, size=500)
     score = correct_predictions(y)
-    expected = (logits[rows].argmax(1) == y[rows]).astype(float)
-    np.testing.assert_array_equal(score(logits[rows], rows), expected)
+    expected = (logits.argmax(-1) == y).astype(float)  # (3, 500)
+    assert 0 < expected.mean() < 1
+    rows = np.tile(np.arange(500), 3)
+    np.testing.assert_array_equal(score(logits.reshape(-1, 6), rows), expected.reshape(-1))
     np.testing.assert_array_equal(
-        score.columns(np.ascontiguousarray(logits[rows].T), rows), expected
+        score.stacked(np.ascontiguousarray(logits.transpose(2, 0, 1))), expected
     )
-    one = rng.normal(size=(50, 1))
+    one = rng.normal(size=(2, 50, 1))
     yb = rng.integers(0, 2, size=50)
-    both = score.__class__(yb)
+    both = correct_predictions(yb)
     np.testing.assert_array_equal(
-        both(one, np.arange(50)), both.columns(one.T.copy(), np.arange(50))
+        both(one.reshape(-1, 1), np.tile(np.arange(50), 2)).reshape(2, 50),
+        both.stacked(np.ascontiguousarray(one.transpose(2, 0, 1))),
     )
 
 

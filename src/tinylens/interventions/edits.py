@@ -171,9 +171,13 @@ class Edit:
         if self.units is None:
             raise ConfigError(f"{self!r} edits every unit; its delta is the whole activation")
         self._check(act)
-        old = act[:, list(self.units)]
-        if self.value is None and np.isscalar(self.scale):  # scaling: one product, no copy
-            return old * _like(float(self.scale) - 1.0, act)
+        if len(self.units) == 1:  # a slice is a view: no gather
+            u = self.units[0] % act.shape[1]
+            old = act[:, u : u + 1]
+        else:
+            old = act[:, list(self.units)]
+        if self.value is None and np.isscalar(self.scale):  # scaling: one product
+            return old * (float(self.scale) - 1.0)
         return self._edited(old, act) - old
 
     def __repr__(self) -> str:

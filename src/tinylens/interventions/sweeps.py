@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,16 +77,22 @@ def _check_edits(edits: Sequence[Edit]) -> str:
     return edits[0].name
 
 
-def _chunks(
+def _map_chunks(
     model: Any,
     X: Any,
     edits: Sequence[Edit],
+    finish: Callable[[Sequence[Edit | None], _Result], np.ndarray],
+    *,
     baseline: bool,
     quiet: bool,
     max_elements: int,
     cache: Any,
-) -> Iterator[tuple[_Runner, Sequence[Edit | None], _Result]]:
-    """Run the edits chunk by chunk; yields (runner, chunk, result)."""
+) -> np.ndarray:
+    """Run the edits chunk by chunk and ``finish`` each chunk's result; concatenated in order.
+
+    (Running chunks on several threads was measured: no faster on two cores, where the work is
+    memory-bound.)
+    """
     name = _check_edits(edits)
     rows: list[Edit | None] = [None, *edits] if baseline else list(edits)
     with (
@@ -96,10 +102,12 @@ def _chunks(
     ):
         run = _runner(h, X, name, edits, cache)
         per_edit = max(1, max_elements // max(1, run.elements))
+        done: list[np.ndarray] = []
         for start in range(0, len(rows), per_edit):
             chunk = rows[start : start + per_edit]
-            yield run, chunk, run(chunk)
+            done.append(finish(chunk, run(chunk)))
             bar.advance(len(chunk))
+        return np.concatenate(done)
 
 
 def batched_edits(
@@ -138,11 +146,20 @@ def batched_edits(
     array of shape (len(edits) [+1], n_samples, *out), or (len(edits) [+1], ...) with ``reduce``
     """
     reduce_fn = reduce or (lambda out: out)
-    results = [
-        np.asarray(reduce_fn(result.dense(len(chunk))))
-        for _, chunk, result in _chunks(model, X, edits, baseline, quiet, max_elements, cache)
-    ]
-    return np.concatenate(results)
+
+    def finish(chunk: Sequence[Edit | None], result: _Result) -> np.ndarray:
+        return np.asarray(reduce_fn(result.dense(len(chunk))))
+
+    return _map_chunks(
+        model,
+        X,
+        edits,
+        finish,
+        baseline=baseline,
+        quiet=quiet,
+        max_elements=max_elements,
+        cache=cache,
+    )
 
 
 def batched_scores(
@@ -159,15 +176,26 @@ def batched_scores(
     """A score per (edit, sample), e.g. 1.0 where the prediction is right.
 
     ``score(outputs, rows)`` maps outputs of shape (m, *out) of the samples ``rows`` (shape
-    (m,), indices into ``X``) to m numbers; a score may also offer
-    ``score.columns(outputs_t, rows)`` taking the outputs transposed, shape (*out, m), which
-    the fast path for MLP tails uses (see :func:`correct_predictions`). Other parameters as in
+    (m,), indices into ``X``) to m numbers; a score may also offer ``score.stacked(outputs_t)``
+    taking every sample's outputs k times, feature-major, shape (n_outputs, k, n_samples) (a
+    scratch array it may overwrite), and returning (k, n_samples) scores, which the fast path
+    for MLP tails uses (see :func:`correct_predictions`). Other parameters as in
     :func:`batched_edits`. Returns an array of shape (len(edits) [+1], n_samples).
     """
-    parts = []
-    for run, chunk, result in _chunks(model, X, edits, baseline, quiet, max_elements, cache):
-        parts.append(result.scores(len(chunk), score, run))
-    return np.concatenate(parts)
+
+    def finish(chunk: Sequence[Edit | None], result: _Result) -> np.ndarray:
+        return result.scores(len(chunk), score)
+
+    return _map_chunks(
+        model,
+        X,
+        edits,
+        finish,
+        baseline=baseline,
+        quiet=quiet,
+        max_elements=max_elements,
+        cache=cache,
+    )
 
 
 class _Result:
@@ -176,7 +204,7 @@ class _Result:
     def dense(self, k: int) -> np.ndarray:
         raise NotImplementedError
 
-    def scores(self, k: int, score: Callable[..., np.ndarray], run: _Runner) -> np.ndarray:
+    def scores(self, k: int, score: Callable[..., np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -188,29 +216,30 @@ class _Dense(_Result):
     def dense(self, k: int) -> np.ndarray:
         return self.outputs.reshape(k, self.n, *self.outputs.shape[1:])
 
-    def scores(self, k: int, score: Callable[..., np.ndarray], run: _Runner) -> np.ndarray:
+    def scores(self, k: int, score: Callable[..., np.ndarray]) -> np.ndarray:
         rows = np.tile(np.arange(self.n), k)
         return np.asarray(score(self.outputs, rows), dtype=np.float64).reshape(k, self.n)
 
 
 class _Columns(_Result):
-    """Outputs computed feature-major: shape (n_outputs, k * n)."""
+    """Outputs computed feature-major: shape (k, n_outputs, n)."""
 
-    def __init__(self, outputs_t: Any, n: int) -> None:
-        self.outputs_t = _as_numpy(outputs_t)
-        self.n = n
+    def __init__(self, outputs: Any) -> None:
+        self.outputs = _as_numpy(outputs)
 
     def dense(self, k: int) -> np.ndarray:
-        return np.ascontiguousarray(self.outputs_t.T).reshape(k, self.n, -1)
+        return np.ascontiguousarray(self.outputs.transpose(0, 2, 1))
 
-    def scores(self, k: int, score: Callable[..., np.ndarray], run: _Runner) -> np.ndarray:
-        rows = np.tile(np.arange(self.n), k)
-        columns = getattr(score, "columns", None)
-        if columns is not None:
-            values = columns(self.outputs_t, rows)
+    def scores(self, k: int, score: Callable[..., np.ndarray]) -> np.ndarray:
+        stacked = getattr(score, "stacked", None)
+        if stacked is not None:
+            # NOTE: NumPy also for torch outputs (a view of the same memory on the CPU): torch's
+            # argmax over the class axis of (k, classes, n) measured 15x slower than this.
+            values = stacked(self.outputs.transpose(1, 0, 2))
         else:
-            values = score(np.ascontiguousarray(self.outputs_t.T), rows)
-        return np.asarray(values, dtype=np.float64).reshape(k, self.n)
+            n = self.outputs.shape[2]
+            values = score(self.dense(k).reshape(k * n, -1), np.tile(np.arange(n), k))
+        return np.asarray(values, dtype=np.float64).reshape(k, -1)
 
 
 class _Runner:
@@ -256,9 +285,9 @@ class _MLPTailRunner(_SuffixRunner):
     Two things make it fast. (1) An edit of r units changes the first linear layer's output
     by ``W[:, units] @ delta`` only: a rank-r update of one shared product, instead of a copy of
     the activation and a full product per edit. (2) The tail runs *feature-major*, on arrays
-    of shape (features, k * n): every matrix product has the long sample axis as its wide
+    of shape (k, features, n): every matrix product has the long sample axis as its wide
     dimension, and the outputs come out as one contiguous row per class, so scores such as
-    "is the prediction right" are a few vectorised comparisons instead of a per-row argmax.
+    "is the prediction right" are a few whole-row operations instead of a per-row argmax.
     The results equal the plain computation up to floating-point rounding.
     """
 
@@ -273,38 +302,49 @@ class _MLPTailRunner(_SuffixRunner):
         self.elements = int(np.prod(tuple(self.z_t.shape)))
 
     def __call__(self, chunk: Sequence[Edit | None]) -> _Result:
-        w, n = self.steps[0][1], self.n
-        z = self._empty((self.z_t.shape[0], len(chunk) * n))
-        for i, e in enumerate(chunk):
-            block = z[:, i * n : (i + 1) * n]
-            if e is None:
-                block[...] = self.z_t
-                continue
-            if e.units is None:
-                block[...] = w @ (e(self.act, self.name) - self.act).T
-            else:
-                d = e.delta(self.act)  # (n, r): the change of the edited units only
-                cols = w[:, list(e.units)]  # (out, r): the weights those units feed
-                if d.shape[1] == 1:  # rank 1: an outer product, cheaper than a matrix product
-                    if self.numpy_side:
-                        np.multiply(cols, d.T, out=block)
-                    else:
-                        torch_mul(cols, d.T, out=block)
+        w = self.steps[0][1]
+        if all(e is None or (e.units is not None and len(e.units) == 1) for e in chunk):
+            z = self._rank_one(chunk)
+        else:
+            z = self._empty((len(chunk), *self.z_t.shape))  # (k, out, n): contiguous blocks
+            for block, e in zip(z, chunk, strict=True):
+                if e is None:
+                    block[...] = self.z_t
+                    continue
+                if e.units is None:
+                    block[...] = w @ (e(self.act, self.name) - self.act).T
                 else:
-                    block[...] = cols @ d.T
-            block += self.z_t
+                    block[...] = w[:, list(e.units)] @ e.delta(self.act).T
+                block += self.z_t
         for kind, a, b in self.steps[1:]:
             if kind == "linear":
-                z = a @ z
+                z = a @ z  # (C, out) @ (k, out, n) -> (k, C, n)
                 if b is not None:
                     z += b[:, None]
             elif kind == "relu":
                 z = z.clamp_(min=0) if not self.numpy_side else np.maximum(z, 0, out=z)
             else:
                 z = a(z)  # elementwise: any layout will do
-        return _Columns(z, self.n)
+        return _Columns(z)
 
-    def _empty(self, shape: tuple[int, int]) -> Any:
+    def _rank_one(self, chunk: Sequence[Edit | None]) -> Any:
+        """Single-unit edits, all at once: z[i] = z_t + W[:, u_i] (outer) delta_i."""
+        w, n = self.steps[0][1], self.n
+        units = [0 if e is None else e.units[0] for e in chunk]  # type: ignore[index]
+        deltas = [self.act[:, 0] * 0 if e is None else e.delta(self.act)[:, 0] for e in chunk]
+        if self.numpy_side:
+            d = np.stack(deltas)  # (k, n)
+        else:
+            import torch
+
+            d = torch.stack(deltas)
+        cols = w[:, units].T  # (k, out): the weights each edited unit feeds
+        # one broadcast for the whole chunk: (k, out, 1) * (k, 1, n), then + (out, n)
+        z = cols[:, :, None] * d.reshape(len(chunk), 1, n)
+        z += self.z_t
+        return z
+
+    def _empty(self, shape: tuple[int, ...]) -> Any:
         if self.numpy_side:
             return np.empty(shape, dtype=self.z_t.dtype)
         import torch
@@ -326,7 +366,7 @@ def _step(m: Any, numpy_side: bool) -> tuple[str, Any, Any]:
             return ("act", lambda z: z, None)
         if m.kind == "relu":  # in place: the tail owns its arrays
             return ("relu", None, None)
-        return ("act", m.forward, None)
+        return ("act", m._f, None)  # the pure function: no state written on the module
     from torch import nn
 
     if isinstance(m, nn.Linear):
@@ -372,12 +412,6 @@ def _mlp_tail(h: Any, name: str) -> list[Any] | None:
         if m._forward_hooks or m._forward_pre_hooks:
             return None
     return list(tail)
-
-
-def torch_mul(a: Any, b: Any, out: Any) -> Any:
-    import torch
-
-    return torch.mul(a, b, out=out)
 
 
 class _ExpandRunner(_Runner):
@@ -471,13 +505,7 @@ def class_accuracy(outputs: np.ndarray, y: np.ndarray, n_classes: int) -> np.nda
         pred = (outputs[..., 0] > 0).astype(np.int64)
     else:
         pred = outputs.argmax(axis=-1)
-    correct = (pred == y).astype(np.float64)  # (k, n)
-    onehot = np.zeros((len(y), n_classes))
-    onehot[np.arange(len(y)), y] = 1.0
-    counts = onehot.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = (correct @ onehot) / counts  # one matrix product for every (edit, class)
-    return np.concatenate([per_class, correct.mean(axis=1, keepdims=True)], axis=1)
+    return _per_class((pred == y).astype(np.float64), y, n_classes)
 
 
 class correct_predictions:
@@ -489,6 +517,7 @@ class correct_predictions:
 
     def __init__(self, y: np.ndarray) -> None:
         self.y = np.asarray(y)
+        self._masks: dict[tuple[int, Any], tuple[np.ndarray, np.ndarray]] = {}
 
     def __call__(self, outputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
         if outputs.shape[-1] == 1:
@@ -497,36 +526,54 @@ class correct_predictions:
             pred = outputs.argmax(axis=-1)
         return (pred == self.y[rows]).astype(np.float64)
 
-    def columns(self, outputs_t: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The same from outputs of shape (n_outputs, m): one comparison per class row.
+    def _label_masks(self, n_outputs: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(one-hot of the labels, -inf at the labels) of shape (n_outputs, n_samples)."""
+        key = (n_outputs, np.dtype(dtype))
+        if key not in self._masks:
+            onehot = np.zeros((n_outputs, len(self.y)), dtype=dtype)
+            onehot[self.y, np.arange(len(self.y))] = 1
+            hide = np.where(onehot == 1, -np.inf, 0).astype(dtype)
+            self._masks[key] = (onehot, hide)
+        return self._masks[key]
 
-        NOTE: NumPy's argmax over rows of 10 logits costs ~25 ns a row; comparing whole rows
-        of the transposed outputs runs at memory speed, several times faster.
+    def stacked(self, outputs_t: np.ndarray) -> np.ndarray:
+        """Scores of shape (k, n) from outputs of every sample k times, feature-major: shape
+        (n_outputs, k, n). The outputs are overwritten (sweeps pass scratch arrays).
+
+        NOTE: NumPy's argmax over rows of 10 logits costs ~25 ns a row; here the label's logit
+        and the best other logit come from whole-row passes (an einsum with the one-hot labels,
+        then a max after hiding the label), several times faster.
         """
-        labels = self.y[rows]
         if outputs_t.shape[0] == 1:
-            return ((outputs_t[0] > 0).astype(np.int64) == labels).astype(np.float64)
-        m = outputs_t.shape[1]
-        own = outputs_t[labels, np.arange(m)]  # the label's logit of each sample
-        ok = np.ones(m, dtype=bool)
-        equal = np.zeros(m, dtype=np.int16)
-        for row in outputs_t:
-            ok &= row <= own  # no class beats the label's logit
-            equal += row == own
-        # A tie with another class (rare: equal == 1 is the label itself) is decided as
-        # argmax decides it, by the first maximum.
-        tied = np.flatnonzero(ok & (equal > 1))
-        if len(tied):
-            ok[tied] = outputs_t[:, tied].argmax(axis=0) == labels[tied]
+            return ((outputs_t[0] > 0) == (self.y > 0)).astype(np.float64)
+        onehot, hide = self._label_masks(outputs_t.shape[0], outputs_t.dtype)
+        own = np.einsum("ckn,cn->kn", outputs_t, onehot)  # exact: one term is not zero
+        outputs_t += hide[:, None, :]  # the label's own logit becomes -inf
+        other = np.maximum.reduce(outputs_t, axis=0)  # the best other class
+        ok = own > other
+        # A tie with another class goes to the first maximum, as argmax decides: the label wins
+        # only if every tied class comes after it.
+        tied_k, tied_n = np.nonzero(own == other)
+        if len(tied_k):
+            tied = outputs_t[:, tied_k, tied_n] == other[tied_k, tied_n]
+            ok[tied_k, tied_n] = self.y[tied_n] < tied.argmax(axis=0)
         return ok.astype(np.float64)
 
 
 def _per_class(scores: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
-    """(k, n) per-sample correctness -> (k, n_classes + 1) per-class and overall accuracy."""
-    onehot = np.zeros((len(y), n_classes))
-    onehot[np.arange(len(y)), y] = 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = (scores @ onehot) / onehot.sum(axis=0)
+    """(k, n) per-sample correctness -> (k, n_classes + 1) per-class and overall accuracy.
+
+    NOTE: per-class sums by index, not as ``scores @ onehot``: that matrix product would wake
+    OpenBLAS's thread pool between torch's kernels, and the two pools spinning against each
+    other made torch sweeps 3x slower on two cores.
+    """
+    order = np.argsort(y, kind="stable")
+    counts = np.bincount(y, minlength=n_classes)
+    present = np.flatnonzero(counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[present]
+    per_class = np.full((len(scores), n_classes), np.nan)
+    sums = np.add.reduceat(scores[:, order], starts, axis=1)  # one pass, class by class
+    per_class[:, present] = sums / counts[present]
     return np.concatenate([per_class, scores.mean(axis=1, keepdims=True)], axis=1)
 
 
@@ -551,9 +598,11 @@ def _unit_count(model: Any, X: np.ndarray, name: str) -> int:
     return int(act.shape[1])
 
 
-def _chosen(model: Any, X: np.ndarray, name: str, units: Any) -> tuple[int, ...]:
+def _chosen(model: Any, X: np.ndarray, name: str, units: Any, cache: Any = None) -> tuple[int, ...]:
     chosen = as_units(units)
     if chosen is None:
+        if cache is not None and name in cache and np.ndim(cache[name]) >= 2:
+            return tuple(range(int(cache[name].shape[1])))
         return tuple(range(_unit_count(model, X, name)))
     if not chosen:
         raise ConfigError("choose at least one unit (or None for all of them)")
@@ -738,7 +787,7 @@ def ablation_sweep(
     if kind not in ("zero", "mean"):
         raise ConfigError(f"unknown ablation kind {kind!r}; expected 'zero' or 'mean'")
     X, y, n_classes = _classification_data(data)
-    chosen = _chosen(model, X, name, units)
+    chosen = _chosen(model, X, name, units, cache)
     groups = list(itertools.combinations(chosen, 2)) if pairs else [(u,) for u in chosen]
     if not groups:
         raise ConfigError("a pairs sweep needs at least two units")
@@ -789,7 +838,7 @@ def scaling_sweep(
     factors = np.asarray(scales, dtype=np.float64)
     if factors.ndim != 1 or len(factors) == 0 or not np.isfinite(factors).all():
         raise ConfigError(f"scales must be a non-empty list of finite numbers, got {scales!r}")
-    chosen = _chosen(model, X, name, units)
+    chosen = _chosen(model, X, name, units, cache)
     edits = [scaling(name, u, float(s)) for u in chosen for s in factors]
     scores = batched_scores(
         model,
