@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from tinylens.engine import Sequential
 from tinylens.errors import ConfigError, DataError, ShapeError
 from tinylens.hooks import evaluating
 from tinylens.interventions.ablation import mean_ablation, zero_ablation
@@ -577,6 +578,62 @@ def _per_class(scores: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     return np.concatenate([per_class, scores.mean(axis=1, keepdims=True)], axis=1)
 
 
+def _class_accuracy_table(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    edits: Sequence[Edit],
+    cache: Any,
+    quiet: bool,
+    max_elements: int,
+) -> np.ndarray:
+    """(1 + len(edits), n_classes + 1): per-class and overall accuracy, unedited row first.
+
+    The samples are processed in label order (a permutation of the activation at the hook
+    point, or of X when the model must be run whole), so that per-class sums are contiguous
+    runs of the score matrix: no gather of the k x n scores.
+    """
+    name = edits[0].name
+    order = np.argsort(y, kind="stable")
+    act = cache[name] if cache is not None and name in cache else None
+    if act is not None and len(act) != len(X):
+        raise ShapeError(
+            f"the cache holds {len(act)} samples at {name}; X has {len(X)} (the cache must "
+            "come from these inputs)"
+        )
+    if act is None:
+        with evaluating(model) as h, _no_grad(h):
+            chain = isinstance(h, Sequential) or (
+                name in h.hook_names and h.suffix(name) is not None
+            )
+            if chain:  # the prefix is needed anyway: compute it once, then reorder it
+                act = _as_numpy(
+                    h.forward_to(h.as_tensor(X) if not isinstance(h, Sequential) else X, name)
+                )
+    if act is not None:
+        X_run, cache_run = X, {name: np.asarray(act)[order]}
+    else:
+        X_run, cache_run = X[order], None
+    ys = y[order]
+    scores = batched_scores(
+        model,
+        X_run,
+        edits,
+        correct_predictions(ys),
+        baseline=True,
+        cache=cache_run,
+        quiet=quiet,
+        max_elements=max_elements,
+    )
+    counts = np.bincount(ys, minlength=n_classes)
+    present = np.flatnonzero(counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[present]
+    per_class = np.full((len(scores), n_classes), np.nan)
+    per_class[:, present] = np.add.reduceat(scores, starts, axis=1) / counts[present]
+    return np.concatenate([per_class, scores.mean(axis=1, keepdims=True)], axis=1)
+
+
 def _classification_data(data: Any) -> tuple[np.ndarray, np.ndarray, int]:
     from tinylens.training import as_xy
 
@@ -797,17 +854,7 @@ def ablation_sweep(
 
         mean = reference_activations(model, X if reference is None else reference, name).mean(0)
     edits = [_ablation(kind, name, g, mean) for g in groups]
-    scores = batched_scores(
-        model,
-        X,
-        edits,
-        correct_predictions(y),
-        baseline=True,
-        cache=cache,
-        quiet=quiet,
-        max_elements=max_elements,
-    )
-    table = _per_class(scores, y, n_classes)
+    table = _class_accuracy_table(model, X, y, n_classes, edits, cache, quiet, max_elements)
     return AblationSweep(
         name=name,
         kind=kind,
@@ -840,17 +887,7 @@ def scaling_sweep(
         raise ConfigError(f"scales must be a non-empty list of finite numbers, got {scales!r}")
     chosen = _chosen(model, X, name, units, cache)
     edits = [scaling(name, u, float(s)) for u in chosen for s in factors]
-    scores = batched_scores(
-        model,
-        X,
-        edits,
-        correct_predictions(y),
-        baseline=True,
-        cache=cache,
-        quiet=quiet,
-        max_elements=max_elements,
-    )
-    table = _per_class(scores, y, n_classes)
+    table = _class_accuracy_table(model, X, y, n_classes, edits, cache, quiet, max_elements)
     grid = table[1:].reshape(len(chosen), len(factors), n_classes + 1)
     return ScalingSweep(
         name=name,
