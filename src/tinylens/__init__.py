@@ -21,6 +21,7 @@ from tinylens.errors import (
     UnknownNameError,
     WeightsFileError,
 )
+from tinylens.hooks import hooked
 from tinylens.io import load, load_affine, save
 from tinylens.training import History, TrainConfig, fit
 
@@ -43,6 +44,7 @@ __all__ = [
     "fit",
     "from_torch",
     "gradcheck",
+    "hooked",
     "load",
     "load_affine",
     "save",

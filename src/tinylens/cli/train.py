@@ -22,7 +22,7 @@ EXAMPLE = "tinylens train --data spiral --arch 2,64,32,3 --optimizer adam --lr 0
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train an MLP on a named dataset",
+        help="train an MLP (or a small CNN) on a named dataset",
         description=f"Train an MLP and save it with its metrics and report. Example: {EXAMPLE}",
     )
     p.add_argument("--data", default="spiral", help="dataset name (spiral, sine, xor, digits, ...)")
@@ -35,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
     p.add_argument("--arch", type=int_list, help="widths input..output, e.g. 2,64,32,3")
     p.add_argument("--activation", default="relu", help="hidden activation (default relu)")
+    p.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp (default) or cnn: conv-relu-pool stages, then linear (image data)",
+    )
+    p.add_argument(
+        "--channels", type=int_list, default=(8, 16), help="CNN channels per stage (8,16)"
+    )
     p.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adam, ...")
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the optimizer's)")
     p.add_argument("--epochs", type=positive_int, default=100)
@@ -76,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         backend=args.backend,
         data_dir=args.data_dir,
+        model=args.model,
+        channels=args.channels,
     )
     with open_run(args, "train") as run_dir:
         result = run_train(cfg, quiet=args.quiet)

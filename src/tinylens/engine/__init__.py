@@ -33,7 +33,9 @@ from tinylens.engine.activations import (
 )
 from tinylens.engine.affine import AffineLayer, AffineNet
 from tinylens.engine.batched import BatchedMLP
+from tinylens.engine.conv import Conv2d, MaxPool2d, Unflatten
 from tinylens.engine.gradcheck import GradcheckResult, gradcheck, numerical_gradient
+from tinylens.engine.hooks import ActivationCache, HookHandle, select_names
 from tinylens.engine.init import as_rng
 from tinylens.engine.layers import Dropout, Flatten, LayerNorm, Linear
 from tinylens.engine.losses import (
@@ -45,7 +47,7 @@ from tinylens.engine.losses import (
     loss_fn,
 )
 from tinylens.engine.module import Module, Parameter
-from tinylens.engine.network import MLP, MODULE_TYPES, Sequential, build_module
+from tinylens.engine.network import MLP, MODULE_TYPES, Sequential, build_module, small_cnn
 from tinylens.engine.optim import (
     OPTIMIZERS,
     SGD,
@@ -65,6 +67,7 @@ __all__ = [
     "MODULE_TYPES",
     "OPTIMIZERS",
     "SGD",
+    "ActivationCache",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -72,16 +75,19 @@ __all__ = [
     "AffineNet",
     "BCEWithLogitsLoss",
     "BatchedMLP",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
     "GradcheckResult",
+    "HookHandle",
     "Identity",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "Optimizer",
     "Parameter",
@@ -92,6 +98,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Unflatten",
     "activation",
     "as_rng",
     "build_module",
@@ -99,6 +106,8 @@ __all__ = [
     "loss_fn",
     "make_optimizer",
     "numerical_gradient",
+    "select_names",
     "sigmoid",
+    "small_cnn",
     "softmax",
 ]

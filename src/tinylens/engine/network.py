@@ -10,22 +10,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.activations import activation as make_activation
+from tinylens.engine.conv import Conv2d, MaxPool2d, Unflatten
+from tinylens.engine.hooks import ActivationCache, HookHandle, NameSelector, select_names
 from tinylens.engine.init import as_rng, resolve_init
 from tinylens.engine.layers import Dropout, Flatten, LayerNorm, Linear
 from tinylens.engine.module import Module, Parameter
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
 
-__all__ = ["MLP", "MODULE_TYPES", "Sequential", "build_module"]
+__all__ = ["MLP", "MODULE_TYPES", "Sequential", "build_module", "small_cnn"]
 
 HookFn = Callable[[np.ndarray, str], "np.ndarray | None"]
+FwdHooks = Iterable[tuple[NameSelector, HookFn]]
 
 
 class Sequential(Module):
@@ -72,14 +76,21 @@ class Sequential(Module):
 
     @property
     def in_features(self) -> int | None:
-        """Input width, when the first shape-fixing module declares one (None for a CNN)."""
+        """Input width, when the first shape-fixing module declares one (None when the network
+        starts with a convolution and takes images)."""
+        first = self._first_shaping_module()
+        if isinstance(first, Linear):
+            return first.in_features
+        if isinstance(first, LayerNorm):
+            return first.normalized_shape
+        if isinstance(first, Unflatten):
+            return first.size
+        return None
+
+    def _first_shaping_module(self) -> Module | None:
         for m in self.layers:
-            if isinstance(m, Linear):
-                return m.in_features
-            if isinstance(m, LayerNorm):
-                return m.normalized_shape
             if not (m.kind in ACTIVATIONS or isinstance(m, Dropout)):
-                return None
+                return m
         return None
 
     @property
@@ -121,21 +132,78 @@ class Sequential(Module):
         if n_in is not None and (x.ndim != 2 or x.shape[1] != n_in):
             got = f"{x.shape[1]} features" if x.ndim == 2 else f"shape {x.shape}"
             hint = "; for one sample use x.reshape(1, -1)" if x.ndim == 1 else ""
+            first = self._first_shaping_module()
+            if isinstance(first, Unflatten):
+                dims = "x".join(map(str, first.shape))
+                hint = f" ({dims} images, flattened){hint}"
             raise ShapeError(f"input has {got}; the network expects (batch, {n_in}){hint}")
+        if n_in is None and isinstance(self._first_shaping_module(), Conv2d):
+            self._check_image_input(x)
         return x
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = self.check_input(x)
-        hooks = self._fwd_hooks
+    def _check_image_input(self, x: np.ndarray) -> None:
+        """Follow an image's shape through the convolutions to the first Linear layer."""
+        first = self._first_shaping_module()
+        assert isinstance(first, Conv2d)
+        if x.ndim != 4 or x.shape[1] != first.in_channels:
+            raise ShapeError(
+                f"input has shape {x.shape}; the network expects images of shape (batch, "
+                f"{first.in_channels}, height, width)"
+            )
+        shape: tuple[int, ...] = tuple(x.shape[1:])
         for m in self.layers:
+            if isinstance(m, (Conv2d, MaxPool2d)) and len(shape) == 3:
+                channels = m.out_channels if isinstance(m, Conv2d) else shape[0]
+                shape = (channels, *m.output_hw(shape[1], shape[2]))
+                if min(shape) < 1:
+                    raise ShapeError(
+                        f"input images of {x.shape[2]}x{x.shape[3]} are too small for {m.name}"
+                    )
+            elif m.kind == "flatten":
+                shape = (int(np.prod(shape)),)
+            elif isinstance(m, Linear):
+                if shape != (m.in_features,):
+                    raise ShapeError(
+                        f"input images of {x.shape[2]}x{x.shape[3]} reach {m.name} as "
+                        f"{int(np.prod(shape))} features; it expects {m.in_features}: the "
+                        "network was built for another image size"
+                    )
+                return
+            elif not (m.kind in ACTIVATIONS or isinstance(m, Dropout)):
+                return
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self._run(self.check_input(x), 0, len(self.layers))
+
+    def _run(
+        self,
+        x: np.ndarray,
+        start: int,
+        stop: int,
+        keep: set[str] | None = None,
+        store: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Modules ``start .. stop-1`` on ``x``, with hooks; outputs named in ``keep`` go to
+        ``store`` (as read-only views: the modules keep these arrays for their backward)."""
+        hooks = self._fwd_hooks
+        for m in self.layers[start:stop]:
             x = m.forward(x)
             if hooks:
                 fns = hooks.get(m.name)
                 if fns:
-                    for fn in fns:
-                        replaced = fn(x, m.name)
-                        if replaced is not None:
+                    for fn in list(fns):
+                        # NOTE: a read-only view: modules keep their outputs for the backward
+                        # (ReLU's mask, pooling's winners), so a hook must return a replacement
+                        # instead of writing into the array it is given.
+                        seen = x.view()
+                        seen.flags.writeable = False
+                        replaced = fn(seen, m.name)
+                        if replaced is not None and replaced is not seen:
                             x = _checked_replacement(replaced, x, m.name)
+            if keep is not None and m.name in keep:
+                view = x.view()
+                view.flags.writeable = False
+                store[m.name] = view  # type: ignore[index]
         return x
 
     def backward(self, grad_out: np.ndarray, need_input_grad: bool = False) -> np.ndarray | None:
@@ -148,6 +216,142 @@ class Sequential(Module):
         for i in range(last, -1, -1):
             assert g is not None
             g = self.layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
+        return g
+
+    # -- hooks: the TransformerLens vocabulary, on NumPy ------------------------------------------
+    def index_of(self, name: str) -> int:
+        """Position in ``layers`` of the module at hook point ``name``."""
+        for i, m in enumerate(self.layers):
+            if m.name == name:
+                return i
+        raise UnknownNameError("hook point", name, self.hook_names)
+
+    def add_hook(self, name: NameSelector, fn: HookFn) -> HookHandle:
+        """Call ``fn(activation, name)`` on the output of the chosen module(s) at every forward.
+
+        ``fn`` may return a replacement of the same shape (an intervention) or None. Prefer
+        the scoped :meth:`hooks` / :meth:`run_with_hooks`, which always clean up; the returned
+        handle's ``remove()`` removes this hook only. Hooks are for analysis: the engine's
+        backward treats a replacement as a constant (the gradient passes as if unedited), so
+        do not train through an edit; a torch model differentiates through hooks.
+        """
+        if not callable(fn):
+            raise ConfigError(f"a hook must be callable fn(activation, name), not {fn!r}")
+        targets = select_names(self.hook_names, name)
+        for target in targets:
+            self._fwd_hooks.setdefault(target, []).append(fn)
+
+        def remove() -> None:
+            for target in targets:
+                fns = self._fwd_hooks.get(target)
+                if fns is None:
+                    continue
+                for i, f in enumerate(fns):
+                    if f is fn:
+                        del fns[i]
+                        break
+                if not fns:
+                    del self._fwd_hooks[target]
+
+        return HookHandle(remove)
+
+    def reset_hooks(self) -> None:
+        """Remove every forward hook."""
+        self._fwd_hooks.clear()
+
+    @property
+    def n_hooks(self) -> int:
+        """Number of registered forward hooks (a hook on two points counts twice)."""
+        return sum(len(fns) for fns in self._fwd_hooks.values())
+
+    @contextlib.contextmanager
+    def hooks(self, fwd_hooks: FwdHooks) -> Iterator[Sequential]:
+        """Add ``[(name, fn), ...]`` for the ``with`` block; removed on exit, also on error.
+
+        ``name`` is a hook point, a glob or a predicate. Every name is checked before any hook
+        is added, so a typo leaves the network untouched.
+
+        >>> import numpy as np
+        >>> net = MLP([2, 3, 1], rng=0)
+        >>> with net.hooks([("layers.1", lambda a, name: a * 0)]):
+        ...     net.forward(np.ones((1, 2))).item() == net.layers[2].bias.data.item()
+        True
+        >>> net.n_hooks
+        0
+        """
+        pairs = _checked_hook_list(fwd_hooks)
+        for name, _ in pairs:
+            select_names(self.hook_names, name)
+        handles: list[HookHandle] = []
+        try:
+            for name, fn in pairs:
+                handles.append(self.add_hook(name, fn))
+            yield self
+        finally:
+            for handle in reversed(handles):
+                handle.remove()
+
+    def run_with_hooks(self, x: np.ndarray, fwd_hooks: FwdHooks = ()) -> np.ndarray:
+        """``forward(x)`` with ``fwd_hooks`` (``[(name, fn), ...]``) added for this call only."""
+        with self.hooks(fwd_hooks):
+            return self.forward(x)
+
+    def run_with_cache(
+        self, x: np.ndarray, names: NameSelector = None
+    ) -> tuple[np.ndarray, ActivationCache]:
+        """``(output, cache)``: the forward output and the activations at the chosen hook points.
+
+        Parameters
+        ----------
+        x : array of shape (n_samples, n_features)
+        names : None, str, callable or list of str
+            None caches every hook point; a name, a glob (``"layers.[13]"``), a predicate
+            (``lambda n: ...``) or a list of names/globs caches only those.
+
+        Cached arrays are read-only views of what the forward computed anyway, so caching
+        costs no copy; an active hook's replacement is what gets cached.
+
+        >>> import numpy as np
+        >>> net = MLP([4, 3, 2], rng=0)
+        >>> out, cache = net.run_with_cache(np.ones((5, 4)), names="layers.1")
+        >>> list(cache), cache["layers.1"].shape
+        (['layers.1'], (5, 3))
+        """
+        keep = set(select_names(self.hook_names, names))
+        store: dict[str, np.ndarray] = {}
+        out = self._run(self.check_input(x), 0, len(self.layers), keep, store)
+        ordered = {n: store[n] for n in self.hook_names if n in store}
+        return out, ActivationCache(ordered, self.hook_names)
+
+    def forward_to(self, x: np.ndarray, name: str) -> np.ndarray:
+        """The activation at hook point ``name`` (hooks applied), without running the rest."""
+        return self._run(self.check_input(x), 0, self.index_of(name) + 1)
+
+    def forward_from(self, name: str, activation: np.ndarray) -> np.ndarray:
+        """Run the modules after hook point ``name`` on ``activation`` (hooks applied).
+
+        ``forward_from(name, forward_to(x, name))`` equals ``forward(x)``. The batch may differ
+        from any earlier one: sweeps stack many edited copies of one activation and run the
+        rest of the network once on the stack.
+        """
+        activation = np.asarray(activation)
+        if activation.dtype != self.dtype:
+            activation = activation.astype(self.dtype)
+        return self._run(activation, self.index_of(name) + 1, len(self.layers))
+
+    def backward_from(self, name: str, grad: np.ndarray) -> np.ndarray:
+        """Backpropagate ``grad`` (d scalar / d activation at ``name``) to the input.
+
+        Call it after a forward that passed through ``name`` (``forward``, ``forward_to``,
+        ``run_with_cache``). Returns d scalar / d input, of the input's shape. The parameter
+        gradients of the modules up to ``name`` are overwritten, as by any backward. Forward
+        hooks' replacements are not differentiated through (they count as constants).
+        """
+        g: np.ndarray | None = np.asarray(grad, dtype=self.dtype)
+        for i in range(self.index_of(name), -1, -1):
+            assert g is not None
+            g = self.layers[i].backward(g, need_input_grad=True)
+        assert g is not None
         return g
 
     def predict(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
@@ -215,6 +419,18 @@ class Sequential(Module):
         return "Sequential(\n" + "\n".join(rows) + f"\n)  # {self.n_parameters()} parameters"
 
 
+def _checked_hook_list(fwd_hooks: FwdHooks) -> list[tuple[NameSelector, HookFn]]:
+    pairs = []
+    for item in fwd_hooks:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and callable(item[1])):
+            raise ConfigError(
+                f"fwd_hooks must be a list of (name, fn) pairs with fn(activation, name), "
+                f"got {item!r}"
+            )
+        pairs.append(item)
+    return pairs
+
+
 def _checked_replacement(new: np.ndarray, old: np.ndarray, name: str) -> np.ndarray:
     new = np.asarray(new)
     if new.shape != old.shape:
@@ -227,6 +443,9 @@ MODULE_TYPES: dict[str, type[Module]] = {
     "layernorm": LayerNorm,
     "dropout": Dropout,
     "flatten": Flatten,
+    "conv2d": Conv2d,
+    "maxpool2d": MaxPool2d,
+    "unflatten": Unflatten,
     **ACTIVATIONS,
 }
 """Every module type by the tag stored in weights files and configs."""
@@ -257,6 +476,16 @@ def build_module(
         )
     if kind == "dropout":
         return Dropout(float(cfg.get("p", 0.5)), rng=rng)
+    if kind == "conv2d":
+        return Conv2d(
+            int(cfg["in_channels"]),
+            int(cfg["out_channels"]),
+            cfg["kernel_size"],
+            stride=cfg.get("stride", 1),
+            padding=cfg.get("padding", 0),
+            bias=bool(cfg.get("bias", True)),
+            dtype=dtype,
+        )
     if kind in MODULE_TYPES:
         return MODULE_TYPES[kind](**cfg)
     raise UnknownNameError("module type", kind, MODULE_TYPES)
@@ -304,3 +533,55 @@ def MLP(
         if act_module.kind != "identity":  # a linear output needs no module, as in torch
             modules.append(act_module)
     return Sequential(modules, input_names=input_names)
+
+
+def small_cnn(
+    image_shape: Sequence[int] = (28, 28),
+    channels: Sequence[int] = (8, 16),
+    classes: int = 10,
+    *,
+    in_channels: int = 1,
+    kernel_size: int = 3,
+    rng: np.random.Generator | int | None = None,
+    init: str = "auto",
+    dtype: np.dtype | type = np.float32,
+) -> Sequential:
+    """A small CNN: (conv 3x3 same-padding, ReLU, 2x2 max pool) per entry of ``channels``,
+    then flatten and one linear layer to ``classes`` logits.
+
+    It starts with :class:`~tinylens.engine.conv.Unflatten`, so it takes flat rows of
+    ``in_channels * height * width`` features, exactly what an image
+    :class:`~tinylens.data.Dataset` holds; ``fit`` trains it unchanged.
+
+    >>> net = small_cnn((8, 8), channels=(4, 8), rng=0)
+    >>> [m.kind for m in net.layers]  # doctest: +NORMALIZE_WHITESPACE
+    ['unflatten', 'conv2d', 'relu', 'maxpool2d', 'conv2d', 'relu', 'maxpool2d', 'flatten',
+     'linear']
+    >>> net.forward(np.zeros((5, 64))).shape
+    (5, 10)
+    """
+    height, width = (int(s) for s in image_shape)
+    chans = [int(c) for c in channels]
+    if not chans or min(chans) < 1 or classes < 1:
+        raise ConfigError(f"small_cnn needs positive channels and classes, got {chans}, {classes}")
+    gen = as_rng(rng)
+    scheme = resolve_init(init, "relu")
+    modules: list[Module] = [Unflatten((in_channels, height, width))]
+    c_in, h, w = in_channels, height, width
+    for c_out in chans:
+        if h < 2 or w < 2:
+            raise ShapeError(
+                f"images of {height}x{width} are too small for {len(chans)} conv-pool stages; "
+                "use fewer channels entries or larger images"
+            )
+        pad = kernel_size // 2
+        conv = Conv2d(c_in, c_out, kernel_size, padding=pad, rng=gen, init=scheme, dtype=dtype)
+        modules += [conv, make_activation("relu"), MaxPool2d(2)]
+        h, w = conv.output_hw(h, w)
+        h, w = h // 2, w // 2
+        c_in = c_out
+    modules += [
+        Flatten(),
+        Linear(c_in * h * w, classes, rng=gen, init=resolve_init(init, "identity"), dtype=dtype),
+    ]
+    return Sequential(modules)

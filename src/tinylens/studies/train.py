@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tinylens.data import DATASETS, Dataset, load_dataset
-from tinylens.engine import MLP, Sequential
+from tinylens.engine import MLP, Sequential, small_cnn
 from tinylens.errors import ConfigError, ShapeError, close_matches
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.training import History, TrainConfig, fit
@@ -50,6 +49,10 @@ class TrainStudyConfig:
         ``engine`` (NumPy) or ``torch``.
     data_dir : str, optional
         For MNIST: a directory holding the IDX files.
+    model : {"mlp", "cnn"}
+        ``cnn`` builds :func:`tinylens.engine.small_cnn` (image data only; ``arch`` and
+        ``activation`` then do not apply) with ``channels`` per conv-pool stage.
+    channels : tuple of int
     """
 
     data: str = "spiral"
@@ -61,8 +64,12 @@ class TrainStudyConfig:
     seed: int = 0
     backend: str = "engine"
     data_dir: str | None = None
+    model: str = "mlp"
+    channels: tuple[int, ...] = (8, 16)
 
     def __post_init__(self) -> None:
+        if self.model not in ("mlp", "cnn"):
+            raise ConfigError(f"model must be 'mlp' or 'cnn', not {self.model!r}")
         if self.backend not in ("engine", "torch"):
             raise ConfigError(f"backend must be 'engine' or 'torch', not {self.backend!r}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -79,6 +86,8 @@ class TrainStudyConfig:
             "seed": self.seed,
             "backend": self.backend,
             "data_dir": self.data_dir,
+            "model": self.model,
+            "channels": list(self.channels),
         }
 
     @classmethod
@@ -194,7 +203,12 @@ class TrainResult:
             id="train",
             title=f"Training on {cfg.data}",
             summary=(
-                f"A {'-'.join(map(str, net.sizes))} {cfg.activation} MLP trained for "
+                (
+                    f"A {'-'.join(map(str, net.sizes))} {cfg.activation} MLP"
+                    if cfg.model == "mlp"
+                    else f"A CNN ({'-'.join(map(str, cfg.channels))} channels)"
+                )
+                + " trained for "
                 f"{len(self.history.epoch)} epochs with {cfg.train.optimizer} on the "
                 f"{cfg.backend} backend ({self.train.n} training samples"
                 + (f", {self.val.n} held out" if self.val else "")
@@ -238,12 +252,21 @@ def run_train(config: TrainStudyConfig, *, quiet: bool = False) -> TrainResult:
     """Load the data, build the MLP, train it, and measure it."""
     rng = np.random.default_rng(config.seed)
     data = load_named_dataset(config.data, config.data_params, config.seed, config.data_dir)
-    sizes = _default_arch(data, config.arch)
+    sizes = _default_arch(data, config.arch) if config.model == "mlp" else []
     if config.val_fraction > 0:
         train, val = data.split(config.val_fraction, rng=rng)
     else:
         train, val = data, None
-    net: Any = MLP(sizes, config.activation, rng=rng, input_names=data.feature_names)
+    net: Any
+    if config.model == "cnn":
+        if data.image_shape is None:
+            raise ShapeError(
+                f"a CNN needs image data; {data.name} has no image shape (try digits or mnist)"
+            )
+        net = small_cnn(data.image_shape, config.channels, data.n_outputs, rng=rng)
+    else:
+        net = MLP(sizes, config.activation, rng=rng, input_names=data.feature_names)
+    n_parameters = net.n_parameters()
     if config.backend == "torch":
         from tinylens.torch import to_torch
 
@@ -251,5 +274,5 @@ def run_train(config: TrainStudyConfig, *, quiet: bool = False) -> TrainResult:
     history = fit(net, train, config.train, rng=rng, val=val, quiet=quiet)
     metrics: dict[str, float] = dict(history.final)
     metrics["epochs_run"] = len(history.epoch)
-    metrics["parameters"] = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    metrics["parameters"] = n_parameters
     return TrainResult(config, net, history, train, val, metrics)

@@ -15,7 +15,7 @@ True
 
 Conversion is table-driven: :data:`TO_TORCH` maps an engine module kind to a function building
 the torch module, :data:`FROM_TORCH` maps a torch module class to one building the engine
-module. Register new layer types (convolutions, pooling) in both tables.
+module. Register new layer types in both tables.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from torch import nn
 from tinylens.engine import (
     GELU,
     AffineNet,
+    Conv2d,
     Dropout,
     Flatten,
     Identity,
     LayerNorm,
     LeakyReLU,
     Linear,
+    MaxPool2d,
     Module,
     ReLU,
     Sequential,
@@ -42,6 +44,7 @@ from tinylens.engine import (
     Softmax,
     Softplus,
     Tanh,
+    Unflatten,
 )
 from tinylens.errors import ConfigError
 from tinylens.torch.models import TorchSequential
@@ -73,11 +76,35 @@ def _layernorm_to_torch(m: LayerNorm, dtype: torch.dtype) -> nn.Module:
     return t
 
 
+def _conv2d_to_torch(m: Conv2d, dtype: torch.dtype) -> nn.Module:
+    t = nn.Conv2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        bias=m.bias is not None,
+        dtype=dtype,
+    )
+    with torch.no_grad():
+        t.weight.copy_(_tensor(m.weight.data, dtype))
+        if m.bias is not None:
+            t.bias.copy_(_tensor(m.bias.data, dtype))
+    return t
+
+
 TO_TORCH: dict[str, Callable[[Module, torch.dtype], nn.Module]] = {
     "linear": _linear_to_torch,  # type: ignore[dict-item]
     "layernorm": _layernorm_to_torch,  # type: ignore[dict-item]
     "dropout": lambda m, dt: nn.Dropout(m.p),  # type: ignore[attr-defined]
     "flatten": lambda m, dt: nn.Flatten(),
+    "conv2d": _conv2d_to_torch,  # type: ignore[dict-item]
+    "maxpool2d": lambda m, dt: nn.MaxPool2d(
+        m.kernel_size,  # type: ignore[attr-defined]
+        m.stride,  # type: ignore[attr-defined]
+        m.padding,  # type: ignore[attr-defined]
+    ),
+    "unflatten": lambda m, dt: nn.Unflatten(1, m.shape),  # type: ignore[attr-defined]
     "identity": lambda m, dt: nn.Identity(),
     "relu": lambda m, dt: nn.ReLU(),
     "leaky_relu": lambda m, dt: nn.LeakyReLU(m.negative_slope),  # type: ignore[attr-defined]
@@ -122,11 +149,50 @@ def _flatten_from_torch(t: nn.Flatten, dtype: type) -> Module:
     return Flatten()
 
 
+def _conv2d_from_torch(t: nn.Conv2d, dtype: type) -> Module:
+    if t.groups != 1 or tuple(t.dilation) != (1, 1) or t.padding_mode != "zeros":
+        raise ConfigError(
+            f"{t!r}: only convolutions with groups=1, dilation=1 and zero padding convert"
+        )
+    if isinstance(t.padding, str):
+        raise ConfigError(f"{t!r}: give padding as numbers, not {t.padding!r}, to convert it")
+    m = Conv2d(
+        t.in_channels,
+        t.out_channels,
+        tuple(t.kernel_size),
+        stride=tuple(t.stride),
+        padding=tuple(t.padding),
+        bias=t.bias is not None,
+        dtype=dtype,
+    )
+    m.weight.assign(t.weight.detach().cpu().numpy())
+    if t.bias is not None and m.bias is not None:
+        m.bias.assign(t.bias.detach().cpu().numpy())
+    return m
+
+
+def _maxpool2d_from_torch(t: nn.MaxPool2d, dtype: type) -> Module:
+    if t.dilation not in (1, (1, 1)) or t.ceil_mode or t.return_indices:
+        raise ConfigError(
+            f"{t!r}: only max pooling with dilation=1, ceil_mode=False and no indices converts"
+        )
+    return MaxPool2d(t.kernel_size, t.stride, t.padding)
+
+
+def _unflatten_from_torch(t: nn.Unflatten, dtype: type) -> Module:
+    if t.dim not in (1, -1):  # the flat (batch, features) rows tinylens feeds
+        raise ConfigError(f"{t!r}: only nn.Unflatten(1, shape) converts")
+    return Unflatten(tuple(int(s) for s in t.unflattened_size))
+
+
 FROM_TORCH: dict[type, Callable[[nn.Module, type], Module]] = {
     nn.Linear: _linear_from_torch,  # type: ignore[dict-item]
     nn.LayerNorm: _layernorm_from_torch,  # type: ignore[dict-item]
     nn.Dropout: lambda t, dt: Dropout(t.p),  # type: ignore[arg-type]
     nn.Flatten: _flatten_from_torch,  # type: ignore[dict-item]
+    nn.Conv2d: _conv2d_from_torch,  # type: ignore[dict-item]
+    nn.MaxPool2d: _maxpool2d_from_torch,  # type: ignore[dict-item]
+    nn.Unflatten: _unflatten_from_torch,  # type: ignore[dict-item]
     nn.Identity: lambda t, dt: Identity(),
     nn.ReLU: lambda t, dt: ReLU(),
     nn.LeakyReLU: lambda t, dt: LeakyReLU(t.negative_slope),  # type: ignore[arg-type]

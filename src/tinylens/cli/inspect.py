@@ -1,0 +1,52 @@
+"""``tinylens inspect MODEL``: a network's hook points, activation shapes and, given data,
+streaming statistics (dead units, fraction active, value ranges) at every point."""
+
+from __future__ import annotations
+
+import argparse
+
+from tinylens.cli.common import emit, key_values, positive_int
+
+ORDER = 40
+EXAMPLE = "tinylens inspect runs/train/model.safetensors --data digits"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="list a network's hook points, shapes and activation statistics",
+        description=(
+            "Print every hook point of a saved network with its activation shape; with --data, "
+            f"streaming statistics over that dataset. Example: {EXAMPLE}"
+        ),
+    )
+    p.add_argument("model", metavar="MODEL", help="a tinylens .safetensors weights file")
+    p.add_argument("--data", help="dataset to measure activations on (digits, mnist, spiral...)")
+    p.add_argument(
+        "--data-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset parameter, repeatable (e.g. --data-param n=2000)",
+    )
+    p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
+    p.add_argument("--batch-size", type=positive_int, default=2048)
+    p.add_argument("--seed", type=int, default=0, help="seeds generated data and splits")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinylens.studies.inspect import inspect_model
+
+    result = inspect_model(
+        args.model,
+        args.data,
+        data_params=key_values(args.data_param),
+        data_dir=args.data_dir,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        quiet=args.quiet or args.json,
+    )
+    emit(args, result.to_dict(), result.lines())
+    return 0
