@@ -58,6 +58,20 @@ class RunDir:
             shutil.rmtree(self.work)
         self.work.mkdir(parents=True, exist_ok=True)
         self.finished = False
+        self.parent: RunDir | None = None
+
+    def child(self, name: str) -> RunDir:
+        """A run nested in this one (``name/``), with the same API, moved into place with it.
+
+        The demo writes each study into a child, so every study keeps its own report and files.
+        """
+        sub = RunDir.__new__(RunDir)
+        sub.path, sub.work = self.path / name, self.work / name
+        if sub.work.exists():
+            shutil.rmtree(sub.work)
+        sub.work.mkdir(parents=True)
+        sub.finished, sub.parent = False, self
+        return sub
 
     # -- writing --------------------------------------------------------------------------------
     def file(self, relpath: str) -> Path:
@@ -120,7 +134,7 @@ class RunDir:
     # -- completion -----------------------------------------------------------------------------
     def finish(self) -> Path:
         """Move the finished run into place (replacing an old one if forced); returns its path."""
-        if self.finished:
+        if self.finished or self.parent is not None:  # a child moves with its parent
             return self.path
         old = None
         if self.path.exists():

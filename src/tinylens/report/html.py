@@ -42,9 +42,9 @@ figure { margin: 14px 0; background: #fff; border: 1px solid var(--line); border
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 6px; max-width: 760px; }
 table { border-collapse: collapse; margin: 10px 0; background: #fff; font-size: 13.5px; }
-th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: right;
-         font-variant-numeric: tabular-nums; }
-th { background: #f1f4f9; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: left;
+         font-variant-numeric: tabular-nums; vertical-align: top; }
+th { background: #f1f4f9; } td.num { text-align: right; }
 .note { background: #fff7e0; border-left: 4px solid #e0a800; padding: 6px 12px; margin: 8px 0; }
 details { margin: 10px 0; } summary { cursor: pointer; color: var(--muted); }
 pre { background: #f4f6fa; padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 12.5px; }
@@ -64,9 +64,15 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _cell(value: Any) -> str:
+    """A table cell: numbers right-aligned in tabular figures, text left-aligned."""
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f"<td class='num'>{_fmt(value)}</td>" if numeric else f"<td>{_fmt(value)}</td>"
+
+
 def _table(t: Table) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in t.rows)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in t.rows)
     note = f"<div class='note'>{html.escape(t.note)}</div>" if t.note else ""
     return (
         f"<div class='table-title'>{html.escape(t.title)}</div>"

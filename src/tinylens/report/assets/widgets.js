@@ -34,6 +34,13 @@
     for (var t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) { out.push(+t.toFixed(12)); }
     return out;
   }
+  function num(v) {  // weights may be exact fractions written as "p/q"
+    if (typeof v === "string" && v.indexOf("/") > 0) {
+      var parts = v.split("/");
+      return +parts[0] / +parts[1];
+    }
+    return +v;
+  }
   function fmt(v) {
     if (typeof v !== "number" || !isFinite(v)) { return String(v); }
     var a = Math.abs(v);
@@ -185,7 +192,8 @@
     var maxRows = Math.max.apply(null, sizes);
     var w = m * 2 + colW * (sizes.length - 1), h = m * 2 + rowH * (maxRows - 1) + 20;
     var box = html("div", "tl-chart tl-circuit", root);
-    var svg = el("svg", { viewBox: "0 0 " + w + " " + h, width: Math.min(w * 1.2, 900), "class": "tl-svg" }, box);
+    var svg = el("svg", { viewBox: "0 0 " + w + " " + h, width: "100%", "class": "tl-svg" }, box);
+    svg.style.maxWidth = Math.min(w * 1.25, 800) + "px";  // small nets stay small; wide ones fit
     var tip = tooltip(box);
     function pos(layer, i) {
       var n = sizes[layer], top = m + (maxRows - n) * rowH / 2;
@@ -195,8 +203,9 @@
     spec.layers.forEach(function (layer, li) {
       layer.weight.forEach(function (row, j) {
         row.forEach(function (wv, i) {
-          if (wv === 0 || wv === "0") { return; }
-          var a = pos(li, i), c = pos(li + 1, j), val = +wv;
+          var val = num(wv);
+          if (val === 0) { return; }
+          var a = pos(li, i), c = pos(li + 1, j);
           var line = el("line", { x1: a[0], y1: a[1], x2: c[0], y2: c[1],
                                   "class": "tl-edge " + (val >= 0 ? "tl-pos" : "tl-neg") }, edges);
           line.style.strokeWidth = Math.min(1 + Math.abs(val) * 1.2, 6);
@@ -221,7 +230,7 @@
           var layer = spec.layers[li - 1];
           text.textContent = layer.activation === "relu" ? "ReLU" : (layer.activation === "identity" ? "\u03A3" : layer.activation);
           var bias = layer.bias[i];
-          if (bias !== 0 && bias !== "0") {
+          if (num(bias) !== 0) {
             el("text", { x: p[0], y: p[1] + 30, "text-anchor": "middle", "class": "tl-bias" }, g).textContent = "b=" + bias;
           }
           hoverable(g, tip, "layer " + li + ", unit " + i + ": " + layer.activation + ", bias " + bias);

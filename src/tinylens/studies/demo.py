@@ -1,0 +1,271 @@
+"""``tinylens demo``: every study, small, offline, in one report.
+
+Each part runs one study with a small embedded configuration and writes it into its own
+sub-directory (with its own report), and the demo's ``index.html`` gathers every section:
+
+=============  ===============================================================================
+basis          a 1-15-1 ReLU net learning a sine, as a sum of kinked lines, with its slider
+regions        a small MLP trained on the spiral, and every one of its exact linear regions
+topology       the spiral untangled by width (polynomial lifting) and by depth (folding)
+optimizers     SGD, Momentum and Adam over seeds on the digits, and their paths on surfaces
+circuits       the hand-derived circuit library, a compiled and verified expression, and
+               "does gradient descent find abs?" over a few hundred seeds
+probing        the image probing study on the offline digits (when the probes are installed)
+=============  ===============================================================================
+
+Everything is offline and seeded: the same seed gives the same report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinylens.errors import UnknownNameError
+from tinylens.io import RunDir, Section, Table, read_sections
+from tinylens.progress import progress
+
+__all__ = ["PARTS", "DemoConfig", "DemoResult", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """``quick`` shrinks every part (fewer epochs, seeds and points) to run in seconds."""
+
+    quick: bool = False
+    seed: int = 0
+    parts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for part in self.parts:
+            if part not in PARTS:
+                raise UnknownNameError("demo part", part, PARTS)
+        if not self.parts:
+            object.__setattr__(self, "parts", tuple(PARTS))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quick": self.quick, "seed": self.seed, "parts": list(self.parts)}
+
+
+@dataclass
+class DemoResult:
+    config: DemoConfig
+    seconds: dict[str, float] = field(default_factory=dict)
+    highlights: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# -- the parts ------------------------------------------------------------------------------------
+def _basis(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.basis import BasisStudyConfig, run_basis
+
+    basis_cfg = BasisStudyConfig(
+        hidden_dim=15,
+        epochs=300 if cfg.quick else 1000,
+        frames=20 if cfg.quick else 50,
+        seed=2024 + cfg.seed,
+        animation=False,
+        sweep=not cfg.quick,
+        sweep_widths=(1, 2, 4, 8, 16),
+        sweep_targets=("sine", "abs", "rough"),
+        sweep_seeds=2,
+        sweep_epochs=300,
+    )
+    result = run_basis(basis_cfg, quiet=quiet)
+    result.save(run)
+    return {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+
+
+def _regions(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.regions import RegionsStudyConfig, run_regions
+    from tinylens.studies.train import TrainStudyConfig, run_train
+    from tinylens.training import TrainConfig
+
+    train = run_train(
+        TrainStudyConfig(
+            data="spiral",
+            data_params={"n": 600},
+            arch=(2, 12, 12, 3),
+            train=TrainConfig(epochs=60 if cfg.quick else 200, optimizer="adam", lr=0.02),
+            seed=cfg.seed,
+        ),
+        quiet=quiet,
+    )
+    path = run.save_weights("spiral_net.safetensors", train.engine_net(), info={"study": "demo"})
+    result = run_regions(RegionsStudyConfig(weights=str(path), box=(-1.1, 1.1, -1.1, 1.1)))
+    result.save(run)
+    return {
+        "regions": result.regions.count,
+        "val_accuracy": train.metrics.get("val_accuracy"),
+        "seconds": result.seconds,
+    }
+
+
+def _topology(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.topology import TopologyConfig, run_topology
+
+    top_cfg = TopologyConfig(
+        classes=(3,) if cfg.quick else (3, 4),
+        points=600 if cfg.quick else 1000,
+        epochs=120 if cfg.quick else 300,
+        lift_epochs=300 if cfg.quick else 1000,
+        seed=cfg.seed,
+    )
+    result = run_topology(top_cfg, quiet=quiet)
+    result.save(run)
+    out: dict[str, Any] = {}
+    for k, m in result.per_class.items():
+        out[f"K={k} lifting test accuracy"] = m["lift"]["test_accuracy"]
+        out[f"K={k} MLP test accuracy"] = m["mlp"]["test_accuracy"]
+    return out
+
+
+def _optimizers(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.optimizers import OptimizerStudyConfig, run_optimizers
+
+    opt_cfg = OptimizerStudyConfig(
+        dataset="digits",
+        optimizers=("sgd", "momentum", "adam"),
+        seeds=2 if cfg.quick else 3,
+        seed=cfg.seed,
+        epochs=4 if cfg.quick else 10,
+        paths=True,
+        path_steps=150 if cfg.quick else 400,
+    )
+    result = run_optimizers(opt_cfg, quiet=quiet)
+    result.save(run)
+    return {
+        f"{name} test accuracy": s["test_accuracy_mean"] for name, s in result.summary().items()
+    }
+
+
+def _circuits(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.circuit_library import LibraryConfig, run_library
+    from tinylens.studies.recovery import RecoveryConfig, run_recovery
+
+    library = run_library(LibraryConfig(compile=True))
+    library.save(run.child("library"))
+    compiled = _compile_section(run.child("compile"))
+    recovery = run_recovery(
+        RecoveryConfig(target="abs", seeds=100 if cfg.quick else 300, seed=cfg.seed), quiet=quiet
+    )
+    recovery.save(run.child("recover"))
+    return {
+        "library circuits": len(library.entries),
+        "compiled": compiled,
+        "abs recovered": recovery.metrics["success_rate"],
+    }
+
+
+def _compile_section(run: RunDir) -> str:
+    """Compile one expression, verify it exhaustively, save it and describe it."""
+    from tinylens.circuits import compile_expression
+    from tinylens.circuits.exact import net_to_strings
+    from tinylens.io import Figure
+
+    expr, domain = "max(x1, x2, x3)", "x1=-4..4,x2=-4..4,x3=-4..4"
+    compiled = compile_expression(expr, domain=domain, verify=True)
+    run.save_weights("compiled.safetensors", compiled.net, info={"expression": expr})
+    run.write_json(
+        "compiled.json",
+        {
+            "title": expr,
+            "input_names": list(compiled.inputs),
+            "layers": net_to_strings(compiled.net),
+        },
+    )
+    check = compiled.verification
+    verified = check is not None and check.verified is True
+    verdict = "verified" if verified else "NOT verified"
+    run.add_section(
+        Section(
+            id="compile",
+            title=f"Compiling {expr}",
+            summary=(
+                f"The expression {expr!r} compiled to an exact ReLU network "
+                f"({'-'.join(map(str, compiled.sizes))}, {compiled.neurons} ReLU units, depth "
+                f"{compiled.depth}) and was {verdict} on every point of {domain} in exact "
+                f"arithmetic ({check.message if check else 'no check'}). The same command: "
+                "tinylens circuits compile "
+                f'"{expr}" --domain {domain} --verify.'
+            ),
+            metrics={"units": compiled.neurons, "depth": compiled.depth, "verified": verified},
+            figures=[Figure("compiled.json", f"{expr}, compiled", kind="widget", widget="circuit")],
+        )
+    )
+    return f"{expr}: {compiled.neurons} units, {verdict}"
+
+
+PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
+    "basis": _basis,
+    "regions": _regions,
+    "topology": _topology,
+    "optimizers": _optimizers,
+    "circuits": _circuits,
+}
+"""The demo's parts in order: name -> function(config, run, quiet) returning highlights."""
+
+
+def run_demo(config: DemoConfig, run: RunDir, *, quiet: bool = False) -> DemoResult:
+    """Run every part into ``run/<part>/`` and gather their sections into ``run``'s report.
+
+    Each part's own ``report.json`` stays in its directory; rendering the HTML of every report
+    (``tinylens.report.render_run``) is the caller's job, as the report layer sits above studies.
+    """
+    from tinylens.training.threads import limit_blas_threads
+
+    result = DemoResult(config)
+    sections: list[Section] = []
+    with limit_blas_threads(1), progress(len(config.parts), "tinylens demo", quiet=quiet) as bar:
+        for name in config.parts:
+            bar.update(status=name)
+            sub = run.child(name)
+            t0 = time.perf_counter()
+            result.highlights[name] = PARTS[name](config, sub, quiet)
+            result.seconds[name] = time.perf_counter() - t0
+            for path in sorted(sub.work.rglob("report.json")):
+                rel = path.parent.relative_to(run.work).as_posix()
+                sections += [s.with_prefix(rel) for s in read_sections(path.parent)[1]]
+            bar.advance()
+    total = sum(result.seconds.values())
+    intro = Section(
+        id="demo",
+        title="What is in this report",
+        summary=(
+            "tinylens ran every study on small embedded settings, offline, in "
+            f"{total:.0f} s. Each section below comes from one study; each study's own run "
+            "directory (with its weights, metrics, figures and report) sits in a sub-directory "
+            "named after it."
+        ),
+        metrics={"seconds": round(total, 1), "parts": len(config.parts)},
+        tables=[
+            Table(
+                "parts",
+                ["part", "seconds", "highlights"],
+                [
+                    [name, round(result.seconds[name], 2), _highlights(result.highlights[name])]
+                    for name in config.parts
+                ],
+            )
+        ],
+        config=config.to_dict(),
+    )
+    run.write_json("metrics.json", {"seconds": result.seconds, "highlights": result.highlights})
+    run.write_yaml("config.yaml", config.to_dict())
+    report = {
+        "title": "tinylens demo",
+        "sections": [intro.to_dict()] + [s.to_dict() for s in sections],
+    }
+    run.write_json("report.json", report)
+    return result
+
+
+def _highlights(values: dict[str, Any]) -> str:
+    parts = []
+    for k, v in values.items():
+        if isinstance(v, float):
+            parts.append(f"{k} {v:.3g}")
+        elif v is not None:
+            parts.append(f"{k} {v}")
+    return "; ".join(parts)

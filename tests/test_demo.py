@@ -1,0 +1,75 @@
+"""``tinylens demo``: one command, one report, checked in a real browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tinylens.cli.main import main
+
+from tests.browser import open_page
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(["demo", "--quick", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_demo_writes_one_report_with_a_section_per_study(demo_run):
+    report = json.loads((demo_run / "report.json").read_text())
+    ids = [s["id"] for s in report["sections"]]
+    assert ids[0] == "demo"
+    for part in ("basis", "regions", "topology", "optimizers", "circuits", "compile", "recovery"):
+        assert part in ids, part
+    for part in (
+        "basis",
+        "regions",
+        "topology",
+        "optimizers",
+        "circuits/library",
+        "circuits/compile",
+        "circuits/recover",
+    ):
+        assert (demo_run / part / "index.html").exists(), part  # every study keeps its own
+    metrics = json.loads((demo_run / "metrics.json").read_text())
+    assert set(metrics["seconds"]) == {"basis", "regions", "topology", "optimizers", "circuits"}
+    assert "verified" in metrics["highlights"]["circuits"]["compiled"]
+
+
+def test_demo_refuses_to_overwrite_and_rejects_unknown_parts(demo_run, capsys):
+    before = (demo_run / "report.json").read_text()
+    assert main(["demo", "--quick", "--out", str(demo_run), "--quiet"]) == 2
+    assert (demo_run / "report.json").read_text() == before
+    assert main(["demo", "--parts", "basis,regoins", "--out", str(demo_run.parent / "x")]) == 2
+    assert "unknown demo part 'regoins'" in capsys.readouterr().err
+
+
+def test_demo_report_in_a_real_browser(demo_run):
+    with open_page(demo_run / "index.html") as (page, errors):
+        images = page.evaluate(
+            "Array.from(document.images).map(i => [i.getAttribute('src'),"
+            " i.complete && i.naturalWidth > 0])"
+        )
+        assert images and [src for src, ok in images if not ok] == []
+        widgets = page.locator(".tl-widget")
+        assert widgets.count() == page.locator(".tl-widget[data-ready='1']").count() > 0
+
+        # the basis slider: moving it changes the plotted network
+        basis = page.locator("section#basis .tl-widget").first
+        curve = basis.locator("path.tl-main")
+        before = curve.get_attribute("d")
+        basis.locator(".tl-slider").evaluate(
+            "s => { s.value = 0; s.dispatchEvent(new Event('input')); }"
+        )
+        assert curve.get_attribute("d") != before
+        assert basis.locator(".tl-frame-label").inner_text().startswith("epoch 0")
+
+        # the circuits section shows the min circuit's weights: W1 = [[1,-1],[1,0],[-1,0]],
+        # W2 = [[-1,1,-1]] (zeros are not drawn)
+        figure = page.locator("section#circuits figure", has_text="min: ").first
+        weights = figure.locator(".tl-weight").evaluate_all("ts => ts.map(t => t.textContent)")
+        assert sorted(weights) == sorted(["1", "-1", "1", "-1", "-1", "1", "-1"])
+        assert errors == []
