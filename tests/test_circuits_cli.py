@@ -71,12 +71,12 @@ def test_compile_json_has_the_promised_keys_and_writes_exact_weights(capsys, tmp
     assert all(isinstance(v, F) for v in exact.layers[0].weight.ravel())
 
 
-def test_compile_on_a_real_box_says_it_is_not_verified(capsys):
+def test_compile_on_a_real_box_is_verified_exactly(capsys):
     code, data = cli_json(
         capsys, "compile", "max(x1, x2)", "--domain", "x1=-1:1,x2=-1:1", "--verify"
     )
-    assert code == 0 and data["verified"] is None and data["max_error"] is None
-    assert "exact linear regions" in data["verification"]
+    assert code == 0 and data["verified"] is True and data["max_error"] == 0
+    assert "4 linear pieces" in data["verification"]
 
 
 def test_compile_human_output(capsys):

@@ -8,6 +8,8 @@ The pipeline is readable from the file names::
     graph_to_weights.py  units -> an exact AffineNet (fractions.Fraction weights)
     compiler.py       the whole pipeline: compile_expression
     verify.py         network == reference on the whole domain, exactly (domain.py)
+    polytope.py       exact rational polytopes, split by hyperplanes
+    piecewise.py      networks and expressions as exact piecewise-affine maps on a box
     library.py        the hand-derived networks of our sources
     canonical.py      networks up to permutation and positive rescaling of units
 
@@ -27,11 +29,13 @@ from tinylens.circuits.expr import FUNCTIONS, Expr, to_sympy_string
 from tinylens.circuits.interpret import evaluate, interpret
 from tinylens.circuits.library import CIRCUITS, Circuit, circuit_names, get_circuit
 from tinylens.circuits.parse import parse
+from tinylens.circuits.piecewise import BoxComparison, compare_on_box, network_cells
 from tinylens.circuits.verify import Verification, exact_outputs, verify, verify_real_box
 
 __all__ = [
     "CIRCUITS",
     "FUNCTIONS",
+    "BoxComparison",
     "CanonicalNet",
     "Circuit",
     "CompiledCircuit",
@@ -41,6 +45,7 @@ __all__ = [
     "Verification",
     "canonicalize",
     "circuit_names",
+    "compare_on_box",
     "compile_expression",
     "count_neurons",
     "evaluate",
@@ -51,6 +56,7 @@ __all__ = [
     "load_exact",
     "net_from_strings",
     "net_to_strings",
+    "network_cells",
     "parse",
     "parse_domain",
     "same_circuit",
