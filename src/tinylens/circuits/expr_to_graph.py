@@ -269,7 +269,7 @@ class _Builder:
                 shifted.srng.shift(-off),
                 None,
             )
-            i, s = g.unit(moved, f"carry {name} ({'-' if below else '+'} {fmt(abs(edge))})")
+            i, s = g.unit(moved, f"carry {name} {side} {fmt(edge)} in one unit")
             return Value(layer, ((i, s if below else -s),), edge, v.rng, v.srng, v.lattice, v.label)
         i, s = g.unit(v, f"carry {name} (+)")
         k, t = g.unit(self._neg(v), f"carry {name} (-)")

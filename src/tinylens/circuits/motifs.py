@@ -138,7 +138,8 @@ def find_motifs(
             )
         for u in switching:
             terms = u.input_terms
-            if terms is None or u.arg.const != 0:
+            silent = bool(u.outgoing) and all(w == 0 for w in rounded(u.outgoing))
+            if terms is None or u.arg.const != 0 or silent:
                 continue
             nonzero = {k: v for k, v in terms.items() if v != 0}
             coefs = sorted(nonzero.values())
