@@ -302,9 +302,11 @@ def verify_real_box(
         max_points=max_points,
     )
     where = ", ".join(f"{k}={fmt(v)}" for k, v in r.witness.items())
+    verb = (
+        "jump on their switching sets" if len(r.discontinuous) > 1 else "jumps on its switching set"
+    )
     jumps = (
-        f"; {', '.join(r.discontinuous)} jump on their switching sets, which this check does "
-        "not cover"
+        f"; {', '.join(r.discontinuous)} {verb}, which this check does not cover"
         if r.discontinuous
         else ""
     )
@@ -316,8 +318,8 @@ def verify_real_box(
             dict(r.witness),
             0,
             "exact regions",
-            f"FAILED: largest error {fmt(r.max_error)} on {domain} (exact, over {r.cells:,} "
-            f"linear pieces); at {where} the network gives {fmt(got)}, the expression "
+            f"FAILED: largest error {fmt(r.max_error)} on {domain} (exact, over "
+            f"{_pieces(r.cells)}); at {where} the network gives {fmt(got)}, the expression "
             f"{fmt(want)}",
             cells=r.cells,
         )
@@ -329,7 +331,7 @@ def verify_real_box(
             0,
             "exact regions",
             f"not verified everywhere: equal (largest error {fmt(r.max_error)}) on every open "
-            f"cell of {domain} ({r.cells:,} pieces){jumps}",
+            f"cell of {domain} ({_pieces(r.cells)}){jumps}",
             cells=r.cells,
         )
     return Verification(
@@ -338,9 +340,13 @@ def verify_real_box(
         None,
         0,
         "exact regions",
-        f"verified: the network equals the expression on all of {domain} (exact: {r.cells:,} "
-        f"linear pieces compared as affine maps in rational arithmetic"
+        f"verified: the network equals the expression on all of {domain} (exact: "
+        f"{_pieces(r.cells)} compared as affine maps in rational arithmetic"
         + (f"; largest error {fmt(r.max_error)}" if r.max_error else "")
         + ")",
         cells=r.cells,
     )
+
+
+def _pieces(n: int) -> str:
+    return f"{n:,} linear piece{'s' * (n != 1)}"

@@ -544,7 +544,7 @@ def run_explain(args: argparse.Namespace) -> int:
     )
     if e.max_error is not None:
         how = (
-            f"exact over {e.cells:,} linear pieces"
+            f"exact over {e.cells:,} linear piece{'s' * (e.cells != 1)}"
             if e.method == "exact"
             else "estimated on a grid, not a bound"
         )
