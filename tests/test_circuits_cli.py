@@ -23,7 +23,8 @@ def test_list_with_sizes_reports_hand_and_compiled(capsys):
     code, data = cli_json(capsys, "list", "--sizes")
     assert code == 0
     rows = {r["name"]: r for r in data["circuits"]}
-    assert rows["min"]["sizes"] == [2, 3, 1] and rows["min"]["compiled"]["neurons"] == 3
+    # on the library's box [-1, 1]^2 the compiler carries x1 in one unit: relu(x1 + 1) - 1
+    assert rows["min"]["sizes"] == [2, 3, 1] and rows["min"]["compiled"]["neurons"] == 2
     assert rows["parity_net"]["neurons"] == 11 and rows["parity_net"]["compiled"]["neurons"] == 8
     assert rows["less_than_sigmoid"]["compiled"] is None
     for r in rows.values():
@@ -71,12 +72,12 @@ def test_compile_json_has_the_promised_keys_and_writes_exact_weights(capsys, tmp
     assert all(isinstance(v, F) for v in exact.layers[0].weight.ravel())
 
 
-def test_compile_on_a_real_box_says_it_is_not_verified(capsys):
+def test_compile_on_a_real_box_is_verified_exactly(capsys):
     code, data = cli_json(
         capsys, "compile", "max(x1, x2)", "--domain", "x1=-1:1,x2=-1:1", "--verify"
     )
-    assert code == 0 and data["verified"] is None and data["max_error"] is None
-    assert "exact linear regions" in data["verification"]
+    assert code == 0 and data["verified"] is True and data["max_error"] == 0
+    assert "2 linear pieces" in data["verification"]  # max = x1 + relu(x2 - x1), x1 in 1 unit
 
 
 def test_compile_human_output(capsys):

@@ -26,7 +26,8 @@ from tinylens.circuits import (
 from tinylens.errors import ConfigError
 
 # (expression, domain, expected neurons, expected sizes); every row is verified exhaustively
-# when its domain is integer, and checked at exact random points otherwise.
+# on its domain (every point of an integer one, the exact linear pieces of a real box), and
+# checked at exact random points when it has no domain.
 CASES = [
     ("x", None, 0, [1, 1]),
     ("-x", None, 0, [1, 1]),
@@ -53,15 +54,18 @@ CASES = [
     ("1 - is_even(x, bits=4)", "x=0..15", 8, [1, 2, 2, 2, 2, 1]),
     ("is_even(x)", "x=0..7", 6, [1, 2, 2, 2, 1]),
     ("is_odd(x + y, bits=3)", "x=0..3,y=0..3", 6, [2, 2, 2, 2, 1]),
-    ("where(x < 5, y, -y)", "x=0..9,y=-3..3", 8, [2, 4, 4, 1]),
+    ("where(x < 5, y, -y)", "x=0..9,y=-3..3", 7, [2, 4, 3, 1]),
     ("where(x < 5, 1, 0)", "x=0..9", 2, [1, 2, 1]),
-    ("(x > 2) * y", "x=0..5,y=-4..4", 6, [2, 4, 2, 1]),
+    ("(x > 2) * y", "x=0..5,y=-4..4", 5, [2, 3, 2, 1]),
     ("(x > 2) * y", "x=0..5,y=0..4", 4, [2, 3, 1]),  # one gate unit: the relu output
     ("min(x < 3, y < 2)", "x=0..5,y=0..5", 6, [2, 4, 2, 1]),  # a 0/1 value carries in 1
     ("abs(x - 3)", "x=3..10", 0, [1, 1]),
     ("clamp(x, 0, 5)", "x=0..5", 0, [1, 1]),
     ("x == 1/2", "x=0..3", 0, [1, 1]),
-    ("min(2*x, x + 3)", "x=-4..6", 3, [1, 3, 1]),
+    ("min(2*x, x + 3)", "x=-4..6", 2, [1, 2, 1]),  # 2x >= -8: one carry unit
+    # bounded below on the domain, a value is carried by one unit: relu(v - lo) + lo
+    ("min(x1, x2)", "x1=-1:1,x2=-1:1", 2, [2, 2, 1]),
+    ("min(x1, x2, x3, x4)", "x1=-1:1,x2=-1:1,x3=-1:1,x4=-1:1", 6, [4, 4, 2, 1]),
 ]
 
 
@@ -70,10 +74,10 @@ def test_compiled_sizes_and_exactness(source, domain, neurons, sizes):
     c = compile_expression(source, domain=domain)
     assert (c.neurons, c.sizes) == (neurons, sizes), (c.neurons, c.sizes)
     assert c.net.is_exact
-    if domain is not None and c.domain.is_integer:
+    if domain is not None:  # exhaustive on integers, exact linear pieces on real boxes
         v = verify(c.net, c.expr, c.domain)
         assert v.verified is True and v.max_error == 0 and v.counterexample is None
-        assert v.points == c.domain.n_points
+        assert v.points == (c.domain.n_points or 0) and (v.cells > 0) != c.domain.is_integer
     else:
         _check_at_rational_points(c, np.random.default_rng(len(source)))
 

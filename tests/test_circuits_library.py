@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy
 
-from tinylens.circuits import CIRCUITS, compile_expression, get_circuit, verify
+from tinylens.circuits import CIRCUITS, compile_expression, get_circuit, parse, verify
 from tinylens.circuits.library import CircuitSpec
 from tinylens.errors import ConfigError, UnknownNameError
 
@@ -47,8 +47,10 @@ def test_network_equals_its_reference_on_the_domain(name):
         v = verify(circuit.net, circuit.reference, circuit.domain)
         assert v.verified is True and v.max_error == 0, v.message
         return
-    # Real boxes: exact arithmetic on every point of a rational grid (the proof over the box
-    # arrives with the exact linear regions).
+    # Real boxes: a proof over the whole box against the entry's expression (exact linear
+    # pieces), and the plain-Python oracle on a rational grid, which checks the expression.
+    v = verify(circuit.net, parse(circuit.expression), circuit.domain)
+    assert v.verified is True and v.max_error == 0 and v.method == "exact regions", v.message
     for point in _rational_grid(circuit, 9 if len(circuit.inputs) <= 2 else 3):
         assert circuit.run(*point) == (F(circuit.reference(*point)),), (name, point)
 

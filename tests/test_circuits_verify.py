@@ -60,13 +60,16 @@ def test_plain_python_references_with_several_outputs():
         verify(net, lambda a, b: a, dom)
 
 
-def test_real_boxes_are_not_verified_by_sampling():
+def test_real_boxes_are_verified_exactly_not_by_sampling():
     c = compile_expression("min(x1, x2)", domain="x1=-1:1,x2=-1:1", verify=True)
     v = c.verification
-    assert v.verified is None and v.method == "unavailable" and v.points == 0
-    assert "exact linear regions" in v.message
+    assert v.verified is True and v.method == "exact regions" and v.max_error == 0
+    assert v.points == 0 and v.cells == 2  # x1 >< x2 (x1 is carried as relu(x1 + 1) - 1)
     mixed = compile_expression("(x > 0) * y", domain="x=0..3,y=-1:1", verify=True)
-    assert mixed.verification.verified is None
+    assert mixed.verification.verified is True and mixed.verification.cells >= 4
+    # a plain-Python function is a black box on a real box: no proof, and no guess
+    box = verify(c.net, lambda a, b: min(a, b), c.domain)
+    assert box.verified is None and box.method == "unavailable" and "black box" in box.message
 
 
 def test_limits_and_missing_ranges():

@@ -33,7 +33,7 @@ import numpy as np
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError
 
-__all__ = ["CanonicalNet", "canonicalize", "same_circuit"]
+__all__ = ["CanonicalNet", "CircuitMatch", "canonicalize", "match_circuit", "same_circuit"]
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,20 @@ class CanonicalNet:
         Units removed per hidden layer because their outgoing weights are ~0.
     merged : tuple of int
         Units merged into an equal one, per hidden layer.
+    origins : tuple of tuple of tuple of int
+        ``origins[l][j]``: the original units of hidden layer ``l`` that make canonical unit
+        ``j`` (several when duplicates were merged).
+    scales : tuple of dict
+        ``scales[l][u]``: the factor ``s > 0`` divided out of original unit ``u``'s incoming
+        weights (and multiplied into its outgoing ones).
     """
 
     net: AffineNet
     dead: tuple[int, ...]
     silent: tuple[int, ...]
     merged: tuple[int, ...]
+    origins: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    scales: tuple[dict[int, float], ...] = ()
 
     @property
     def sizes(self) -> list[int]:
@@ -93,8 +101,11 @@ def canonicalize(
     ]
     h = None if points is None else np.asarray(points, dtype=np.float64)
     dead, silent, merged = [], [], []
+    origins: list[tuple[tuple[int, ...], ...]] = []
+    scales: list[dict[int, float]] = []
     for li in range(len(layers) - 1):
         W, b = layers[li].weight.copy(), layers[li].bias.copy()
+        orig = [[j] for j in range(len(b))]
         Wn = layers[li + 1].weight.copy()
         if h is not None:
             pre = h @ W.T + b
@@ -103,10 +114,12 @@ def canonicalize(
             alive = (np.abs(W) > tol).any(axis=1) | (b > tol)
         n_dead = int((~alive).sum())
         W, b, Wn = W[alive], b[alive], Wn[:, alive]
+        orig = [o for o, a in zip(orig, alive, strict=True) if a]
         # positive rescaling: incoming max-abs 1
         s = np.maximum(np.abs(W).max(axis=1, initial=0.0), np.abs(b))
         s[s == 0] = 1.0
         W, b, Wn = W / s[:, None], b / s, Wn * s[None, :]
+        scales.append({o[0]: float(v) for o, v in zip(orig, s, strict=True)})
         # merge equal units
         keep: list[int] = []
         n_merged = 0
@@ -117,16 +130,20 @@ def canonicalize(
                     and abs(b[j] - b[k]) <= tol * 1e3
                 ):
                     Wn[:, k] += Wn[:, j]
+                    orig[k] = orig[k] + orig[j]
                     n_merged += 1
                     break
             else:
                 keep.append(j)
         W, b, Wn = W[keep], b[keep], Wn[:, keep]
+        orig = [orig[k] for k in keep]
         loud = (np.abs(Wn) > tol).any(axis=0)
         n_silent = int((~loud).sum())
         W, b, Wn = W[loud], b[loud], Wn[:, loud]
+        orig = [o for o, keep_it in zip(orig, loud, strict=True) if keep_it]
         order = sorted(range(len(b)), key=lambda j: (*np.round(W[j], 6), round(b[j], 6)))
         W, b, Wn = W[order], b[order], Wn[:, order]
+        origins.append(tuple(tuple(orig[j]) for j in order))
         if len(b) == 0:  # nothing left: the layer computes a constant 0
             W, b = np.zeros((1, W.shape[1])), np.zeros(1)
             Wn = np.zeros((Wn.shape[0], 1))
@@ -138,7 +155,12 @@ def canonicalize(
         silent.append(n_silent)
         merged.append(n_merged)
     return CanonicalNet(
-        AffineNet(tuple(layers), net.input_names), tuple(dead), tuple(silent), tuple(merged)
+        AffineNet(tuple(layers), net.input_names),
+        tuple(dead),
+        tuple(silent),
+        tuple(merged),
+        tuple(origins),
+        tuple(scales),
     )
 
 
@@ -153,6 +175,42 @@ def _unit_key_lattice(w: np.ndarray, bias: float, step: float) -> tuple[int, flo
         return 0, 0.0
     kink = -bias / w[0]
     return sign, kink / step
+
+
+@dataclass(frozen=True)
+class CircuitMatch:
+    """How two networks are the same circuit: which units correspond.
+
+    Attributes
+    ----------
+    layers : tuple of tuple of (tuple of int, tuple of int, float)
+        Per hidden layer, one entry per canonical unit: the units of ``a`` and of ``b`` that
+        make it (several when duplicates were merged), and ``ratio``, the positive factor by
+        which the first of ``a``'s units is the first of ``b``'s: ``z_a = ratio * z_b``
+        (incoming weights and bias), with the outgoing weights divided by it.
+    """
+
+    layers: tuple[tuple[tuple[tuple[int, ...], tuple[int, ...], float], ...], ...]
+
+    def lines(self) -> list[str]:
+        """One line per corresponding unit: ``layer 0: unit 2 of a = unit 0 of b (x 0.71)``."""
+        out = []
+        for li, pairs in enumerate(self.layers):
+            for ua, ub, ratio in pairs:
+                a = ", ".join(map(str, ua))
+                b = ", ".join(map(str, ub))
+                out.append(
+                    f"layer {li}: unit{'s' * (len(ua) > 1)} {a} = unit{'s' * (len(ub) > 1)} "
+                    f"{b} of the circuit (scaled by {ratio:.4g})"
+                )
+        return out
+
+    def to_dict(self) -> list[dict[str, object]]:
+        return [
+            {"layer": li, "units": list(ua), "circuit_units": list(ub), "scale": ratio}
+            for li, pairs in enumerate(self.layers)
+            for ua, ub, ratio in pairs
+        ]
 
 
 def same_circuit(
@@ -179,24 +237,66 @@ def same_circuit(
         kink anywhere between two lattice points: units match when they have the same
         orientation, their kinks lie in the same closed cell ``[k, k + 1] * lattice`` and
         their output weights the same sign; only those are compared.
+
+    See :func:`match_circuit` for which units correspond.
     """
-    ca, cb = canonicalize(a, points).net, canonicalize(b, points).net
-    if ca.sizes != cb.sizes or ca.activations != cb.activations:
-        return False
+    return match_circuit(a, b, points, atol=atol, lattice=lattice) is not None
+
+
+def match_circuit(
+    a: AffineNet,
+    b: AffineNet,
+    points: np.ndarray | None = None,
+    *,
+    atol: float = 1e-3,
+    lattice: float | None = None,
+) -> CircuitMatch | None:
+    """Which units of ``a`` are which units of ``b``, when ``a`` is the circuit ``b`` up to
+    permutation and positive rescaling (arguments as in :func:`same_circuit`); None when it
+    is not.
+
+    >>> from tinylens.circuits import get_circuit
+    >>> fam = get_circuit("identity_family", w1=3, w2=-5).net
+    >>> for line in match_circuit(fam, get_circuit("identity").net).lines():
+    ...     print(line)
+    layer 0: unit 0 = unit 0 of the circuit (scaled by 3)
+    layer 0: unit 1 = unit 1 of the circuit (scaled by 5)
+    """
+    ca, cb = canonicalize(a, points), canonicalize(b, points)
+    na, nb = ca.net, cb.net
+    if na.sizes != nb.sizes or na.activations != nb.activations:
+        return None
     if lattice is not None:
-        return _same_on_lattice(ca, cb, lattice)
-    return _match_layers(ca, cb, 0, list(range(ca.n_inputs)), atol)
+        perm = _same_on_lattice(na, nb, lattice)
+        perms = None if perm is None else [perm]
+    else:
+        perms = _match_layers(na, nb, 0, list(range(na.n_inputs)), atol)
+    if perms is None:
+        return None
+    layers = []
+    for li, perm in enumerate(perms):
+        pairs = []
+        for jb, ja in enumerate(perm):
+            ua, ub = ca.origins[li][ja], cb.origins[li][jb]
+            ratio = ca.scales[li][ua[0]] / cb.scales[li][ub[0]]
+            pairs.append((ua, ub, float(ratio)))
+        layers.append(tuple(sorted(pairs, key=lambda t: t[1])))
+    return CircuitMatch(tuple(layers))
 
 
-def _match_layers(a: AffineNet, b: AffineNet, li: int, prev: list[int], atol: float) -> bool:
-    """Is there a permutation of layer ``li``'s units (and later ones) making a equal to b?
+def _match_layers(
+    a: AffineNet, b: AffineNet, li: int, prev: list[int], atol: float
+) -> list[list[int]] | None:
+    """A permutation of every hidden layer's units making ``a`` equal to ``b`` (per layer,
+    ``perm[j]`` is the unit of ``a`` matching unit ``j`` of ``b``), or None.
 
     ``prev`` maps b's units of the previous layer to a's.
     """
     la, lb = a.layers[li], b.layers[li]
     Wa = la.weight[:, prev]
     if li == len(a.layers) - 1:
-        return _close(Wa, lb.weight, atol) and _close(la.bias, lb.bias, atol)
+        ok = _close(Wa, lb.weight, atol) and _close(la.bias, lb.bias, atol)
+        return [] if ok else None
     n = lb.out_features
     options = []
     for j in range(n):
@@ -207,15 +307,17 @@ def _match_layers(a: AffineNet, b: AffineNet, li: int, prev: list[int], atol: fl
             and _close(la.bias[i : i + 1], lb.bias[j : j + 1], atol)
         ]
         if not cands:
-            return False
+            return None
         options.append(cands)
     for perm in itertools.product(*options):
-        if len(set(perm)) == n and _match_layers(a, b, li + 1, list(perm), atol):
-            return True
-    return False
+        if len(set(perm)) == n:
+            rest = _match_layers(a, b, li + 1, list(perm), atol)
+            if rest is not None:
+                return [list(perm), *rest]
+    return None
 
 
-def _same_on_lattice(a: AffineNet, b: AffineNet, step: float) -> bool:
+def _same_on_lattice(a: AffineNet, b: AffineNet, step: float) -> list[int] | None:
     if a.n_inputs != 1 or len(a.layers) != 2:
         raise ConfigError("lattice matching is defined for one-input, one-hidden-layer networks")
     la, lb = a.layers[0], b.layers[0]
@@ -238,5 +340,5 @@ def _same_on_lattice(a: AffineNet, b: AffineNet, step: float) -> bool:
 
     for perm in itertools.permutations(range(len(keys_a))):
         if all(match(keys_a[perm[j]], keys_b[j]) for j in range(len(keys_b))):
-            return True
-    return False
+            return list(perm[: len(keys_b)])
+    return None

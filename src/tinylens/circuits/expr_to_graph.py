@@ -9,7 +9,8 @@ aligned by *carrying* the shallower one through the layers in between, exactly:
 quantity                 construction                                           units
 =======================  =====================================================  ============
 carry ``v`` one layer    ``relu(v) - relu(-v)``; ``relu(v)`` if ``v >= 0``;     2 (or 1)
-                         a single unit ``n >= 0`` as ``relu(n)``
+                         a single unit ``n >= 0`` as ``relu(n)``; ``v >= lo``
+                         on the domain: ``relu(v - lo) + lo``
 ``relu(v)``              one unit (none if ``v`` never changes sign)            1
 ``abs(v)``               ``relu(v) + relu(-v)``                                 2
 ``min(a, b)``            ``a - relu(a - b)`` or ``b - relu(b - a)`` (carry the  1 + carry
@@ -246,6 +247,30 @@ class _Builder:
             unit = Value(v.layer, ((j, F(1)),), F(0), Range(F(0), None), Range(F(0), None), None)
             i, s = g.unit(unit, f"carry {name}")
             return Value(layer, ((i, c * s),), v.const, v.rng, v.srng, v.lattice, v.label)
+        if v.rng.lo is not None or v.rng.hi is not None:
+            # bounded on the domain: v = relu(v - lo) + lo (or hi - relu(hi - v)), one unit
+            below = v.rng.lo is not None
+            edge = v.rng.lo if below else v.rng.hi
+            assert edge is not None
+            side = ">=" if below else "<="
+            self._structural(
+                (v.srng.lo is not None and v.srng.lo >= edge)
+                if below
+                else (v.srng.hi is not None and v.srng.hi <= edge),
+                f"{name} {side} {fmt(edge)} on the domain (carried by one unit with a bias)",
+            )
+            shifted = v if below else self._neg(v)
+            off = edge if below else -edge
+            moved = Value(
+                v.layer,
+                shifted.terms,
+                shifted.const - off,
+                shifted.rng.shift(-off),
+                shifted.srng.shift(-off),
+                None,
+            )
+            i, s = g.unit(moved, f"carry {name} {side} {fmt(edge)} in one unit")
+            return Value(layer, ((i, s if below else -s),), edge, v.rng, v.srng, v.lattice, v.label)
         i, s = g.unit(v, f"carry {name} (+)")
         k, t = g.unit(self._neg(v), f"carry {name} (-)")
         return Value(layer, ((i, s), (k, -t)), F(0), v.rng, v.srng, v.lattice, v.label)

@@ -4,15 +4,20 @@
   of the product of the ranges, the network evaluated in exact rational arithmetic, compared
   with the reference (the interpreter of an expression, or a plain-Python function) also in
   exact arithmetic. ``verified`` is a proof, and ``max_error`` the exact largest deviation.
-* On a **real box** no finite set of samples proves anything. Exact verification there goes
-  through the network's linear regions (:mod:`tinylens.geometry`, in progress): until that
-  lands, :func:`verify_real_box` answers ``verified=None`` and says so, never a guess.
+* On a **real box** no finite set of samples proves anything. :func:`verify_real_box`
+  computes the cells on which both the network and the expression are affine, exactly
+  (:mod:`tinylens.circuits.piecewise`), and compares the two affine maps on each: ``verified``
+  is again a proof and ``max_error`` exact. Integer inputs of a mixed domain are enumerated.
 
 >>> from tinylens.circuits.compiler import compile_expression
 >>> c = compile_expression("x < 10", domain="x=0..19")
 >>> v = verify(c.net, c.expr, c.domain)
 >>> v.verified, v.max_error, v.points
 (True, Fraction(0, 1), 20)
+>>> c = compile_expression("max(x1, x2, x3)", domain="x1=-1:1,x2=-1:1,x3=-1:1")
+>>> v = verify(c.net, c.expr, c.domain)
+>>> v.verified, v.max_error, v.method
+(True, Fraction(0, 1), 'exact regions')
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from tinylens.circuits.domain import Domain
 from tinylens.circuits.exact import fmt
 from tinylens.circuits.expr import Expr
 from tinylens.circuits.interpret import interpret
+from tinylens.circuits.piecewise import DEFAULT_MAX_CELLS, compare_on_box
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError
 
@@ -63,10 +69,13 @@ class Verification:
     counterexample : dict or None
         The inputs where the error is largest, when it exceeds the tolerance.
     points : int
-        How many points were checked.
+        How many points were checked (integer domains).
     method : str
-        ``"exhaustive"`` or ``"unavailable"``.
+        ``"exhaustive"`` (integer domains), ``"exact regions"`` (real boxes) or
+        ``"unavailable"``.
     message : str
+    cells : int
+        How many linear pieces were compared (real boxes).
     """
 
     verified: bool | None
@@ -75,6 +84,7 @@ class Verification:
     points: int
     method: str
     message: str = ""
+    cells: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +95,7 @@ class Verification:
             if self.counterexample is None
             else {k: fmt(v) for k, v in self.counterexample.items()},
             "points": self.points,
+            "cells": self.cells,
             "method": self.method,
             "message": self.message,
         }
@@ -176,7 +187,9 @@ def verify(
     names = tuple(net.names)
     domain = domain.restrict(names)
     if not domain.is_integer:
-        return verify_real_box(net, reference, domain, tolerance=Fraction(tolerance))
+        return verify_real_box(
+            net, reference, domain, tolerance=Fraction(tolerance), max_points=max_points
+        )
     n = domain.n_points or 0
     if n > max_points:
         raise ConfigError(
@@ -224,22 +237,116 @@ def verify(
 
 
 def verify_real_box(
-    net: AffineNet, reference: Reference, domain: Domain, *, tolerance: Fraction = Fraction(0)
+    net: AffineNet,
+    reference: Reference,
+    domain: Domain,
+    *,
+    tolerance: Fraction | int = 0,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    max_points: int = DEFAULT_MAX_POINTS,
 ) -> Verification:
     """Exact verification on a box with real (or mixed real / integer) ranges.
 
-    Extension point: the exact linear regions of :mod:`tinylens.geometry` will make this a
-    proof (on each region the network is affine, and so is a piecewise-linear reference on
-    each of its own pieces: compare the affine maps on their common refinement, or bound
-    ``|network - reference|`` at the vertices). Until then it answers ``verified=None``.
+    The network and the expression are both piecewise affine on the box. Their common cells
+    are computed exactly (:mod:`tinylens.circuits.piecewise`: rational vertices, no float, no
+    tolerance); on each cell the difference is one affine map, zero iff its coefficients are,
+    and largest at a vertex. So ``max_error`` is the exact maximum of ``|net - reference|``
+    over the box and ``verified`` is a proof. Integer inputs of a mixed domain are enumerated.
+    Float weights are read exactly (the value of each float), so a trained network is checked
+    as the function its float weights define in real arithmetic.
+
+    A plain-Python reference cannot be checked on a real box (its kinks are invisible): the
+    answer is ``verified=None``. Comparisons and ``where`` on real arguments jump on their
+    switching sets; the check then covers every open cell, and when it finds no error says so
+    with ``verified=None`` (a failure is still a proof: its counterexample lies strictly
+    inside a cell and is confirmed by direct evaluation).
+
+    Parameters
+    ----------
+    net : AffineNet
+        Exact or float weights, relu / identity layers.
+    reference : Expr
+    domain : Domain
+    tolerance : Fraction
+        Largest error still counted as equal.
+    max_cells : int
+        Stop (ConfigError) beyond this many cells.
+    max_points : int
+        Stop (ConfigError) beyond this many combinations of the integer inputs.
     """
+    names = tuple(net.names)
+    domain = domain.restrict(names)
+    tol = Fraction(tolerance)
+    if not isinstance(reference, Expr):
+        if callable(reference):
+            return Verification(
+                None,
+                None,
+                None,
+                0,
+                "unavailable",
+                f"not verified: on the real box {domain} a plain-Python reference is a black "
+                "box whose kinks cannot be seen; pass an expression (tinylens.circuits.parse) "
+                "for an exact proof",
+            )
+        raise ConfigError(
+            f"a reference must be an expression or a function, not {type(reference).__name__}"
+        )
+    r = compare_on_box(
+        net,
+        reference,
+        domain,
+        names=names,
+        tolerance=tol,
+        max_cells=max_cells,
+        max_points=max_points,
+    )
+    where = ", ".join(f"{k}={fmt(v)}" for k, v in r.witness.items())
+    verb = (
+        "jump on their switching sets" if len(r.discontinuous) > 1 else "jumps on its switching set"
+    )
+    jumps = (
+        f"; {', '.join(r.discontinuous)} {verb}, which this check does not cover"
+        if r.discontinuous
+        else ""
+    )
+    if r.max_error > tol:
+        got, want = r.values
+        return Verification(
+            False,
+            r.max_error,
+            dict(r.witness),
+            0,
+            "exact regions",
+            f"FAILED: largest error {fmt(r.max_error)} on {domain} (exact, over "
+            f"{_pieces(r.cells)}); at {where} the network gives {fmt(got)}, the expression "
+            f"{fmt(want)}",
+            cells=r.cells,
+        )
+    if r.discontinuous:
+        return Verification(
+            None,
+            r.max_error,
+            None,
+            0,
+            "exact regions",
+            f"not verified everywhere: equal (largest error {fmt(r.max_error)}) on every open "
+            f"cell of {domain} ({_pieces(r.cells)}){jumps}",
+            cells=r.cells,
+        )
     return Verification(
-        None,
-        None,
+        True,
+        r.max_error,
         None,
         0,
-        "unavailable",
-        f"not verified: {domain} has real ranges, and exact verification on real boxes arrives "
-        "with the exact linear regions (tinylens.geometry); check an integer lattice with "
-        "--domain x=LO..HI meanwhile",
+        "exact regions",
+        f"verified: the network equals the expression on all of {domain} (exact: "
+        f"{_pieces(r.cells)} compared as affine maps in rational arithmetic"
+        + (f"; largest error {fmt(r.max_error)}" if r.max_error else "")
+        + ")",
+        cells=r.cells,
     )
+
+
+def _pieces(n: int) -> str:
+    return f"{n:,} linear piece{'s' * (n != 1)}"

@@ -8,10 +8,13 @@ seeds of the sources' architecture at once (:class:`~tinylens.engine.BatchedMLP`
 outcome                               meaning (checked in this order)
 ====================================  ======================================================
 diverged                              the loss became NaN/inf; the seed was frozen
-success                               loss < ``tol`` on the evaluation set AND the network is
-                                      a known circuit up to permutation and positive
-                                      rescaling of its units (``same_circuit``)
-solved, other structure               loss < ``tol``, but not a known circuit
+success                               loss < ``tol`` on the evaluation set AND the formula
+                                      read back out of the weights (``circuits.explain``,
+                                      two decimals) equals the target on its domain, decided
+                                      exactly (the sigmoid target, which has no exact
+                                      formula: its unit's structure instead)
+solved, other formula                 loss < ``tol``, but the read-back formula is not the
+                                      target's
 stuck at the mean                     (nearly) constant output, equal to the targets' mean
 constant output                       (nearly) constant output elsewhere (dead or saturated)
 works for x > 0 only / x < 0 only     one-input real targets: exact on one side of 0 only
@@ -23,6 +26,12 @@ dead unit                             a first-layer unit never active on the dom
 not converged                         loss < 1e-3: still going down at the end
 other (local minimum)                 anything else
 ====================================  ======================================================
+
+Next to the read-back, every seed with loss < ``tol`` is also checked *structurally*: is
+the network a known circuit up to permutation and positive rescaling of its units
+(``same_circuit``)? Both rates are reported (``success_rate`` and ``structural_rate``); they
+differ when a seed computes the target with another arrangement of units (min's mirror image,
+a duplicated unit) or when two decimals are not enough to read it.
 
 The evaluation set is a fixed grid of the domain (every integer for integer targets), the
 same for every seed; the data a variant trains on are the same for every seed too, so seeds
@@ -46,7 +55,16 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.circuits import compile_expression, get_circuit, same_circuit
+from tinylens.circuits import (
+    Domain,
+    compare_on_box,
+    compile_expression,
+    get_circuit,
+    parse,
+    parse_domain,
+    same_circuit,
+)
+from tinylens.circuits.explain import explain
 from tinylens.engine import AffineNet, BatchedMLP
 from tinylens.errors import ConfigError, UnknownNameError
 from tinylens.io import Figure, RunDir, Section, Table
@@ -55,17 +73,20 @@ from tinylens.training import Callback, TrainConfig, fit
 __all__ = [
     "OUTCOMES",
     "TARGETS",
+    "Classification",
     "RecoveryConfig",
     "RecoveryResult",
     "RecoveryTarget",
     "VariantResult",
     "classify",
+    "classify_seeds",
+    "read_back",
     "run_recovery",
 ]
 
 OUTCOMES = (
     "success",
-    "solved, other structure",
+    "solved, other formula",
     "works for x > 0 only",
     "works for x < 0 only",
     "works on part of the domain only",
@@ -111,6 +132,8 @@ class RecoveryTarget:
     optimizer, lr, steps, batch_size : the default training settings.
     settings_note : str
         Which settings are the sources' and which are ours.
+    expression : str or None
+        The target in the circuit language, for the read-back check (None: no exact formula).
     """
 
     name: str
@@ -130,6 +153,18 @@ class RecoveryTarget:
     batch_size: int = 1000
     structure: Callable[[AffineNet], bool] | None = None
     settings_note: str = ""
+    expression: str | None = None
+
+    def read_back_domain(self) -> tuple[Domain, Domain]:
+        """``(box, domain)``: the real box the formula is read on and the domain it must
+        equal the target on (the integers themselves for integer targets)."""
+        if self.integer_range is not None:
+            lo, hi = self.integer_range
+            box = ",".join(f"{n}={lo}:{hi}" for n in self.inputs)
+            ints = ",".join(f"{n}={lo}..{hi}" for n in self.inputs)
+            return parse_domain(box), parse_domain(ints)
+        dom = Domain.box(self.inputs, -1, 1)
+        return dom, dom
 
     @property
     def one_sided_split(self) -> bool:
@@ -160,6 +195,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             lambda X: X,
             _lib("identity"),
             settings_note=_SOURCE + ", 500 steps, no bias",
+            expression="x",
         ),
         RecoveryTarget(
             "negative_identity",
@@ -169,6 +205,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             lambda X: -X,
             _lib("negative_identity"),
             settings_note=_SOURCE + ", 500 steps, no bias",
+            expression="-x",
         ),
         RecoveryTarget(
             "abs",
@@ -178,6 +215,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             np.abs,
             _lib("abs"),
             settings_note=_SOURCE + ", 500 steps, no bias",
+            expression="abs(x)",
         ),
         RecoveryTarget(
             "add",
@@ -187,6 +225,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             lambda X: X[:, :1] + X[:, 1:],
             _lib("add"),
             settings_note=_SOURCE + ", 500 steps, no bias",
+            expression="x1 + x2",
         ),
         RecoveryTarget(
             "subtract",
@@ -196,6 +235,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             lambda X: X[:, :1] - X[:, 1:],
             _lib("subtract"),
             settings_note=_SOURCE + ", 500 steps, no bias",
+            expression="x1 - x2",
         ),
         RecoveryTarget(
             "min",
@@ -207,6 +247,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             steps=10_000,
             settings_note=_SOURCE + ", 10,000 steps; no bias is ours (the known circuit has "
             "none; the sources do not say)",
+            expression="min(x1, x2)",
         ),
         RecoveryTarget(
             "is_even",
@@ -224,6 +265,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             batch_size=16,
             settings_note="the sources' architecture (1-2-2-2-2-2-1, a ReLU after every layer, "
             "biases); ours: Adam lr 0.01, 5000 full-batch steps on the 16 integers",
+            expression="is_even(x, bits=4)",
         ),
         RecoveryTarget(
             "less_than",
@@ -241,6 +283,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             batch_size=20,
             settings_note="ours (the sources give no training settings for x < 10): 1-2-1 ReLU "
             "with biases, Adam lr 0.01, 5000 full-batch steps on the integers 0..19",
+            expression="x < 10",
         ),
         RecoveryTarget(
             "less_than_sigmoid",
@@ -354,6 +397,10 @@ class VariantResult:
     curves: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (points, K)
     seconds: float = 0.0
     initial: dict[str, np.ndarray] = field(default_factory=dict)  # initial weights, (K, ...)
+    structural: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (K,)
+    readback: np.ndarray = field(default_factory=lambda: np.zeros(0, object))  # (K,) or None
+    formulas: np.ndarray = field(default_factory=lambda: np.zeros(0, object))  # (K,) str
+    has_readback: bool = True
 
     def init_sides(self) -> np.ndarray | None:
         """For one-input networks without bias: did the first-layer units start pointing to
@@ -389,7 +436,37 @@ class VariantResult:
 
     @property
     def solved_rate(self) -> float:
-        return float(np.mean(np.isin(self.outcomes, ["success", "solved, other structure"])))
+        return float(np.mean(np.isin(self.outcomes, ["success", "solved, other formula"])))
+
+    @property
+    def structural_rate(self) -> float:
+        """Loss < tol and a known circuit up to permutation and positive rescaling."""
+        return float(np.mean(self.structural)) if len(self.structural) else 0.0
+
+    @property
+    def readback_rate(self) -> float | None:
+        """Loss < tol and the read-back formula equals the target (None: no exact target)."""
+        if not self.has_readback:
+            return None
+        return float(np.mean([v is True for v in self.readback]))
+
+    def checks_table(self) -> list[list[Any]]:
+        """Seeds with loss < tol by (structural, read-back) agreement."""
+        solved = np.isin(self.outcomes, ["success", "solved, other formula"])
+        rows = []
+        for s_ok in (True, False):
+            for r_ok in (True, False):
+                sel = (
+                    solved
+                    & (self.structural == s_ok)
+                    & np.array([v is r_ok for v in self.readback], dtype=bool)
+                )
+                n = int(sel.sum())
+                if n:
+                    formulas = sorted(set(self.formulas[sel].tolist()))
+                    shown = "; ".join(formulas[:3]) + (" ..." if len(formulas) > 3 else "")
+                    rows.append(["yes" if s_ok else "no", "yes" if r_ok else "no", n, shown])
+        return rows
 
     def examples(self, outcome: str, n: int = 3) -> list[int]:
         return [int(s) for s in self.seeds[self.outcomes == outcome][:n]]
@@ -402,6 +479,8 @@ class VariantResult:
             "lr": self.lr,
             "seeds": len(self.seeds),
             "success_rate": self.success_rate,
+            "structural_rate": self.structural_rate,
+            "readback_rate": self.readback_rate,
             "solved_rate": self.solved_rate,
             "outcomes": self.counts(),
             "top_failure": max(top, key=lambda o: self.counts()[o]) if top else None,
@@ -451,6 +530,46 @@ class _Curves(Callback):
         return None
 
 
+READBACK_DIGITS = 2
+"""Decimals of the read-back formula: a seed at loss < 1e-6 has coefficient errors of order
+1e-3, so two decimals recover its intended coefficients (and a seed whose formula needs more
+to match is reported as another formula, honestly)."""
+
+
+@dataclass
+class Classification:
+    """Every seed's outcome and the two checks behind ``success``, arrays of shape (K,).
+
+    ``structural``: loss < tol and the known circuit up to permutation and positive rescaling
+    (False otherwise); ``readback``: loss < tol and the read-back formula equals the target
+    exactly on its domain (None where not checked: loss >= tol, or no exact target);
+    ``formulas``: the read-back formula ("" where not read).
+    """
+
+    outcomes: np.ndarray
+    structural: np.ndarray
+    readback: np.ndarray
+    formulas: np.ndarray
+
+
+def read_back(
+    target: RecoveryTarget, net: AffineNet, cache: dict[str, bool] | None = None
+) -> tuple[bool | None, str]:
+    """Read ``net``'s formula (two decimals) and decide exactly whether it is the target on
+    the target's domain (real box: exact linear pieces; integers: every point). ``(None, "")``
+    for targets without an exact expression or networks that are not ReLU networks."""
+    if target.expression is None or any(a not in ("relu", "identity") for a in net.activations):
+        return None, ""
+    box, domain = target.read_back_domain()
+    net = AffineNet(net.layers, target.inputs)  # the target's input names
+    e = explain(net, box, digits=READBACK_DIGITS, check=False)
+    cache = {} if cache is None else cache
+    if e.formula not in cache:
+        r = compare_on_box(e.exprs[0], parse(target.expression), domain, names=target.inputs)
+        cache[e.formula] = r.max_error == 0
+    return cache[e.formula], e.formula
+
+
 def classify(
     target: RecoveryTarget,
     net: BatchedMLP,
@@ -462,6 +581,21 @@ def classify(
     atol: float,
 ) -> np.ndarray:
     """The outcome of every seed (see the module docstring), an array of str of shape (K,)."""
+    return classify_seeds(target, net, X, y, losses, tol=tol, atol=atol).outcomes
+
+
+def classify_seeds(
+    target: RecoveryTarget,
+    net: BatchedMLP,
+    X: np.ndarray,
+    y: np.ndarray,
+    losses: np.ndarray,
+    *,
+    tol: float,
+    atol: float,
+) -> Classification:
+    """Outcomes with the structural and read-back checks of every seed (see
+    :class:`Classification`)."""
     K = net.n_instances
     net64 = net.astype(np.float64)
     out = net64.forward(X)[:, :, 0]  # (K, n)
@@ -477,7 +611,11 @@ def classify(
     dead = (pre <= 0).all(axis=2).any(axis=1) if net64.n_layers > 1 else np.zeros(K, bool)
     uncovered = (pre <= 0).all(axis=1) if net64.n_layers > 1 else np.zeros((K, len(X)), bool)
     outcomes = np.full(K, "other (local minimum)", dtype=object)
+    structural = np.zeros(K, dtype=bool)
+    readback = np.full(K, None, dtype=object)
+    formulas = np.full(K, "", dtype=object)
     known = target.circuits()
+    cache: dict[str, bool] = {}
     for k in range(K):
         if net.diverged_[k] or not np.isfinite(losses[k]):
             outcomes[k] = "diverged"
@@ -489,7 +627,10 @@ def classify(
                 match = any(
                     same_circuit(inst, ref, X, atol=atol, lattice=target.lattice) for ref in known
                 )
-            outcomes[k] = "success" if match else "solved, other structure"
+            structural[k] = match
+            readback[k], formulas[k] = read_back(target, inst, cache)
+            ok = match if readback[k] is None else readback[k]
+            outcomes[k] = "success" if ok else "solved, other formula"
         elif const[k]:
             outcomes[k] = "stuck at the mean" if at_mean[k] else "constant output"
         elif (part := _partial(X, err2[k], uncovered[k], target.one_sided_split)) is not None:
@@ -498,7 +639,7 @@ def classify(
             outcomes[k] = "dead unit"
         elif losses[k] < 1e-3:
             outcomes[k] = "not converged"
-    return outcomes.astype(str)
+    return Classification(outcomes.astype(str), structural, readback, formulas)
 
 
 def _partial(X: np.ndarray, err2: np.ndarray, uncovered: np.ndarray, one_input: bool) -> str | None:
@@ -573,19 +714,23 @@ def _train(
     fit(net, (X, y), train, rng=cfg.seed, callbacks=[curves], quiet=quiet)
     losses = net.astype(np.float64).loss(X_eval, y_eval)
     losses[net.diverged_] = np.inf
-    outcomes = classify(target, net, X_eval, y_eval, losses, tol=cfg.tol, atol=cfg.atol)
+    checked = classify_seeds(target, net, X_eval, y_eval, losses, tol=cfg.tol, atol=cfg.atol)
     return VariantResult(
         optimizer,
         init,
         float(lr),
         seeds,
         losses,
-        outcomes,
+        checked.outcomes,
         net,
         np.array(curves.steps),
         np.stack(curves.values),
         time.perf_counter() - t0,
         initial,
+        checked.structural,
+        checked.readback,
+        checked.formulas,
+        target.expression is not None,
     )
 
 
@@ -602,6 +747,11 @@ class RecoveryResult:
         out: dict[str, Any] = {
             "target": self.target.name,
             "success_rate": m["success_rate"],
+            "structural_rate": m["structural_rate"],
+            "readback_rate": m["readback_rate"],
+            "success_means": "read-back formula equals the target"
+            if self.target.expression is not None
+            else "the known unit structure (no exact formula for this target)",
             "solved_rate": m["solved_rate"],
             "outcomes": m["outcomes"],
             "seeds": m["seeds"],
@@ -643,10 +793,18 @@ class RecoveryResult:
         run.write_csv(
             "seeds.csv",
             [
-                [int(s), float(v), o]
-                for s, v, o in zip(main.seeds, main.losses, main.outcomes, strict=True)
+                [int(s), float(v), o, bool(st), "" if rb is None else bool(rb), f]
+                for s, v, o, st, rb, f in zip(
+                    main.seeds,
+                    main.losses,
+                    main.outcomes,
+                    main.structural,
+                    main.readback,
+                    main.formulas,
+                    strict=True,
+                )
             ],
-            ["seed", "loss", "outcome"],
+            ["seed", "loss", "outcome", "structural", "readback", "formula"],
         )
         order = [o for o in OUTCOMES if o in main.counts()]
         figures = []
@@ -723,10 +881,27 @@ class RecoveryResult:
                     [o, n, f"{n / len(main.seeds):.1%}", ", ".join(map(str, main.examples(o)))]
                     for o, n in main.counts().items()
                 ],
-                note=f"success: loss < {self.config.tol:g} and the known circuit up to "
-                "permutation and positive rescaling of units",
+                note=f"success: loss < {self.config.tol:g} and "
+                + (
+                    f"the formula read back out of the weights ({READBACK_DIGITS} decimals) "
+                    "equals the target on its domain, decided exactly"
+                    if t.expression is not None
+                    else "the known unit structure"
+                ),
             )
         ]
+        checks = main.checks_table()
+        if checks:
+            tables.append(
+                Table(
+                    "two checks of the solved seeds",
+                    ["known circuit (structure)", "read-back = target", "seeds", "formulas"],
+                    checks,
+                    note="structure: the known circuit up to permutation and positive rescaling "
+                    "of units; read-back: the formula circuits explain reads, compared with the "
+                    "target exactly",
+                )
+            )
         sides = main.sides_table()
         if sides:
             tables.append(
@@ -762,8 +937,15 @@ class RecoveryResult:
         summary = (
             f"{len(main.seeds)} seeds of a {'-'.join(map(str, t.sizes))} network trained on "
             f"{t.description} ({main.optimizer}, lr {main.lr:g}, init {main.init}, "
-            f"{self.config.steps or t.steps} steps). {main.success_rate:.1%} found the known "
-            f"circuit; {main.solved_rate:.1%} reached loss < {self.config.tol:g}."
+            f"{self.config.steps or t.steps} steps). {main.solved_rate:.1%} reached loss < "
+            f"{self.config.tol:g}; "
+            + (
+                f"for {main.success_rate:.1%} the formula read back out of the weights is the "
+                f"target exactly, and {main.structural_rate:.1%} are the known circuit unit by "
+                "unit."
+                if t.expression is not None
+                else f"{main.success_rate:.1%} have the known unit structure."
+            )
         )
         run.add_section(
             Section(
@@ -772,6 +954,7 @@ class RecoveryResult:
                 summary=summary,
                 metrics={
                     "success rate": main.success_rate,
+                    "known circuit (structure)": main.structural_rate,
                     "loss < tol": main.solved_rate,
                     "seeds": len(main.seeds),
                     "seconds": round(main.seconds, 2),

@@ -1,0 +1,100 @@
+"""Exact (rational) cells against the float region enumeration of tinylens.geometry.
+
+The exact verification of circuits on real boxes enumerates a network's linear pieces with
+rational vertices (tinylens.circuits.piecewise.network_cells). This benchmark times it against
+tinylens.geometry.linear_regions (float64: polygons in 2-D, an LP arrangement in 3-D and 4-D)
+on the same random networks, checks that both find the same regions (same count and
+activation patterns), and times a full exact verification of compiled circuits.
+
+    python benchmarks/exact_regions.py [--seed 0]
+
+Prints one row per network and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from tinylens.circuits import compile_expression, verify
+from tinylens.circuits.piecewise import network_cells
+from tinylens.circuits.polytope import box_polytope
+from tinylens.engine import AffineNet
+from tinylens.geometry import linear_regions
+
+NETS = [[2, 16, 1], [2, 8, 8, 1], [3, 6, 4, 1], [3, 8, 8, 1], [4, 6, 4, 1]]
+CIRCUITS = [
+    ("min(x1, x2, x3, x4)", "x1=-1:1,x2=-1:1,x3=-1:1,x4=-1:1"),
+    ("max(x1, x2, x3) - abs(x1 - x3)", "x1=-1:1,x2=-1:1,x3=-1:1"),
+    ("clamp(x1 + x2, -1/2, 1/2) + min(x1, 0)", "x1=-1:1,x2=-1:1"),
+]
+
+
+def _random_net(sizes: list[int], rng: np.random.Generator) -> AffineNet:
+    layers = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        act = "relu" if i < len(sizes) - 2 else "identity"
+        layers.append((rng.normal(size=(b, a)), 0.5 * rng.normal(size=b), act))
+    return AffineNet.from_lists(layers)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    print(f"{'network':14s} {'regions':>8s} {'exact s':>8s} {'float s':>8s} {'float/exact':>12s}")
+    for sizes in NETS:
+        net = _random_net(sizes, rng)
+        d = sizes[0]
+        t0 = time.perf_counter()
+        cells = network_cells(net, box_polytope([(Fraction(-1), Fraction(1))] * d))
+        exact_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        regions = linear_regions(net, [(-1, 1)] * d)
+        float_s = time.perf_counter() - t0
+        patterns = {"".join("1" if v > 0 else "0" for v in c.signs) for c in cells}
+        same = len(cells) == regions.count and patterns == set(regions.pattern_strings)
+        rows.append(
+            {
+                "sizes": sizes,
+                "regions": len(cells),
+                "float_regions": regions.count,
+                "same_regions": same,
+                "exact_seconds": exact_s,
+                "float_seconds": float_s,
+                "float_over_exact": float_s / exact_s,
+            }
+        )
+        print(
+            f"{'-'.join(map(str, sizes)):14s} {len(cells):8d} {exact_s:8.3f} {float_s:8.3f} "
+            f"{float_s / exact_s:12.2f}{'' if same else '  MISMATCH'}"
+        )
+    checks = []
+    for source, domain in CIRCUITS:
+        c = compile_expression(source, domain=domain)
+        t0 = time.perf_counter()
+        v = verify(c.net, c.expr, c.domain)
+        seconds = time.perf_counter() - t0
+        checks.append(
+            {"expression": source, "verified": v.verified, "cells": v.cells, "seconds": seconds}
+        )
+        print(f"verify {source!r}: {v.verified}, {v.cells} pieces, {seconds:.3f} s")
+    summary = {
+        "benchmark": "exact_regions",
+        "nets": rows,
+        "all_same_regions": all(r["same_regions"] for r in rows),
+        "verifications": checks,
+        "all_verified": all(c["verified"] for c in checks),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,795 @@
+"""Read a formula back out of a ReLU network's weights: ``circuits explain``.
+
+For a network with a few inputs (trained, compiled or loaded) on a box, :func:`explain`
+
+1. decides which hidden units are **dead** (never active on the box) and which are **always
+   active** (``relu(z) = z`` on the whole box, a linear pass-through), exactly: from the
+   network's exact linear pieces (:func:`~tinylens.circuits.piecewise.network_cells`), or, when
+   there are too many, from sound interval bounds (which may keep a unit that is in fact
+   dead, never the reverse);
+2. reads every unit as ``s * relu(z)`` with ``z``'s coefficients scaled to largest magnitude 1
+   (**undoing positive rescaling**: the scale ``s > 0`` moves to the outgoing weights), rounds
+   ``z`` to ``digits`` decimals (snapping to integers and to halves, thirds, quarters and
+   sixths within half a unit of the last digit) and merges **duplicate** units (the same
+   normalised ``z``);
+3. composes the layers symbolically, with exact rational coefficients, so that
+   ``c1 relu(z) + c2 relu(-z)`` becomes ``(c1 - c2)/2 z + (c1 + c2)/2 |z|``: an **identity
+   pair** ``relu(z) - relu(-z)`` cancels to ``z`` and an **abs pair** to ``|z|``;
+4. presents the result with ``min`` / ``max``: ``L - c relu(z) = c min(L/c, L/c - z)`` and
+   ``L + c relu(z) = c max(L/c, L/c + z)`` (so ``a - relu(a - b)`` reads ``min(a, b)``),
+   choosing, at every sum, the reading with the fewest operations (SymPy's ``count_ops``);
+5. measures ``max_error``, the exact largest ``|formula - network|`` over the box
+   (:func:`~tinylens.circuits.piecewise.compare_on_box`), unless the network has too many
+   pieces, when a dense grid gives an estimate (and says so).
+
+Every step but rounding is exact algebra, so ``max_error`` is what the rounding cost. Exact
+(compiled) networks are not rounded by default: their formula is exact.
+
+>>> from tinylens.circuits.library import get_circuit
+>>> e = explain(get_circuit("min").net)
+>>> e.formula, e.relu_form, e.max_error
+('Min(x1, x2)', 'x1 - Max(0, x1 - x2)', Fraction(0, 1))
+>>> e = explain(get_circuit("is_even").net, box=[(0, 15)])  # 1-2-2-2-2-2-1, ReLU output
+>>> e.formula  # on [0, 15] the fifth fold and the output ReLU never switch: 4 folds remain
+'Abs(Abs(Abs(Abs(x - 8) - 4) - 2) - 1)'
+>>> [(p["layer"], p["unit"]) for p in e.pruned_units]
+[(4, 0), (4, 1), (5, 0)]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from tinylens.circuits.domain import Domain, Interval
+from tinylens.circuits.exact import fmt, to_fraction
+from tinylens.circuits.expr import BinOp, Call, Expr, Neg, Num, Var, natural_key
+from tinylens.circuits.piecewise import compare_on_box, exact_copy, network_cells, relu_units
+from tinylens.circuits.polytope import box_polytope
+from tinylens.engine import AffineNet
+from tinylens.errors import ConfigError, ShapeError
+
+__all__ = [
+    "DEFAULT_DIGITS",
+    "Explanation",
+    "Lin",
+    "UnitReading",
+    "as_domain",
+    "explain",
+    "sympy_to_expr",
+]
+
+DEFAULT_DIGITS = 2
+"""Decimals kept for float (trained) networks: a network trained to loss 1e-6 has errors of
+order 1e-3, so two decimals read its intended coefficients and drop its noise."""
+
+SNAP_DENOMINATORS = (1, 2, 3, 4, 6)
+"""Simple fractions a rounded coefficient snaps to when within half a unit of the last digit."""
+
+MAX_EXACT_CELLS = 20_000
+"""Beyond this many linear pieces :func:`explain` falls back to interval bounds and a grid."""
+
+GRID_POINTS = 20_000
+"""Points of the dense grid used to estimate ``max_error`` when the pieces are too many."""
+
+
+# -- symbolic linear combinations of ReLU atoms ---------------------------------------------------
+
+
+class _Atom:
+    key: str
+
+
+@dataclass(frozen=True)
+class _Var(_Atom):
+    name: str
+
+    @cached_property
+    def key(self) -> str:  # type: ignore[override]
+        return "0:" + "".join(
+            f"{t:08d}" if isinstance(t, int) else str(t) for t in natural_key(self.name)
+        )
+
+
+@dataclass(frozen=True)
+class _Relu(_Atom):
+    arg: Lin
+
+    @cached_property
+    def key(self) -> str:  # type: ignore[override]
+        return f"1:relu({self.arg.key})"
+
+
+@dataclass(frozen=True)
+class _Abs(_Atom):
+    arg: Lin
+
+    @cached_property
+    def key(self) -> str:  # type: ignore[override]
+        return f"2:abs({self.arg.key})"
+
+
+@dataclass(frozen=True)
+class Lin:
+    """``sum(coef * atom) + const`` with exact coefficients; atoms are inputs, ``relu(Lin)``
+    and ``abs(Lin)``. Canonical: sorted atoms, no zero coefficients, so equal sums are equal
+    objects (and cancel exactly)."""
+
+    terms: tuple[tuple[_Atom, Fraction], ...] = ()
+    const: Fraction = Fraction(0)
+
+    @cached_property
+    def key(self) -> str:
+        return ";".join(f"{a.key}*{c}" for a, c in self.terms) + f"+{self.const}"
+
+    @staticmethod
+    def var(name: str) -> Lin:
+        return Lin(((_Var(name), Fraction(1)),))
+
+    @staticmethod
+    def constant(value: Fraction) -> Lin:
+        return Lin((), Fraction(value))
+
+    def scale(self, c: Fraction) -> Lin:
+        return combine([(c, self)])
+
+    def __neg__(self) -> Lin:
+        return self.scale(Fraction(-1))
+
+    @property
+    def is_constant(self) -> bool:
+        return not self.terms
+
+
+def combine(parts: Sequence[tuple[Fraction, Lin]], const: Fraction = Fraction(0)) -> Lin:
+    """``sum(c * L) + const``, canonical (exact; zero coefficients dropped)."""
+    acc: dict[str, list[Any]] = {}
+    total = Fraction(const)
+    for c, lin in parts:
+        if c == 0:
+            continue
+        total += c * lin.const
+        for atom, a in lin.terms:
+            slot = acc.setdefault(atom.key, [atom, Fraction(0)])
+            slot[1] += c * a
+    terms = tuple((atom, v) for k, (atom, v) in sorted(acc.items()) if v != 0)
+    return Lin(terms, total)
+
+
+def _fold_pairs(lin: Lin) -> Lin:
+    """``c1 relu(z) + c2 relu(-z) = (c1 - c2)/2 z + (c1 + c2)/2 |z|`` for every such pair."""
+    relus = {a.arg.key: (a, c) for a, c in lin.terms if isinstance(a, _Relu)}
+    done: set[str] = set()
+    parts: list[tuple[Fraction, Lin]] = []
+    for atom, c in lin.terms:
+        if isinstance(atom, _Relu):
+            if atom.arg.key in done:
+                continue
+            neg = -atom.arg
+            other = relus.get(neg.key)
+            if other is not None and neg.key != atom.arg.key:
+                c2 = other[1]
+                done.update((atom.arg.key, neg.key))
+                parts.append(((c - c2) / 2, atom.arg))
+                parts.append(((c + c2) / 2, abs_of(atom.arg)))
+                continue
+        parts.append((c, Lin(((atom, Fraction(1)),))))
+    return combine(parts, lin.const)
+
+
+def _round(v: Fraction, digits: int | None) -> Fraction:
+    """``v`` rounded to ``digits`` decimals, snapped to a simple fraction when that is within
+    half a unit of the last digit (None: unchanged)."""
+    if digits is None:
+        return v
+    half = Fraction(1, 2 * 10**digits)
+    for q in SNAP_DENOMINATORS:
+        p = round(v * q)
+        if abs(v - Fraction(p, q)) <= half:
+            return Fraction(p, q)
+    return Fraction(round(v * 10**digits), 10**digits)
+
+
+def _round_lin(lin: Lin, digits: int | None) -> Lin:
+    if digits is None:
+        return lin
+    parts = [(_round(c, digits), Lin(((a, Fraction(1)),))) for a, c in lin.terms]
+    return combine(parts, _round(lin.const, digits))
+
+
+def _normalise(z: Lin) -> tuple[Fraction, Lin]:
+    """``z = s * zn`` with ``s > 0`` and ``zn``'s largest coefficient magnitude 1."""
+    s = max(abs(c) for _, c in z.terms)
+    return s, z.scale(1 / s)
+
+
+def relu_of(z: Lin, digits: int | None = None) -> Lin:
+    """``relu(z)`` as ``s * relu(zn)`` (see :func:`_normalise`), ``zn`` rounded."""
+    if z.is_constant:
+        return Lin.constant(max(z.const, Fraction(0)))
+    s, zn = _normalise(z)
+    zn = _round_lin(zn, digits)
+    if zn.is_constant:  # pragma: no cover - the largest coefficient rounds to +-1
+        return Lin.constant(s * max(zn.const, Fraction(0)))
+    return Lin(((_Relu(zn), s),))
+
+
+def abs_of(z: Lin) -> Lin:
+    """``|z|`` as ``s * |zn|`` with the first coefficient of ``zn`` positive."""
+    if z.is_constant:
+        return Lin.constant(abs(z.const))
+    s, zn = _normalise(z)
+    if zn.terms[0][1] < 0:
+        zn = -zn
+    return Lin(((_Abs(zn), s),))
+
+
+# -- to SymPy, to the language ---------------------------------------------------------------------
+
+
+def _sympy_of(lin: Lin, symbols: dict[str, Any]) -> Any:
+    """The plain reading: every relu as ``Max(z, 0)``."""
+    import sympy
+
+    out = sympy.Rational(lin.const.numerator, lin.const.denominator)
+    for atom, c in lin.terms:
+        out += sympy.Rational(c.numerator, c.denominator) * _sympy_atom(atom, symbols, None)
+    return out
+
+
+def _sympy_atom(atom: _Atom, symbols: dict[str, Any], memo: dict[str, Any] | None) -> Any:
+    import sympy
+
+    inner = (lambda L: _present(L, symbols, memo)) if memo is not None else None
+    if isinstance(atom, _Var):
+        return symbols[atom.name]
+    if isinstance(atom, _Relu):
+        arg = inner(atom.arg) if inner else _sympy_of(atom.arg, symbols)
+        return sympy.Max(arg, 0)
+    if isinstance(atom, _Abs):
+        arg = inner(atom.arg) if inner else _sympy_of(atom.arg, symbols)
+        return sympy.Abs(arg)
+    raise TypeError(atom)  # pragma: no cover
+
+
+def _present(lin: Lin, symbols: dict[str, Any], memo: dict[str, Any]) -> Any:
+    """The shortest reading of ``lin`` with min / max absorbing one relu term (module doc)."""
+    import sympy
+
+    if lin.key in memo:
+        return memo[lin.key]
+
+    def rat(c: Fraction) -> Any:
+        return sympy.Rational(c.numerator, c.denominator)
+
+    plain = rat(lin.const)
+    for atom, c in lin.terms:
+        term = rat(c) * _sympy_atom(atom, symbols, memo)
+        if isinstance(atom, _Relu) and c < 0:  # -k relu(z) = k min(0, -z): keep the shorter
+            alt = rat(-c) * sympy.Min(0, _present(-atom.arg, symbols, memo))
+            term = alt if sympy.count_ops(alt) < sympy.count_ops(term) else term
+        plain += term
+    best, best_ops = plain, sympy.count_ops(plain)
+    relus = [(a, c) for a, c in lin.terms if isinstance(a, _Relu)]
+    if len(relus) <= 4:
+        for atom, c in relus:
+            rest = combine([(Fraction(1), lin), (-c, Lin(((atom, Fraction(1)),)))])
+            k = abs(c)
+            base = rest.scale(1 / k)
+            other = combine([(Fraction(1), base), (Fraction(1 if c > 0 else -1), atom.arg)])
+            first, second = _present(base, symbols, memo), _present(other, symbols, memo)
+            cand = rat(k) * (sympy.Max(first, second) if c > 0 else sympy.Min(first, second))
+            ops = sympy.count_ops(cand)
+            if ops < best_ops:
+                best, best_ops = cand, ops
+        # c relu(z) - c relu(z - g), g > 0, is c clamp(z, 0, g) = c min(max(z, 0), g)
+        for (a1, c1), (a2, c2) in itertools.combinations(relus, 2):
+            z1, z2 = a1.arg, a2.arg  # type: ignore[attr-defined]
+            if c1 != -c2 or z1.terms != z2.terms or z1.const == z2.const:
+                continue
+            (hi, c), lo = ((a1, c1), a2) if z1.const > z2.const else ((a2, c2), a1)
+            gap = hi.arg.const - lo.arg.const  # type: ignore[attr-defined]
+            rest = combine(
+                [
+                    (Fraction(1), lin),
+                    (-c1, Lin(((a1, Fraction(1)),))),
+                    (-c2, Lin(((a2, Fraction(1)),))),
+                ]
+            )
+            clamp = sympy.Min(sympy.Max(_present(hi.arg, symbols, memo), 0), rat(gap))  # type: ignore[attr-defined]
+            cand = _present(rest, symbols, memo) + rat(c) * clamp
+            ops = sympy.count_ops(cand)
+            if ops < best_ops:
+                best, best_ops = cand, ops
+    memo[lin.key] = best
+    return best
+
+
+def _decimal(q: Any) -> str | None:
+    """``'1.45'`` for a rational with a terminating decimal expansion, else None."""
+    den = int(q.q)
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    if den != 1:
+        return None
+    text = format(Decimal(int(q.p)) / Decimal(int(q.q)), "f")
+    return text
+
+
+def formula_string(expr: Any) -> str:
+    """SymPy text of ``expr`` with terminating rationals written as decimals (``1.45*x1``,
+    not ``29*x1/20``); ``sympy.sympify`` reads it back."""
+    from sympy.printing.precedence import precedence
+    from sympy.printing.str import StrPrinter
+
+    class _Printer(StrPrinter):
+        def _print_Rational(self, e: Any) -> str:
+            dec = _decimal(e)
+            return dec if dec is not None else str(super()._print_Rational(e))
+
+        def _print_Mul(self, e: Any) -> str:
+            c, rest = e.as_coeff_Mul()
+            if c.is_Rational and not c.is_Integer and _decimal(c) is not None and rest != 1:
+                sign = "-" if c < 0 else ""
+                body = self.parenthesize(rest, precedence(e))
+                return f"{sign}{_decimal(abs(c))}*{body}"
+            return str(super()._print_Mul(e))
+
+    return str(_Printer().doprint(expr))
+
+
+def sympy_to_expr(e: Any) -> Expr:
+    """A SymPy expression made of symbols, numbers, ``+``, products by numbers, ``Max``,
+    ``Min`` and ``Abs`` as an expression of the circuit language (``Max(z, 0)`` becomes
+    ``relu(z)``). Anything else raises ConfigError."""
+    import sympy
+
+    if e.is_Symbol:
+        return Var(str(e))
+    if e.is_Number:
+        if not e.is_Rational:
+            return Num(to_fraction(str(e)))
+        return Num(Fraction(int(e.p), int(e.q)))
+    if e.is_Add:
+        args = list(e.as_ordered_terms())
+        out = sympy_to_expr(args[0])
+        for a in args[1:]:
+            c, rest = a.as_coeff_Mul()
+            if c.is_Number and c < 0:
+                out = BinOp("-", out, sympy_to_expr(-a))
+            else:
+                out = BinOp("+", out, sympy_to_expr(a))
+        return out
+    if e.is_Mul:
+        c, rest = e.as_coeff_Mul()
+        if rest.is_Mul and not all(f.is_Number for f in rest.args[:1]):
+            factors = [f for f in rest.args if not f.is_Number]
+            if len(factors) > 1:
+                raise ConfigError(f"{e} multiplies varying quantities; not piecewise affine")
+        if c == -1:
+            return Neg(sympy_to_expr(rest))
+        return BinOp("*", sympy_to_expr(c), sympy_to_expr(rest))
+    if isinstance(e, (sympy.Max, sympy.Min)):
+        args = list(e.args)
+        name = "max" if isinstance(e, sympy.Max) else "min"
+        if name == "max" and len(args) == 2 and any(a == 0 for a in args):
+            other = args[1] if args[0] == 0 else args[0]
+            return Call("relu", (sympy_to_expr(other),))
+        return Call(name, tuple(sympy_to_expr(a) for a in args))
+    if isinstance(e, sympy.Abs):
+        return Call("abs", (sympy_to_expr(e.args[0]),))
+    raise ConfigError(f"cannot read {e} ({type(e).__name__}) as a piecewise-affine expression")
+
+
+def _lin_to_expr(lin: Lin) -> Expr:
+    """The exact plain reading as an expression of the language (relu, abs)."""
+    out: Expr | None = None
+    for atom, c in lin.terms:
+        if isinstance(atom, _Var):
+            body: Expr = Var(atom.name)
+        elif isinstance(atom, _Relu):
+            body = Call("relu", (_lin_to_expr(atom.arg),))
+        else:
+            body = Call("abs", (_lin_to_expr(atom.arg),))  # type: ignore[attr-defined]
+        term = body if c == 1 else BinOp("*", Num(c), body)
+        out = term if out is None else BinOp("+", out, term)
+    if out is None:
+        return Num(lin.const)
+    return BinOp("+", out, Num(lin.const)) if lin.const else out
+
+
+# -- the explanation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitReading:
+    """What one hidden (or ReLU output) unit was read as.
+
+    ``status``: ``switching``, ``dead`` (never active on the box), ``linear`` (always active:
+    ``relu(z) = z``) or ``constant``; ``scale``: the ``s > 0`` moved to the outgoing weights;
+    ``argument``: the normalised, rounded ``z`` as SymPy text (None for dead units);
+    ``duplicate_of``: the unit of the same layer with the same ``z``; ``outgoing``: the
+    outgoing weights times ``scale`` (exact), one per unit of the next layer (empty for a ReLU
+    output unit).
+    """
+
+    layer: int
+    unit: int
+    status: str
+    scale: Fraction
+    argument: str | None
+    duplicate_of: int | None = None
+    outgoing: tuple[Fraction, ...] = ()
+    arg: Lin | None = field(default=None, repr=False)
+
+    @property
+    def input_terms(self) -> dict[str, Fraction] | None:
+        """``{input: coefficient}`` of a switching unit whose argument reads the inputs only
+        (a first-layer unit), else None."""
+        if self.arg is None or not all(isinstance(a, _Var) for a, _ in self.arg.terms):
+            return None
+        return {a.name: c for a, c in self.arg.terms}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The result of :func:`explain`.
+
+    Attributes
+    ----------
+    formula : str
+        SymPy text (``Min``, ``Max``, ``Abs``; ``Max(z, 0)`` is a ReLU) in the input names;
+        ``sympy.sympify(formula, locals=...)`` reads it. The first output's, for several.
+    formulas : list of str
+        One per output.
+    relu_form : str
+        The same function as a plain sum of ReLUs (``a - Max(0, a - b)``), before min / max.
+    expression : str
+        The formula in the circuit language (``min(a, b)``), for ``circuits compile``.
+    max_error : Fraction or None
+        Exact largest ``|formula - network|`` on the box (over all outputs); with
+        ``method == "grid"`` an estimate from a dense grid, not a bound.
+    method : str
+        ``exact`` or ``grid``.
+    pruned_units : list of dict
+        ``{"layer", "unit", "reason"}`` for every unit that does not appear in the formula.
+    units : tuple of UnitReading
+    domain : Domain
+    digits : int or None
+    """
+
+    formula: str
+    formulas: list[str]
+    relu_form: str
+    expression: str
+    max_error: Fraction | None
+    method: str
+    pruned_units: list[dict[str, Any]]
+    units: tuple[UnitReading, ...]
+    domain: Domain
+    digits: int | None
+    input_names: tuple[str, ...]
+    lins: tuple[Lin, ...] = field(repr=False, default=())
+    cells: int = 0
+    note: str = ""
+
+    @property
+    def exprs(self) -> list[Expr]:
+        """The formulas as expressions of the circuit language (exact coefficients)."""
+        import sympy
+
+        symbols = {n: sympy.Symbol(n) for n in self.input_names}
+        return [sympy_to_expr(sympy.sympify(f, locals=symbols)) for f in self.formulas]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form: ``formula``, ``max_error`` (float), ``pruned_units`` and more."""
+        return {
+            "formula": self.formula,
+            "formulas": self.formulas,
+            "relu_form": self.relu_form,
+            "expression": self.expression,
+            "max_error": None if self.max_error is None else float(self.max_error),
+            "max_error_exact": None if self.max_error is None else fmt(self.max_error),
+            "method": self.method,
+            "pruned_units": self.pruned_units,
+            "inputs": list(self.input_names),
+            "box": str(self.domain),
+            "digits": self.digits,
+            "cells": self.cells,
+            "note": self.note,
+        }
+
+
+def as_domain(box: Any, names: Sequence[str]) -> Domain:
+    """A real box for ``names`` from a Domain, a domain string (``x1=-1:1,x2=0:2``; integer
+    ranges become their real hull), ``[(lo, hi), ...]`` or a flat ``[lo, hi, lo, hi, ...]``;
+    None gives ``[-1, 1]`` for every input. Ends are read exactly (``"0.1"`` is 1/10)."""
+    from tinylens.circuits.domain import parse_domain
+
+    names = list(names)
+    if box is None:
+        return Domain.box(names, -1, 1)
+    if isinstance(box, str):
+        text = box.strip()
+        if "=" in text or ":" in text or ".." in text:
+            dom = parse_domain(text, names=names).restrict(names)
+        else:
+            return as_domain([v for v in text.replace(" ", "").split(",") if v], names)
+    elif isinstance(box, Domain):
+        dom = box.restrict(names)
+    else:
+        flat = list(np.asarray(box, dtype=object).reshape(-1))
+        if len(flat) != 2 * len(names):
+            raise ShapeError(
+                f"the box has {len(flat)} bounds; give LO,HI for each of the {len(names)} "
+                f"inputs ({', '.join(names)})"
+            )
+        pairs = [
+            (to_fraction(flat[2 * i], "box bound"), to_fraction(flat[2 * i + 1], "box bound"))
+            for i in range(len(names))
+        ]
+        dom = Domain(tuple((n, Interval(lo, hi)) for n, (lo, hi) in zip(names, pairs, strict=True)))
+    out = []
+    for n, iv in dom.intervals:
+        if iv.lo == iv.hi:
+            raise ConfigError(f"the box gives {n} the single value {fmt(iv.lo)}; widen it")
+        out.append((n, Interval(iv.lo, iv.hi, False)))
+    return Domain(tuple(out))
+
+
+def _interval_status(net: AffineNet, domain: Domain) -> list[str]:
+    """Sound unit status from interval arithmetic (exact rationals): ``dead`` when the upper
+    bound of the pre-activation is <= 0, ``linear`` when the lower bound is >= 0."""
+    lo = np.array([iv.lo for _, iv in domain.intervals], dtype=object)
+    hi = np.array([iv.hi for _, iv in domain.intervals], dtype=object)
+    status: list[str] = []
+    for layer in net.layers:
+        W = layer.weight
+        Wp = np.where(W > 0, W, 0 * W)
+        Wn = np.where(W < 0, W, 0 * W)
+        zlo = Wp @ lo + Wn @ hi + layer.bias
+        zhi = Wp @ hi + Wn @ lo + layer.bias
+        if layer.activation == "relu":
+            for a, b in zip(zlo, zhi, strict=True):
+                status.append("dead" if b <= 0 else "linear" if a >= 0 else "switching")
+            lo = np.where(zlo > 0, zlo, 0 * zlo)
+            hi = np.where(zhi > 0, zhi, 0 * zhi)
+        else:
+            lo, hi = zlo, zhi
+    return status
+
+
+def _cell_status(net: AffineNet, domain: Domain, max_cells: int) -> tuple[list[str], int]:
+    cells = network_cells(
+        net, box_polytope([(iv.lo, iv.hi) for _, iv in domain.intervals]), max_cells=max_cells
+    )
+    signs = np.stack([c.signs for c in cells]) if cells else np.zeros((0, 0))
+    status = []
+    for j in range(signs.shape[1]):
+        col = signs[:, j]
+        if not (col > 0).any():
+            status.append("dead")
+        elif not (col < 0).any():
+            status.append("linear")
+        else:
+            status.append("switching")
+    return status, len(cells)
+
+
+def explain(
+    net: AffineNet,
+    box: Any = None,
+    *,
+    digits: int | str | None = "auto",
+    check: bool = True,
+    max_cells: int = MAX_EXACT_CELLS,
+) -> Explanation:
+    """Read ``net`` (ReLU hidden layers, relu or identity output) as a formula on ``box``.
+
+    Parameters
+    ----------
+    net : AffineNet
+        Float or exact (Fraction) weights. Input names from the network (``x1, x2, ...``).
+    box : Domain, str, or sequence, optional
+        The inputs' ranges (see :func:`as_domain`); default ``[-1, 1]`` for each.
+    digits : int, None or "auto"
+        Decimals kept (see the module docstring); None keeps every coefficient exact; "auto"
+        means None for exact networks and :data:`DEFAULT_DIGITS` for float ones.
+    check : bool
+        Compute ``max_error`` (the costly part; the recovery study skips it).
+    max_cells : int
+        Above this many linear pieces, unit status comes from interval bounds and the error
+        from a grid.
+
+    Returns
+    -------
+    Explanation
+    """
+    import sympy
+
+    bad = [a for a in net.activations if a not in ("relu", "identity")]
+    if bad:
+        raise ConfigError(
+            f"explain reads ReLU networks; this one has a {bad[0]} layer, which is not "
+            "piecewise linear"
+        )
+    if digits == "auto":
+        digits = None if net.is_exact else DEFAULT_DIGITS
+    if digits is not None and (not isinstance(digits, int) or digits < 0):
+        raise ConfigError(f"digits must be a non-negative integer or None, got {digits!r}")
+    names = tuple(net.names)
+    domain = as_domain(box, names)
+    exact = exact_copy(net)
+    units = relu_units(exact)
+    note = ""
+    n_cells = 0
+    try:
+        status, n_cells = _cell_status(exact, domain, max_cells)
+        method = "exact"
+    except ConfigError:
+        status = _interval_status(exact, domain)
+        method = "grid"
+        note = (
+            f"more than {max_cells:,} linear pieces: dead and always-active units come from "
+            "interval bounds (sound, may keep a unit that never fires) and max_error from a "
+            f"grid of about {GRID_POINTS:,} points (an estimate, not a bound)"
+        )
+    status_of = dict(zip(units, status, strict=True))
+
+    feats = [Lin.var(n) for n in names]
+    memo: dict[str, Any] = {}
+    readings: list[UnitReading] = []
+    pruned: list[dict[str, Any]] = []
+    for li, layer in enumerate(exact.layers):
+        W, b = layer.weight, layer.bias
+        pre = [
+            _fold_pairs(
+                combine([(Fraction(W[j, i]), feats[i]) for i in range(len(feats))], Fraction(b[j]))
+            )
+            for j in range(layer.out_features)
+        ]
+        if layer.activation == "identity":
+            feats = pre
+            continue
+        last = li == len(exact.layers) - 1
+        nxt = None if last else exact.layers[li + 1].weight
+        seen: dict[str, int] = {}
+        new_feats = []
+        for j, z in enumerate(pre):
+            st = status_of[(li, j)]
+            if z.is_constant:
+                st = "constant"
+            out_w = () if nxt is None else tuple(Fraction(v) for v in nxt[:, j])
+            if st == "dead":
+                new_feats.append(Lin.constant(Fraction(0)))
+                readings.append(UnitReading(li, j, st, Fraction(1), None, outgoing=out_w))
+                pruned.append({"layer": li, "unit": j, "reason": "dead: never active on the box"})
+                continue
+            if st in ("linear", "constant"):
+                value = z if st == "linear" else Lin.constant(max(z.const, Fraction(0)))
+                new_feats.append(value)
+                readings.append(
+                    UnitReading(
+                        li, j, st, Fraction(1), _text(z, names, memo), outgoing=out_w, arg=z
+                    )
+                )
+                pruned.append(
+                    {
+                        "layer": li,
+                        "unit": j,
+                        "reason": "always active on the box: relu(z) = z, a linear term"
+                        if st == "linear"
+                        else "constant input: a constant",
+                    }
+                )
+                continue
+            s, zn = _normalise(z)
+            zn = _round_lin(zn, digits)
+            atom = _Relu(zn)
+            new_feats.append(Lin(((atom, s),)))
+            dup = seen.get(atom.key)
+            readings.append(
+                UnitReading(
+                    li,
+                    j,
+                    "switching",
+                    s,
+                    _text(zn, names, memo),
+                    dup,
+                    tuple(s * w for w in out_w),
+                    zn,
+                )
+            )
+            if dup is not None:
+                pruned.append(
+                    {
+                        "layer": li,
+                        "unit": j,
+                        "reason": f"duplicate of unit {dup}: the same normalised input, merged",
+                    }
+                )
+            else:
+                seen[atom.key] = j
+            if nxt is not None and all(_round(s * Fraction(v), digits) == 0 for v in nxt[:, j]):
+                pruned.append(
+                    {"layer": li, "unit": j, "reason": "silent: its outgoing weights are 0"}
+                )
+        feats = new_feats
+    outs = [_fold_pairs(_round_lin(_fold_pairs(f), digits)) for f in feats]
+    symbols = {n: sympy.Symbol(n) for n in names}
+    presented = [_present(o, symbols, memo) for o in outs]
+    formulas = [formula_string(p) for p in presented]
+    relu_forms = [formula_string(_sympy_of(o, symbols)) for o in outs]
+    exprs = [sympy_to_expr(p) for p in presented]
+    max_error: Fraction | None = None
+    if check:
+        max_error = _max_error(exact, exprs, domain, method, max_cells)
+    return Explanation(
+        formulas[0],
+        formulas,
+        relu_forms[0],
+        str(exprs[0]),
+        max_error,
+        method,
+        pruned,
+        tuple(readings),
+        domain,
+        digits,
+        names,
+        tuple(outs),
+        n_cells,
+        note,
+    )
+
+
+def _text(z: Lin, names: Sequence[str], memo: dict[str, Any] | None = None) -> str:
+    """``z`` as SymPy text, with min / max where they read shorter."""
+    import sympy
+
+    return formula_string(
+        _present(z, {n: sympy.Symbol(n) for n in names}, {} if memo is None else memo)
+    )
+
+
+def _output_net(net: AffineNet, k: int) -> AffineNet:
+    from tinylens.engine import AffineLayer
+
+    last = net.layers[-1]
+    one = AffineLayer(last.weight[k : k + 1], last.bias[k : k + 1], last.activation)
+    return AffineNet((*net.layers[:-1], one), net.input_names)
+
+
+def _max_error(
+    net: AffineNet, exprs: list[Expr], domain: Domain, method: str, max_cells: int
+) -> Fraction:
+    if method == "exact":
+        worst = Fraction(0)
+        for k, e in enumerate(exprs):
+            sub = net if len(exprs) == 1 else _output_net(net, k)
+            r = compare_on_box(sub, e, domain, max_cells=4 * max_cells)
+            worst = max(worst, r.max_error)
+        return worst
+    from tinylens.circuits.interpret import interpret
+
+    d = len(domain.intervals)
+    per = max(2, round(GRID_POINTS ** (1 / d)))
+    axes = [np.linspace(float(iv.lo), float(iv.hi), per) for _, iv in domain.intervals]
+    grid = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+    got = net.to_float().forward(grid)
+    worst = 0.0
+    for k, e in enumerate(exprs):
+        env = {n: grid[:, i].astype(object) for i, n in enumerate(domain.names)}
+        env = {
+            n: np.array([Fraction(float(v)) for v in col], dtype=object) for n, col in env.items()
+        }
+        want = np.asarray(interpret(e, env), dtype=np.float64)
+        worst = max(worst, float(np.max(np.abs(got[:, k] - want))))
+    return Fraction(worst)
