@@ -22,7 +22,16 @@ def test_demo_writes_one_report_with_a_section_per_study(demo_run):
     report = json.loads((demo_run / "report.json").read_text())
     ids = [s["id"] for s in report["sections"]]
     assert ids[0] == "demo"
-    for part in ("basis", "regions", "topology", "optimizers", "circuits", "compile", "recovery"):
+    for part in (
+        "basis",
+        "regions",
+        "topology",
+        "optimizers",
+        "circuits",
+        "compile",
+        "recovery",
+        "explain",
+    ):
         assert part in ids, part
     for part in (
         "basis",
@@ -37,6 +46,7 @@ def test_demo_writes_one_report_with_a_section_per_study(demo_run):
     metrics = json.loads((demo_run / "metrics.json").read_text())
     assert set(metrics["seconds"]) == {"basis", "regions", "topology", "optimizers", "circuits"}
     assert "verified" in metrics["highlights"]["circuits"]["compiled"]
+    assert "success: Abs(x)" in metrics["highlights"]["circuits"]["read back"]
 
 
 def test_demo_refuses_to_overwrite_and_rejects_unknown_parts(demo_run, capsys):

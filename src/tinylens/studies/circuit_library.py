@@ -7,7 +7,7 @@ circuit's expression.
 
 >>> result = run_library(LibraryConfig(names=("min", "abs")))
 >>> [(e.circuit.name, e.compiled_neurons, e.examples_ok) for e in result.entries]
-[('min', 3, True), ('abs', 2, True)]
+[('min', 2, True), ('abs', 2, True)]
 """
 
 from __future__ import annotations
