@@ -228,13 +228,13 @@ def run_list(args: argparse.Namespace) -> int:
     if args.sizes:
         lines.append(f"{'name':24} {'hand-derived':24} {'compiled':22} expression")
         for r in rows:
-            hand = f"{r['neurons']:2d} units {'-'.join(map(str, r['sizes']))}"
+            hand = f"{_units(r['neurons']):>8} {'-'.join(map(str, r['sizes']))}"
             comp = r["compiled"]
             if comp is None:
                 lines.append(f"{r['name']:24} {hand:24} {'(sigmoid: approximate)':22} -")
                 continue
             flag = "" if comp["neurons"] <= r["neurons"] else "  LARGER"
-            got = f"{comp['neurons']:2d} units {'-'.join(map(str, comp['sizes']))}"
+            got = f"{_units(comp['neurons']):>8} {'-'.join(map(str, comp['sizes']))}"
             lines.append(f"{r['name']:24} {hand:24} {got:22} {comp['expression']}{flag}")
     else:
         lines.append(f"{'name':24} {'sizes':16} {'units':>5}  {'domain':26} summary")
@@ -313,8 +313,8 @@ def run_show(args: argparse.Namespace) -> int:
     lines.append("")
     if compiled is not None:
         lines.append(
-            f"compiled from {c.expression!r}: {compiled.neurons} units, "
-            f"{'-'.join(map(str, compiled.sizes))} (hand-derived: {c.neurons} units, "
+            f"compiled from {c.expression!r}: {_units(compiled.neurons)}, "
+            f"{'-'.join(map(str, compiled.sizes))} (hand-derived: {_units(c.neurons)}, "
             f"{'-'.join(map(str, c.net.sizes))})"
         )
     else:
@@ -675,3 +675,7 @@ def run_minimal(args: argparse.Namespace) -> int:
         lines += [f"  {p}" for p in b.proof]
     emit(args, summary, lines)
     return 0
+
+
+def _units(n: int) -> str:
+    return f"{n} unit" if n == 1 else f"{n} units"
