@@ -15,24 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-
-def find_mnist(explicit: str | None) -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for cand in (
-        explicit,
-        os.environ.get("TINYLENS_MNIST_DIR"),
-        here.parent / "shared/data/mnist",
-        "/work/shared/data/mnist",
-    ):
-        if cand and (Path(cand) / "t10k-images-idx3-ubyte.gz").exists():
-            return Path(cand)
-    raise SystemExit("MNIST test files not found; pass --data-dir DIR")
+from _common import find_mnist  # benchmarks/ is on sys.path when run as a script
 
 
 def engine_throughput(X: np.ndarray, y: np.ndarray, batch: int, epochs: int, seed: int) -> float:

@@ -28,28 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from _common import find_mnist  # benchmarks/ is on sys.path when run as a script
+
 HIDDEN = ("layers.1", "layers.3")  # the ReLU outputs: 32 + 16 = 48 hidden neurons
-
-
-def find_mnist(explicit: str | None) -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for cand in (
-        explicit,
-        os.environ.get("TINYLENS_MNIST_DIR"),
-        here.parent / "shared/data/mnist",
-        "/work/shared/data/mnist",
-    ):
-        if cand and (Path(cand) / "t10k-images-idx3-ubyte.gz").exists():
-            return Path(cand)
-    raise SystemExit("MNIST test files not found; pass --data-dir DIR")
 
 
 def best_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:

@@ -46,7 +46,9 @@ import numpy as np
 
 from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.activations import activation as make_activation
+from tinylens.engine.affine import AffineNet
 from tinylens.engine.init import as_rng, init_affine, resolve_init
+from tinylens.engine.layers import Dropout
 from tinylens.engine.module import Parameter
 from tinylens.engine.network import MLP, Sequential
 from tinylens.errors import ConfigError, ShapeError
@@ -607,23 +609,19 @@ def _check_threads(threads: int | None) -> int:
 
 
 def _mlp_activations(net: Sequential) -> list[str]:
-    """One activation per Linear of a plain MLP (``identity`` for a linear output)."""
-    acts: list[str] = []
-    pending = False
-    for m in net.layers:
-        if m.kind == "linear":
-            if pending:
-                acts.append("identity")
-            pending = True
-        elif pending and m.kind in _BATCHED_ACTIVATIONS:
-            if m.config() != type(m)().config():
-                raise ConfigError(f"{m.name}: {m!r} has parameters a batched MLP does not keep")
-            acts.append(m.kind)
-            pending = False
-        else:
-            raise ConfigError(f"{m.name} ({m.kind}) has no place in a batched MLP")
-    if pending:
-        acts.append("identity")
+    """One activation per Linear of a plain MLP (``identity`` for a linear output).
+
+    The neutral affine view does the walk (and rejects LayerNorm and activations with
+    parameters); dropout it skips, as inference may, but a batched MLP cannot apply it.
+    """
+    if any(isinstance(m, Dropout) for m in net.layers):
+        raise ConfigError("a batched MLP has no dropout; stack networks without Dropout layers")
+    acts = AffineNet.from_module(net).activations
+    for name in acts:
+        if name not in _BATCHED_ACTIVATIONS:
+            raise ConfigError(
+                f"activation {name!r} is not batched; use one of {', '.join(_BATCHED_ACTIVATIONS)}"
+            )
     return acts
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "HookFn",
     "HookHandle",
     "NameSelector",
+    "hook_pairs",
     "is_pattern",
     "select_names",
 ]
@@ -46,6 +47,19 @@ NameSelector = None | str | Callable[[str], bool] | Iterable[str]
 """None (every hook point), a name or glob (``"layers.*"``), a predicate, or a list of those."""
 
 _GLOB_CHARS = frozenset("*?[")
+
+
+def hook_pairs(fwd_hooks: Iterable[Any]) -> list[tuple[NameSelector, HookFn]]:
+    """Check ``fwd_hooks`` is a list of ``(name, fn)`` pairs (both backends take the same)."""
+    pairs = []
+    for item in fwd_hooks:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and callable(item[1])):
+            raise ConfigError(
+                f"fwd_hooks must be a list of (name, fn) pairs with fn(activation, name), "
+                f"got {item!r}"
+            )
+        pairs.append((item[0], item[1]))
+    return pairs
 
 
 def is_pattern(name: str) -> bool:

@@ -20,7 +20,13 @@ import numpy as np
 from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.activations import activation as make_activation
 from tinylens.engine.conv import Conv2d, MaxPool2d, Unflatten
-from tinylens.engine.hooks import ActivationCache, HookHandle, NameSelector, select_names
+from tinylens.engine.hooks import (
+    ActivationCache,
+    HookHandle,
+    NameSelector,
+    hook_pairs,
+    select_names,
+)
 from tinylens.engine.init import as_rng, resolve_init
 from tinylens.engine.layers import Dropout, Flatten, LayerNorm, Linear
 from tinylens.engine.module import Module, Parameter
@@ -279,7 +285,7 @@ class Sequential(Module):
         >>> net.n_hooks
         0
         """
-        pairs = _checked_hook_list(fwd_hooks)
+        pairs = hook_pairs(fwd_hooks)
         for name, _ in pairs:
             select_names(self.hook_names, name)
         handles: list[HookHandle] = []
@@ -417,18 +423,6 @@ class Sequential(Module):
     def __repr__(self) -> str:
         rows = [f"  ({m.name}) {m!r}" for m in self.layers]
         return "Sequential(\n" + "\n".join(rows) + f"\n)  # {self.n_parameters()} parameters"
-
-
-def _checked_hook_list(fwd_hooks: FwdHooks) -> list[tuple[NameSelector, HookFn]]:
-    pairs = []
-    for item in fwd_hooks:
-        if not (isinstance(item, (tuple, list)) and len(item) == 2 and callable(item[1])):
-            raise ConfigError(
-                f"fwd_hooks must be a list of (name, fn) pairs with fn(activation, name), "
-                f"got {item!r}"
-            )
-        pairs.append(item)
-    return pairs
 
 
 def _checked_replacement(new: np.ndarray, old: np.ndarray, name: str) -> np.ndarray:

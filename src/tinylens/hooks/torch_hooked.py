@@ -35,6 +35,7 @@ from tinylens.engine.hooks import (
     HookFn,
     HookHandle,
     NameSelector,
+    hook_pairs,
     select_names,
 )
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
@@ -47,18 +48,6 @@ FwdHooks = Any  # an iterable of (NameSelector, HookFn) pairs
 class _Stop(BaseException):
     """Raised inside a hook to end a forward pass early (``forward_to``). A BaseException, so
     that a model whose forward catches ``Exception`` cannot swallow it."""
-
-
-def _checked_pairs(fwd_hooks: FwdHooks) -> list[tuple[NameSelector, HookFn]]:
-    pairs = []
-    for item in fwd_hooks:
-        if not (isinstance(item, (tuple, list)) and len(item) == 2 and callable(item[1])):
-            raise ConfigError(
-                f"fwd_hooks must be a list of (name, fn) pairs with fn(activation, name), "
-                f"got {item!r}"
-            )
-        pairs.append((item[0], item[1]))
-    return pairs
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -292,7 +281,7 @@ class HookedModule:
 
         Every name is checked before any hook is registered.
         """
-        pairs = _checked_pairs(fwd_hooks)
+        pairs = hook_pairs(fwd_hooks)
         resolved = [(self._targets(name), fn) for name, fn in pairs]
         removers: list[Callable[[], None]] = []
         try:

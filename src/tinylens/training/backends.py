@@ -8,6 +8,7 @@ The engine backend lives here; the torch backend in :mod:`tinylens.training.torc
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,7 +17,7 @@ from tinylens.engine import Sequential, loss_fn, make_optimizer
 from tinylens.errors import ShapeError
 from tinylens.training.config import TrainConfig
 
-__all__ = ["Backend", "EngineBackend", "StepDiverged"]
+__all__ = ["Backend", "EngineBackend", "StepDiverged", "minibatches"]
 
 
 class StepDiverged(Exception):
@@ -51,6 +52,20 @@ class Backend(Protocol):
     def extra_rng_state(self) -> dict[str, Any]: ...
 
     def load_extra_rng_state(self, state: dict[str, Any]) -> None: ...
+
+
+def minibatches(
+    X: np.ndarray, y: np.ndarray, perm: np.ndarray | None, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(xb, yb)`` for each minibatch, in ``perm``'s order (or the data's, without one)."""
+    for start in range(0, len(X), batch_size):
+        if perm is None:
+            yield X[start : start + batch_size], y[start : start + batch_size]
+        else:
+            # NOTE: gather each batch, not the whole shuffled set: a fresh 30 MB copy per
+            # epoch costs twice as much (page faults) as these small cache-warm gathers.
+            idx = perm[start : start + batch_size]
+            yield X[idx], y[idx]
 
 
 def count_correct(out: np.ndarray, y: np.ndarray, loss: str) -> int:
@@ -91,14 +106,7 @@ class EngineBackend:
         X, y = self.X, self.y
         net.train()
         total, correct = 0.0, 0
-        for step, start in enumerate(range(0, len(X), batch_size)):
-            if perm is None:
-                xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-            else:
-                # NOTE: gather each batch, not the whole shuffled set: a fresh 30 MB copy per
-                # epoch costs twice as much (page faults) as these small cache-warm gathers.
-                idx = perm[start : start + batch_size]
-                xb, yb = X[idx], y[idx]
+        for step, (xb, yb) in enumerate(minibatches(X, y, perm, batch_size)):
             out = net.forward(xb)
             value = loss.forward(out, yb)
             if not (math.isfinite(value) and value <= self.threshold):

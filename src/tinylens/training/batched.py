@@ -34,7 +34,7 @@ import numpy as np
 
 from tinylens.engine import BatchedMLP, make_optimizer
 from tinylens.errors import ConfigError, ShapeError
-from tinylens.training.backends import StepDiverged
+from tinylens.training.backends import StepDiverged, minibatches
 from tinylens.training.config import TrainConfig
 
 __all__ = ["BatchedBackend"]
@@ -80,12 +80,7 @@ class BatchedBackend:
         net, opt = self.model, self.optimizer
         X, y = self.X, self.y
         total = 0.0
-        for step, start in enumerate(range(0, len(X), batch_size)):
-            if perm is None:
-                xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-            else:
-                idx = perm[start : start + batch_size]
-                xb, yb = X[idx], y[idx]
+        for step, (xb, yb) in enumerate(minibatches(X, y, perm, batch_size)):
             # An exploding instance may overflow; it is caught below and frozen, and its
             # infinities never mix with the other instances' numbers.
             with np.errstate(over="ignore", invalid="ignore"):
