@@ -92,8 +92,7 @@ def plot_lifecycle(
     shown = np.ma.masked_array(base.T, mask=d.T)
     import matplotlib
 
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("black")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="black")
     image = ax.imshow(shown, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     col = {int(v): i for i, v in enumerate(e)}
     styles = {"birth": ("^", "limegreen"), "death": ("x", "red"), "revival": ("o", "deepskyblue")}
@@ -266,8 +265,7 @@ def plot_image_grid(
         tile = tile / (np.nanmax(np.abs(tile)) or 1.0)
     import matplotlib
 
-    cmap = matplotlib.colormaps["RdBu_r" if signed else "magma"].copy()
-    cmap.set_bad("white")
+    cmap = matplotlib.colormaps["RdBu_r" if signed else "magma"].with_extremes(bad="white")
     fig, ax = new_axes(None, 1.05 * ncols + 0.9, 1.15 * nrows + (0.5 if title else 0.2))
     image = ax.imshow(tile, cmap=cmap, vmin=-1 if signed else 0, vmax=1, interpolation="nearest")
     if labels is not None:
@@ -317,8 +315,7 @@ def plot_feature_maps(
         tiles = mosaic(m[i] / peak, c, pad=max(1, m.shape[2] // 7), normalize=False)
         import matplotlib
 
-        cmap = matplotlib.colormaps["magma"].copy()
-        cmap.set_bad("white")
+        cmap = matplotlib.colormaps["magma"].with_extremes(bad="white")
         axes[i, 1].imshow(tiles, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         label = input_labels[i] if input_labels is not None else f"input {i}"
         axes[i, 0].set_ylabel(label, fontsize=7)
