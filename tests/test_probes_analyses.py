@@ -278,3 +278,16 @@ def test_probes_take_a_users_torch_module_through_hooked():
     np.testing.assert_allclose(sel.class_means_, means, rtol=1e-12)
     maps = single_pixel_maps(model, "1", (8, 8))
     assert maps.maps_.shape == (16, 8, 8)
+
+
+def test_tsne_is_seeded_and_separates_what_is_separate():
+    from tinylens.probes import embed
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(40, 6)), rng.normal(size=(40, 6)) + 8.0])
+    y = np.repeat([0, 1], 40)
+    a, b = embed(X, "tsne", rng=3), embed(X, "tsne", rng=3)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (80, 2) and silhouette(a, y) > 0.5
+    with pytest.raises(tl.UnknownNameError, match="did you mean 'tsne'"):
+        embed(X, "tnse")

@@ -269,6 +269,15 @@ class _Page:
         return out
 
 
+def _live_mean_max(S: np.ndarray, dead: np.ndarray) -> np.ndarray:
+    """Per pass: the mean over live units of their largest selectivity; S (passes, classes,
+    units), dead (passes, units)."""
+    best = S.max(axis=1)
+    live = ~dead
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(live.any(axis=1), (best * live).sum(axis=1) / live.sum(axis=1), np.nan)
+
+
 def _pct(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{100 * v:.2f}%"
 
@@ -297,20 +306,29 @@ def _training_section(result: MnistStudyResult, page: _Page) -> Section:
             if lives:
                 c["dead"] = np.sum([life.dead_counts_ for life in lives], axis=0)
                 c["dead_epoch"] = lives[0].epochs
+            drifts = [la.drift["selectivity"] for la in r.layers.values() if la.drift]
+            if drifts and lives:
+                c["selectivity"] = np.mean(
+                    [
+                        _live_mean_max(d.values, life.dead)
+                        for d, life in zip(drifts, lives, strict=True)
+                    ],
+                    axis=0,
+                )
+                c["selectivity_epoch"] = drifts[0].epochs
             curves[r.variant] = c
         page.add(
             "variants.png",
             plot_variant_curves(curves, title="variants side by side"),
-            "Test accuracy per epoch (left) and dead units (all hidden layers; right) of every "
-            "variant; every MLP variant starts from the same linear weights and sees the same "
-            "minibatches.",
+            "Test accuracy, dead units (all hidden layers) and mean selectivity (over hidden "
+            "layers of the mean over live units of their preferred class's S) per epoch; every "
+            "MLP variant starts from the same linear weights and sees the same minibatches.",
         )
     page.add(
         "confusion.png",
         plot_confusion(p.analysis.confusion.matrix_, title=f"{p.variant}: test confusion"),
         "Confusion matrix on the test set; each row's accuracy is in its label.",
     )
-    layer_names = list(p.layers)
     comp_rows = []
     for r in runs:
         s = r.summary()
@@ -345,7 +363,7 @@ def _training_section(result: MnistStudyResult, page: _Page) -> Section:
     summary = (
         f"The source's setup: a {'-'.join(map(str, p.net.sizes))} ReLU MLP, cross-entropy, SGD "
         f"at lr {result.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epochs, seed {cfg.seed}, "
-        f"inputs in [{p.analysis.input_range}], trained on {d.train.n} images of {d.source} and "
+        f"inputs in {p.analysis.input_range}, trained on {d.train.n} images of {d.source} and "
         f"tested on {d.test.n}. It reached {_pct(p.test_accuracy)} test accuracy. "
         + (
             f"Variants ({', '.join(result.runs)}) were trained from the same seed and compared. "
@@ -366,7 +384,7 @@ def _training_section(result: MnistStudyResult, page: _Page) -> Section:
                 [
                     "model",
                     "test acc",
-                    "dead / units (" + ", ".join(layer_names) + ")",
+                    "dead / units per hidden layer",
                     "mean selectivity",
                     "parameters",
                     "train s",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from tinylens.viz.figure import new_axes, new_figure
 
@@ -129,6 +130,7 @@ def plot_drift(
         ax.plot(x, v, marker="o", ms=2.5, lw=1.5, label=label)
     if log:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     if len(series) > 1:
         ax.legend(fontsize=8)
@@ -380,7 +382,11 @@ def plot_pruning(
 def plot_variant_curves(
     curves: Mapping[str, Mapping[str, Sequence[float]]],
     *,
-    keys: Sequence[tuple[str, str]] = (("val_accuracy", "test accuracy"), ("dead", "dead units")),
+    keys: Sequence[tuple[str, str]] = (
+        ("val_accuracy", "test accuracy"),
+        ("dead", "dead units"),
+        ("selectivity", "mean selectivity"),
+    ),
     title: str = "",
 ) -> Figure:
     """Side-by-side panels, one per ``(key, label)`` of ``keys``, one line per variant.
@@ -388,7 +394,8 @@ def plot_variant_curves(
     ``curves[variant]`` maps ``"epoch"`` and each key to a sequence (``"epoch"`` may be one
     longer, starting at 0, for per-pass statistics: shorter series align to the end).
     """
-    fig = new_figure(4.6 * len(keys), 3.6)
+    keys = [(k, label) for k, label in keys if any(k in c for c in curves.values())]
+    fig = new_figure(4.4 * len(keys), 3.5)
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     for ax, (key, label) in zip(axes, keys, strict=True):
         for name, c in curves.items():
@@ -397,6 +404,9 @@ def plot_variant_curves(
             v = np.asarray(c[key], dtype=np.float64)
             ep = np.asarray(c.get(f"{key}_epoch", c["epoch"]))
             ax.plot(ep[-len(v) :], v, marker="o", ms=2.5, lw=1.5, label=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if key == "dead":
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(xlabel="epoch", ylabel=label, title=label)
         ax.legend(fontsize=7)
     if title:
