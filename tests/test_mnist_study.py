@@ -159,6 +159,11 @@ def test_metrics_hold_what_the_issue_asks_for(split_run):
     ):
         assert key in m, key
     assert len(m["per_class_accuracy"]) == 10
+    layer = m["variants"]["raw"]["layers"]["layers.1"]
+    for key in ("mean", "std", "frac_active", "max_selectivity"):
+        assert len(layer[key]) == 32, key
+    assert np.array(layer["class_means"]).shape == (10, 32)
+    assert set(layer["top_neurons"]) == {"activation", "gradient", "selectivity"}
     assert m["dead_neurons"]["layers.1"]["epochs"] == [0, 1, 2, 3]
     assert set(m["top_selective_neurons"]["layers.3"]) == {str(c) for c in range(10)}
     assert set(m["bottleneck_neurons"]) == {str(c) for c in range(10)}
@@ -243,7 +248,7 @@ def test_the_run_directory_has_weights_snapshots_figures_and_a_report(digits_run
         "pruning",
         "cnn",
     ):
-        assert f"id='{anchor}'" in html, anchor
+        assert f"id='mnist-{anchor}'" in html, anchor
     for img in (
         "lifecycle_layers_1.png",
         "confusion.png",

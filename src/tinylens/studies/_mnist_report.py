@@ -40,6 +40,10 @@ def _r(v: float, digits: int = 6) -> float | None:
     return round(v, digits) if math.isfinite(v) else None
 
 
+# Section ids start with "mnist-" so that a page holding several studies (tinylens demo) keeps
+# its anchors apart; the CNN's sections add "cnn_".
+
+
 def _stem(name: str) -> str:
     return name.replace(".", "_").replace(":", "_")
 
@@ -47,12 +51,17 @@ def _stem(name: str) -> str:
 # -- metrics --------------------------------------------------------------------------------------
 
 
-def _layer_metrics(la: LayerAnalysis) -> dict[str, Any]:
+def _layer_metrics(la: LayerAnalysis, final: Any) -> dict[str, Any]:
+    """``final``: the NeuronStats of the last statistics pass at this hook point."""
     sel = la.selectivity
     out: dict[str, Any] = {
         "unit": la.unit,
         "units": la.n_units,
         "dead_final": la.dead_units.tolist(),
+        "mean": final.mean_.reshape(-1),
+        "std": final.std_.reshape(-1),
+        "frac_active": final.frac_active_.reshape(-1),
+        "class_means": sel.class_means_,
         "mean_selectivity": _r(sel.mean_selectivity()),
         "preferred_class": sel.preferred_class_.tolist(),
         "max_selectivity": [_r(v) for v in sel.max_selectivity_],
@@ -121,7 +130,9 @@ def _run_metrics(run: ModelRun) -> dict[str, Any]:
         "dead_neurons": {
             n: la.lifecycle.to_dict() for n, la in run.layers.items() if la.lifecycle is not None
         },
-        "layers": {n: _layer_metrics(la) for n, la in run.layers.items()},
+        "layers": {
+            n: _layer_metrics(la, run.stats[max(run.stats)][n]) for n, la in run.layers.items()
+        },
         "analysis_seconds_by_part": {k: round(v, 4) for k, v in a.seconds.items()},
     }
     if a.joint_pruning is not None:
@@ -373,7 +384,7 @@ def _training_section(result: MnistStudyResult, page: _Page) -> Section:
         )
     )
     return Section(
-        id="training",
+        id="mnist-training",
         title="Training and variants",
         summary=summary,
         metrics=metrics_,
@@ -445,7 +456,7 @@ def _lifecycle_section(run: ModelRun, page: _Page, prefix: str = "") -> Section:
     ]
     first = next(iter(run.layers.values()))
     return Section(
-        id=f"{prefix}lifecycle",
+        id=f"mnist-{prefix}lifecycle",
         title=f"{'CNN: ' if prefix else ''}Dead {first.unit}s and their lifecycle",
         summary=(
             f"A {first.unit} is dead at an epoch when it is never active (> 0) on any training "
@@ -512,7 +523,7 @@ def _selectivity_section(run: ModelRun, page: _Page, prefix: str = "") -> Sectio
             )
     first = next(iter(run.layers.values()))
     return Section(
-        id=f"{prefix}selectivity",
+        id=f"mnist-{prefix}selectivity",
         title=f"{'CNN: ' if prefix else ''}Class selectivity and top {first.unit}s",
         summary=(
             f"Per class, the top {first.top.k} live {first.unit}s by mean activation on the "
@@ -589,7 +600,7 @@ def _drift_section(run: ModelRun, page: _Page) -> Section:
             "Relative change of each weight matrix per epoch, from the weight snapshots.",
         )
     return Section(
-        id="drift",
+        id="mnist-drift",
         title="Drift across epochs",
         summary=(
             "Mean, standard deviation, fraction active, class means and selectivity of every "
@@ -659,7 +670,7 @@ def _ablation_section(run: ModelRun, page: _Page, prefix: str = "") -> Section |
     ]
     first = next(iter(run.layers.values()))
     return Section(
-        id=f"{prefix}ablation",
+        id=f"mnist-{prefix}ablation",
         title=f"{'CNN: ' if prefix else ''}Ablation and scaling",
         summary=(
             f"Every {first.unit} of every hidden layer zero-ablated, and scaled, one at a time, "
@@ -685,7 +696,7 @@ def _ablation_section(run: ModelRun, page: _Page, prefix: str = "") -> Section |
 
 
 def _embedding_section(run: ModelRun, page: _Page, cfg: Any) -> Section | None:
-    from tinylens.viz.probes import plot_embeddings, plot_subspaces
+    from tinylens.viz.probes import plot_embeddings, plot_subspace_embeddings, plot_subspaces
 
     a = run.analysis
     tables = []
@@ -723,6 +734,17 @@ def _embedding_section(run: ModelRun, page: _Page, cfg: Any) -> Section | None:
             f"selective neurons of {name} (red), and in {ss.random_.shape[1]} random "
             f"{ss.k}-subsets of the live neurons (grey), on {len(ss.labels)} test images.",
         )
+        page.add(
+            f"subspace_pca_{_stem(name)}.png",
+            plot_subspace_embeddings(
+                ss.points_,
+                ss.labels,
+                top_units=ss.top_units,
+                title=f"{run.variant} {name}: each class in its top-{ss.k} selective neurons",
+            ),
+            f"For each class, the test images in the space of its {ss.k} most selective neurons "
+            f"of {name} (units in the title), by PCA to 2-D: the class in colour, the rest grey.",
+        )
         tables.append(
             Table(
                 f"{name}: selective subspaces",
@@ -742,7 +764,7 @@ def _embedding_section(run: ModelRun, page: _Page, cfg: Any) -> Section | None:
     if not page.figures:
         return None
     return Section(
-        id="embeddings",
+        id="mnist-embeddings",
         title="Embeddings and selective subspaces",
         summary=(
             f"PCA is tinylens' own; t-SNE is scikit-learn's and UMAP umap-learn's, on a random "
@@ -808,7 +830,7 @@ def _maps_section(
     if not page.figures:
         return None
     return Section(
-        id=f"{prefix}maps",
+        id=f"mnist-{prefix}maps",
         title=f"{'CNN: ' if prefix else ''}Perturbation and saliency maps",
         summary=(
             f"Input-space pictures of what each unit responds to ({h}x{w}, the data's image "
@@ -848,7 +870,7 @@ def _pruning_section(run: ModelRun, page: _Page) -> Section | None:
     if not parts:
         return None
     return Section(
-        id="pruning",
+        id="mnist-pruning",
         title="Pruning by selectivity",
         summary=(
             "Planned by the source and never run: keep each class's top-k selective neurons "
@@ -903,7 +925,7 @@ def _cnn_section(result: MnistStudyResult, page: _Page) -> list[Section]:
             ]
         )
     first = Section(
-        id="cnn",
+        id="mnist-cnn",
         title="CNN track",
         summary=(
             f"{cnn.description}, trained like the MLP (SGD, lr {result.lr:g}, batch "

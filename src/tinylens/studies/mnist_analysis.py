@@ -373,7 +373,8 @@ def analyse_model(
     by_epoch = stats if not isinstance(stats, StreamingStats) else {0: stats}
     with evaluating(model) as h:
         _, cache = h.run_with_cache(test.X, names=names)
-        cache = {n: np.array(cache[n]) for n in names}  # our copies: later forwards reuse buffers
+        # one pass over the test set serves every sweep of every hook point
+        cache = {n: cache[n] for n in names}
     with clock("confusion"):
         conf = confusion(model, test)
     out: dict[str, LayerAnalysis] = {}

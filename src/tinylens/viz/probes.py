@@ -26,6 +26,7 @@ __all__ = [
     "plot_lifecycle",
     "plot_pruning",
     "plot_selectivity",
+    "plot_subspace_embeddings",
     "plot_subspaces",
     "plot_variant_curves",
 ]
@@ -223,7 +224,50 @@ def plot_subspaces(
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(range(c), [str(i) for i in range(c)])
     ax.set(xlabel="class", ylabel="silhouette (class vs rest)", title=title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    return fig
+
+
+def plot_subspace_embeddings(
+    points: np.ndarray,
+    labels: np.ndarray,
+    *,
+    top_units: np.ndarray | None = None,
+    title: str = "",
+) -> Figure:
+    """For each class c, its top selective subspace in 2-D: class c in colour, the rest grey.
+
+    Parameters
+    ----------
+    points : array of shape (n_classes, n_samples, 2)
+        E.g. :attr:`tinylens.probes.SubspaceSilhouettes.points_` (PCA of each subspace).
+    labels : array of shape (n_samples,)
+    top_units : array of shape (n_classes, k), optional
+        Written in each panel's title.
+    """
+    import matplotlib
+
+    p = np.asarray(points, dtype=np.float64)
+    y = np.asarray(labels)
+    c = p.shape[0]
+    ncols = min(5, c)
+    nrows = -(-c // ncols)
+    fig = new_figure(2.2 * ncols, 2.2 * nrows + (0.4 if title else 0))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    colours = matplotlib.colormaps[_CLASS_COLOURS]
+    for k, ax in enumerate(axes.ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= c:
+            ax.set_visible(False)
+            continue
+        mine = y == k
+        ax.scatter(p[k, ~mine, 0], p[k, ~mine, 1], s=3, color="0.78", linewidths=0)
+        ax.scatter(p[k, mine, 0], p[k, mine, 1], s=5, color=colours(k), linewidths=0)
+        units = "" if top_units is None else " (" + ", ".join(map(str, top_units[k])) + ")"
+        ax.set_title(f"class {k}{units}", fontsize=8)
+    if title:
+        fig.suptitle(title)
     return fig
 
 
