@@ -333,3 +333,13 @@ def test_cli_mistakes_are_one_line(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_statistics_pass_always_covers_the_final_weights():
+    r = run_mnist(MnistStudyConfig.quick(epochs=3, stats_every=2, analyses="none"), quiet=True)
+    p = r.primary
+    assert sorted(p.stats) == [0, 2, 3]
+    final = neuron_stats(p.net, p.train, "layers.3")["layers.3"]
+    np.testing.assert_allclose(
+        p.layers["layers.3"].selectivity.class_means_, final.class_means_, rtol=F32_TOL
+    )

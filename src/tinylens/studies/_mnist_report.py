@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinylens.io import Figure, RunDir, Section, Table
+from tinylens.studies.mnist import SOURCE_TEST_ACCURACY
 
 if TYPE_CHECKING:
     from tinylens.studies.mnist import MnistStudyResult, ModelRun
@@ -173,7 +174,7 @@ def metrics(result: MnistStudyResult) -> dict[str, Any]:
         "variant": p.variant,
         "input_range": a.input_range.to_dict(),
         "test_accuracy": p.test_accuracy,
-        "source_test_accuracy_full_mnist": 0.948,
+        "source_test_accuracy_full_mnist": SOURCE_TEST_ACCURACY,
         "per_class_accuracy": a.confusion.per_class_accuracy_,
         "confusion_matrix": a.confusion.matrix_,
         "dead_neurons": {
@@ -412,7 +413,7 @@ def _training_section(result: MnistStudyResult, page: _Page) -> Section:
     )
 
 
-SOURCE = "94.80%"
+SOURCE = f"{100 * SOURCE_TEST_ACCURACY:.2f}%"
 
 
 def _lifecycle_section(run: ModelRun, page: _Page, prefix: str = "") -> Section:

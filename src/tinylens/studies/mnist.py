@@ -40,7 +40,7 @@ from tinylens.engine.activations import activation as make_activation
 from tinylens.engine.init import resolve_init
 from tinylens.errors import ConfigError, UnknownNameError, close_matches
 from tinylens.hooks import evaluating
-from tinylens.probes import StatsCallback, StreamingStats, weight_drift
+from tinylens.probes import StatsCallback, StreamingStats, neuron_stats, weight_drift
 from tinylens.progress import progress
 from tinylens.studies.mnist_analysis import (
     ANALYSES,
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 SOURCE_TEST_ACCURACY = 0.948
-"""What our source reports for the default setup on full MNIST (60,000 training images)."""
+"""What our source reports for its default setup on full MNIST (60,000 training images)."""
 
 VARIANTS: dict[str, str] = {
     "raw": "Linear-ReLU per hidden layer; inputs in [0, 1] (the source's setup)",
@@ -405,7 +405,8 @@ def train_model(
 ) -> tuple[History, dict[int, StreamingStats], float]:
     """Train with ``fit`` and gather streaming statistics at ``layers`` on the training set.
 
-    A statistics pass runs before training (epoch 0) and after every ``stats_every`` epochs:
+    A statistics pass runs before training (epoch 0), after every ``stats_every`` epochs and
+    after the last one:
     the network in evaluation mode over every training image, keeping per unit (per channel
     at image hook points) count, mean, variance, extremes, fraction active and class means.
 
@@ -414,6 +415,9 @@ def train_model(
     cb = StatsCallback(train, names=list(layers), every=stats_every, per_channel=True)
     t0 = time.perf_counter()
     history = fit(net, train, config, rng=rng, val=test, callbacks=[cb], quiet=quiet)
+    last = history.epoch[-1] if history.epoch else 0
+    if last not in cb.stats_:  # epochs not a multiple of stats_every: the final weights too
+        cb.stats_[last] = neuron_stats(net, train, list(layers), per_channel=True)
     return history, cb.stats_, time.perf_counter() - t0
 
 
