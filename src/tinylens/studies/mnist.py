@@ -646,6 +646,8 @@ class MnistStudyResult:
                 "source used PyTorch's nn.Linear default (init='torch'), which reached 2-3 points "
                 "less test accuracy here after 20 epochs of SGD at lr 0.01 (8,000 MNIST images)."
             )
+        for run in [*self.runs.values(), *([self.cnn] if self.cnn is not None else [])]:
+            notes += [f"{run.variant}: {n}" for n in run.analysis.notes]
         notes.append(
             "Dead means never active (> 0) on any training image during a statistics pass: "
             "after each epoch, the network in evaluation mode (dropout off) with that epoch's "

@@ -284,6 +284,8 @@ class ModelAnalysis:
         The range the model was trained on (the test inputs were checked against it).
     seconds : dict of str -> float
         Wall time of each analysis.
+    notes : list of str
+        What could not be measured, and why.
     """
 
     layers: dict[str, LayerAnalysis]
@@ -293,6 +295,7 @@ class ModelAnalysis:
     joint_pruning: Pruning | None
     input_range: InputRange
     seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)
 
 
 class _Clock:
@@ -378,12 +381,12 @@ def analyse_model(
     with clock("confusion"):
         conf = confusion(model, test)
     out: dict[str, LayerAnalysis] = {}
+    notes: list[str] = []
     with progress(len(names), "analysing", quiet=quiet) as bar:
         for i, name in enumerate(names):
             unit = "channel" if cache[name].ndim > 2 else "neuron"
             with clock("selectivity"):
-                sel = selectivity(stats=last[name])
-                sel.name = name
+                sel = selectivity(name=name, stats=last[name])
             with clock("lifecycle and drift"):
                 life = lifecycle(by_epoch, name) if len(by_epoch) > 1 else None
                 drifts = neuron_drift(by_epoch, name) if len(by_epoch) > 1 else {}
@@ -433,7 +436,10 @@ def analyse_model(
                             rng=np.random.default_rng([seed, 2, i]),
                         )
                     except DataError:  # too few live units for k-subsets
-                        la.subspaces = None
+                        notes.append(
+                            f"{name}: fewer than {cfg.subspace_k} live units; no selective "
+                            "subspaces."
+                        )
             if "pruning" in chosen and unit == "neuron" and cfg.prune_ks:
                 with clock("pruning"):
                     la.pruning = prune_by_selectivity(
@@ -481,4 +487,4 @@ def analyse_model(
                 n_samples=cfg.embedding_samples,
                 rng=np.random.default_rng([seed, 6]),
             )
-    return ModelAnalysis(out, conf, class_maps, embeddings, joint, trained, clock.seconds)
+    return ModelAnalysis(out, conf, class_maps, embeddings, joint, trained, clock.seconds, notes)
