@@ -59,6 +59,11 @@ def test_variants_are_the_documented_stacks_over_the_same_linear_weights():
     raw, mlp = build_variant("raw", sizes, rng=7), MLP(sizes, rng=7)
     for a, b in zip(raw.parameters(), mlp.parameters(), strict=True):
         np.testing.assert_array_equal(a.data, b.data)
+    as_torch = build_variant("raw", sizes, rng=7, init="torch")
+    for a, b in zip(
+        as_torch.parameters(), MLP(sizes, rng=7, init="torch").parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(a.data, b.data)
     best = build_variant("best", sizes, rng=7)
     for a, b in zip(best.linears, raw.linears, strict=True):
         np.testing.assert_array_equal(a.weight.data, b.weight.data)
