@@ -38,6 +38,7 @@ from tinylens.progress import progress
 __all__ = [
     "AblateConfig",
     "AblateResult",
+    "check_trained_range",
     "default_layers",
     "evaluation_data",
     "resolve_layers",
@@ -112,6 +113,22 @@ def evaluation_data(
 
     data = load_named_dataset(name, params, seed, data_dir)
     return data, name, []
+
+
+def check_trained_range(path: str, X: np.ndarray, source: str) -> list[str]:
+    """Compare ``X`` with the input range recorded in the weights file (if any): a mismatch
+    warns (:class:`~tinylens.probes.InputRangeWarning`) and returns it as a report note."""
+    import warnings
+
+    from tinylens.io import read_info
+    from tinylens.probes import InputRangeWarning, input_range_from_info, input_range_problem
+
+    trained = input_range_from_info(read_info(path).get("info"))
+    problem = None if trained is None else input_range_problem(X, trained, what=f"{source} inputs")
+    if problem is None:
+        return []
+    warnings.warn(problem, InputRangeWarning, stacklevel=2)
+    return [problem[0].upper() + problem[1:] + "; every number here is measured on such inputs."]
 
 
 def default_layers(net: Sequential) -> list[str]:
@@ -290,6 +307,7 @@ def run_ablate(config: AblateConfig, *, quiet: bool = True) -> AblateResult:
             "dataset (choose a classification one: digits, mnist, spiral, xor, moons)"
         )
     net.check_input(data.X[:1])  # a network/data mismatch is one clear error, up front
+    notes += check_trained_range(config.model, data.X, source)
     layers = resolve_layers(net, config.layers)
     _, cache = net.run_with_cache(data.X, names=layers)
     ablations, pairs, scaling, kinds = {}, {}, {}, {}

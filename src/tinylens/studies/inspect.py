@@ -119,9 +119,10 @@ def inspect_model(
     net.eval()
     dataset, source, notes = None, None, []
     if data is not None:
-        from tinylens.studies.ablate import evaluation_data
+        from tinylens.studies.ablate import check_trained_range, evaluation_data
 
         dataset, source, notes = evaluation_data(data, data_params or {}, seed, data_dir)
+        notes += check_trained_range(path, dataset.X, source)
     sample = None
     if dataset is not None:
         sample = dataset.X[:1]

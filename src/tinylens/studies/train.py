@@ -175,12 +175,18 @@ class TrainResult:
         run.write_json("metrics.json", {**self.metrics, "history": history})
         run.write_csv("history.csv", self.history.rows(), History.COLUMNS)
         net = self.engine_net()
-        run.save_weights("model.safetensors", net, info={"study": "train", "config": cfg.to_dict()})
+        from tinylens.probes import input_range_of
+
+        # the range the inputs were trained on: tools that load the file check new inputs
+        trained = {"input_range": input_range_of(self.train).to_dict()}
+        run.save_weights(
+            "model.safetensors", net, info={"study": "train", "config": cfg.to_dict(), **trained}
+        )
         for epoch, state in self.history.snapshots:
             snap = net.copy()
             snap.load_state_dict(state)
             run.save_weights(
-                f"snapshots/epoch_{epoch:04d}.safetensors", snap, info={"epoch": epoch}
+                f"snapshots/epoch_{epoch:04d}.safetensors", snap, info={"epoch": epoch, **trained}
             )
         figures = [Figure("loss.png", "Loss (log scale) and accuracy per epoch.")]
         run.save_figure("loss.png", plot_history(history, title=f"{cfg.data}: training"))

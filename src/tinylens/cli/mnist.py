@@ -1,0 +1,202 @@
+"""``tinylens mnist``: the MNIST probing study (the source's 784-32-16-10 MLP, its variants and a
+small CNN), from training to ablations, embeddings, input maps and pruning, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from tinylens.cli.common import add_common, emit, float_list, int_list, open_run, positive_int
+
+ORDER = 40
+EXAMPLE = "tinylens mnist --data-dir ~/mnist --variant all --cnn"
+_VARIANTS = (
+    "raw",
+    "normalized",
+    "layernorm",
+    "layernorm_pre",
+    "layernorm_post",
+    "dropout",
+    "best",
+    "all",
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "mnist",
+        help="the MNIST probing study: neurons, lifecycles, ablations, maps, variants, CNN",
+        description=(
+            "Train the source's 784-32-16-10 ReLU MLP (SGD lr 0.01, batch 64, 20 epochs, inputs "
+            "in [0, 1]) with streaming neuron statistics every epoch, then measure it: dead "
+            "neurons and their lifecycle, class selectivity, drift, per-class accuracy, batched "
+            "ablation and scaling of every neuron, embeddings, single-pixel and saliency maps, "
+            "pruning by selectivity. --variant compares normalized inputs, LayerNorm (before: "
+            "layernorm_pre = layernorm; after: layernorm_post), dropout and the source's best "
+            f"combination; --cnn adds a small CNN diagnosed per channel. Example: {EXAMPLE}"
+        ),
+    )
+    p.add_argument(
+        "--dataset",
+        choices=["mnist", "digits"],
+        help="mnist (default; falls back to the MNIST test set split 8,000/2,000, then digits)",
+    )
+    p.add_argument("--data-dir", metavar="DIR", help="directory with the MNIST IDX files")
+    p.add_argument(
+        "--no-download", action="store_true", help="never download MNIST (use local files only)"
+    )
+    p.add_argument("--hidden", type=int_list, help="hidden widths (32,16)")
+    p.add_argument("--epochs", type=positive_int, help="epochs (default 20)")
+    p.add_argument("--batch-size", type=positive_int, help="minibatch (default 64)")
+    p.add_argument(
+        "--lr", type=float, help="SGD learning rate (default 0.01 on MNIST, 0.1 on digits)"
+    )
+    p.add_argument(
+        "--init",
+        help="weight init: auto (He, default) or torch (nn.Linear's, as the source)",
+    )
+    p.add_argument(
+        "--variant",
+        metavar="NAMES",
+        help=f"comma-separated, from {', '.join(_VARIANTS)} (default raw)",
+    )
+    p.add_argument("--cnn", action="store_true", help="also train and diagnose a small CNN")
+    p.add_argument("--cnn-channels", type=int_list, help="CNN channels (8,16)")
+    p.add_argument("--cnn-epochs", type=positive_int, help="CNN epochs (default: --epochs)")
+    p.add_argument(
+        "--embeddings",
+        metavar="METHODS",
+        help="pca, tsne, umap (comma-separated), all or none (default pca,tsne)",
+    )
+    p.add_argument(
+        "--embedding-samples",
+        type=positive_int,
+        help="test images embedded (default 1000; t-SNE and UMAP cost seconds per thousand)",
+    )
+    p.add_argument(
+        "--skip",
+        action="append",
+        metavar="ANALYSIS",
+        help="skip an analysis, repeatable: gradients, ablation, scaling, embeddings, "
+        "subspaces, perturbation, saliency, pruning",
+    )
+    p.add_argument(
+        "--scales", type=float_list, help="scaling factors (default 0,0.5,1,1.5,2,2.5,3)"
+    )
+    p.add_argument("--train-size", type=positive_int, help="train on a stratified subset")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the few-seconds preset: digits, cheap analyses (other options override it)",
+    )
+    add_common(p, seed=None)
+    p.add_argument("--seed", type=int, help="random seed (default 31416, the source's)")
+    p.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The study config: the defaults (or the ``--quick`` preset), then every option given."""
+    from tinylens.studies.mnist import ANALYSES, MnistStudyConfig
+
+    given: dict[str, Any] = {
+        "dataset": args.dataset,
+        "data_dir": args.data_dir,
+        "hidden": args.hidden,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "init": args.init,
+        "seed": args.seed,
+        "variants": args.variant,
+        "cnn_channels": args.cnn_channels,
+        "cnn_epochs": args.cnn_epochs,
+        "embeddings": args.embeddings,
+        "embedding_samples": args.embedding_samples,
+        "train_size": args.train_size,
+        "scales": args.scales,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if args.cnn:
+        given["cnn"] = True
+    if args.no_download:
+        given["download"] = False
+    base = MnistStudyConfig.quick() if args.quick else MnistStudyConfig()
+    if args.skip:
+        from tinylens.studies.mnist_analysis import names_of
+
+        skipped = set(names_of("analysis", ",".join(args.skip), ANALYSES, {}))
+        given["analyses"] = tuple(a for a in base.analyses if a not in skipped)
+    return MnistStudyConfig.from_dict({**base.to_dict(), **given})
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{v:.3f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinylens.studies.mnist import run_mnist
+
+    cfg = build_config(args)
+    with open_run(args, "mnist") as run_dir:
+        result = run_mnist(cfg, quiet=args.quiet)
+        result.save(run_dir)
+    path = run_dir.path
+    p = result.primary
+    d = result.data
+    lines = [
+        f"mnist study on {d.source} ({d.train.n} train / {d.test.n} test, "
+        f"{'-'.join(map(str, p.net.sizes))} relu), {cfg.epochs} epochs of SGD at lr "
+        f"{result.lr:g}, seed {cfg.seed}",
+        f"  {'model':<15} {'test acc':>8}  {'dead/units per layer':<22} "
+        f"{'mean S per layer':<18} {'params':>7} {'train s':>8}",
+    ]
+    runs = list(result.runs.values()) + ([result.cnn] if result.cnn is not None else [])
+    for r in runs:
+        s = r.summary()
+        dead = ", ".join(f"{s['dead_units'][n]}/{s['units'][n]}" for n in s["units"])
+        sel = ", ".join(_fmt(v) for v in s["mean_selectivity"].values())
+        lines.append(
+            f"  {r.variant:<15} {s['test_accuracy']:>8.4f}  {dead:<22} {sel:<18} "
+            f"{s['parameters']:>7} {s['train_seconds']:>8.2f}"
+        )
+    bottlenecks = p.bottlenecks()
+    if bottlenecks:
+        lines.append(
+            "  bottleneck neurons (class: hook point#unit, class accuracy lost when ablated): "
+            + "; ".join(
+                f"{c}: {b['layer']}#{b['unit']} {b['class_accuracy_drop']:.3f}"
+                for c, b in bottlenecks.items()
+            )
+        )
+    lines += [f"note: {n}" for n in result.notes()]
+    lines += [f"weights: {path / 'model.safetensors'}", f"report:  {path / 'index.html'}"]
+    m = result.metrics()
+    summary = {
+        "out": str(path),
+        **{
+            k: m[k]
+            for k in (
+                "dataset",
+                "data_source",
+                "data_notes",
+                "n_train",
+                "n_test",
+                "model",
+                "test_accuracy",
+                "per_class_accuracy",
+                "bottleneck_neurons",
+                "variant_comparison",
+                "notes",
+            )
+        },
+        "dead_neurons": {n: v["dead_count"] for n, v in m["dead_neurons"].items()},
+        "lr": result.lr,
+        "seconds": m["seconds"],
+    }
+    if "cnn_comparison" in m:
+        summary["cnn_comparison"] = m["cnn_comparison"]
+    emit(args, summary, lines)
+    return 0
