@@ -44,9 +44,17 @@ def test_demo_writes_one_report_with_a_section_per_study(demo_run):
     ):
         assert (demo_run / part / "index.html").exists(), part  # every study keeps its own
     metrics = json.loads((demo_run / "metrics.json").read_text())
-    assert set(metrics["seconds"]) == {"basis", "regions", "topology", "optimizers", "circuits"}
+    assert set(metrics["seconds"]) == {
+        "basis",
+        "regions",
+        "topology",
+        "optimizers",
+        "circuits",
+        "probing",
+    }
     assert "verified" in metrics["highlights"]["circuits"]["compiled"]
     assert "success: Abs(x)" in metrics["highlights"]["circuits"]["read back"]
+    assert metrics["highlights"]["probing"]["data"] == "digits"  # offline, never a download
 
 
 def test_demo_refuses_to_overwrite_and_rejects_unknown_parts(demo_run, capsys):

@@ -523,24 +523,29 @@ def _selectivity_section(run: ModelRun, page: _Page, prefix: str = "") -> Sectio
                 ]
             )
     first = next(iter(run.layers.values()))
-    return Section(
-        id=f"mnist-{prefix}selectivity",
-        title=f"{'CNN: ' if prefix else ''}Class selectivity and top {first.unit}s",
-        summary=(
+    columns = ["class", "hook point", "by activation", "by gradient", "by selectivity", "best S"]
+    with_gradient = any(la.top.gradient_ is not None for la in run.layers.values())
+    if with_gradient:
+        summary = (
             f"Per class, the top {first.top.k} live {first.unit}s by mean activation on the "
             "class, by gradient (mean d logit_c / d unit over the class's training images) and "
             "by selectivity. Where the rankings agree, a unit both fires for the class and "
             "pushes its logit."
-        ),
+        )
+    else:  # the gradients analysis was switched off: no empty column
+        summary = (
+            f"Per class, the top {first.top.k} live {first.unit}s by mean activation on the "
+            "class and by selectivity (the ranking by gradient was not computed in this run)."
+        )
+        columns.remove("by gradient")
+        rows = [row[:3] + row[4:] for row in rows]
+    return Section(
+        id=f"mnist-{prefix}selectivity",
+        title=f"{'CNN: ' if prefix else ''}Class selectivity and top {first.unit}s",
+        summary=summary,
         metrics=metrics_,
         figures=page.take(),
-        tables=[
-            Table(
-                f"top {first.unit}s per class",
-                ["class", "hook point", "by activation", "by gradient", "by selectivity", "best S"],
-                rows,
-            )
-        ],
+        tables=[Table(f"top {first.unit}s per class", columns, rows)],
     )
 
 

@@ -10,7 +10,8 @@ topology       the spiral untangled by width (polynomial lifting) and by depth (
 optimizers     SGD, Momentum and Adam over seeds on the digits, and their paths on surfaces
 circuits       the hand-derived circuit library, a compiled and verified expression, and
                "does gradient descent find abs?" over a few hundred seeds
-probing        the image probing study on the offline digits (when the probes are installed)
+probing        the image probing study (dead neurons, selectivity, ablation, scaling, maps,
+               pruning) on scikit-learn's offline 8x8 digits
 =============  ===============================================================================
 
 Everything is offline and seeded: the same seed gives the same report.
@@ -236,12 +237,27 @@ def _compile_section(run: RunDir) -> str:
     return f"{expr}: {compiled.neurons} units, {verdict}"
 
 
+def _probing(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.mnist import MnistStudyConfig, run_mnist
+
+    # Offline by design: scikit-learn's bundled 8x8 digits, never a download.
+    study = MnistStudyConfig.quick(
+        variants=("raw",) if cfg.quick else ("raw", "normalized", "best"),
+        epochs=10 if cfg.quick else 20,
+    )
+    result = run_mnist(study, quiet=quiet)
+    result.save(run)
+    m = result.metrics()
+    return {"test accuracy": m["test_accuracy"], "data": m["data_source"]}
+
+
 PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
     "basis": _basis,
     "regions": _regions,
     "topology": _topology,
     "optimizers": _optimizers,
     "circuits": _circuits,
+    "probing": _probing,
 }
 """The demo's parts in order: name -> function(config, run, quiet) returning highlights."""
 
