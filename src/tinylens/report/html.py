@@ -26,8 +26,7 @@ body { font: 15px/1.55 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 header { padding: 28px 40px 12px; border-bottom: 1px solid var(--line); background: #fff; }
 header h1 { margin: 0 0 4px; font-size: 26px; }
 header p { margin: 0; color: var(--muted); }
-nav { padding: 8px 40px; background: #fff; border-bottom: 1px solid var(--line);
-      position: sticky; top: 0; z-index: 2; }
+nav { padding: 8px 40px; background: #fff; border-bottom: 1px solid var(--line); }
 nav a { margin-right: 18px; color: var(--accent); text-decoration: none; font-weight: 500; }
 main { padding: 8px 40px 60px; max-width: 1200px; }
 section { margin: 28px 0 40px; }
