@@ -28,7 +28,7 @@ The language (parsed by :mod:`tinylens.circuits.parse`, never by ``eval``):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -197,22 +197,30 @@ def _num_text(q: Fraction) -> str:
     return fmt(q)
 
 
-def _text(e: Expr) -> str:
+def _arithmetic(e: Expr, printer: Callable[[Expr], str]) -> str | None:
+    """Numbers, variables, negation and + - * / as text (shared by both printers), else None."""
     if isinstance(e, Num):
         return _num_text(e.value)
     if isinstance(e, Var):
         return e.name
     if isinstance(e, Neg):
-        return "-" + _wrap(e.operand, _PREC["neg"] + 1, _text)
+        return "-" + _wrap(e.operand, _PREC["neg"] + 1, printer)
     if isinstance(e, BinOp):
         p = _PREC[e.op]
         # Left-associative: the right operand of - and / needs parentheses at equal precedence.
-        left = _wrap(e.left, p, _text)
-        right = _wrap(e.right, p + (1 if e.op in "-/" else 0), _text)
+        left = _wrap(e.left, p, printer)
+        right = _wrap(e.right, p + (1 if e.op in "-/" else 0), printer)
         if e.op in "*/" and isinstance(e.left, Num) and e.left.value.denominator != 1:
             left = f"({left})"
         sep = f" {e.op} " if e.op in "+-" else e.op
         return f"{left}{sep}{right}"
+    return None
+
+
+def _text(e: Expr) -> str:
+    arith = _arithmetic(e, _text)
+    if arith is not None:
+        return arith
     if isinstance(e, Compare):
         return f"{_wrap(e.left, 2, _text)} {e.op} {_wrap(e.right, 2, _text)}"
     if isinstance(e, Call):
@@ -234,20 +242,9 @@ def to_sympy_string(e: Expr) -> str:
 
 
 def _sympy(e: Expr) -> str:
-    if isinstance(e, Num):
-        return _num_text(e.value)
-    if isinstance(e, Var):
-        return e.name
-    if isinstance(e, Neg):
-        return "-" + _wrap(e.operand, _PREC["neg"] + 1, _sympy)
-    if isinstance(e, BinOp):
-        p = _PREC[e.op]
-        left = _wrap(e.left, p, _sympy)
-        right = _wrap(e.right, p + (1 if e.op in "-/" else 0), _sympy)
-        if e.op in "*/" and isinstance(e.left, Num) and e.left.value.denominator != 1:
-            left = f"({left})"
-        sep = f" {e.op} " if e.op in "+-" else e.op
-        return f"{left}{sep}{right}"
+    arith = _arithmetic(e, _sympy)
+    if arith is not None:
+        return arith
     if isinstance(e, Compare):
         a, b = _sympy(e.left), _sympy(e.right)
         cond = f"{_SYMPY_CMP[e.op]}({a}, {b})" if e.op in ("==", "!=") else f"{a} {e.op} {b}"

@@ -127,6 +127,19 @@ def net_grad(p: np.ndarray) -> np.ndarray:
     return np.array([2.0 / n * np.sum(r * w2 * (1.0 - h * h) * NET_X), 2.0 / n * np.sum(r * h)])
 
 
+# Step sizes that keep every optimizer stable on the classic test functions (the same for
+# Rosenbrock and Beale: both have gradients in the hundreds far from their minima).
+_TEST_FUNCTION_LRS = {
+    "sgd": 1e-3,
+    "momentum": 1e-3,
+    "nesterov": 1e-3,
+    "ema_momentum": 0.01,
+    "adam": 0.05,
+    "adamw": 0.05,
+    "rmsprop": 0.01,
+    "adagrad": 0.5,
+}
+
 SURFACES: dict[str, Surface] = {
     "rosenbrock": Surface(
         "rosenbrock",
@@ -137,16 +150,7 @@ SURFACES: dict[str, Surface] = {
         minima=((1.0, 1.0),),
         xlim=(-2.0, 2.0),
         ylim=(-1.0, 3.0),
-        lrs={
-            "sgd": 1e-3,
-            "momentum": 1e-3,
-            "nesterov": 1e-3,
-            "ema_momentum": 0.01,
-            "adam": 0.05,
-            "adamw": 0.05,
-            "rmsprop": 0.01,
-            "adagrad": 0.5,
-        },
+        lrs=_TEST_FUNCTION_LRS,
     ),
     "beale": Surface(
         "beale",
@@ -157,16 +161,7 @@ SURFACES: dict[str, Surface] = {
         minima=((3.0, 0.5),),
         xlim=(-1.0, 4.5),
         ylim=(-1.5, 2.0),
-        lrs={
-            "sgd": 1e-3,
-            "momentum": 1e-3,
-            "nesterov": 1e-3,
-            "ema_momentum": 0.01,
-            "adam": 0.05,
-            "adamw": 0.05,
-            "rmsprop": 0.01,
-            "adagrad": 0.5,
-        },
+        lrs=_TEST_FUNCTION_LRS,
     ),
     "net": Surface(
         "net",
