@@ -114,3 +114,15 @@ def test_report_command_rerenders_and_rejects_non_runs(tmp_path, capsys):
     assert "<img src='loss.png'" in (out / "index.html").read_text()
     assert main(["report", str(tmp_path)]) == 2
     assert "has no report.json" in capsys.readouterr().err
+
+
+def test_report_json_and_the_circuit_library_report(tmp_path, capsys):
+    lib = tmp_path / "library"
+    assert main(["circuits", "list", "--out", str(lib), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == f"report:  {lib / 'index.html'}"
+    page = (lib / "index.html").read_text()
+    assert page.count("data-kind='circuit'") == 23  # every library entry, drawn
+    assert main(["circuits", "list", "--out", str(lib), "--quiet"]) == 2  # never overwritten
+    capsys.readouterr()
+    assert main(["report", str(lib), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"report": str(lib / "index.html")}

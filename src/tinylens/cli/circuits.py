@@ -45,6 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = inner.add_parser("list", help="every network of the library")
     ls.add_argument("--sizes", action="store_true", help="compile each one and compare sizes")
     ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.add_argument(
+        "--out", metavar="DIR", help="also write the library report: every circuit drawn"
+    )
+    ls.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    ls.add_argument(
+        "--quiet", action="store_true", help="no table (with --out: print only the path)"
+    )
     ls.set_defaults(func=run_list)
 
     show = inner.add_parser("show", help="one network: weights [out, in], formula, examples")
@@ -193,6 +200,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from tinylens.circuits import CIRCUITS, compile_expression, get_circuit
+
+    if args.out:
+        from tinylens.studies.circuit_library import LibraryConfig, run_library
+
+        with open_run(args, "circuits") as run_dir:
+            run_library(LibraryConfig(compile=True)).save(run_dir)
+        if not args.json:
+            print(f"report:  {run_dir.path / 'index.html'}")
+        if args.quiet:
+            return 0
 
     rows: list[dict[str, Any]] = []
     for name, spec in CIRCUITS.items():

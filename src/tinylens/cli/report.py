@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tinylens.cli.common import emit
+
 ORDER = 90
 
 
@@ -14,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write RUN_DIR/index.html from RUN_DIR/report.json.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.add_argument("--json", action="store_true", help='print {"report": PATH} on stdout')
     p.set_defaults(func=run)
 
 
@@ -28,6 +31,5 @@ def run(args: argparse.Namespace) -> int:
     if not (root / "report.json").is_file():
         raise ConfigError(f"{root} is not a tinylens run directory (it has no report.json)")
     path = render_run(root)
-    if not args.quiet:
-        print(f"report: {path}")
+    emit(args, {"report": str(path)}, [f"report: {path}"])
     return 0
