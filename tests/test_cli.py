@@ -126,3 +126,58 @@ def test_report_json_and_the_circuit_library_report(tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", str(lib), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"report": str(lib / "index.html")}
+
+
+TRAIN = ["train", "--data", "spiral", "--data-param", "n=200", "--arch", "2,8,3", "--epochs", "6",
+         "--batch-size", "32", "--quiet"]  # fmt: skip
+
+
+def test_a_killed_train_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    import numpy as np
+
+    import tinylens as tl
+    import tinylens.studies.train as study
+    from tinylens.training import Callback
+
+    assert main([*TRAIN, "--out", str(tmp_path / "straight")]) == 0
+
+    class Kill(Callback):
+        def on_epoch_end(self, epoch, net, history):
+            if epoch == 3:
+                raise KeyboardInterrupt  # as if the process were stopped mid-run
+
+    real_fit = study.fit
+    monkeypatch.setattr(
+        study, "fit", lambda *a, **kw: real_fit(*a, **{**kw, "callbacks": [Kill()]})
+    )
+    out = tmp_path / "resumed"
+    assert main([*TRAIN, "--out", str(out)]) == 130
+    assert not out.exists() and (tmp_path / ".resumed.partial" / "checkpoint.safetensors").exists()
+    monkeypatch.setattr(study, "fit", real_fit)
+
+    # another seed would continue on other data: refused, until --force starts over
+    assert main([*TRAIN, "--out", str(out), "--seed", "1"]) == 2
+    assert main([*TRAIN, "--out", str(out)]) == 0
+    straight = tl.load(tmp_path / "straight" / "model.safetensors").state_dict()
+    resumed = tl.load(out / "model.safetensors").state_dict()
+    assert all(np.array_equal(straight[k], resumed[k]) for k in straight)
+    assert not (out / "checkpoint.safetensors").exists()  # no resume point in a finished run
+    history = (out / "history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in history[1:]] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_force_starts_over_and_other_runs_never_inherit_partial_files(tmp_path):
+    partial = tmp_path / ".r.partial"
+    partial.mkdir()
+    (partial / "stale.png").write_text("left by an interrupted run")
+    assert main(["train", "--epochs", "1", "--arch", "2,4,3", "--out", str(tmp_path / "r"),
+                 "--quiet", "--force"]) == 0  # fmt: skip
+    assert not (tmp_path / "r" / "stale.png").exists()
+    import tinylens as tl
+
+    path = tl.save(tl.MLP([2, 3, 1], rng=0), tmp_path / "m.safetensors")
+    (tmp_path / ".g.partial").mkdir()
+    (tmp_path / ".g.partial" / "stale.png").write_text("x")
+    assert main(["regions", str(path), "--box", "-1,1,-1,1", "--out", str(tmp_path / "g"),
+                 "--quiet"]) == 0  # fmt: skip
+    assert not (tmp_path / "g" / "stale.png").exists()

@@ -123,17 +123,19 @@ def default_out(command: str) -> Path:
 
 
 @contextmanager
-def open_run(args: argparse.Namespace, command: str) -> Iterator[Any]:
+def open_run(args: argparse.Namespace, command: str, *, resumable: bool = False) -> Iterator[Any]:
     """A :class:`~tinylens.io.RunDir` for ``--out`` (checked before any work starts).
 
     On success the report is rendered and the run moved into place; on error nothing
-    replaces an earlier run.
+    replaces an earlier run. ``resumable`` keeps what an interrupted run with the same ``--out``
+    left behind (its checkpoint), unless ``--force`` asks to start over.
     """
     from tinylens.io import RunDir
     from tinylens.report import render_run
 
+    force = getattr(args, "force", False)
     out = Path(args.out) if getattr(args, "out", None) else default_out(command)
-    run = RunDir(out, force=getattr(args, "force", False))
+    run = RunDir(out, force=force, resume=resumable and not force)
     yield run
     if (run.work / "report.json").exists():
         render_run(run.work)

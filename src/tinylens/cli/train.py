@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinylens.studies.train import TrainStudyConfig, run_train
+    from tinylens.studies.train import TrainStudyConfig, resume_checkpoint, run_train
     from tinylens.training import TrainConfig
 
     train_cfg = TrainConfig(
@@ -88,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         channels=args.channels,
     )
-    with open_run(args, "train") as run_dir:
-        result = run_train(cfg, quiet=args.quiet)
+    with open_run(args, "train", resumable=True) as run_dir:
+        checkpoint, resuming = resume_checkpoint(run_dir, cfg)
+        if resuming and not args.quiet and not args.json:
+            print(f"resuming the interrupted run in {run_dir.work}")
+        result = run_train(cfg, quiet=args.quiet, checkpoint=checkpoint)
         result.save(run_dir)
     path = run_dir.path
     metrics = {k: v for k, v in result.metrics.items()}

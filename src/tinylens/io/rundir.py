@@ -3,8 +3,11 @@
 A run is written into a hidden sibling ``.NAME.partial`` and moved into place by
 :meth:`RunDir.finish`, so a crash never leaves a half-written run where a finished one is
 expected, and an earlier run at the same path survives until the new one is complete. An
-existing directory is replaced only with ``force=True``. A killed run leaves its ``.partial``
-directory behind; the next run with the same ``out`` finds its checkpoints there and resumes.
+existing directory is replaced only with ``force=True``.
+
+A new run starts from an empty ``.partial`` directory, so nothing an interrupted run wrote can
+leak into it, unless the caller asks to ``resume``: then the files of the interrupted run stay
+(``tinylens train`` keeps its checkpoint there, and a killed run resumes from it).
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ class RunDir:
     force : bool
         Replace an existing, non-empty ``path`` when the run finishes.
     resume : bool
-        Keep files of an interrupted run (``.NAME.partial``) so checkpoints can be resumed;
-        otherwise start empty.
+        Keep the files of an interrupted run (``.NAME.partial``) so its checkpoint can be
+        resumed; by default the run starts empty.
 
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -44,7 +47,7 @@ class RunDir:
     ('demo', True)
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, force: bool = False, resume: bool = True):
+    def __init__(self, path: str | os.PathLike[str], *, force: bool = False, resume: bool = False):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"output path {self.path} is a file; choose a directory with --out")

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +25,7 @@ from tinylens.data import DATASETS, Dataset, load_dataset
 from tinylens.engine import MLP, Sequential, small_cnn
 from tinylens.errors import ConfigError, ShapeError, close_matches
 from tinylens.io import Figure, RunDir, Section, Table
-from tinylens.training import History, TrainConfig, fit
+from tinylens.training import Callback, History, TrainConfig, fit
 
 __all__ = ["TrainResult", "TrainStudyConfig", "load_named_dataset", "run_train"]
 
@@ -170,6 +173,8 @@ class TrainResult:
         from tinylens.viz import plot_decision_boundary, plot_history, plot_regression_fit
 
         cfg = self.config
+        for name in (CHECKPOINT, CHECKPOINT_CONFIG):  # a finished run needs no resume point
+            run.file(name).unlink(missing_ok=True)
         run.write_yaml("config.yaml", cfg.to_dict())
         history = self.history.to_dict()
         run.write_json("metrics.json", {**self.metrics, "history": history})
@@ -254,8 +259,42 @@ def _default_arch(data: Dataset, arch: tuple[int, ...] | None) -> list[int]:
     return list(arch)
 
 
-def run_train(config: TrainStudyConfig, *, quiet: bool = False) -> TrainResult:
-    """Load the data, build the MLP, train it, and measure it."""
+def resume_checkpoint(run: RunDir, config: TrainStudyConfig) -> tuple[Path, bool]:
+    """The checkpoint for training into ``run``, and whether an interrupted run left one.
+
+    The study's whole configuration is kept beside the checkpoint: an interrupted run of other
+    settings (another dataset, seed or architecture) is refused, never silently continued.
+    """
+    ckpt, marker = run.file(CHECKPOINT), run.file(CHECKPOINT_CONFIG)
+    settings = json.loads(json.dumps(config.to_dict()))  # as JSON would give them back
+    if ckpt.exists():
+        saved = json.loads(marker.read_text()) if marker.exists() else None
+        if saved != settings:
+            raise ConfigError(
+                f"an interrupted run with other settings is waiting in {run.work}; pass --force "
+                "to start over, or rerun it with the same settings to resume it"
+            )
+        return ckpt, True
+    run.write_json(CHECKPOINT_CONFIG, settings)
+    return ckpt, False
+
+
+CHECKPOINT, CHECKPOINT_CONFIG = "checkpoint.safetensors", "checkpoint.json"
+"""Files a run keeps while training (removed when it finishes)."""
+
+
+def run_train(
+    config: TrainStudyConfig,
+    *,
+    quiet: bool = False,
+    checkpoint: str | Path | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Load the data, build the MLP, train it, and measure it.
+
+    ``checkpoint`` makes training resumable (see :func:`tinylens.training.fit`): it is written
+    every few epochs, and training continues from it when it exists.
+    """
     rng = np.random.default_rng(config.seed)
     data = load_named_dataset(config.data, config.data_params, config.seed, config.data_dir)
     sizes = _default_arch(data, config.arch) if config.model == "mlp" else []
@@ -277,7 +316,9 @@ def run_train(config: TrainStudyConfig, *, quiet: bool = False) -> TrainResult:
         from tinylens.torch import to_torch
 
         net = to_torch(net)
-    history = fit(net, train, config.train, rng=rng, val=val, quiet=quiet)
+    every = max(1, config.train.epochs // 50)
+    history = fit(net, train, config.train, rng=rng, val=val, quiet=quiet, callbacks=callbacks,
+                  checkpoint=checkpoint, checkpoint_every=every)  # fmt: skip
     metrics: dict[str, float] = dict(history.final)
     metrics["epochs_run"] = len(history.epoch)
     metrics["parameters"] = n_parameters
