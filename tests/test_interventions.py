@@ -395,6 +395,17 @@ def test_correct_predictions_stacked_equals_argmax_including_ties():
     np.testing.assert_array_equal(
         score.stacked(np.ascontiguousarray(logits.transpose(2, 0, 1))), expected
     )
+    # Samples sorted by label (as the per-class tables pass them) take the slice path: the
+    # same answers, ties included; labels in many short runs take the one-hot path.
+    order = np.argsort(y, kind="stable")
+    ys, ls = y[order], logits[:, order]
+    sorted_score = correct_predictions(ys)
+    assert sorted_score._runs is not None and len(sorted_score._runs) == 6
+    assert score._runs is None  # 500 random labels: far more runs than the slice path takes
+    np.testing.assert_array_equal(
+        sorted_score.stacked(np.ascontiguousarray(ls.transpose(2, 0, 1))),
+        (ls.argmax(-1) == ys).astype(float),
+    )
     one = rng.normal(size=(2, 50, 1))
     yb = rng.integers(0, 2, size=50)
     both = correct_predictions(yb)
@@ -404,12 +415,8 @@ def test_correct_predictions_stacked_equals_argmax_including_ties():
     )
 
 
-def test_the_mlp_tail_fast_path_equals_the_generic_path(trained):
-    net, data = trained
-    X, y = data.X, data.y
-    edits = [zero_ablation("layers.1", u) for u in range(0, 24, 5)]
-    edits += [zero_ablation("layers.1", [1, 2]), steering("layers.1", np.linspace(0, 1, 24))]
-    edits += [patching("layers.1", np.array(net.forward_to(X[::-1], "layers.1")), [3, 4])]
+def _fast_path_outputs(net, X, edits):
+    """The MLP-tail fast path's outputs, checked against the generic path and against torch."""
     from tinylens.interventions import sweeps
 
     assert sweeps._mlp_tail(net, "layers.1") is not None
@@ -420,6 +427,36 @@ def test_the_mlp_tail_fast_path_equals_the_generic_path(trained):
     np.testing.assert_allclose(fast, generic, rtol=0, atol=1e-12)
     module = tl.to_torch(net)
     np.testing.assert_allclose(batched_edits(module, X, edits, baseline=True), fast, atol=1e-12)
+    return fast
+
+
+def test_single_unit_edits_of_every_kind_take_the_rank_one_path_exactly(trained):
+    # Scalings (zero ablation included) gather their deltas at once; mean ablation, patching
+    # and per-unit scale arrays fall back to the edit's own delta, in the same chunk.
+    net, data = trained
+    X = data.X
+    clean = np.array(net.forward_to(X[::-1], "layers.1"))
+    edits = [
+        zero_ablation("layers.1", 3),
+        scaling("layers.1", 5, 2.5),
+        scaling("layers.1", 5, np.array([0.5])),
+        mean_ablation("layers.1", 7, mean=np.full(24, 0.25)),
+        patching("layers.1", clean, 11),
+        zero_ablation("layers.1", 23),
+    ]
+    fast = _fast_path_outputs(net, X, edits)
+    # and against the plain hooked forwards, one edit at a time
+    for e, row in zip(edits, fast[1:], strict=True):
+        np.testing.assert_allclose(row, net.run_with_hooks(X, [e.hook]), atol=1e-12)
+
+
+def test_the_mlp_tail_fast_path_equals_the_generic_path(trained):
+    net, data = trained
+    X, y = data.X, data.y
+    edits = [zero_ablation("layers.1", u) for u in range(0, 24, 5)]
+    edits += [zero_ablation("layers.1", [1, 2]), steering("layers.1", np.linspace(0, 1, 24))]
+    edits += [patching("layers.1", np.array(net.forward_to(X[::-1], "layers.1")), [3, 4])]
+    fast = _fast_path_outputs(net, X, edits)
     # one forward's cache serves several sweeps; a cache of other inputs is refused
     _, cache = net.run_with_cache(X, names=["layers.1", "layers.3"])
     for name in ("layers.1", "layers.3"):

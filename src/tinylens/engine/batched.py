@@ -80,9 +80,10 @@ def _pool(n: int) -> ThreadPoolExecutor:
 def default_threads() -> int:
     """Threads for batched training: ``TINYLENS_THREADS``, else 1.
 
-    NOTE: one thread by default: on the 2-core development machine two threads were no faster
-    (the small BLAS products serialise inside OpenBLAS, and the elementwise passes are
-    memory-bound); set ``TINYLENS_THREADS`` where more cores pay.
+    NOTE: one thread by default: on the 2-core development machine two threads were no faster.
+    The elementwise passes ran 1.5-1.9x faster on two threads, but NumPy's stacked small
+    matrix products and einsums hold the GIL (0.75-0.9x on two threads), and they are a
+    quarter of the step. Set ``TINYLENS_THREADS`` where more cores pay.
     """
     env = os.environ.get("TINYLENS_THREADS")
     if not env:
@@ -512,7 +513,7 @@ class BatchedMLP:
         """Run ``work`` on the chunks, split over ``self.threads`` threads.
 
         Chunks hold disjoint instances and every write goes to that chunk's slice, so the
-        result does not depend on the number of threads (NumPy and BLAS release the GIL).
+        result does not depend on the number of threads (most NumPy operations release the GIL).
         """
         n = min(self.threads, len(chunks))
         if n <= 1:
