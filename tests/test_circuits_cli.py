@@ -80,6 +80,13 @@ def test_compile_on_a_real_box_is_verified_exactly(capsys):
     assert "2 linear pieces" in data["verification"]  # max = x1 + relu(x2 - x1), x1 in 1 unit
 
 
+def test_an_unnamed_domain_may_start_with_a_minus_sign(capsys):
+    # "--domain -3..3" (no "=") used to be taken for an option by argparse
+    code, data = cli_json(capsys, "compile", "min(x, y)", "--domain", "-3..3", "--verify")
+    assert code == 0 and data["domain"] == "x=-3..3,y=-3..3" and data["verified"] is True
+    assert "checked all 49 points" in data["verification"]
+
+
 def test_compile_human_output(capsys):
     assert main(["circuits", "compile", "x < 10", "--domain", "x=0..19", "--verify"]) == 0
     out = capsys.readouterr().out

@@ -167,6 +167,10 @@ def test_negative_number_lists_attach_to_their_option():
         "--box=-1,1,-2.5,2",
     ]
     assert normalise_argv(["x", "--lr", "-1"]) == ["x", "--lr", "-1"]  # argparse handles this
+    assert normalise_argv(["x", "--lr", "-1e-3"]) == ["x", "--lr", "-1e-3"]
+    for value in ("-3..3", "-1:1", "-3..3,y=0..2", "-.5:.5", "-1e-2:1e-2"):  # ranges attach too
+        assert normalise_argv(["c", "e", "--domain", value]) == ["c", "e", f"--domain={value}"]
+    assert normalise_argv(["c", "--verify", "-x"]) == ["c", "--verify", "-x"]  # not a number
     assert normalise_argv(["x", "--box=-1,1"]) == ["x", "--box=-1,1"]
 
 

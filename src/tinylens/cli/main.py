@@ -52,14 +52,15 @@ def build_parser() -> Parser:
 _UNDERSCORE_OPTION = re.compile(r"^(--[a-z0-9]+(?:_[a-z0-9]+)+)(=.*)?$")
 
 
-# A comma-separated list of numbers that starts with a minus sign ("-1,1,-2,2"): argparse takes
-# it for an option and fails ("expected one argument"), so it is attached to the option before it.
-_NEGATIVE_LIST = re.compile(r"^-\.?\d[\d.eE+-]*(,[-+]?[\d.eE+-]*)+$")
+# A value that starts with a minus sign and is more than one number: a list ("-1,1,-2,2") or a
+# range ("-3..3", "-1:1", "-3..3,y=0..2"). argparse takes it for an option and fails ("expected
+# one argument"), so it is attached to the option before it. A plain "-1" argparse handles.
+_NEGATIVE_LIST = re.compile(r"^-\.?\d[\w.+=-]*([,:]|\.\.)[\w.,:+=-]*$")
 
 
 def normalise_argv(argv: Sequence[str]) -> list[str]:
-    """Accept ``--hidden_dim`` for ``--hidden-dim`` (the spelling of our source projects), and
-    ``--box -1,1,-1,1`` for ``--box=-1,1,-1,1``."""
+    """Accept ``--hidden_dim`` for ``--hidden-dim`` (the spelling of our source projects),
+    ``--box -1,1,-1,1`` for ``--box=-1,1,-1,1`` and ``--domain -3..3`` for ``--domain=-3..3``."""
     out: list[str] = []
     for token in argv:
         if out and _NEGATIVE_LIST.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
