@@ -10,7 +10,7 @@ This module imports nothing, so every layer (the NumPy engine included) may use 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ConfigError",
@@ -21,6 +21,8 @@ __all__ = [
     "UnknownNameError",
     "WeightsFileError",
     "close_matches",
+    "did_you_mean",
+    "reject_unknown_keys",
 ]
 
 
@@ -41,11 +43,8 @@ class UnknownNameError(ConfigError, KeyError):
 
     def __init__(self, kind: str, name: object, known: Iterable[str]) -> None:
         known = sorted(known)
-        near = close_matches(str(name), known)
-        message = f"unknown {kind} {name!r}; expected one of {', '.join(known)}"
-        if near:
-            message += f" (did you mean {' or '.join(repr(n) for n in near)}?)"
-        super().__init__(message)
+        hint = did_you_mean(name, known)
+        super().__init__(f"unknown {kind} {name!r}; expected one of {', '.join(known)}{hint}")
         self.kind, self.name, self.known = kind, name, known
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
@@ -84,3 +83,34 @@ class DivergenceError(TinylensError, FloatingPointError):
 def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` entries of ``known`` that look like ``name`` (for "did you mean")."""
     return difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+
+
+def did_you_mean(name: object, known: Iterable[str], n: int = 3) -> str:
+    """``" (did you mean 'a' or 'b'?)"`` with up to ``n`` entries of ``known`` that look like
+    ``name``, or ``""`` when none does: the hint every unknown-name message ends its clause with.
+
+    >>> did_you_mean("rleu", ["relu", "gelu", "tanh"], n=1)
+    " (did you mean 'relu'?)"
+    """
+    near = close_matches(str(name), known, n=n)
+    return f" (did you mean {' or '.join(repr(m) for m in near)}?)" if near else ""
+
+
+def reject_unknown_keys(
+    keys: Iterable[object], known: Sequence[str], what: str, listing: str = "known keys"
+) -> None:
+    """Raise :class:`ConfigError` for the first of ``keys`` not in ``known`` (a config file's
+    typo is an error, never ignored): ``unknown {what} 'k' (did you mean ...); {listing}: ...``,
+    listing ``known`` in the order given.
+
+    >>> reject_unknown_keys(["epoch"], ["epochs", "lr"], "setting")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tinylens.errors.ConfigError: unknown setting 'epoch' (did you mean 'epochs'?); known keys: ...
+    """
+    for key in keys:
+        if key not in known:
+            raise ConfigError(
+                f"unknown {what} {key!r}{did_you_mean(key, known, n=1)}; {listing}: "
+                f"{', '.join(known)}"
+            )

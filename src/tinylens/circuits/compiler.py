@@ -27,7 +27,7 @@ from tinylens.circuits.parse import parse
 from tinylens.circuits.verify import Verification
 from tinylens.circuits.verify import verify as verify_net
 from tinylens.engine import AffineNet
-from tinylens.errors import ConfigError, close_matches
+from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = ["CompiledCircuit", "compile_expression", "count_neurons"]
 
@@ -156,8 +156,7 @@ def _inputs(expr: Expr, domain: Domain | None, inputs: Sequence[str] | None) -> 
         names = tuple(used)
     for v in used:
         if v not in names:
-            near = close_matches(v, names)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            hint = did_you_mean(v, names, n=1)
             src = "the domain declares" if inputs is None and domain is not None else "inputs are"
             raise ConfigError(
                 f"unknown variable {v!r}{hint}; {src} {', '.join(names) or 'nothing'}: add "

@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from tinylens.circuits.exact import fmt, to_fraction
-from tinylens.errors import ConfigError, close_matches
+from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = ["Domain", "Interval", "parse_domain"]
 
@@ -131,8 +131,7 @@ class Domain:
         """The domain of ``names`` in that order; every name must be declared."""
         missing = [n for n in names if self.get(n) is None]
         if missing:
-            near = close_matches(missing[0], self.names)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            hint = did_you_mean(missing[0], self.names, n=1)
             raise ConfigError(
                 f"the domain gives no range for {', '.join(missing)}{hint}; add "
                 f"{missing[0]}=LO..HI (integers) or {missing[0]}=LO:HI (reals)"

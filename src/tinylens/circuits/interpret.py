@@ -24,7 +24,7 @@ from fractions import Fraction
 import numpy as np
 
 from tinylens.circuits.expr import BinOp, Call, Compare, Expr, Neg, Num, Var
-from tinylens.errors import ConfigError, close_matches
+from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = ["evaluate", "interpret"]
 
@@ -73,9 +73,7 @@ def _eval(e: Expr, env: dict[str, np.ndarray]) -> object:
         return e.value
     if isinstance(e, Var):
         if e.name not in env:
-            near = close_matches(e.name, env)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ConfigError(f"no values for variable {e.name!r}{hint}")
+            raise ConfigError(f"no values for variable {e.name!r}{did_you_mean(e.name, env, n=1)}")
         return env[e.name]
     if isinstance(e, Neg):
         return -_obj(_eval(e.operand, env))

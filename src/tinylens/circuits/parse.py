@@ -39,7 +39,7 @@ from tinylens.circuits.expr import (
     Num,
     Var,
 )
-from tinylens.errors import ConfigError, close_matches
+from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = ["Token", "parse", "tokenize"]
 
@@ -210,8 +210,7 @@ class _Parser:
         name = name_tok.text
         spec = FUNCTIONS.get(name)
         if spec is None:
-            near = close_matches(name, FUNCTIONS)
-            hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+            hint = did_you_mean(name, FUNCTIONS)
             raise self.error(
                 f"unknown function {name!r}; expected one of {', '.join(sorted(FUNCTIONS))}{hint}",
                 name_tok,

@@ -57,7 +57,7 @@ from tinylens.circuits.expr import BinOp, Call, Compare, Expr, Neg, Num, Var
 from tinylens.circuits.interpret import evaluate
 from tinylens.circuits.polytope import Point, Polytope, box_polytope
 from tinylens.engine import AffineLayer, AffineNet
-from tinylens.errors import ConfigError, close_matches
+from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = [
     "DEFAULT_MAX_CELLS",
@@ -240,8 +240,7 @@ def _form(e: Expr, poly: Polytope, env: dict[str, np.ndarray], notes: set[str]) 
         return _const(e.value, d)
     if isinstance(e, Var):
         if e.name not in env:
-            near = close_matches(e.name, env)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            hint = did_you_mean(e.name, env, n=1)
             raise ConfigError(f"no range for variable {e.name!r}{hint}; add it to the domain")
         return env[e.name]
     if isinstance(e, Neg):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_common, emit, float_list, key_values, open_run
+from tinylens.cli.common import add_common, add_data_options, emit, float_list, key_values, open_run
 
 ORDER = 50
 EXAMPLE = "tinylens ablate runs/train/model.safetensors --data digits --pairs"
@@ -23,14 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("model", metavar="MODEL", help="a tinylens .safetensors weights file")
-    p.add_argument("--data", required=True, help="classification dataset (digits, mnist, ...)")
-    p.add_argument(
-        "--data-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset parameter, repeatable (e.g. --data-param n=2000)",
+    add_data_options(
+        p, "classification dataset (digits, mnist, ...)", example="n=2000", required=True
     )
-    p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
     p.add_argument(
         "--layer",
         action="append",

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "Parser",
     "add_common",
+    "add_data_options",
     "emit",
     "float_list",
     "int_list",
@@ -105,6 +106,26 @@ def key_values(pairs: list[str] | None) -> dict[str, Any]:
         except yaml.YAMLError:
             raise ConfigError(f"cannot read the value of {pair!r}") from None
     return out
+
+
+def add_data_options(
+    parser: argparse.ArgumentParser,
+    data_help: str,
+    *,
+    example: str,
+    default: str | None = None,
+    required: bool = False,
+) -> None:
+    """--data NAME, repeatable --data-param KEY=VALUE (read with :func:`key_values`) and
+    --data-dir: the options of every command that loads a named dataset."""
+    parser.add_argument("--data", default=default, required=required, help=data_help)
+    parser.add_argument(
+        "--data-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help=f"dataset parameter, repeatable (e.g. --data-param {example})",
+    )
+    parser.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
 
 
 def add_common(parser: argparse.ArgumentParser, *, seed: int | None = 0) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import emit, key_values, positive_int
+from tinylens.cli.common import add_data_options, emit, key_values, positive_int
 
 ORDER = 40
 EXAMPLE = "tinylens inspect runs/train/model.safetensors --data digits"
@@ -21,14 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("model", metavar="MODEL", help="a tinylens .safetensors weights file")
-    p.add_argument("--data", help="dataset to measure activations on (digits, mnist, spiral...)")
-    p.add_argument(
-        "--data-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset parameter, repeatable (e.g. --data-param n=2000)",
+    add_data_options(
+        p, "dataset to measure activations on (digits, mnist, spiral...)", example="n=2000"
     )
-    p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
     p.add_argument("--batch-size", type=positive_int, default=2048)
     p.add_argument("--seed", type=int, default=0, help="seeds generated data and splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")

@@ -6,6 +6,7 @@ import argparse
 
 from tinylens.cli.common import (
     add_common,
+    add_data_options,
     emit,
     int_list,
     key_values,
@@ -25,14 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train an MLP (or a small CNN) on a named dataset",
         description=f"Train an MLP and save it with its metrics and report. Example: {EXAMPLE}",
     )
-    p.add_argument("--data", default="spiral", help="dataset name (spiral, sine, xor, digits, ...)")
-    p.add_argument(
-        "--data-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset parameter, repeatable (e.g. --data-param noise=0.3)",
+    add_data_options(
+        p, "dataset name (spiral, sine, xor, digits, ...)", example="noise=0.3", default="spiral"
     )
-    p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
     p.add_argument("--arch", type=int_list, help="widths input..output, e.g. 2,64,32,3")
     p.add_argument("--activation", default="relu", help="hidden activation (default relu)")
     p.add_argument(

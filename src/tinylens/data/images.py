@@ -34,6 +34,12 @@ class ImageSplit:
     source: str
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(height, width) of the images: (28, 28) for MNIST, (8, 8) for digits."""
+        assert self.train.image_shape is not None  # both image datasets carry it
+        return self.train.image_shape
+
 
 def load_image_split(
     dataset: str = "mnist",

@@ -19,7 +19,7 @@ from tinylens.data import arithmetic, synthetic
 from tinylens.data.dataset import Dataset
 from tinylens.data.digits import digits
 from tinylens.data.mnist import load_mnist
-from tinylens.errors import ConfigError, UnknownNameError, close_matches
+from tinylens.errors import ConfigError, UnknownNameError, did_you_mean
 
 __all__ = ["DATASETS", "load_dataset"]
 
@@ -86,8 +86,7 @@ def load_dataset(name: str, **params: Any) -> Dataset:
     ]
     for key in params:
         if key not in accepted:
-            near = close_matches(key, accepted)
-            hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+            hint = did_you_mean(key, accepted)
             takes = ", ".join(accepted) if accepted else "no parameters"
             raise ConfigError(
                 f"dataset {name!r} does not accept parameter {key!r}{hint}; it takes {takes}"

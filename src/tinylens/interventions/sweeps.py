@@ -777,6 +777,11 @@ class AblationSweep:
             )
         return out
 
+    def costliest_rows(self, k: int) -> list[list[Any]]:
+        """The :meth:`rows` of the ``k`` ablations that lose the most accuracy, costliest first."""
+        rows = self.rows()
+        return [rows[i] for i in np.argsort(-self.drop_)[:k]]
+
 
 @dataclass
 class ScalingSweep:

@@ -637,13 +637,12 @@ def _ablation_section(run: ModelRun, page: _Page, prefix: str = "") -> Section |
                 f"Test accuracy lost per class when each {la.unit} of {name} is zeroed "
                 f"(red: the {la.unit} helps that class). Baseline {abl.baseline_accuracy_:.4f}.",
             )
-            worst = np.argsort(-abl.drop_)[:8]
-            rows = abl.rows()
+            worst = abl.costliest_rows(8)
             tables.append(
                 Table(
                     f"{name}: the {len(worst)} {la.unit}s whose ablation costs most",
                     abl.columns(),
-                    [rows[i] for i in worst],
+                    worst,
                     note=f"every row: ablation_{stem}.csv",
                 )
             )

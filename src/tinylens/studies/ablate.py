@@ -221,14 +221,12 @@ class AblateResult:
                     f"{abl.baseline_accuracy_:.4f}.",
                 )
             )
-            top = np.argsort(-abl.drop_)[:10]
-            rows = abl.rows()
             tables.append(
                 Table(
                     f"{name}: the 10 {unit}s whose ablation costs most",
                     abl.columns(),
-                    [rows[i] for i in top],
-                    note=f"all {len(rows)} rows are in ablation_{stem}.csv",
+                    abl.costliest_rows(10),
+                    note=f"all {len(abl.units)} rows are in ablation_{stem}.csv",
                 )
             )
             if name in self.pairs:

@@ -34,11 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.data import MNIST_MEAN, MNIST_STD, Dataset, load_image_split, normalize
+from tinylens.data import (
+    MNIST_MEAN,
+    MNIST_STD,
+    Dataset,
+    ImageSplit,
+    load_image_split,
+    normalize,
+)
 from tinylens.engine import Dropout, LayerNorm, Linear, Sequential, small_cnn
 from tinylens.engine.activations import activation as make_activation
 from tinylens.engine.init import resolve_init
-from tinylens.errors import ConfigError, UnknownNameError, close_matches
+from tinylens.errors import ConfigError, UnknownNameError, reject_unknown_keys
 from tinylens.hooks import evaluating
 from tinylens.probes import StatsCallback, StreamingStats, neuron_stats, weight_drift
 from tinylens.progress import progress
@@ -67,7 +74,6 @@ __all__ = [
     "MnistStudyResult",
     "ModelAnalysis",
     "ModelRun",
-    "StudyData",
     "analyse_model",
     "build_variant",
     "load_data",
@@ -251,14 +257,9 @@ class MnistStudyConfig:
         tinylens.errors.ConfigError: unknown mnist-study setting 'epoch' (did you mean 'epochs'?)...
         """
         d = dict(d or {})
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in d:
-            if key not in known:
-                near = close_matches(str(key), known)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
-                raise ConfigError(
-                    f"unknown mnist-study setting {key!r}{hint}; known: {', '.join(known)}"
-                )
+        reject_unknown_keys(
+            d, [f.name for f in dataclasses.fields(cls)], "mnist-study setting", "known"
+        )
         try:
             return cls(**d)
         except TypeError as exc:
@@ -343,22 +344,7 @@ def build_variant(
 # -- data -----------------------------------------------------------------------------------------
 
 
-@dataclass
-class StudyData:
-    """The train and test images, and what they really are (``source``, ``notes``)."""
-
-    train: Dataset
-    test: Dataset
-    source: str
-    notes: list[str]
-
-    @property
-    def image_shape(self) -> tuple[int, int]:
-        assert self.train.image_shape is not None
-        return self.train.image_shape
-
-
-def load_data(config: MnistStudyConfig) -> StudyData:
+def load_data(config: MnistStudyConfig) -> ImageSplit:
     """The split of :func:`tinylens.data.load_image_split`, subsampled to ``train_size``."""
     split = load_image_split(
         config.dataset,
@@ -371,10 +357,10 @@ def load_data(config: MnistStudyConfig) -> StudyData:
     if config.train_size is not None and config.train_size < train.n:
         train, _ = train.split(test_size=train.n - config.train_size, rng=config.seed)
         notes.append(f"Trained on a stratified subset of {train.n} training images.")
-    return StudyData(train, split.test, split.source, notes)
+    return ImageSplit(train, split.test, split.source, notes)
 
 
-def variant_data(variant: str, data: StudyData) -> tuple[Dataset, Dataset, str | None]:
+def variant_data(variant: str, data: ImageSplit) -> tuple[Dataset, Dataset, str | None]:
     """``(train, test, note)``: the images a variant sees. ``normalized`` standardises them with
     MNIST's constants (mean 0.1307, std 0.3081) on MNIST, and with the training pixels' own
     mean and std on digits; every other variant sees pixels in [0, 1]."""
@@ -530,7 +516,7 @@ def _feature_maps(net: Any, test: Dataset, names: Sequence[str], n: int) -> tupl
 def _run_one(
     variant: str,
     cfg: MnistStudyConfig,
-    data: StudyData,
+    data: ImageSplit,
     *,
     full: bool,
     quiet: bool,
@@ -587,7 +573,7 @@ class MnistStudyResult:
     Attributes
     ----------
     config : MnistStudyConfig
-    data : StudyData
+    data : ImageSplit
     runs : dict of str -> ModelRun
         One per variant, in the configured order; the first is the primary (every analysis).
     cnn : ModelRun, optional
@@ -596,7 +582,7 @@ class MnistStudyResult:
     """
 
     config: MnistStudyConfig
-    data: StudyData
+    data: ImageSplit
     runs: dict[str, ModelRun]
     cnn: ModelRun | None = None
     seconds: float = 0.0
@@ -678,7 +664,7 @@ class MnistStudyResult:
 def run_mnist(
     config: MnistStudyConfig,
     *,
-    data: StudyData | None = None,
+    data: ImageSplit | None = None,
     quiet: bool = False,
     blas_threads: int | None = 1,
 ) -> MnistStudyResult:

@@ -23,7 +23,7 @@ import numpy as np
 
 from tinylens.data import DATASETS, Dataset, load_dataset
 from tinylens.engine import MLP, Sequential, small_cnn
-from tinylens.errors import ConfigError, ShapeError, close_matches
+from tinylens.errors import ConfigError, ShapeError, reject_unknown_keys
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.training import Callback, History, TrainConfig, fit
 
@@ -105,15 +105,8 @@ class TrainStudyConfig:
         tinylens.errors.ConfigError: unknown training-study setting 'dta' (did you mean 'data'?)...
         """
         d = dict(d or {})
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in d:
-            if key not in known:
-                near = close_matches(str(key), known)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
-                raise ConfigError(
-                    f"unknown training-study setting {key!r}{hint}; known settings: "
-                    f"{', '.join(sorted(known))}"
-                )
+        known = sorted(f.name for f in dataclasses.fields(cls))
+        reject_unknown_keys(d, known, "training-study setting", "known settings")
         train = d.get("train")
         if isinstance(train, dict):
             d["train"] = TrainConfig.from_dict(train)

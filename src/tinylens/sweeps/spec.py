@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinylens.errors import ConfigError, close_matches
+from tinylens.errors import ConfigError, reject_unknown_keys
 from tinylens.sweeps.registry import sweep_study
 
 __all__ = ["SWEEP_KEYS", "RunSpec", "SweepSpec", "load_sweep", "run_id_of", "set_dotted"]
@@ -97,11 +97,7 @@ def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
 def _check_keys(d: Any, known: tuple[str, ...], where: str) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise ConfigError(f"{where} must be a mapping, not {d!r}")
-    for key in d:
-        if key not in known:
-            near = close_matches(str(key), known)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ConfigError(f"unknown {where} key {key!r}{hint}; known keys: {', '.join(known)}")
+    reject_unknown_keys(d, known, f"{where} key")
     return d
 
 

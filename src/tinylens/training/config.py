@@ -17,7 +17,7 @@ from typing import Any
 
 from tinylens.engine.losses import LOSSES
 from tinylens.engine.optim import OPTIMIZERS
-from tinylens.errors import ConfigError, UnknownNameError, close_matches
+from tinylens.errors import ConfigError, UnknownNameError, reject_unknown_keys
 
 __all__ = ["TrainConfig"]
 
@@ -107,15 +107,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Build from a mapping (a YAML file); unknown keys are an error, not ignored."""
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        for key in d:
-            if key not in known:
-                near = close_matches(key, known)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
-                raise ConfigError(
-                    f"unknown training setting {key!r}{hint}; known settings: "
-                    f"{', '.join(sorted(known))}"
-                )
+        known = sorted({f.name for f in dataclasses.fields(cls)} - {"extra"})
+        reject_unknown_keys(d, known, "training setting", "known settings")
         try:
             return cls(**d)
         except TypeError as exc:
