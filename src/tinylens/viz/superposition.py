@@ -70,15 +70,24 @@ def plot_columns_grid(
     return fig
 
 
-def plot_gram(G: np.ndarray, *, ax: Any = None, title: str = "W^T W") -> Any:
-    """``W^T W`` as a heat map on a symmetric colour scale (red +, blue -)."""
+def plot_gram(
+    G: np.ndarray,
+    *,
+    ax: Any = None,
+    title: str = "W^T W",
+    vmax: float | None = None,
+    colorbar: bool = True,
+) -> Any:
+    """``W^T W`` as a heat map on a symmetric colour scale ``[-vmax, vmax]`` (red +, blue -;
+    ``vmax`` defaults to the largest ``|entry|``; several panels share one with ``vmax``)."""
     G = np.asarray(G, dtype=float)
     fig, ax = new_axes(ax, 3.0, 3.0)
-    v = max(float(np.abs(G).max()), 1e-12)
+    v = max(float(np.abs(G).max()) if vmax is None else float(vmax), 1e-12)
     im = ax.imshow(G, cmap="RdBu_r", vmin=-v, vmax=v)
     ax.set(xticks=range(len(G)), yticks=range(len(G)), title=title)
     ax.title.set_fontsize(9)
-    fig.colorbar(im, ax=ax, shrink=0.7)
+    if colorbar:
+        fig.colorbar(im, ax=ax, shrink=0.7)
     return fig
 
 

@@ -57,14 +57,17 @@ def write(result: SuperpositionResult, run: RunDir) -> None:
     fig = new_figure(2.6 * len(best), 5.0)
     axes = np.array(fig.subplots(2, len(best))).reshape(2, len(best))
     grams, norms, sup = result.gram_, result.norms_, result.superposition_
+    vmax = float(np.abs(grams[best]).max())  # one colour scale for every panel
     for col, (k, t) in enumerate(zip(best, titles, strict=True)):
-        plot_gram(grams[k], ax=axes[0, col], title=f"W^T W, {t}")
+        plot_gram(grams[k], ax=axes[0, col], title=f"W^T W, {t}", vmax=vmax, colorbar=False)
         plot_feature_norms(norms[k], sup[k], ax=axes[1, col], title="||W_i||")
+    fig.colorbar(axes[0, -1].images[0], ax=list(axes[0]), shrink=0.7)
     run.save_figure("gram_norms.png", fig)
     figures.append(
         Figure(
             "gram_norms.png",
-            "Top: W^T W (red positive, blue negative): off-diagonal entries are interference "
+            "Top: W^T W (red positive, blue negative, one scale): off-diagonal entries are "
+            "interference "
             "between features. Bottom: feature norms, coloured by superposition "
             "sum_{j != i} (W_i_hat . W_j)^2 (black: a dimension of its own; yellow: shared).",
         )
