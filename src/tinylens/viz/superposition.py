@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 # The paper's fraction lines (see tinylens.superposition.geometry.FRACTIONS)
-_FRACTION_LINES = (1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 1 / 3)
+_FRACTION_LINES = {"1": 1.0, "3/4": 3 / 4, "2/3": 2 / 3, "1/2": 1 / 2, "2/5": 2 / 5, "1/3": 1 / 3}
 # not represented, dedicated dimension, superposition (the paper: blue, red, white-ish)
 _PHASE_COLOURS = ("#4c72b0", "#c44e52", "#f2f2f2")
 
@@ -126,9 +126,10 @@ def plot_dimensionality(
     D = np.asarray(dimensionality, dtype=float)
     fig, ax = new_axes(ax, 5.0, 3.4)
     x = 1.0 / (1.0 - S)
-    for f in _FRACTION_LINES:
+    for label, f in _FRACTION_LINES.items():
         ax.axhline(f, color="0.75", lw=0.7, ls=":")
-        ax.text(x.max() * 1.05, f, f"{f:.2g}", fontsize=7, va="center", color="0.5")
+        ax.text(1.01, f, label, fontsize=7, va="center", color="0.4",
+                transform=ax.get_yaxis_transform())  # fmt: skip
     for i in range(D.shape[1]):
         ax.scatter(x, D[:, i], s=16, color=f"C{i % 10}", label=f"feature {i}", zorder=3)
     if dims_per_feature is not None:
@@ -142,7 +143,7 @@ def plot_dimensionality(
         title="dimensions per feature against sparsity",
     )
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.07, 1.0))
     return fig
 
 
