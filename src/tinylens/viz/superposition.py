@@ -135,6 +135,8 @@ def plot_dimensionality(
     if dims_per_feature is not None:
         order = np.argsort(x)
         ax.plot(x[order], np.asarray(dims_per_feature)[order], "k-", lw=1, label="m / ||W||_F^2")
+    if x.min() == x.max():  # one sparsity: a log axis needs a range around it
+        ax.set_xlim(x.min() / 2, x.max() * 2)
     ax.set(
         xscale="log",
         xlabel="1 / (1 - S)",
