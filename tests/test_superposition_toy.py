@@ -192,7 +192,8 @@ def test_phase_diagram_shows_its_three_phases():
     assert ph[1, 1] == "superposition"  # sparse, equal importance: antipodal pair
     W = res.phase.W_[1, 1, 0]
     assert W[0] * W[1] < 0  # the pair shares its dimension with opposite signs
-    assert set(res.phase.counts().values()) and sum(res.phase.counts().values()) == 6
+    assert sum(res.phase.counts().values()) == 6
+    assert "<table>" in res.phase._repr_html_() and repr(res.phase).startswith("PhaseDiagram(3x2")
 
 
 def test_bad_input_is_refused():
@@ -246,6 +247,15 @@ def test_result_shows_itself():
     assert len(df) == 4 * 5 and {"norm", "dimensionality", "fraction"} <= set(df.columns)
     np.testing.assert_allclose(df["norm"].to_numpy(), feature_norms(res.W_).ravel())
     assert isinstance(res.plot(), Figure)
+    assert res.plot(ax=res.plot().axes[0]) is not None  # draws into a given axes
+    # one sparsity on a log axis: no singular-limits warning
+    import warnings
+
+    from tinylens.viz.superposition import plot_dimensionality
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_dimensionality(np.array([0.9]), np.full((1, 5), 0.4))
     best = res.best()
     assert len(best) == 2
     for b, start in zip(best, (0, 2), strict=True):

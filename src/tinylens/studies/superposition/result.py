@@ -18,6 +18,16 @@ from tinylens.superposition import geometry as G
 __all__ = ["PhaseDiagram", "SuperpositionResult"]
 
 
+def _inline_png(fig: Any) -> str:
+    """An ``<img>`` holding the figure as a base64 PNG (for ``_repr_html_``)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
+    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
+
+
 @dataclass
 class PhaseDiagram:
     """The ``n=2, m=1`` grid: ``W_[row, col]`` (shape ``(1, 2)``) and its phase, for relative
@@ -51,6 +61,14 @@ class PhaseDiagram:
 
         return plot_phase_diagram(
             self.densities, self.relative_importance, self.phase_index(), ax=ax
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{p}</td><td>{c}</td></tr>" for p, c in self.counts().items())
+        return (
+            f"<div><b>Phase diagram, n=2, m=1</b> ({len(self.relative_importance)} relative "
+            f"importances x {len(self.densities)} densities)<table><tr><th>phase of feature 2"
+            f"</th><th>cells</th></tr>{rows}</table>{_inline_png(self.plot())}</div>"
         )
 
     def __repr__(self) -> str:
@@ -249,9 +267,6 @@ class SuperpositionResult:
         return plot_columns_grid(self.W_[best], self.importance_decay[best], titles)
 
     def _repr_html_(self) -> str:
-        import base64
-        import io
-
         cfg = self.config
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.SUMMARY_COLUMNS)
         body = "".join(
@@ -263,10 +278,7 @@ class SuperpositionResult:
             + "</tr>"
             for row in self.summary_rows()
         )
-        fig = self.plot_columns() if cfg.hidden == 2 else self.plot()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
-        img = base64.b64encode(buf.getvalue()).decode("ascii")
+        img = _inline_png(self.plot_columns() if cfg.hidden == 2 else self.plot())
         phase = (
             ""
             if self.phase is None
@@ -276,6 +288,5 @@ class SuperpositionResult:
             f"<div><b>Toy models of superposition</b>: n={cfg.features} features in "
             f"m={cfg.hidden} dimensions, {len(self.loss_)} models trained at once "
             f"({cfg.train.steps} steps, batch {cfg.train.batch_size})"
-            f"<table><tr>{head}</tr>{body}</table>{phase}"
-            f'<img src="data:image/png;base64,{img}"/></div>'
+            f"<table><tr>{head}</tr>{body}</table>{phase}{img}</div>"
         )
