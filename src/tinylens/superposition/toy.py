@@ -218,7 +218,9 @@ def sample_features(
     return x
 
 
-def _instance_rngs(rng: np.random.Generator | Sequence[np.random.Generator], k: int):
+def _instance_rngs(
+    rng: np.random.Generator | Sequence[np.random.Generator], k: int
+) -> list[np.random.Generator]:
     if isinstance(rng, np.random.Generator):
         return rng.spawn(k)
     rngs = list(rng)
