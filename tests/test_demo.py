@@ -51,6 +51,7 @@ def test_demo_writes_one_report_with_a_section_per_study(demo_run):
         "optimizers",
         "circuits",
         "probing",
+        "superposition",
     }
     assert "verified" in metrics["highlights"]["circuits"]["compiled"]
     assert "success: Abs(x)" in metrics["highlights"]["circuits"]["read back"]

@@ -12,6 +12,7 @@ circuits       the hand-derived circuit library, a compiled and verified express
                "does gradient descent find abs?" over a few hundred seeds
 probing        the image probing study (dead neurons, selectivity, ablation, scaling, maps,
                pruning) on scikit-learn's offline 8x8 digits
+superposition  toy models of superposition (n=5, m=2) at three sparsities, trained at once
 =============  ===============================================================================
 
 Everything is offline and seeded: the same seed gives the same report.
@@ -251,6 +252,24 @@ def _probing(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
     return {"test accuracy": m["test_accuracy"], "data": m["data_source"]}
 
 
+def _superposition(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.studies.superposition import SuperpositionConfig, ToyTrainConfig, write
+    from tinylens.studies.superposition import run as run_superposition
+
+    sup_cfg = SuperpositionConfig(
+        sparsity=(0.0, 0.9, 0.99),
+        instances=2,
+        train=ToyTrainConfig(steps=800 if cfg.quick else 1500),
+        seed=cfg.seed,
+    )
+    result = run_superposition(sup_cfg, progress=not quiet)
+    write(result, run)
+    return {
+        f"represented at S={result.sparsity[k]:g}": int(result.represented_[k])
+        for k in result.best()
+    }
+
+
 PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
     "basis": _basis,
     "regions": _regions,
@@ -258,6 +277,7 @@ PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
     "optimizers": _optimizers,
     "circuits": _circuits,
     "probing": _probing,
+    "superposition": _superposition,
 }
 """The demo's parts in order: name -> function(config, run, quiet) returning highlights."""
 
