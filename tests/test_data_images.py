@@ -15,7 +15,16 @@ def empty_cache(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_only_the_mnist_test_set_is_split_8000_2000(mnist_dir, empty_cache):
+def test_the_full_mnist_is_used_when_present(mnist_full_dir, empty_cache):
+    split = load_image_split("mnist", mnist_full_dir, seed=3, download=False)
+    assert split.source == "mnist" and not split.notes
+    assert (split.train.n, split.test.n) == (60_000, 10_000)
+    assert (split.train.name, split.test.name) == ("mnist-train", "mnist-test")
+    assert split.image_shape == (28, 28)
+
+
+def test_only_the_mnist_test_set_is_split_8000_2000(mnist_test_only_dir, empty_cache):
+    mnist_dir = mnist_test_only_dir  # the training files are absent here, whatever the machine
     split = load_image_split("mnist", mnist_dir, seed=3, download=False)
     assert split.source == "mnist-test-split"
     assert (split.train.n, split.test.n) == (8000, 2000)

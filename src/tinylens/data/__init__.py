@@ -30,6 +30,7 @@ from tinylens.data.digits import digits
 from tinylens.data.images import IMAGE_DATASETS, ImageSplit, load_image_split
 from tinylens.data.mnist import (
     MIRRORS,
+    MNIST_CONTENT_MD5,
     MNIST_FILES,
     MNIST_MEAN,
     MNIST_STD,
@@ -52,6 +53,7 @@ __all__ = [
     "DATASETS",
     "IMAGE_DATASETS",
     "MIRRORS",
+    "MNIST_CONTENT_MD5",
     "MNIST_FILES",
     "MNIST_MEAN",
     "MNIST_STD",
