@@ -6,7 +6,8 @@ single hooked runs; its files; its command line.
 Tolerances: EXACT for accuracies (the batched sweeps and single hooked runs score the same
 samples with the same float32 forward); F32_TOL = 1e-6 relative for statistics of float32
 activations recomputed outside the study (which runs BLAS on one thread: its float32 products
-may round differently from a multi-threaded run).
+may round differently from a multi-threaded run); ONE_IMAGE for accuracies of the same float32
+network on torch and on the engine (another BLAS: a near-tie image may flip).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tinylens.studies.mnist import (
 )
 
 F32_TOL = 1e-6
+ONE_IMAGE = 1  # across backends, accuracies may differ by one near-tie test image (see its test)
 
 
 def _per_class(pred, y):
@@ -307,17 +309,22 @@ def test_analyse_model_runs_on_a_torch_twin_and_agrees(digits_run):
     settings = AnalysisConfig(analyses=("ablation", "pruning"), prune_ks=(1, 2), prune_random=2)
     eng = analyse_model(p.net, p.train, p.test, config=settings)
     tor = analyse_model(tl.to_torch(p.net), p.train, p.test, ["layers.1", "layers.3"], settings)
+    # Accuracies across backends: float32 logits from two BLAS libraries differ by ~1e-7, so a
+    # test image whose two best logits are that close may be classified differently: allow one
+    # such image per score (ONE_IMAGE), no more.
+    per_class = np.bincount(p.test.y, minlength=10)
     for name in ("layers.1", "layers.3"):
-        np.testing.assert_array_equal(
-            eng.layers[name].ablation.class_accuracy_, tor.layers[name].ablation.class_accuracy_
-        )
+        a, b = eng.layers[name].ablation.class_accuracy_, tor.layers[name].ablation.class_accuracy_
+        assert a.shape == b.shape
+        assert np.all(np.abs(a - b) * per_class <= ONE_IMAGE + 1e-9)
         np.testing.assert_allclose(
             eng.layers[name].selectivity.selectivity_,
             tor.layers[name].selectivity.selectivity_,
             rtol=1e-5,  # float32 forwards on two backends
             atol=1e-5,
         )
-    np.testing.assert_array_equal(eng.joint_pruning.accuracy_, tor.joint_pruning.accuracy_)
+    a, b = eng.joint_pruning.accuracy_, tor.joint_pruning.accuracy_
+    assert a.shape == b.shape and np.all(np.abs(a - b) * p.test.n <= ONE_IMAGE + 1e-9)
 
 
 def test_cli_quick_run_prints_json_and_writes_the_report(tmp_path, capsys):
