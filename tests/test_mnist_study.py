@@ -227,7 +227,11 @@ def test_every_variant_is_trained_and_compared_and_the_first_gets_every_analysis
     assert first.layers["layers.1"].pixel_maps.maps_.shape == (32, 8, 8)
     assert other.layers["layers.1"].pixel_maps is None and other.layers["layers.1"].ablation
     norm = r.runs["normalized"]
-    assert norm.analysis.input_range.normalization is not None
+    # digits are standardised with the training pixels' own mean and std (recomputed here)
+    raw_train = first.train.X.astype(np.float64)
+    mean, std = norm.analysis.input_range.normalization
+    assert mean == pytest.approx(raw_train.mean(), rel=F32_TOL)
+    assert std == pytest.approx(raw_train.std(), rel=F32_TOL)
     assert norm.train.X.min() < 0  # it trained on normalized pixels
     rows = r.metrics()["variant_comparison"]
     assert [row["variant"] for row in rows] == list(VARIANTS)
