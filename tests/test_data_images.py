@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tinylens.data import load_image_split
+from tinylens.data.mnist import MnistChecksumError
 from tinylens.errors import DataError, UnknownNameError
 
 
@@ -33,6 +34,17 @@ def test_only_the_mnist_test_set_is_split_8000_2000(mnist_test_only_dir, empty_c
     assert "genuine MNIST test images split 8000 / 2000" in split.notes[0]
     again = load_image_split("mnist", mnist_dir, seed=3, download=False)
     assert np.array_equal(again.test.y, split.test.y)
+
+
+def test_a_corrupt_mnist_file_is_an_error_not_a_fallback(mnist_dir, empty_cache):
+    corrupt = empty_cache / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "t10k-labels-idx1-ubyte.gz").symlink_to(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    data = bytearray((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())
+    data[-20] ^= 0x01
+    (corrupt / "t10k-images-idx3-ubyte.gz").write_bytes(data)
+    with pytest.raises(MnistChecksumError, match="not the original"):
+        load_image_split("mnist", corrupt, download=False)  # fallback=True: still an error
 
 
 def test_no_mnist_anywhere_falls_back_to_digits_and_says_so(empty_cache):

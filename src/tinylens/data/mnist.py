@@ -40,6 +40,7 @@ __all__ = [
     "MNIST_MEAN",
     "MNIST_STD",
     "SPLITS",
+    "MnistChecksumError",
     "load_mnist",
     "mnist_cache_dir",
     "read_idx",
@@ -52,6 +53,15 @@ MNIST_FILES: dict[str, str] = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
+
+
+class MnistChecksumError(DataError):
+    """A local MNIST file is not the original (its md5 and its content's md5 are unknown).
+
+    Unlike a missing file, this is never a reason to fall back to other data: the user has a
+    corrupt file to delete or replace.
+    """
+
 
 #: The md5 of each file's uncompressed content (the IDX bytes), keyed by the ``.gz`` name: what
 #: an uncompressed or re-compressed copy must hold. Computed from the published files above (the
@@ -309,7 +319,7 @@ def _verified_content(name: str, path: Path) -> tuple[bytes, str]:
         content, content_md5 = b"", "unreadable (corrupt gzip)"
     if content_md5 == MNIST_CONTENT_MD5[name]:
         return content, digest
-    raise DataError(
+    raise MnistChecksumError(
         f"MNIST file {path} has md5 {digest}, expected {MNIST_FILES[name]} (the published "
         f"{name}) or uncompressed content with md5 {MNIST_CONTENT_MD5[name]} (its content: "
         f"{content_md5}); it is corrupt or not the original: delete it (it will be downloaded "
