@@ -22,6 +22,7 @@ from tinylens.circuits import (
     get_circuit,
     parse,
     parse_domain,
+    verify,
 )
 from tinylens.circuits.canonical import match_circuit
 from tinylens.circuits.explain import as_domain, explain, sympy_to_expr
@@ -115,8 +116,11 @@ def test_every_library_network_reads_as_its_expression(name):
     # the formula is the entry's function on its domain, decided exactly
     (formula,) = e.exprs
     assert compare_on_box(formula, parse(c.expression), c.domain, names=c.inputs).max_error == 0
-    # and the language form compiles back
-    assert compile_expression(e.expression, domain=c.domain, inputs=c.inputs).neurons >= 0
+    # and the language form compiles back to a network computing the entry's function,
+    # verified exactly on the entry's domain
+    back = compile_expression(e.expression, domain=c.domain, inputs=c.inputs)
+    check = verify(back.net, parse(c.expression), back.domain)
+    assert check.verified is True and check.max_error == 0, check.message
 
 
 def test_readings_of_the_classic_circuits():

@@ -125,12 +125,20 @@ def test_ablate_mistakes_are_one_line_and_exit_2(mlp_file, tmp_path, capsys, arg
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
-def test_inspect_on_mnist_says_which_images_it_used(mnist_dir, tmp_path, capsys):
+def test_inspect_on_mnist_says_which_images_it_used(mnist_test_only_dir, tmp_path, capsys):
     path = tl.save(tl.MLP([784, 8, 10], rng=0), tmp_path / "m.safetensors")
-    argv = ["inspect", str(path), "--data", "mnist", "--data-dir", str(mnist_dir), "--json"]
+    argv = ["inspect", str(path), "--data", "mnist", "--data-dir", str(mnist_test_only_dir)]
+    assert main([*argv, "--json"]) == 0
+    summary = _json(capsys)
+    # only the test set is here: 2,000 of its images are held out, and the substitution is said
+    assert summary["data"].startswith("mnist") and summary["samples"] == 2000
+    assert any("test images split" in n for n in summary["notes"])
+
+
+def test_inspect_on_full_mnist_uses_the_10000_test_images(mnist_full_dir, tmp_path, capsys):
+    path = tl.save(tl.MLP([784, 8, 10], rng=0), tmp_path / "m.safetensors")
+    argv = ["inspect", str(path), "--data", "mnist", "--data-dir", str(mnist_full_dir), "--json"]
     assert main(argv) == 0
     summary = _json(capsys)
-    assert summary["data"].startswith("mnist")
-    assert summary["samples"] in (2000, 10000)
-    if summary["samples"] == 2000:  # only the test set is here: the substitution is said
-        assert any("test images split" in n for n in summary["notes"])
+    assert summary["data"].startswith("mnist") and summary["samples"] == 10_000
+    assert not any("test images split" in n for n in summary["notes"])

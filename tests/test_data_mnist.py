@@ -1,7 +1,9 @@
-"""tinylens.data.mnist: the IDX reader, the genuine MNIST test set, and the download path.
+"""tinylens.data.mnist: the IDX reader, the genuine MNIST files, and the download path.
 
 Downloads go to a local HTTP server (127.0.0.1, a free port) serving copies of the genuine t10k
-files, never to the internet; every cache is a temporary directory.
+files, never to the internet; every cache is a temporary directory. The genuine training set is
+used where it is present (``mnist_full_dir``); the "training files missing" paths run on a
+directory holding only the test files (``mnist_test_only_dir``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinylens.data import MNIST_FILES, MNIST_MEAN, MNIST_STD, load_dataset, load_mnist, normalize
+from tinylens.data import (
+    MNIST_CONTENT_MD5,
+    MNIST_FILES,
+    MNIST_MEAN,
+    MNIST_STD,
+    load_dataset,
+    load_mnist,
+    normalize,
+)
 from tinylens.data.mnist import mnist_cache_dir, read_idx
 from tinylens.errors import ConfigError, DataError
 
 TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
-# Per-digit counts of the MNIST test set, as published with the data set.
+# Per-digit counts of the MNIST test and training sets, as published with the data set.
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
 @pytest.fixture(autouse=True)
@@ -169,21 +180,81 @@ def test_normalize_mnist_records_constants(mnist_test):
     assert nd.input_range == pytest.approx((-0.1307 / 0.3081, (1 - 0.1307) / 0.3081))
 
 
+def test_content_md5s_are_those_of_the_published_files(mnist_dir):
+    # recomputed from the published .gz files (whose own md5 is checked above)
+    for name in (TEST_IMAGES, TEST_LABELS):
+        content = gzip.decompress((mnist_dir / name).read_bytes())
+        assert hashlib.md5(content).hexdigest() == MNIST_CONTENT_MD5[name]
+
+
 def test_uncompressed_files_load_the_same(mnist_dir, mnist_test, tmp_path):
     for name in (TEST_IMAGES, TEST_LABELS):
         raw = gzip.decompress((mnist_dir / name).read_bytes())
         (tmp_path / name.removesuffix(".gz")).write_bytes(raw)
     ds = load_mnist(tmp_path, split="test", download=False, cache_dir=tmp_path / "cache")
     assert np.array_equal(ds.X, mnist_test.X) and np.array_equal(ds.y, mnist_test.y)
-    assert set(ds.info["md5"].values()) == {None}  # no published md5 for uncompressed files
+    assert ds.info["images"] == str(tmp_path / TEST_IMAGES.removesuffix(".gz"))
+    assert ds.info["md5"] == {
+        str(tmp_path / n.removesuffix(".gz")): MNIST_CONTENT_MD5[n]
+        for n in (TEST_IMAGES, TEST_LABELS)
+    }
 
 
-def test_missing_train_files_name_the_files(mnist_dir, tmp_path):
+def test_recompressed_files_are_checked_by_their_content(mnist_dir, mnist_test, tmp_path):
+    for name in (TEST_IMAGES, TEST_LABELS):
+        raw = gzip.decompress((mnist_dir / name).read_bytes())
+        again = gzip.compress(raw, compresslevel=1, mtime=0)
+        assert hashlib.md5(again).hexdigest() != MNIST_FILES[name]  # other bytes, same content
+        (tmp_path / name).write_bytes(again)
+    ds = load_mnist(tmp_path, split="test", download=False, cache_dir=tmp_path / "cache")
+    assert np.array_equal(ds.X, mnist_test.X) and np.array_equal(ds.y, mnist_test.y)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_file_whose_content_is_not_the_original_is_refused(mnist_dir, tmp_path, compress):
+    shutil.copy(mnist_dir / TEST_LABELS, tmp_path / TEST_LABELS)
+    content = bytearray(gzip.decompress((mnist_dir / TEST_IMAGES).read_bytes()))
+    content[5000] ^= 0x01  # one flipped bit in one pixel: still a well-formed IDX file
+    name = TEST_IMAGES if compress else TEST_IMAGES.removesuffix(".gz")
+    data = gzip.compress(bytes(content)) if compress else bytes(content)
+    (tmp_path / name).write_bytes(data)
+    assert read_idx(tmp_path / name).shape == (10_000, 28, 28)  # the reader alone cannot tell
     with pytest.raises(DataError) as exc:
-        load_mnist(mnist_dir, split="train", download=False, cache_dir=tmp_path)
+        load_mnist(tmp_path, split="test", download=False, cache_dir=tmp_path / "cache")
     message = one_line(exc)
-    assert message.startswith(f"MNIST train files not found in {mnist_dir} or {tmp_path}")
+    assert str(tmp_path / name) in message and "not the original" in message
+    assert f"(its content: {hashlib.md5(content).hexdigest()})" in message
+    assert MNIST_CONTENT_MD5[TEST_IMAGES] in message
+
+
+def test_the_labels_in_the_images_slot_are_refused(mnist_dir, tmp_path):
+    # well-formed IDX, wrong file: the content md5 tells them apart
+    shutil.copy(mnist_dir / TEST_LABELS, tmp_path / TEST_LABELS)
+    shutil.copy(mnist_dir / TEST_LABELS, tmp_path / TEST_IMAGES)
+    with pytest.raises(DataError, match="not the original"):
+        load_mnist(tmp_path, split="test", download=False, cache_dir=tmp_path / "cache")
+
+
+def test_missing_train_files_name_the_files(mnist_test_only_dir, tmp_path):
+    with pytest.raises(DataError) as exc:
+        load_mnist(mnist_test_only_dir, split="train", download=False, cache_dir=tmp_path)
+    message = one_line(exc)
+    assert message.startswith(f"MNIST train files not found in {mnist_test_only_dir} or {tmp_path}")
     assert TRAIN_IMAGES in message and TRAIN_LABELS in message and "--data-dir" in message
+
+
+def test_the_genuine_training_set_loads_and_is_checked(mnist_full_dir, tmp_path):
+    ds = load_mnist(mnist_full_dir, split="train", download=False, cache_dir=tmp_path)
+    assert ds.X.shape == (60_000, 784) and ds.X.dtype == np.float32
+    assert np.bincount(ds.y, minlength=10).tolist() == TRAIN_LABEL_COUNTS
+    assert ds.y[:5].tolist() == [5, 0, 4, 1, 9]  # the first five training digits
+    assert ds.X.min() == 0.0 and ds.X.max() == 1.0
+    for name, key in ((TRAIN_IMAGES, "images"), (TRAIN_LABELS, "labels")):
+        path = ds.info[key]
+        raw = Path(path).read_bytes()
+        content = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        assert hashlib.md5(content).hexdigest() == MNIST_CONTENT_MD5[name]
+        assert ds.info["md5"][path] == hashlib.md5(raw).hexdigest()
 
 
 def test_corrupt_local_file_is_named_with_its_md5(mnist_dir, tmp_path):

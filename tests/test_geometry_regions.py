@@ -285,7 +285,7 @@ def test_region_api_and_json_schema(tmp_path):
     assert "inequalities" in region.to_dict(hrep=True)
     # locate: -1 outside the box; region_of outside is a one-line error
     idx = regions.locate([[0.1, 0.2], [5.0, 0.0]])
-    assert idx[0] >= 0 and idx[1] == -1
+    assert idx[0] == regions.region_of([0.1, 0.2]).index and idx[1] == -1
     with pytest.raises(ConfigError, match="outside the box"):
         regions.region_of([5.0, 0.0])
 

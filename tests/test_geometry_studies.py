@@ -196,6 +196,47 @@ def test_topology_study_small(tmp_path):
     assert tl.load_affine(tmp_path / "t" / "mlp_K3.safetensors").sizes == [2, 16, 8, 3]
 
 
+def _relu_mlp_from_file(path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (weight, bias) pairs of a saved ReLU MLP, read with safetensors itself (no tinylens)."""
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(path))
+    indices = sorted({int(key.split(".")[1]) for key in tensors})
+    return [(tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in indices]
+
+
+def test_topology_test_accuracy_is_measured_on_the_held_out_split(tmp_path):
+    cfg = TopologyConfig(classes=(3,), points=300, degree=2, hidden=(8,), epochs=30, lift_epochs=50)
+    result = run_topology(cfg, quiet=True)
+    run = RunDir(tmp_path / "t")
+    result.save(run)
+    run.finish()
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())["3"]
+    # the held-out split rebuilt from the documented recipe: spiral, then split, one generator
+    rng = np.random.default_rng([cfg.seed, 3])
+    train, test = tl.data.spiral(cfg.points, 3, cfg.noise, rng=rng).split(
+        cfg.test_fraction, rng=rng
+    )
+    np.testing.assert_array_equal(test.X, result.data[3][1].X)
+
+    def accuracy(X, y):  # the engine's forward, in the file's dtype (float32), by hand
+        layers = _relu_mlp_from_file(tmp_path / "t" / "mlp_K3.safetensors")
+        h = X.astype(layers[0][0].dtype)
+        for i, (w, b) in enumerate(layers):
+            h = h @ w.T + b
+            if i < len(layers) - 1:
+                h = np.maximum(h, 0.0)
+        return float(np.mean(h.argmax(axis=1) == y))
+
+    test_acc, train_acc = accuracy(test.X, test.y), accuracy(train.X, train.y)
+    assert test_acc != train_acc  # so a test accuracy taken on the training split shows
+    assert metrics["mlp"]["test_accuracy"] == test_acc
+    assert metrics["mlp"]["train_accuracy"] == train_acc
+    # the lifted model is not saved: score the returned one on the rebuilt held-out split
+    assert metrics["lift"]["test_accuracy"] == result.lifts[3].accuracy(test.X, test.y)
+    assert metrics["lift"]["test_accuracy"] != result.lifts[3].accuracy(train.X, train.y)
+
+
 def test_topology_cli(tmp_path, capsys):
     args = ["topology", "--classes", "3", "--points", "200", "--degree", "2", "--hidden", "8,8"]
     args += ["--epochs", "20", "--lift-epochs", "50", "--out", str(tmp_path / "t"), "--json"]

@@ -1,10 +1,13 @@
 """The MNIST study end to end: on the 10,000 genuine MNIST test images split 8,000 / 2,000 (few
-epochs) and on digits; its tables against single hooked runs; its files; its command line.
+epochs; a directory holding only the test files, so the fallback runs whatever the machine has),
+on full MNIST (a 2,000-image training subset, to keep CI quick) and on digits; its tables against
+single hooked runs; its files; its command line.
 
 Tolerances: EXACT for accuracies (the batched sweeps and single hooked runs score the same
 samples with the same float32 forward); F32_TOL = 1e-6 relative for statistics of float32
 activations recomputed outside the study (which runs BLAS on one thread: its float32 products
-may round differently from a multi-threaded run).
+may round differently from a multi-threaded run); ONE_IMAGE for accuracies of the same float32
+network on torch and on the engine (another BLAS: a near-tie image may flip).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tinylens.studies.mnist import (
 )
 
 F32_TOL = 1e-6
+ONE_IMAGE = 1  # across backends, accuracies may differ by one near-tie test image (see its test)
 
 
 def _per_class(pred, y):
@@ -91,9 +95,9 @@ def test_config_validates_and_expands_names():
 
 
 @pytest.fixture(scope="module")
-def split_run(mnist_dir):
+def split_run(mnist_test_only_dir):
     cfg = MnistStudyConfig(
-        data_dir=str(mnist_dir),
+        data_dir=str(mnist_test_only_dir),
         download=False,
         epochs=3,
         embeddings=("pca",),
@@ -120,6 +124,29 @@ def test_the_split_study_trains_the_sources_model_and_says_what_it_used(split_ru
     assert any("8000 / 2000" in n for n in r.notes())
     assert any("not comparable" in n for n in r.notes())
     assert sorted(p.stats) == [0, 1, 2, 3] and len(p.history.snapshots) == 4
+
+
+def test_on_full_mnist_the_study_trains_on_the_training_set_and_tests_on_10000(
+    mnist_full_dir,
+):
+    cfg = MnistStudyConfig(
+        data_dir=str(mnist_full_dir),
+        download=False,
+        epochs=1,
+        train_size=2000,  # a stratified subset of the 60,000: CI's time
+        analyses="none",
+        embeddings="none",
+    )
+    r = run_mnist(cfg, quiet=True)
+    assert r.data.source == "mnist" and r.lr == 0.01
+    assert (r.data.train.n, r.data.test.n) == (2000, 10_000)
+    assert r.data.train.name == "mnist-train" and r.data.test.name == "mnist-test"
+    assert not any("8000 / 2000" in n for n in r.notes())
+    assert any("stratified subset of 2000" in n for n in r.notes())
+    # the reported accuracy, recomputed from the trained network on the 10,000 test images
+    p = r.primary
+    pred = p.net.forward(r.data.test.X).argmax(axis=1)
+    assert p.test_accuracy == pytest.approx(np.mean(pred == r.data.test.y), abs=1e-12)
 
 
 def test_statistics_and_selectivity_come_from_the_final_training_pass(split_run):
@@ -200,7 +227,11 @@ def test_every_variant_is_trained_and_compared_and_the_first_gets_every_analysis
     assert first.layers["layers.1"].pixel_maps.maps_.shape == (32, 8, 8)
     assert other.layers["layers.1"].pixel_maps is None and other.layers["layers.1"].ablation
     norm = r.runs["normalized"]
-    assert norm.analysis.input_range.normalization is not None
+    # digits are standardised with the training pixels' own mean and std (recomputed here)
+    raw_train = first.train.X.astype(np.float64)
+    mean, std = norm.analysis.input_range.normalization
+    assert mean == pytest.approx(raw_train.mean(), rel=F32_TOL)
+    assert std == pytest.approx(raw_train.std(), rel=F32_TOL)
     assert norm.train.X.min() < 0  # it trained on normalized pixels
     rows = r.metrics()["variant_comparison"]
     assert [row["variant"] for row in rows] == list(VARIANTS)
@@ -282,17 +313,22 @@ def test_analyse_model_runs_on_a_torch_twin_and_agrees(digits_run):
     settings = AnalysisConfig(analyses=("ablation", "pruning"), prune_ks=(1, 2), prune_random=2)
     eng = analyse_model(p.net, p.train, p.test, config=settings)
     tor = analyse_model(tl.to_torch(p.net), p.train, p.test, ["layers.1", "layers.3"], settings)
+    # Accuracies across backends: float32 logits from two BLAS libraries differ by ~1e-7, so a
+    # test image whose two best logits are that close may be classified differently: allow one
+    # such image per score (ONE_IMAGE), no more.
+    per_class = np.bincount(p.test.y, minlength=10)
     for name in ("layers.1", "layers.3"):
-        np.testing.assert_array_equal(
-            eng.layers[name].ablation.class_accuracy_, tor.layers[name].ablation.class_accuracy_
-        )
+        a, b = eng.layers[name].ablation.class_accuracy_, tor.layers[name].ablation.class_accuracy_
+        assert a.shape == b.shape
+        assert np.all(np.abs(a - b) * per_class <= ONE_IMAGE + 1e-9)
         np.testing.assert_allclose(
             eng.layers[name].selectivity.selectivity_,
             tor.layers[name].selectivity.selectivity_,
             rtol=1e-5,  # float32 forwards on two backends
             atol=1e-5,
         )
-    np.testing.assert_array_equal(eng.joint_pruning.accuracy_, tor.joint_pruning.accuracy_)
+    a, b = eng.joint_pruning.accuracy_, tor.joint_pruning.accuracy_
+    assert a.shape == b.shape and np.all(np.abs(a - b) * p.test.n <= ONE_IMAGE + 1e-9)
 
 
 def test_cli_quick_run_prints_json_and_writes_the_report(tmp_path, capsys):
@@ -309,9 +345,9 @@ def test_cli_quick_run_prints_json_and_writes_the_report(tmp_path, capsys):
     assert "epochs: 3" in cfg and "lr: 0.1" in cfg
 
 
-def test_cli_mnist_split_from_the_data_dir(mnist_dir, tmp_path, capsys):
+def test_cli_mnist_split_from_the_data_dir(mnist_test_only_dir, tmp_path, capsys):
     skip = ["saliency", "subspaces", "perturbation", "scaling", "pruning"]
-    argv = ["mnist", "--data-dir", str(mnist_dir), "--no-download", "--epochs", "1"]
+    argv = ["mnist", "--data-dir", str(mnist_test_only_dir), "--no-download", "--epochs", "1"]
     argv += ["--embeddings", "none", "--out", str(tmp_path / "s")]
     code = main(argv + [a for name in skip for a in ("--skip", name)])
     assert code == 0
@@ -345,6 +381,11 @@ def test_a_statistics_pass_always_covers_the_final_weights():
     p = r.primary
     assert sorted(p.stats) == [0, 2, 3]
     final = neuron_stats(p.net, p.train, "layers.3")["layers.3"]
+    # atol too: a unit whose pre-activation cancels to ~1e-4 carries float32 rounding of the
+    # O(1) terms it summed, so its relative error can exceed F32_TOL (seen: 3e-6 on AMD EPYC)
     np.testing.assert_allclose(
-        p.layers["layers.3"].selectivity.class_means_, final.class_means_, rtol=F32_TOL
+        p.layers["layers.3"].selectivity.class_means_,
+        final.class_means_,
+        rtol=F32_TOL,
+        atol=F32_TOL,
     )

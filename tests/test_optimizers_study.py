@@ -174,11 +174,11 @@ def test_sine_is_a_regression_study(tmp_path):
     assert (run.work / "final.png").is_file()
 
 
-def test_mnist_uses_the_genuine_test_images_and_says_so(mnist_dir):
+def test_mnist_uses_the_genuine_test_images_and_says_so(mnist_test_only_dir):
     cfg = OptimizerStudyConfig.from_dict(
         {
             "dataset": "mnist",
-            "data_dir": str(mnist_dir),
+            "data_dir": str(mnist_test_only_dir),
             "optimizers": ["adam"],
             "seeds": 1,
             "paths": False,
@@ -191,6 +191,25 @@ def test_mnist_uses_the_genuine_test_images_and_says_so(mnist_dir):
     assert res.data.sizes == [784, 128, 64, 10]
     assert (res.data.train.n, res.data.test.n) == (600, 2000)
     assert any("genuine MNIST test images" in n for n in res.notes())
+
+
+def test_mnist_uses_the_full_training_set_when_present(mnist_full_dir):
+    cfg = OptimizerStudyConfig.from_dict(
+        {
+            "dataset": "mnist",
+            "data_dir": str(mnist_full_dir),
+            "optimizers": ["adam"],
+            "seeds": 1,
+            "paths": False,
+            "data": {"mnist": {"train_size": 600}},  # a subset of the 60,000: CI's time
+            "training": {"epochs": 1},
+        }
+    )
+    res = run_optimizers(cfg, quiet=True)
+    assert res.data.source == "mnist" and res.data.sizes == [784, 128, 64, 10]
+    assert (res.data.train.n, res.data.test.n) == (600, 10_000)
+    assert res.data.train.name == "mnist-train"
+    assert not any("genuine MNIST test images" in n for n in res.notes())
 
 
 def test_cli_end_to_end_on_digits(tmp_path, capsys):

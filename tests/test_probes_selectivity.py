@@ -2,7 +2,9 @@
 
 Tolerances: SEL_TOL = 1e-12 for selectivities computed in float64 from the same class means
 (a different summation order only); GRAD_TOL = 1e-9 relative for float64 gradients of the
-engine against torch autograd (identical operations, different kernels).
+engine against torch autograd (identical operations, different kernels). Rankings compared
+across backends are exact only where every gap they depend on exceeds GRAD_TOL (checked: a
+near-tie may order differently on another BLAS).
 """
 
 from __future__ import annotations
@@ -163,8 +165,14 @@ def test_top_neurons_agree_across_backends_and_rank_by_their_scores(trained):
     tor = top_neurons(tl.hooked(tl.to_torch(net)), train, "layers.3", k=3)
     live = np.flatnonzero(~selectivity(net, train, "layers.3").dead_)
     for by in ("activation", "gradient", "selectivity"):
-        np.testing.assert_array_equal(eng.ranking(by), tor.ranking(by))
         scores = eng.scores[by]
+        tol = {"rtol": GRAD_TOL, "atol": GRAD_TOL}
+        np.testing.assert_allclose(tor.scores[by][:, live], scores[:, live], **tol)
+        # the ranking of the top 3 is decided by the gaps between the 4 best live scores: each
+        # exceeds the cross-backend tolerance, so both backends must order them the same way
+        top4 = -np.sort(-scores[:, live], axis=1)[:, :4]
+        assert np.diff(-top4, axis=1).min() > 10 * GRAD_TOL * max(1.0, np.abs(top4).max())
+        np.testing.assert_array_equal(eng.ranking(by), tor.ranking(by))
         for c, row in enumerate(eng.ranking(by)):
             best = live[np.argsort(-scores[c, live], kind="stable")][:3]
             np.testing.assert_array_equal(row, best)

@@ -1,7 +1,8 @@
 """Streaming statistics against the plain full-array computation (the oracle).
 
 Tolerance: 1e-12 relative for means and variances of O(1) float64 data (a different summation
-order only); extremes, counts and fractions are exact.
+order only); extremes, counts and fractions are exact within one backend. Across backends
+(PyTorch's activations against the engine's), CROSS_BACKEND_TOL.
 """
 
 from __future__ import annotations
@@ -16,14 +17,31 @@ from tinylens.errors import DataError, ShapeError, UnknownNameError
 from tinylens.probes import NeuronStats, StreamingStats, neuron_stats
 
 STAT_TOL = 1e-12
+# float64 activations of the same weights from torch and from the engine: torch's matmul runs on
+# its bundled BLAS (MKL or oneDNN), NumPy's on OpenBLAS, whose kernels sum in CPU-dependent
+# orders; the results differ by a few ulps (2.2e-16 seen on AMD EPYC). 1e-12 absolute and
+# relative is 4,500 ulps of an O(1) value: far above rounding, far below any real bug.
+CROSS_BACKEND_TOL = 1e-12
 
 
-def _check_against_full(st: NeuronStats, acts: np.ndarray, labels: np.ndarray | None, k=None):
+def _check_against_full(
+    st: NeuronStats, acts: np.ndarray, labels: np.ndarray | None, k=None, *, exact=True
+):
+    """``st`` against the full-array statistics of ``acts``; ``exact=False`` when ``acts`` come
+    from another backend than the statistics (extremes then agree to CROSS_BACKEND_TOL; the
+    active fractions and dead units are still exact, for activations not within the tolerance
+    of zero)."""
     np.testing.assert_allclose(st.mean_, acts.mean(axis=0), rtol=STAT_TOL, atol=STAT_TOL)
     np.testing.assert_allclose(st.var_, acts.var(axis=0), rtol=STAT_TOL, atol=STAT_TOL)
     np.testing.assert_allclose(st.std_, acts.std(axis=0), rtol=STAT_TOL, atol=STAT_TOL)
-    np.testing.assert_array_equal(st.max_, acts.max(axis=0))
-    np.testing.assert_array_equal(st.min_, acts.min(axis=0))
+    if exact:
+        np.testing.assert_array_equal(st.max_, acts.max(axis=0))
+        np.testing.assert_array_equal(st.min_, acts.min(axis=0))
+    else:
+        tol = {"rtol": CROSS_BACKEND_TOL, "atol": CROSS_BACKEND_TOL}
+        np.testing.assert_allclose(st.max_, acts.max(axis=0), **tol)
+        np.testing.assert_allclose(st.min_, acts.min(axis=0), **tol)
+        assert np.abs(acts[acts != 0]).min() > CROSS_BACKEND_TOL  # so signs agree exactly
     np.testing.assert_array_equal(st.frac_active_, (acts > 0).mean(axis=0))
     np.testing.assert_array_equal(st.dead_, (acts <= 0).all(axis=0))
     assert st.count_ == len(acts)
@@ -124,7 +142,7 @@ def test_neuron_stats_runs_either_backend_over_a_dataset_in_batches():
         stats = neuron_stats(model, data, names="layers.[01]", batch_size=333)
         assert list(stats) == ["layers.0", "layers.1"]
         for name in stats:
-            _check_against_full(stats[name], full[name], data.y, 10)
+            _check_against_full(stats[name], full[name], data.y, 10, exact=model is net)
     rows = {r.name: r for r in stats.summary()}
     assert rows["layers.1"].units == 16
     assert rows["layers.1"].dead == int((full["layers.1"] <= 0).all(axis=0).sum())

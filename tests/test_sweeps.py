@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -98,6 +101,35 @@ def test_failures_are_recorded_and_the_others_finish(serial):
     section = serial.section()
     assert any("4 run(s) failed" in n for n in section.notes)
     assert [t.title for t in section.tables] == ["mean ± sd over seeds", "failed runs"]
+
+
+def test_mean_and_sd_over_seeds_are_numpys_and_pythons(serial):
+    """The aggregate recomputed from the per-run rows: NumPy (ddof=1) and plain Python's
+    statistics.mean / statistics.stdev (the sample sd: see SweepResult.aggregate)."""
+    rows = serial.rows()
+    metrics = serial.metric_names()
+    checked_sd = 0
+    for agg in serial.aggregate():
+        group = [
+            r for r in rows if all(r[k] == agg[k] for k in serial.spec.grid) and r["status"] == "ok"
+        ]
+        assert agg["n_ok"] == len(group)
+        for m in metrics:
+            vals = [float(r[m]) for r in group if isinstance(r[m], (int, float))]
+            vals = [v for v in vals if math.isfinite(v)]
+            if not vals:
+                assert math.isnan(agg[f"{m}_mean"])
+                continue
+            assert agg[f"{m}_mean"] == pytest.approx(statistics.mean(vals), rel=1e-12)
+            assert agg[f"{m}_mean"] == pytest.approx(np.mean(vals), rel=1e-12)
+            if len(vals) < 2:
+                assert math.isnan(agg[f"{m}_sd"])
+                continue
+            assert agg[f"{m}_sd"] == pytest.approx(statistics.stdev(vals), rel=1e-12, abs=1e-15)
+            assert agg[f"{m}_sd"] == pytest.approx(np.std(vals, ddof=1), rel=1e-12, abs=1e-15)
+            if np.std(vals) > 0:
+                checked_sd += 1  # here ddof=0 would give another number
+    assert checked_sd >= 2
 
 
 def test_local_processes_and_dask_give_the_same_numbers(serial, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -81,6 +83,42 @@ def test_divergence_names_epoch_and_step_and_keeps_last_good_weights():
     assert all(np.isfinite(p.data).all() for p in net.parameters())
 
 
+def _state(net) -> dict[str, np.ndarray]:
+    sd = net.state_dict()
+    return {k: (v.detach().numpy() if isinstance(v, torch.Tensor) else v) for k, v in sd.items()}
+
+
+def _same_state(got: dict, want: dict) -> None:
+    """Exact: the restored weights are a copy of a stored state, within one backend."""
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(want[key]), err_msg=key)
+
+
+def _model(backend: str, sizes: list[int]):
+    """A fresh float64 ``MLP(sizes, rng=0)`` on ``backend``."""
+    net = MLP(sizes, rng=0, dtype=np.float64)
+    return to_torch(net) if backend == "torch" else net
+
+
+@pytest.mark.parametrize("backend", ["engine", "torch"])
+def test_divergence_restores_exactly_the_weights_of_the_last_good_epoch(backend):
+    # SGD at lr 1.2 on a line, 4 steps an epoch: epoch 1 ends with finite weights, and the loss
+    # passes 1e3 at step 3 of epoch 2, after 3 updates of that epoch (measured on this seed)
+    x = np.linspace(-1, 1, 64).reshape(-1, 1)
+    cfg = TrainConfig(epochs=8, optimizer="sgd", lr=1.2, batch_size=16, divergence_threshold=1e3)
+    model = _model(backend, [1, 8, 1])
+    with pytest.raises(DivergenceError) as info:
+        fit(model, (x, 3 * x), cfg, rng=0)
+    err = info.value
+    assert (err.epoch, err.step, err.restored_epoch) == (2, 3, 1)
+    assert "epoch 2, step 3" in str(err) and "restored to the end of epoch 1" in str(err)
+    # the oracle: the same run stopped after epoch 1 by itself (same backend: bit-identical)
+    one_epoch = _model(backend, [1, 8, 1])
+    fit(one_epoch, (x, 3 * x), dataclasses.replace(cfg, epochs=1), rng=0)
+    _same_state(_state(model), _state(one_epoch))
+
+
 def test_nan_data_is_refused_before_training():
     X, y = xor_data()
     X[3, 1] = np.nan
@@ -106,17 +144,28 @@ def test_snapshots_start_with_the_initial_weights():
     )
 
 
-def test_early_stopping_restores_the_best_epoch():
+@pytest.mark.parametrize("backend", ["engine", "torch"])
+def test_early_stopping_restores_the_best_epoch(backend):
     X, y = xor_data(64)
     Xv, yv = xor_data(64, seed=1)
-    net = MLP([2, 32, 2], rng=0)
+    model = _model(backend, [2, 32, 2])
     cfg = TrainConfig(epochs=300, optimizer="adam", lr=0.05, early_stopping=5)
-    h = fit(net, (X, y), cfg, rng=0, val=(Xv, yv))
+    h = fit(model, (X, y), cfg, rng=0, val=(Xv, yv))
     assert h.stopped_early and h.best_epoch is not None
     assert len(h.epoch) == h.best_epoch + 5
-    assert net.predict(Xv).shape == (64, 2)
     best = min(h.val_loss)
-    assert h.val_loss[h.best_epoch - 1] == best
+    assert h.val_loss[h.best_epoch - 1] == best < h.val_loss[-1]  # restoring matters here
+    # the oracle: the same run trained for best_epoch epochs, no early stopping (same backend:
+    # bit-identical weights)
+    plain = _model(backend, [2, 32, 2])
+    fit(plain, (X, y), dataclasses.replace(cfg, epochs=h.best_epoch, early_stopping=0), rng=0)
+    _same_state(_state(model), _state(plain))
+    # and, recomputed from the returned weights, the validation loss is the best one recorded
+    xv = torch.from_numpy(Xv) if backend == "torch" else Xv
+    logits = model(xv).detach().numpy() if backend == "torch" else model.forward(xv)
+    z = logits - logits.max(axis=1, keepdims=True)
+    val_loss = np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(yv)), yv])
+    assert val_loss == pytest.approx(best, rel=1e-12)
 
 
 def test_callback_can_stop_training():

@@ -30,9 +30,11 @@ from tinylens.data.digits import digits
 from tinylens.data.images import IMAGE_DATASETS, ImageSplit, load_image_split
 from tinylens.data.mnist import (
     MIRRORS,
+    MNIST_CONTENT_MD5,
     MNIST_FILES,
     MNIST_MEAN,
     MNIST_STD,
+    MnistChecksumError,
     load_mnist,
     mnist_cache_dir,
     read_idx,
@@ -52,6 +54,7 @@ __all__ = [
     "DATASETS",
     "IMAGE_DATASETS",
     "MIRRORS",
+    "MNIST_CONTENT_MD5",
     "MNIST_FILES",
     "MNIST_MEAN",
     "MNIST_STD",
@@ -59,6 +62,7 @@ __all__ = [
     "TASKS",
     "Dataset",
     "ImageSplit",
+    "MnistChecksumError",
     "absolute",
     "add",
     "digits",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from tinylens.data.dataset import Dataset
 from tinylens.data.digits import digits
-from tinylens.data.mnist import load_mnist
+from tinylens.data.mnist import MnistChecksumError, load_mnist
 from tinylens.errors import DataError, UnknownNameError
 
 __all__ = ["IMAGE_DATASETS", "ImageSplit", "load_image_split"]
@@ -62,7 +62,8 @@ def load_image_split(
     download : bool
         Try the standard mirrors (md5-verified) when the files are not local.
     fallback : bool
-        Substitute as described in the module docstring instead of raising ``DataError``.
+        Substitute as described in the module docstring instead of raising ``DataError`` when
+        files are missing (a corrupt file, :class:`MnistChecksumError`, is always raised).
     test_size : int
         Test images when the MNIST test set is split (2,000 of its 10,000).
     """
@@ -74,12 +75,16 @@ def load_image_split(
             train = load_mnist(data_dir, split="train", download=download)
             test = load_mnist(data_dir, split="test", download=download)
             return ImageSplit(train, test, "mnist")
+        except MnistChecksumError:
+            raise  # a corrupt local file is the user's to fix, not a reason to use other data
         except DataError as exc:
             if not fallback:
                 raise
             missing_train = str(exc)
         try:
             full_test = load_mnist(data_dir, split="test", download=False)
+        except MnistChecksumError:
+            raise
         except DataError:
             full_test = None
         if full_test is not None:

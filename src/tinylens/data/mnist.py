@@ -2,10 +2,12 @@
 
 :func:`load_mnist` looks for the two files of a split in ``data_dir`` (the ``.gz`` name or the
 uncompressed name), then in the cache (:func:`mnist_cache_dir`), and only then, if ``download``
-is true, fetches the ``.gz`` files from :data:`MIRRORS`. Every ``.gz`` file, found or
-downloaded, must have its published md5 (:data:`MNIST_FILES`); a downloaded file is written into
-the cache atomically, so an interrupted download never leaves half a file behind. Nothing here
-touches the network at import time.
+is true, fetches the ``.gz`` files from :data:`MIRRORS`. Every file is checked before it is
+used: a ``.gz`` file by its published md5 (:data:`MNIST_FILES`) or, when it was compressed
+again (another gzip gives other bytes), by the md5 of its uncompressed content
+(:data:`MNIST_CONTENT_MD5`); an uncompressed file by the md5 of its content. A file matching
+neither is refused. A downloaded file is written into the cache atomically, so an interrupted
+download never leaves half a file behind. Nothing here touches the network at import time.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -33,10 +35,12 @@ from tinylens.io.atomic import atomic_write_bytes
 
 __all__ = [
     "MIRRORS",
+    "MNIST_CONTENT_MD5",
     "MNIST_FILES",
     "MNIST_MEAN",
     "MNIST_STD",
     "SPLITS",
+    "MnistChecksumError",
     "load_mnist",
     "mnist_cache_dir",
     "read_idx",
@@ -48,6 +52,25 @@ MNIST_FILES: dict[str, str] = {
     "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+
+
+class MnistChecksumError(DataError):
+    """A local MNIST file is not the original (its md5 and its content's md5 are unknown).
+
+    Unlike a missing file, this is never a reason to fall back to other data: the user has a
+    corrupt file to delete or replace.
+    """
+
+
+#: The md5 of each file's uncompressed content (the IDX bytes), keyed by the ``.gz`` name: what
+#: an uncompressed or re-compressed copy must hold. Computed from the published files above (the
+#: md5s are also those in the README of ``../shared/data/mnist``).
+MNIST_CONTENT_MD5: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
 }
 
 #: Where the ``.gz`` files are fetched from, in this order (a tuple: not a mutable global).
@@ -96,18 +119,31 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         trailing bytes.
     """
     path = Path(path)
+    return _parse_idx(_content(path, _read(path)), path)
+
+
+def _read(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read IDX file {path}: {exc.strerror or exc}") from None
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(
-                f"IDX file {path} is a truncated or corrupt gzip file ({exc}); "
-                f"delete it and download it again"
-            ) from None
+
+
+def _content(path: Path, raw: bytes) -> bytes:
+    """``raw`` decompressed if it is gzip (detected from its first bytes), else as it is."""
+    if raw[:2] != _GZIP_MAGIC:
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(
+            f"IDX file {path} is a truncated or corrupt gzip file ({exc}); "
+            f"delete it and download it again"
+        ) from None
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    """The array an IDX file's uncompressed bytes ``raw`` hold (``path`` names it in errors)."""
     if len(raw) < 4:
         raise DataError(f"IDX file {path} is truncated: {len(raw)} bytes, shorter than a header")
     zero, type_byte, ndim = raw[0:2], raw[2], raw[3]
@@ -179,12 +215,13 @@ def load_mnist(
     Dataset
         X : array of shape (n, 784), float32 in [0, 1]; y : array of shape (n,), int64 in 0..9;
         ``image_shape=(28, 28)``, ``input_range=(0.0, 1.0)``; ``info`` holds the split, the
-        source paths and their md5 (None for uncompressed files, which have no published md5).
+        source paths and the md5 of each file as read (checked: see :func:`_verified_content`).
 
     Raises
     ------
     DataError
-        One line: a file is corrupt (md5 mismatch, truncated, bad magic), or the files are
+        One line: a file is corrupt or not the original (its md5 and its content's md5 match
+        neither :data:`MNIST_FILES` nor :data:`MNIST_CONTENT_MD5`), or the files are
         missing and could not be downloaded (saying where it looked and where to put them).
 
     Examples
@@ -195,7 +232,7 @@ def load_mnist(
     """
     if split not in SPLITS:
         raise UnknownNameError("MNIST split", split, SPLITS)
-    images_name, labels_name, n_expected = SPLITS[split]
+    images_name, labels_name, _ = SPLITS[split]
     cache = Path(cache_dir).expanduser() if cache_dir is not None else mnist_cache_dir()
     places = ([Path(data_dir).expanduser()] if data_dir is not None else []) + [cache]
 
@@ -221,25 +258,13 @@ def load_mnist(
 
     images_path, labels_path = found[images_name], found[labels_name]
     assert images_path is not None and labels_path is not None  # every file found or raised
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataError(
-            f"MNIST images file {images_path} holds {images.dtype} data of shape "
-            f"{images.shape}; expected uint8 of shape ({n_expected}, 28, 28)"
-        )
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise DataError(
-            f"MNIST labels file {labels_path} holds {labels.dtype} data of shape "
-            f"{labels.shape}; expected uint8 of shape ({n_expected},)"
-        )
-    if len(images) != n_expected or len(labels) != n_expected:
-        raise DataError(
-            f"MNIST {split} files {images_path} and {labels_path} hold {len(images)} images "
-            f"and {len(labels)} labels; expected {n_expected} of each"
-        )
-    if labels.max() > 9:
-        raise DataError(f"MNIST labels file {labels_path} has label {labels.max()}; expected 0..9")
+    # Each file's content is checked against its known md5 before it is parsed: what passes is
+    # the published IDX data (60,000 or 10,000 uint8 28x28 images, labels in 0..9), so shapes
+    # and label ranges need no check of their own.
+    images_raw, images_md5 = _verified_content(images_name, images_path)
+    labels_raw, labels_md5 = _verified_content(labels_name, labels_path)
+    images = _parse_idx(images_raw, images_path)
+    labels = _parse_idx(labels_raw, labels_path)
 
     # NOTE: divide in float32: k / 255 for k in 0..255 is then the correctly rounded value,
     # identical to torchvision's ToTensor().
@@ -257,37 +282,49 @@ def load_mnist(
             "split": split,
             "images": str(images_path),
             "labels": str(labels_path),
-            # every .gz file was checked against its published md5 above (found or downloaded)
-            "md5": {
-                str(p): (MNIST_FILES[p.name] if p.suffix == ".gz" else None)
-                for p in (images_path, labels_path)
-            },
+            # the md5 of each file as read, checked above against the published .gz md5 or
+            # (uncompressed or re-compressed files) the md5 of the published content
+            "md5": {str(images_path): images_md5, str(labels_path): labels_md5},
             "downloaded_from": sources,
         },
     )
 
 
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 def _find(name: str, places: list[Path]) -> Path | None:
-    """The first ``place/name`` (verified md5) or ``place/name-without-.gz`` that exists."""
-    raw_name = name.removesuffix(".gz")
+    """The first ``place/name`` or ``place/name-without-.gz`` that exists (not yet checked)."""
     for place in places:
-        gz, raw = place / name, place / raw_name
-        if gz.is_file():
-            digest = _md5(gz)
-            if digest != MNIST_FILES[name]:
-                raise DataError(
-                    f"MNIST file {gz} has md5 {digest}, expected {MNIST_FILES[name]}: it is "
-                    f"corrupt or not the original; delete it (it will be downloaded again) or "
-                    f"replace it with the original file"
-                )
-            return gz
-        if raw.is_file():
-            return raw
+        for path in (place / name, place / name.removesuffix(".gz")):
+            if path.is_file():
+                return path
     return None
+
+
+def _verified_content(name: str, path: Path) -> tuple[bytes, str]:
+    """``(uncompressed IDX bytes, md5 of the file)`` of the MNIST file ``name`` found at ``path``.
+
+    The published ``.gz`` file passes by its md5 (:data:`MNIST_FILES`). Any other file, gzip or
+    not, passes when its uncompressed content has the published content's md5
+    (:data:`MNIST_CONTENT_MD5`): an uncompressed copy, or a copy compressed again (gzip's
+    output depends on its level and version, so the file's own md5 differs). Anything else is
+    a one-line DataError naming both md5s.
+    """
+    raw = _read(path)
+    digest = hashlib.md5(raw).hexdigest()
+    if digest == MNIST_FILES[name]:
+        return _content(path, raw), digest
+    try:
+        content = _content(path, raw)
+        content_md5 = hashlib.md5(content).hexdigest()
+    except DataError:  # not readable gzip: reported below through the file's md5
+        content, content_md5 = b"", "unreadable (corrupt gzip)"
+    if content_md5 == MNIST_CONTENT_MD5[name]:
+        return content, digest
+    raise MnistChecksumError(
+        f"MNIST file {path} has md5 {digest}, expected {MNIST_FILES[name]} (the published "
+        f"{name}) or uncompressed content with md5 {MNIST_CONTENT_MD5[name]} (its content: "
+        f"{content_md5}); it is corrupt or not the original: delete it (it will be downloaded "
+        f"again) or replace it with the original file"
+    )
 
 
 def _download(

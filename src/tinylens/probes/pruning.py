@@ -3,8 +3,11 @@
 The source planned this and never ran it. For ``k`` = 1, 2, ...: the kept set of a hook point
 is the union over classes of each class's ``k`` most selective live units; every other unit
 is zero-ablated (its activation set to 0 for every input) and the network is scored. The
-control keeps as many units per hook point, drawn at random from the live units, ``n_random``
-times. Several hook points can be pruned together (every layer at once).
+control keeps as many units per hook point, drawn at random from the live units only,
+``n_random`` times (a dead unit contributes nothing whether kept or not: a control that drew
+one would keep fewer working units than the selective set and look worse than it is). Dead
+units are those given, or else the units that never fire on the data scored. Several hook
+points can be pruned together (every layer at once).
 
 >>> import numpy as np
 >>> S = np.array([[0.9, 0.1, 0.0, 0.5], [0.0, 0.2, 0.8, 0.7]])  # 2 classes, 4 units
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,7 @@ from tinylens.hooks import evaluating, is_torch_model
 from tinylens.interventions import Edit, batched_scores, correct_predictions, run_with_edits
 from tinylens.probes._data import classification_arrays
 from tinylens.probes.selectivity import top_units
+from tinylens.probes.streaming import neuron_stats
 
 __all__ = ["Pruning", "keep_set", "prune_by_selectivity"]
 
@@ -65,6 +69,10 @@ class Pruning:
         The control: as many units per hook point, drawn at random from the live ones.
     baseline_accuracy_ : float
     baseline_class_accuracy_ : array of shape (n_classes,)
+    random_kept : list of list of dict of str -> array of int
+        For each ``k``, the ``n_random`` keep-sets the control drew (``random_accuracy_``).
+    dead : dict of str -> array of bool
+        The dead units of each hook point (given, or measured on the data scored).
     """
 
     names: list[str]
@@ -77,6 +85,8 @@ class Pruning:
     random_accuracy_: np.ndarray
     baseline_accuracy_: float
     baseline_class_accuracy_: np.ndarray
+    random_kept: list[list[dict[str, np.ndarray]]] = field(default_factory=list, repr=False)
+    dead: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def rows(self) -> list[list[Any]]:
         """One row per k: k, kept units, accuracy, random mean, random sd, per-class accuracy."""
@@ -122,6 +132,26 @@ def _silence(name: str, n_units: int, kept: np.ndarray) -> Edit:
     return Edit(name, units=tuple(off.tolist()), scale=0.0, label=f"keep {len(kept)}")
 
 
+def _dead_units(
+    model: Any, X: np.ndarray, y: np.ndarray, S: dict[str, np.ndarray], dead: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """``dead`` as bool arrays, completed by the units that never fire on ``X``."""
+    missing = [n for n in S if n not in dead]
+    if missing:
+        measured = neuron_stats(model, (X, y), missing, per_channel=True)
+        dead = {**dead, **{n: measured[n].dead_.reshape(-1) for n in missing}}
+    out = {}
+    for n, s in S.items():
+        d = np.asarray(dead[n], dtype=bool)
+        if d.shape != (s.shape[1],):
+            raise ShapeError(
+                f"dead units of {n!r} have shape {d.shape}, selectivity has {s.shape[1]} units; "
+                f"pass dead={{{n!r}: array of {s.shape[1]} bools}}"
+            )
+        out[n] = d
+    return out
+
+
 def prune_by_selectivity(
     model: Any,
     data: Any,
@@ -143,7 +173,8 @@ def prune_by_selectivity(
         them together.
     ks : sequence of int
     dead : mapping of hook point -> array of bool of shape (n_units,), optional
-        Units never kept and never drawn by the control.
+        Units never kept and never drawn by the control. A hook point not in it gets the units
+        whose activation is <= 0 on every sample of ``data`` (one pass of :func:`neuron_stats`).
     n_random : int
         Random keep-sets per ``k`` (0: no control).
     rng : int or Generator
@@ -159,14 +190,7 @@ def prune_by_selectivity(
     for n, s in S.items():
         if s.ndim != 2:
             raise ShapeError(f"selectivity[{n!r}] must be (n_classes, n_units), got {s.shape}")
-    dead_of = {
-        n: (
-            np.zeros(S[n].shape[1], bool)
-            if dead is None or n not in dead
-            else np.asarray(dead[n], bool)
-        )
-        for n in names
-    }
+    dead_of = _dead_units(model, X, y, S, dict(dead or {}))
     kept = [{n: keep_set(S[n], k, dead=dead_of[n]) for n in names} for k in ks]
     # the control: per k, n_random sets of as many live units per hook point
     random_sets = [
@@ -208,4 +232,6 @@ def prune_by_selectivity(
         random_accuracy_=acc[1 + n_k :].reshape(n_k, n_random),
         baseline_accuracy_=float(acc[0]),
         baseline_class_accuracy_=per_class[0],
+        random_kept=random_sets,
+        dead=dead_of,
     )

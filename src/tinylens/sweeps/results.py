@@ -107,7 +107,13 @@ class SweepResult:
         return out
 
     def aggregate(self) -> list[dict[str, Any]]:
-        """Per grid combination: ``n_ok``, ``n``, and ``<metric>_mean`` / ``<metric>_sd``."""
+        """Per grid combination: ``n_ok``, ``n``, and ``<metric>_mean`` / ``<metric>_sd``.
+
+        Over the runs that finished with a finite value. ``_sd`` is the sample standard
+        deviation (``ddof=1``, as ``statistics.stdev``): the seeds are a sample of the possible
+        initialisations and shufflings, and the sd estimates the spread of that population;
+        ``ddof=0`` would understate it (by sqrt(1/2) for two seeds). NaN for fewer than two.
+        """
         groups: dict[str, list[dict[str, Any]]] = {}
         params: dict[str, dict[str, Any]] = {}
         for row in self.rows():
