@@ -65,6 +65,7 @@ __all__ = [
     "WidthSweep",
     "frame_of",
     "run_basis",
+    "sweep_caption",
     "width_sweep",
 ]
 
@@ -235,6 +236,29 @@ def width_sweep(
     return WidthSweep(tuple(widths), errors, epochs)
 
 
+def sweep_caption(sweep: WidthSweep) -> str:
+    """The width-sweep figure's caption, read off the measured medians (never a claim the
+    numbers could contradict); numbers printed as the report's tables print them (4 digits)."""
+    parts = []
+    for name, err in sweep.errors.items():
+        med = np.median(err, axis=1)
+        first, last, w0, w1 = float(med[0]), float(med[-1]), sweep.widths[0], sweep.widths[-1]
+        verb = "falls" if last < first else "rises" if last > first else "stays"
+        text = f"{name} {verb} from {first:.4g} at width {w0} to {last:.4g} at width {w1}"
+        if len(med) == 1:
+            text = f"{name} {first:.4g} at width {w0}"
+        best = int(np.argmin(med))
+        if 0 < best < len(med) - 1:
+            text += f" (lowest {float(med[best]):.4g} at width {sweep.widths[best]})"
+        parts.append(text)
+    n_seeds = next(iter(sweep.errors.values())).shape[1] if sweep.errors else 0
+    return (
+        f"RMSE against the noise-free target versus hidden width (median over {n_seeds} seeds, "
+        "the range shaded; inputs scaled to [-1, 1]; the table below has every number). "
+        "Median RMSE: " + "; ".join(parts) + "."
+    )
+
+
 # -- frames --------------------------------------------------------------------------------------
 def _round(values: Any, digits: int) -> Any:
     """Round to ``digits`` significant digits, recursively; None stays None."""
@@ -353,8 +377,8 @@ class BasisResult:
             Figure(
                 "basis_frames.json",
                 "Drag the slider through training: the network (red) is the sum of the neurons' "
-                "ghosts (dashed) plus b_out. Hover a dot on the axis to see that neuron's slope, "
-                "kink and importance.",
+                "ghosts (dashed) plus b_out. Each dot on the x axis is a kink inside the plotted "
+                "range; hover it to see that neuron's slope, kink, importance and active side.",
                 kind="widget",
                 widget="basis",
             )
@@ -442,9 +466,7 @@ class BasisResult:
             figures.append(
                 Figure(
                     "width_sweep.png",
-                    "RMSE against the noise-free target versus hidden width (median over seeds, "
-                    "the range shaded; inputs scaled to [-1, 1]): abs needs two neurons, the "
-                    "smooth targets improve steadily, the rough one needs far more width.",
+                    sweep_caption(self.sweep),
                 )
             )
         run.save_figure("loss.png", plot_history(self.history.to_dict(), title="training loss"))
