@@ -173,6 +173,14 @@ def test_basis_tooltips_of_a_real_run_match_its_table_and_its_weights(basis_run)
     w_in, b_in = state["layers.0.weight"][:, 0], state["layers.0.bias"]
     w_out = state["layers.1.weight"][0]
     metrics = json.loads((basis_run / "metrics.json").read_text())
+    # the summary's count of kinks in the data range, recomputed from the weights
+    from tinylens.data import TARGETS
+
+    lo, hi = TARGETS["abs"].x_range
+    inside = sum(lo <= -b / w <= hi for w, b in zip(w_in, b_in, strict=True) if w != 0)
+    assert metrics["kinks_in_domain"] == inside
+    assert f"{inside} kinks lie inside the data range" in page_html
+    assert f"({int((w_in == 0).sum())} neurons have no kink: a zero slope)" in page_html
 
     with open_page(basis_run / "index.html") as (page, errors):
         page.wait_for_selector(".tl-widget[data-ready='1']")

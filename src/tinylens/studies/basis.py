@@ -515,8 +515,9 @@ class BasisResult:
                 f"A 1-{cfg.hidden_dim}-1 ReLU network trained on {description} "
                 f"({self.data.n} points) with {cfg.optimizer} for {cfg.epochs} epochs is exactly "
                 f"the sum of its {cfg.hidden_dim} neurons' ghost functions plus the output "
-                "bias: each ghost is zero on one side of its kink and a straight line on the "
-                f"other. {self.metrics['kinks_in_domain']} kinks lie inside the data range; "
+                "bias: a ghost is zero on one side of its neuron's kink and a straight line on "
+                f"the other ({self.metrics['zero_slope']} neurons have no kink: a zero slope). "
+                f"{self.metrics['kinks_in_domain']} kinks lie inside the data range; "
                 f"{self.metrics['dead_on_data']} neurons are dead on the data. The slider data "
                 f"for every snapshot ({len(self.frames)} frames) is in basis_frames.json."
             ),
