@@ -227,18 +227,26 @@ def test_basis_width_sweep_caption_states_the_tables_numbers(basis_run):
         c for c in re.findall(r"<figcaption>(.*?)</figcaption>", page_html) if "Median RMSE" in c
     )
     _, rows = _tables(page_html)["width sweep"]
-    median = {(r[0], int(r[1])): float(r[2]) for r in rows}
+    cells = {(r[0], int(r[1])): r[2] for r in rows}
+    median = {k: float(v) for k, v in cells.items()}
     rmse = json.loads((basis_run / "metrics.json").read_text())["width_sweep"]["rmse"]
     widths = sorted({w for _, w in median})
     for target in ("sine", "polynomial", "abs", "rough"):
         m = re.search(
-            rf"{target} (falls|rises|stays) from ([\d.e+-]+) at width (\d+) to ([\d.e+-]+) "
-            rf"at width (\d+)",
+            rf"{target} (falls from|rises from|is) ([\d.e+-]+) at width (\d+) (?:to|and) "
+            rf"([\d.e+-]+) at width (\d+)",
             caption,
         )
         assert m, caption
         verb, first, w0, last, w1 = m.groups()
         assert (int(w0), int(w1)) == (widths[0], widths[-1])
+        assert (first, last) == (cells[target, widths[0]], cells[target, widths[-1]])  # as shown
+        lowest = re.search(rf"{target} [^;]*\(lowest ([\d.e+-]+) at width (\d+)\)", caption)
+        best = min(widths, key=lambda w: median[target, w])
+        if best not in (widths[0], widths[-1]):
+            assert lowest and lowest.groups() == (cells[target, best], str(best)), caption
+        else:
+            assert lowest is None, caption
         assert float(first) == pytest.approx(median[target, widths[0]], rel=DISPLAY_RTOL)
         assert float(last) == pytest.approx(median[target, widths[-1]], rel=DISPLAY_RTOL)
         # ... and the table's medians are the medians of metrics.json's per-seed errors
@@ -247,5 +255,22 @@ def test_basis_width_sweep_caption_states_the_tables_numbers(basis_run):
             mid = (seeds[(len(seeds) - 1) // 2] + seeds[len(seeds) // 2]) / 2
             assert median[target, w] == pytest.approx(mid, rel=DISPLAY_RTOL)
         a, b = median[target, widths[0]], median[target, widths[-1]]
-        assert verb == ("falls" if b < a else "rises" if b > a else "stays")
+        assert verb == ("falls from" if b < a else "rises from" if b > a else "is")
     assert "needs" not in caption  # no claim beyond the numbers
+
+
+def test_sweep_caption_says_falls_rises_and_lowest_as_the_medians_do():
+    import numpy as np
+
+    from tinylens.studies.basis import WidthSweep, sweep_caption
+
+    errors = {
+        "dip": np.array([[0.5, 0.7], [0.1, 0.3], [0.3, 0.3]]),  # medians 0.6, 0.2, 0.3
+        "up": np.array([[0.0001, 0.0001], [0.2, 0.4], [0.9, 0.9]]),  # 1e-4, 0.3, 0.9
+        "flat": np.array([[0.25, 0.25], [0.25, 0.25], [0.25, 0.25]]),
+    }
+    caption = sweep_caption(WidthSweep((1, 2, 4), errors, epochs=10))
+    assert "median over 2 seeds" in caption
+    assert "dip falls from 0.6 at width 1 to 0.3 at width 4 (lowest 0.2 at width 2)" in caption
+    assert "up rises from 1.000e-04 at width 1 to 0.9 at width 4;" in caption
+    assert "flat is 0.25 at width 1 and 0.25 at width 4." in caption

@@ -236,20 +236,29 @@ def width_sweep(
     return WidthSweep(tuple(widths), errors, epochs)
 
 
+def _as_in_table(v: float) -> str:
+    # NOTE: the report prints a table's floats this way (tinylens.report.html._fmt, which
+    # studies may not import): the caption's numbers read exactly as the table's cells.
+    return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6) else f"{v:.4g}"
+
+
 def sweep_caption(sweep: WidthSweep) -> str:
     """The width-sweep figure's caption, read off the measured medians (never a claim the
-    numbers could contradict); numbers printed as the report's tables print them (4 digits)."""
+    numbers could contradict), each number printed as the table below it prints it."""
+    fmt = _as_in_table
     parts = []
     for name, err in sweep.errors.items():
         med = np.median(err, axis=1)
         first, last, w0, w1 = float(med[0]), float(med[-1]), sweep.widths[0], sweep.widths[-1]
-        verb = "falls" if last < first else "rises" if last > first else "stays"
-        text = f"{name} {verb} from {first:.4g} at width {w0} to {last:.4g} at width {w1}"
+        verb, to = ("falls from", "to") if last < first else ("rises from", "to")
+        if last == first:
+            verb, to = "is", "and"
+        text = f"{name} {verb} {fmt(first)} at width {w0} {to} {fmt(last)} at width {w1}"
         if len(med) == 1:
-            text = f"{name} {first:.4g} at width {w0}"
+            text = f"{name} {fmt(first)} at width {w0}"
         best = int(np.argmin(med))
         if 0 < best < len(med) - 1:
-            text += f" (lowest {float(med[best]):.4g} at width {sweep.widths[best]})"
+            text += f" (lowest {fmt(float(med[best]))} at width {sweep.widths[best]})"
         parts.append(text)
     n_seeds = next(iter(sweep.errors.values())).shape[1] if sweep.errors else 0
     return (
