@@ -360,7 +360,7 @@ def test_torch_forward_to_stops_early_and_forward_from_runs_the_rest():
         custom.forward_from("fc2", np.zeros((2, 8)))
 
 
-def test_caches_hold_what_hooks_replaced_and_tuples_are_refused_by_name():
+def test_caches_hold_what_hooks_replaced_and_outputs_without_a_tensor_are_refused_by_name():
     net = _mlp()
     module = tl.to_torch(net)
     double = [("layers.1", lambda a, n: a * 2)]
@@ -370,26 +370,129 @@ def test_caches_hold_what_hooks_replaced_and_tuples_are_refused_by_name():
         _, plain = model.run_with_cache(_x(), names=["layers.1"])
         np.testing.assert_allclose(cache["layers.1"], 2 * plain["layers.1"], atol=1e-15)
 
-    class WithRNN(nn.Module):
+    class NoTensor(nn.Module):
+        def forward(self, x):
+            return {"out": x}
+
+    class WithDict(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.rnn = nn.RNN(3, 4, batch_first=True)  # returns (output, hidden)
-            self.head = nn.Linear(4, 2)
+            self.wrap = NoTensor()
+            self.head = nn.Linear(3, 2)
             self.unused = nn.Linear(2, 2)
 
         def forward(self, x):
-            out, _ = self.rnn(x)
-            return self.head(out[:, -1])
+            return self.head(self.wrap(x)["out"])
 
-    hm = tl.hooked(WithRNN())
-    x = np.zeros((2, 5, 3), dtype=np.float32)
+    hm = tl.hooked(WithDict())
+    x = np.zeros((2, 3), dtype=np.float32)
     _, cache = hm.run_with_cache(x)
-    assert list(cache) == ["head"]  # the tuple output and the module that never ran are absent
-    with pytest.raises(ConfigError, match="'rnn' produced no tensor"):
-        hm.run_with_cache(x, names=["rnn"])
+    assert list(cache) == ["head"]  # the dict output and the module that never ran are absent
+    with pytest.raises(ConfigError, match="'wrap' produced no tensor"):
+        hm.run_with_cache(x, names=["wrap"])
     with pytest.raises(ConfigError, match="'unused' produced no tensor"):
         hm.run_with_cache(x, names=["head", "unused"])
     assert _all_hooks(hm.model) == 0
+
+
+class Recurrent(nn.Module):
+    """(batch, position, 3) -> LSTM (returns (output, (h, c))) -> attention (returns (output,
+    weights)) -> the last position -> 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.rnn = nn.LSTM(3, 4, batch_first=True)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x, key_padding_mask=None):
+        out, _ = self.rnn(x)
+        out, _ = self.attn(out, out, out, key_padding_mask=key_padding_mask)
+        return self.head(out[:, -1])
+
+
+def _raw_first(model, module, x, edit=None, **kwargs):
+    """Oracle: a raw torch forward hook that records (and optionally edits) output[0]."""
+    seen = []
+
+    def hook(m, args, out):
+        seen.append(out[0].detach().clone())
+        if edit is not None:
+            return (edit(out[0]), *out[1:])
+        return None
+
+    handle = module.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            y = model(torch.from_numpy(x), **kwargs)
+    finally:
+        handle.remove()
+    return y.numpy(), seen[0].numpy()
+
+
+def test_tuple_outputs_are_cached_and_edited_as_their_first_element():
+    from tinylens.interventions import run_with_edits, zero_ablation
+
+    model = Recurrent().double().eval()
+    hm = tl.hooked(model)
+    x = np.random.default_rng(0).normal(size=(3, 5, 3))
+    out, cache = hm.run_with_cache(x, names=["rnn", "attn"])
+    for name in ("rnn", "attn"):
+        y, first = _raw_first(model, getattr(model, name), x)
+        np.testing.assert_array_equal(cache[name], first)
+        np.testing.assert_array_equal(out, y)
+    assert cache["rnn"].shape == (3, 5, 4) and cache["attn"].shape == (3, 5, 4)
+    np.testing.assert_array_equal(hm.forward_to(x, "rnn"), cache["rnn"])
+
+    def zero_feature_1(t):
+        new = t.clone()
+        new[..., 1] = 0
+        return new
+
+    edited = run_with_edits(model, x, [zero_ablation("rnn", [1], axis=-1)])
+    expected, _ = _raw_first(model, model.rnn, x, edit=zero_feature_1)
+    np.testing.assert_array_equal(edited, expected)
+    assert not np.allclose(edited, out)
+    # the hook's replacement is what the cache holds; the rest of the tuple passes through
+    with hm.hooks([("rnn", lambda a, n: zero_feature_1(a))]):
+        _, edited_cache = hm.run_with_cache(x, names=["rnn"])
+    assert not edited_cache["rnn"][..., 1].any()
+    with pytest.raises(ShapeError, match="hook on rnn returned shape"):
+        hm.run_with_hooks(x, [("rnn", lambda a, n: a[:, :2])])
+    assert _all_hooks(model) == 0
+
+
+def test_keyword_arguments_reach_the_model_in_every_call():
+    from tinylens.interventions import zero_ablation
+
+    model = Recurrent().double().eval()
+    hm = tl.hooked(model)
+    x = np.random.default_rng(1).normal(size=(3, 5, 3))
+    mask = np.zeros((3, 5), dtype=bool)
+    mask[:, :2] = True  # ignore the first two positions
+    masked, attn_masked = _raw_first(model, model.attn, x, key_padding_mask=torch.from_numpy(mask))
+    plain, _ = _raw_first(model, model.attn, x)
+    assert not np.allclose(masked, plain)  # the mask matters
+    np.testing.assert_array_equal(hm.forward(x, key_padding_mask=mask), masked)
+    np.testing.assert_array_equal(hm(x, key_padding_mask=torch.from_numpy(mask)), masked)
+    out, cache = hm.run_with_cache(x, names=["attn"], key_padding_mask=mask)
+    np.testing.assert_array_equal(out, masked)
+    np.testing.assert_array_equal(cache["attn"], attn_masked)
+    np.testing.assert_array_equal(hm.forward_to(x, "attn", key_padding_mask=mask), attn_masked)
+    np.testing.assert_array_equal(hm.run_with_hooks(x, [], key_padding_mask=mask), masked)
+
+    def zero_feature_2(t):
+        new = t.clone()
+        new[..., 2] = 0
+        return new
+
+    expected, _ = _raw_first(
+        model, model.attn, x, edit=zero_feature_2, key_padding_mask=torch.from_numpy(mask)
+    )
+    got = hm.run_with_hooks(x, [zero_ablation("attn", [2], axis=-1).hook], key_padding_mask=mask)
+    np.testing.assert_array_equal(got, expected)
+    assert _all_hooks(model) == 0
 
 
 def test_torch_predict_is_an_eval_mode_chunked_numpy_forward():

@@ -466,3 +466,225 @@ def test_the_mlp_tail_fast_path_equals_the_generic_path(trained):
     with pytest.raises(ShapeError, match="cache must come from these inputs"):
         ablation_sweep(net, data.subset(np.arange(100)), "layers.1", cache=cache)
     assert np.mean(fast[0].argmax(1) == y) == pytest.approx(b.baseline_accuracy_)
+
+
+# -- training mode: refused, and in evaluation mode the sweeps equal plain torch loops ----------
+
+
+def _torch_loop_accuracy(model, module, X, y, edit_fns, k):
+    """The torch oracle: one plain forward per edit, the edit a raw ``register_forward_hook``
+    on ``module`` (no tinylens code), scored by hand."""
+    import torch
+
+    rows = []
+    for fn in edit_fns:
+        handle = module.register_forward_hook(lambda m, args, out, fn=fn: fn(out))
+        try:
+            with torch.no_grad():
+                pred = model(torch.from_numpy(X.astype(np.float64))).argmax(-1).numpy()
+        finally:
+            handle.remove()
+        rows.append([*(np.mean(pred[y == c] == c) for c in range(k)), np.mean(pred == y)])
+    return np.array(rows)
+
+
+def _zero_feature(u, axis=1):
+    def fn(out):
+        new = out.clone()
+        new.select(axis, u).zero_()
+        return new
+
+    return fn
+
+
+def _bn_dropout_model(data):
+    """64-24-10 with BatchNorm and Dropout; running statistics moved off their initial values
+    by a few training-mode forwards, so evaluation and training mode differ."""
+    import torch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(64, 24), nn.BatchNorm1d(24), nn.ReLU(), nn.Dropout(0.3), nn.Linear(24, 10)
+    ).double()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.from_numpy(data.X.astype(np.float64)))
+    return model
+
+
+def test_sweeps_refuse_training_mode_and_equal_a_torch_loop_in_evaluation_mode():
+    import torch
+
+    data = digits().subset(np.arange(300))
+    X, y = data.X, data.y
+    model = _bn_dropout_model(data).train()
+    stats = model[1].running_mean.clone()
+    for call in (
+        lambda: ablation_sweep(model, data, "2"),
+        lambda: scaling_sweep(model, data, "2", scales=(0.0, 2.0)),
+        lambda: patching_sweep(model, X[:5], X[5:10], "2"),
+        lambda: batched_edits(model, X, [zero_ablation("2", 0)]),
+    ):
+        with pytest.raises(ConfigError, match=r"training mode and '1' \(and 1 more\).*eval\(\)"):
+            call()
+    assert model.training and torch.equal(model[1].running_mean, stats)  # nothing ran
+
+    model.eval()
+    sweep = ablation_sweep(model, data, "2")
+    loop = _torch_loop_accuracy(model, model[2], X, y, [_zero_feature(u) for u in range(24)], 10)
+    np.testing.assert_allclose(sweep.class_accuracy_, loop[:, :-1], rtol=0, atol=TOL)
+    np.testing.assert_allclose(sweep.accuracy_, loop[:, -1], rtol=0, atol=TOL)
+    assert torch.equal(model[1].running_mean, stats) and not model.training
+    # the documented way to sweep a model left in training mode: the flags come back after
+    model.train()
+    with tl.hooks.evaluating(model):
+        scaled = scaling_sweep(model, data, "2", scales=(0.0,))
+    np.testing.assert_allclose(scaled.accuracy_[:, 0], loop[:, -1], rtol=0, atol=TOL)
+    assert model.training and model[3].training
+
+
+def test_engine_sweeps_refuse_training_mode_dropout_and_equal_the_loop_in_eval_mode(trained):
+    from tinylens.engine import Dropout, Linear, ReLU, Sequential
+
+    net, data = trained
+    rng = np.random.default_rng(0)
+    drop = Sequential(
+        [Linear(64, 16, rng=rng), ReLU(), Dropout(0.5, rng=0), Linear(16, 10, rng=rng)]
+    ).train()
+    with pytest.raises(ConfigError, match=r"training mode and 'layers\.2'"):
+        ablation_sweep(drop, data, "layers.1")
+    assert drop.training
+    drop.eval()
+    sweep = ablation_sweep(drop, data, "layers.1")
+    loop = _loop_accuracy(
+        drop, data.X, data.y, [[zero_ablation("layers.1", u)] for u in range(16)], 10
+    )
+    np.testing.assert_allclose(sweep.class_accuracy_, loop[:, :-1], rtol=0, atol=TOL)
+    # no mode-dependent module: training mode is fine and changes nothing
+    assert ablation_sweep(net.train(), data, "layers.3").accuracy_.shape == (12,)
+
+
+# -- activations of more than two dimensions name their unit axis ----------------------------
+
+
+def _sequence_model():
+    """(batch, position=5, feature=4) -> Linear(4, 6) per position -> ReLU -> flatten -> 3."""
+    import torch
+
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Flatten(), nn.Linear(30, 3)).double()
+
+
+def _torch_hooked_out(model, module, x, fn):
+    import torch
+
+    handle = module.register_forward_hook(lambda m, args, out: fn(out))
+    try:
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+    finally:
+        handle.remove()
+
+
+def test_edits_on_a_sequence_activation_name_their_axis_and_match_torch():
+    import torch
+
+    model = _sequence_model()
+    x = np.random.default_rng(0).normal(size=(8, 5, 4))
+    h = tl.hooked(model)
+    # axis 1 of (batch, position, feature) is a position: no default, one clear error
+    with pytest.raises(ShapeError, match=r"no default unit axis; name it, e\.g\. axis=-1"):
+        run_with_edits(model, x, [zero_ablation("1", [3])])
+    assert h.n_hooks == 0
+    feat = run_with_edits(model, x, [zero_ablation("1", [3], axis=-1)])
+    np.testing.assert_array_equal(feat, _torch_hooked_out(model, model[1], x, _zero_feature(3, 2)))
+    pos = run_with_edits(model, x, [zero_ablation("1", [3], axis=1)])
+    np.testing.assert_array_equal(pos, _torch_hooked_out(model, model[1], x, _zero_feature(3, 1)))
+    assert not np.allclose(feat, pos)
+
+    ref = np.random.default_rng(1).normal(size=(20, 5, 4))
+    with torch.no_grad():
+        ref_act = model[1](model[0](torch.from_numpy(ref))).numpy()  # (20, 5, 6)
+
+    def set_feature(u, values):  # values: per position
+        def fn(out):
+            new = out.clone()
+            new[..., u] = torch.as_tensor(values)
+            return new
+
+        return fn
+
+    mean = run_with_edits(model, x, [mean_ablation("1", [2], model=model, reference=ref, axis=2)])
+    oracle = _torch_hooked_out(model, model[1], x, set_feature(2, ref_act.mean(0)[:, 2]))
+    np.testing.assert_allclose(mean, oracle, rtol=0, atol=TOL)
+
+    direction = np.arange(6.0)
+    steered = run_with_edits(model, x, [steering("1", direction, alpha=0.5, axis=-1)])
+    oracle = _torch_hooked_out(
+        model, model[1], x, lambda out: out + 0.5 * torch.as_tensor(direction)
+    )
+    np.testing.assert_allclose(steered, oracle, rtol=0, atol=TOL)
+
+    scaled = run_with_edits(model, x, [scaling("1", [0, 5], 3.0, axis=-1)])
+
+    def triple(out):
+        new = out.clone()
+        new[..., [0, 5]] *= 3.0
+        return new
+
+    np.testing.assert_allclose(scaled, _torch_hooked_out(model, model[1], x, triple), atol=TOL)
+
+    clean = np.random.default_rng(2).normal(size=x.shape)
+    with torch.no_grad():
+        clean_act = model[1](model[0](torch.from_numpy(clean))).numpy()
+    patched = patch_activation(model, x, clean, "1", units=[4], axis=-1)
+    oracle = _torch_hooked_out(
+        model,
+        model[1],
+        x,
+        lambda out: torch.cat(
+            [out[..., :4], torch.from_numpy(clean_act[..., 4:5]), out[..., 5:]], -1
+        ),
+    )
+    np.testing.assert_allclose(patched, oracle, rtol=0, atol=TOL)
+
+    draws = resample_ablation("1", [1], model=model, reference=ref, rng=0, axis=-1)
+    edited = draws(h.as_tensor(ref_act[:3]))
+    assert torch.equal(
+        edited[..., [0, 2, 3, 4, 5]], torch.as_tensor(ref_act[:3])[..., [0, 2, 3, 4, 5]]
+    )
+    with pytest.raises(ShapeError, match="axis 0 is the batch"):
+        zero_ablation("1", [0], axis=0)(h.as_tensor(ref_act))
+    with pytest.raises(ShapeError, match="has 6 units along axis 2; cannot edit unit 6"):
+        zero_ablation("1", [6], axis=-1)(h.as_tensor(ref_act))
+
+
+def test_sweeps_over_sequence_features_equal_a_torch_loop():
+    model = _sequence_model().eval()
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 5, 4))
+    y = rng.integers(0, 3, size=120)
+    with pytest.raises(ShapeError, match="no default unit axis"):
+        ablation_sweep(model, (X, y), "1")
+    sweep = ablation_sweep(model, (X, y), "1", axis=-1)
+    assert sweep.units.shape == (6, 1)
+    loop = _torch_loop_accuracy(model, model[1], X, y, [_zero_feature(u, 2) for u in range(6)], 3)
+    np.testing.assert_allclose(sweep.class_accuracy_, loop[:, :-1], rtol=0, atol=TOL)
+    positions = scaling_sweep(model, (X, y), "1", scales=(0.0,), axis=1)
+    assert positions.accuracy_.shape == (5, 1)
+    loop = _torch_loop_accuracy(model, model[1], X, y, [_zero_feature(p, 1) for p in range(5)], 3)
+    np.testing.assert_allclose(positions.accuracy_[:, 0], loop[:, -1], rtol=0, atol=TOL)
+
+
+def test_image_activations_default_to_channels_explicitly():
+    cnn = small_cnn((8, 8), channels=(3,), rng=0, dtype=np.float64)
+    x = np.random.default_rng(0).normal(size=(4, 64))
+    act = np.array(cnn.forward_to(x, "layers.2"))  # (4, 3, 8, 8): batch, channel, h, w
+    assert act.ndim == 4
+    default = zero_ablation("layers.2", [1])(act)
+    np.testing.assert_array_equal(default, zero_ablation("layers.2", [1], axis=1)(act))
+    assert not default[:, 1].any() and np.array_equal(default[:, [0, 2]], act[:, [0, 2]])
+    width = zero_ablation("layers.2", [1], axis=-1)(act)  # column 1 of every map
+    assert not width[..., 1].any() and np.array_equal(width[..., 2:], act[..., 2:])
+    with pytest.raises(ConfigError, match="only axis 1 folds"):
+        edited_copy(cnn, [zero_ablation("layers.2", [1], axis=-1)])

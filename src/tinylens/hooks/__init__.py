@@ -25,6 +25,8 @@ Importing this package does not import torch; wrapping a torch model does.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -50,6 +52,8 @@ __all__ = [
     "hooked",
     "is_pattern",
     "is_torch_model",
+    "mode_dependent",
+    "require_eval",
     "select_names",
 ]
 
@@ -110,6 +114,58 @@ def evaluating(model: Any) -> Iterator[Any]:
     else:
         with h.evaluating():
             yield h
+
+
+def mode_dependent(model: Any) -> list[str]:
+    """Hook points of ``model`` that are in training mode and whose output depends on it.
+
+    A module counts when its flag ``training`` is set and its class's ``forward`` reads that
+    flag (dropout, batch norm, attention with dropout, any custom module written that way),
+    unless its dropout rate (``p`` or ``dropout``) is 0; a ``forward`` whose source cannot be
+    read counts too. An empty list means evaluation mode
+    and training mode compute the same thing.
+    """
+    h = hooked(model)
+    if isinstance(h, Sequential):
+        named = [(n, m) for n, m in zip(h.hook_names, h.layers, strict=True)]
+    else:
+        named = [(n or type(h.model).__name__, m) for n, m in h.model.named_modules()]
+    return [n for n, m in named if getattr(m, "training", False) and _uses_mode(m)]
+
+
+def _uses_mode(m: Any) -> bool:
+    # Dropout (engine and torch: ``p``) and RNNs / attention (``dropout``) set to 0 do not.
+    rate = getattr(m, "p", getattr(m, "dropout", None))
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0:
+        return False
+    return _reads_training(type(m))
+
+
+@functools.lru_cache(maxsize=256)
+def _reads_training(cls: type) -> bool:
+    forward = getattr(cls, "forward", None)
+    if forward is None:
+        return False
+    try:
+        source = inspect.getsource(forward)
+    except (OSError, TypeError):
+        return True  # unknown: assume it does
+    return "training" in source
+
+
+def require_eval(model: Any, what: str) -> None:
+    """Refuse a model left in training mode where that changes its outputs (see
+    :func:`mode_dependent`): ``what`` evaluates it, and dropout's random masks or batch norm's
+    batch statistics would make its numbers differ from a loop of hooked forwards (and batch
+    norm would update its running statistics)."""
+    points = mode_dependent(model)
+    if points:
+        more = f" (and {len(points) - 1} more)" if len(points) > 1 else ""
+        raise ConfigError(
+            f"{what} evaluates the model, but it is in training mode and {points[0]!r}{more} "
+            "computes differently there (dropout, batch norm); call model.eval() first, or run "
+            "it inside `with tinylens.hooks.evaluating(model):`"
+        )
 
 
 def __getattr__(name: str) -> Any:

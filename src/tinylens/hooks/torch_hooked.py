@@ -18,6 +18,13 @@ every one of them in a ``finally`` block.
 A module called several times in one forward (one ``nn.ReLU`` reused after every layer) caches
 each call: ``cache["act"]`` is the first, ``cache["act:1"]`` the second, and so on. Hooks see the
 same names.
+
+A module that returns a tuple or list (``nn.LSTM``'s ``(output, (h, c))``,
+``nn.MultiheadAttention``'s ``(output, weights)``) has one activation: its *first element*, when
+that is a tensor (the output the next layer reads). The cache holds it, a hook receives it, and
+a hook's replacement takes its place in the tuple (the other elements pass through unchanged).
+Keyword arguments of ``forward``, ``run_with_cache``, ``run_with_hooks`` and ``forward_to`` go to
+the model's ``forward`` (an attention mask, ...).
 """
 
 from __future__ import annotations
@@ -48,6 +55,26 @@ FwdHooks = Any  # an iterable of (NameSelector, HookFn) pairs
 class _Stop(BaseException):
     """Raised inside a hook to end a forward pass early (``forward_to``). A BaseException, so
     that a model whose forward catches ``Exception`` cannot swallow it."""
+
+
+def _activation(output: Any) -> torch.Tensor | None:
+    """A module output's activation: the output itself if it is a tensor, the first element of a
+    tuple or list if that is a tensor, else None (nothing to cache or edit)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    return None
+
+
+def _with_first(output: Any, first: Any) -> Any:
+    """``output`` (a tuple, named tuple or list) with its first element replaced."""
+    rest = list(output[1:])
+    if isinstance(output, list):
+        return [first, *rest]
+    if hasattr(output, "_fields"):  # a named tuple
+        return type(output)(first, *rest)
+    return type(output)((first, *rest))
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -136,13 +163,19 @@ class HookedModule:
             return arr
         return value
 
-    # -- plain calls ----------------------------------------------------------------------------
-    def __call__(self, x: Any) -> Any:
-        return self.forward(x)
+    def _kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Keyword arguments for the model: NumPy arrays become tensors (as inputs do)."""
+        return {k: self.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
 
-    def forward(self, x: Any) -> Any:
-        """The model's output on ``x`` (NumPy in, NumPy out; tensor in, tensor out)."""
-        return self._out(self.model(self.as_tensor(x)), not isinstance(x, torch.Tensor))
+    # -- plain calls ----------------------------------------------------------------------------
+    def __call__(self, x: Any, **kwargs: Any) -> Any:
+        return self.forward(x, **kwargs)
+
+    def forward(self, x: Any, **kwargs: Any) -> Any:
+        """The model's output on ``x`` (NumPy in, NumPy out; tensor in, tensor out); keyword
+        arguments go to the model's ``forward``."""
+        out = self.model(self.as_tensor(x), **self._kwargs(kwargs))
+        return self._out(out, not isinstance(x, torch.Tensor))
 
     def predict(self, x: Any, batch_size: int = 8192) -> np.ndarray:
         """Evaluation-mode forward without autograd, in chunks, as NumPy (modes restored)."""
@@ -243,8 +276,12 @@ class HookedModule:
             k = self._counts.get(base, 1) - 1
             if index is not None and k != index:
                 return None
-            new = fn(output, base if k == 0 else f"{base}:{k}")
-            return _checked_replacement(new, output, base)
+            act = _activation(output)
+            if act is None or act is output:
+                new = fn(output, base if k == 0 else f"{base}:{k}")
+                return _checked_replacement(new, output, base)
+            new = _checked_replacement(fn(act, base if k == 0 else f"{base}:{k}"), act, base)
+            return None if new is None else _with_first(output, new)
 
         return hook
 
@@ -292,24 +329,29 @@ class HookedModule:
             for remove in reversed(removers):
                 remove()
 
-    def run_with_hooks(self, x: Any, fwd_hooks: FwdHooks = ()) -> Any:
-        """The output of ``x`` with ``fwd_hooks`` added for this call only (autograd as usual)."""
+    def run_with_hooks(self, x: Any, fwd_hooks: FwdHooks = (), **kwargs: Any) -> Any:
+        """The output of ``x`` with ``fwd_hooks`` added for this call only (autograd as usual);
+        keyword arguments go to the model."""
         with self.hooks(fwd_hooks):
-            return self.forward(x)
+            return self.forward(x, **kwargs)
 
-    def run_with_cache(self, x: Any, names: NameSelector = None) -> tuple[Any, ActivationCache]:
+    def run_with_cache(
+        self, x: Any, names: NameSelector = None, **kwargs: Any
+    ) -> tuple[Any, ActivationCache]:
         """``(output, cache)`` with the activations at the chosen hook points, as NumPy.
 
         Runs without autograd (nothing but the cached arrays outlives the call). Parameters
-        as in :meth:`tinylens.engine.Sequential.run_with_cache`. Only tensor outputs are cached;
-        a module that did not run, or returned a tuple, is absent.
+        as in :meth:`tinylens.engine.Sequential.run_with_cache`; keyword arguments go to the
+        model. A module returning a tuple or list is cached as its first element (module
+        docstring); a module that did not run, or whose output holds no tensor, is absent.
         """
         chosen = select_names(self.hook_names, names)
-        store, versions = self._cached_forward(x, chosen, clone=False)
+        kw = self._kwargs(kwargs)
+        store, versions = self._cached_forward(x, chosen, kw, clone=False)
         if any(store[k]._version != v for k, v in versions.items()):
             # An in-place operation later in the forward (ReLU(inplace=True), x += ...) wrote
             # into a cached tensor; run again keeping copies, so the cache holds true values.
-            store, _ = self._cached_forward(x, chosen, clone=True)
+            store, _ = self._cached_forward(x, chosen, kw, clone=True)
         out = store.pop("", None)
         cache = ActivationCache({k: _to_numpy(v) for k, v in store.items()}, self.hook_names)
         if names is None or callable(names):
@@ -320,12 +362,13 @@ class HookedModule:
         if missing:
             raise ConfigError(
                 f"hook point {missing[0]!r} produced no tensor in this forward (it did not run, "
-                "or it returns a tuple); cache one of its submodules instead"
+                "or its output is neither a tensor nor a tuple starting with one); cache one of "
+                "its submodules instead"
             )
         return self._out(out, not isinstance(x, torch.Tensor)), cache
 
     def _cached_forward(
-        self, x: Any, chosen: list[str], *, clone: bool
+        self, x: Any, chosen: list[str], kwargs: dict[str, Any], *, clone: bool
     ) -> tuple[dict[str, Any], dict[str, int]]:
         store: dict[str, Any] = {}
         versions: dict[str, int] = {}
@@ -333,12 +376,13 @@ class HookedModule:
 
         def make(name: str) -> Callable[..., None]:
             def hook(module: nn.Module, args: Any, output: Any) -> None:
-                if not isinstance(output, torch.Tensor):
+                act = _activation(output)
+                if act is None:
                     return
                 k = calls.get(name, 0)
                 calls[name] = k + 1
                 key = name if k == 0 else f"{name}:{k}"
-                t = output.detach()
+                t = act.detach()
                 store[key] = t.clone() if clone else t
                 versions[key] = t._version
 
@@ -349,7 +393,7 @@ class HookedModule:
             for name in chosen:
                 handles.append(self._points[name].register_forward_hook(make(name)))
             with torch.no_grad():
-                store[""] = self.model(self.as_tensor(x))
+                store[""] = self.model(self.as_tensor(x), **kwargs)
         finally:
             for h in handles:
                 h.remove()
@@ -359,22 +403,24 @@ class HookedModule:
         return ordered, versions
 
     # -- pieces of a forward --------------------------------------------------------------------
-    def forward_to(self, x: Any, name: str, *, grad: bool = False) -> Any:
+    def forward_to(self, x: Any, name: str, *, grad: bool = False, **kwargs: Any) -> Any:
         """The activation at hook point ``name`` (first call), without running the rest.
 
-        NumPy in, NumPy out; tensor in, tensor out. ``grad=True`` keeps autograd.
+        NumPy in, NumPy out; tensor in, tensor out. ``grad=True`` keeps autograd. A tuple
+        output gives its first element (module docstring); keyword arguments go to the model.
         """
         point = self.module(name)
         box: list[Any] = []
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            box.append(output)
+            act = _activation(output)
+            box.append(output if act is None else act)
             raise _Stop
 
         handle = point.register_forward_hook(hook)
         try:
             with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
-                self.model(self.as_tensor(x))
+                self.model(self.as_tensor(x), **self._kwargs(kwargs))
         except _Stop:
             pass
         finally:

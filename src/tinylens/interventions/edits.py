@@ -4,8 +4,12 @@ An edit rewrites the activation at hook point ``name`` as
 
     new[:, units] = scale * old[:, units] + value
 
-where ``units`` index axis 1 (neurons of a dense layer, *channels* of a convolutional one) and
-every other unit passes through. Zero ablation is ``scale=0``; mean ablation ``scale=0,
+where ``units`` index the *unit axis* and every other unit passes through. The unit axis is
+axis 1 of a ``(batch, unit)`` activation (neurons of a dense layer) and of a ``(batch, channel,
+height, width)`` one (*channels*, the layout of ``nn.Conv2d`` and the engine's ``Conv2d``).
+Any other activation names it: ``axis=-1`` for the features of a sequence model's ``(batch,
+position, feature)``; without ``axis`` such an edit is refused (:func:`unit_axis`) instead of
+silently editing positions. Zero ablation is ``scale=0``; mean ablation ``scale=0,
 value=mean``; scaling ``scale=s``; patching ``scale=0, value=clean activations``; steering
 ``value=alpha * direction`` over all units. The named presets in :mod:`.ablation`,
 :mod:`.scaling`, :mod:`.patching` and :mod:`.steering` only fill in these fields.
@@ -41,7 +45,15 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.hooks import hooked
 
-__all__ = ["Edit", "as_units", "edited_copy", "intervene", "run_with_edits"]
+__all__ = [
+    "Edit",
+    "as_units",
+    "edited_copy",
+    "intervene",
+    "move_units",
+    "run_with_edits",
+    "unit_axis",
+]
 
 Value = Any  # None, a number, an array, or a callable n_samples -> array
 
@@ -73,6 +85,40 @@ def as_units(units: int | Sequence[int] | None) -> tuple[int, ...] | None:
     return tuple(int(u) for u in units)
 
 
+def unit_axis(axis: int | None, ndim: int, name: str = "") -> int:
+    """The unit axis of an activation with ``ndim`` dimensions (batch first), as a positive index.
+
+    ``axis=None`` means axis 1 for 2-D ``(batch, unit)`` and 4-D ``(batch, channel, height,
+    width)`` activations; any other rank (a sequence model's ``(batch, position, feature)``)
+    must name its axis, since axis 1 there is not a unit.
+
+    >>> unit_axis(None, 2), unit_axis(-1, 3), unit_axis(None, 4)
+    (1, 2, 1)
+    """
+    where = f"{name}: " if name else ""
+    if ndim < 2:
+        raise ShapeError(f"{where}an activation of {ndim} dimensions has no unit axis")
+    if axis is None:
+        if ndim in (2, 4):
+            return 1
+        raise ShapeError(
+            f"{where}an activation of {ndim} dimensions has no default unit axis; name it, e.g. "
+            "axis=-1 for the features of (batch, position, feature), axis=1 for positions"
+        )
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ShapeError(f"{where}axis {axis!r} is out of range for {ndim} dimensions")
+    if axis % ndim == 0:
+        raise ShapeError(f"{where}axis 0 is the batch; choose the unit axis (1 to {ndim - 1})")
+    return int(axis) % ndim
+
+
+def move_units(a: Any, axis: int) -> Any:
+    """A view of ``a`` with axis ``axis`` moved to position 1 (NumPy or torch)."""
+    if axis == 1:
+        return a
+    return a.movedim(axis, 1) if _is_torch(a) else np.moveaxis(a, axis, 1)
+
+
 def _per_unit(v: Any, ndim: int) -> Any:
     """A per-unit vector (k,) broadcast over positions: (k, 1, 1) for (n, k, h, w) activations."""
     if getattr(v, "ndim", 0) == 1 and ndim > 2:
@@ -89,7 +135,8 @@ class Edit:
     name : str
         The hook point (``"layers.1"``; ``"act:1"`` for the second call of a reused torch module).
     units : sequence of int, optional
-        Indices along axis 1 (neurons, or channels of an image activation); None edits all.
+        Indices along the unit axis (neurons, or channels of an image activation); None edits
+        all.
     scale : float or array of shape (k,)
         Multiplies the selected units (k = number of selected units).
     value : None, float, array or callable
@@ -99,6 +146,10 @@ class Edit:
         batch of n (resample ablation draws there).
     label : str
         What the edit is, for tables and reprs (``"zero"``, ``"mean"``, ``"scale 2"``...).
+    axis : int, optional
+        The unit axis (see :func:`unit_axis`): None is axis 1 of 2-D and 4-D (image)
+        activations and an error for any other rank. Array values are laid out with the unit
+        axis moved to position 1 (``(n, k, *other axes)``, or ``(k, *other axes)``).
     """
 
     name: str
@@ -106,6 +157,7 @@ class Edit:
     scale: Any = 1.0
     value: Value = None
     label: str = "edit"
+    axis: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -125,17 +177,20 @@ class Edit:
         """The ``(name, fn)`` pair for ``run_with_hooks`` / ``hooks``."""
         return (self.name, self)
 
-    def _check(self, act: Any) -> None:
+    def _units_first(self, act: Any) -> Any:
+        """A view of ``act`` with its unit axis at position 1, its units checked."""
         if act.ndim < 2:
             raise ShapeError(
-                f"{self.name}: cannot edit units of an activation of shape {act.shape}"
+                f"{self.name}: cannot edit units of an activation of shape {tuple(act.shape)}"
             )
-        width = act.shape[1]
+        axis = unit_axis(self.axis, act.ndim, self.name)
+        width = act.shape[axis]
         if self.units is not None and (max(self.units) >= width or min(self.units) < -width):
             raise ShapeError(
-                f"{self.name} has {width} units along axis 1; cannot edit unit "
+                f"{self.name} has {width} units along axis {axis}; cannot edit unit "
                 f"{max(self.units, key=abs)}"
             )
+        return move_units(act, axis)
 
     def _edited(self, old: Any, act: Any) -> Any:
         """``scale * old + value`` for the selected part ``old`` of ``act``."""
@@ -156,10 +211,11 @@ class Edit:
         return part
 
     def __call__(self, act: Any, name: str = "") -> Any:
-        self._check(act)
+        self._units_first(act)  # checked before any copy
         idx: Any = slice(None) if self.units is None else list(self.units)
         new = act.clone() if _is_torch(act) else act.copy()
-        new[:, idx] = self._edited(new[:, idx], act)
+        view = self._units_first(new)  # writes into the view land in ``new``
+        view[:, idx] = self._edited(view[:, idx], view)
         return new
 
     def delta(self, act: Any) -> Any:
@@ -170,7 +226,7 @@ class Edit:
         """
         if self.units is None:
             raise ConfigError(f"{self!r} edits every unit; its delta is the whole activation")
-        self._check(act)
+        act = self._units_first(act)
         if len(self.units) == 1:  # a slice is a view: no gather
             u = self.units[0] % act.shape[1]
             old = act[:, u : u + 1]
@@ -182,7 +238,8 @@ class Edit:
 
     def __repr__(self) -> str:
         units = "all" if self.units is None else list(self.units)
-        return f"Edit({self.label} {self.name} units={units})"
+        axis = "" if self.axis is None else f" axis={self.axis}"
+        return f"Edit({self.label} {self.name} units={units}{axis})"
 
 
 @contextlib.contextmanager
@@ -222,6 +279,8 @@ def edited_copy(net: Any, edits: Sequence[Edit]) -> Any:
     for e in edits:
         if callable(e.value):
             raise ConfigError(f"{e!r} draws values per batch; it cannot be folded into weights")
+        if e.axis not in (None, 1):
+            raise ConfigError(f"{e!r} edits axis {e.axis}; only axis 1 folds into weights")
         i = new.index_of(e.name)
         m = new.layers[i]
         if isinstance(m, (Linear, Conv2d)):

@@ -22,23 +22,27 @@ from typing import Any
 import numpy as np
 
 from tinylens.hooks import hooked
-from tinylens.interventions.edits import Edit, as_units
+from tinylens.interventions.edits import Edit, as_units, unit_axis
 
 __all__ = ["patch_activation", "patching"]
 
 
-def patching(name: str, clean: Any, units: int | Sequence[int] | None = None) -> Edit:
+def patching(
+    name: str, clean: Any, units: int | Sequence[int] | None = None, *, axis: int | None = None
+) -> Edit:
     """Replace the chosen units by their values in a clean run.
 
     ``clean`` is the clean activations at ``name`` (shape (n, *unit_shape), the same n inputs
-    as the corrupted batch) or an ActivationCache holding them.
+    as the corrupted batch) or an ActivationCache holding them. ``axis`` names the unit axis
+    of an activation that is neither (batch, unit) nor (batch, channel, h, w).
     """
     if isinstance(clean, Mapping):
         clean = clean[name]
     clean = np.asarray(clean)
+    clean = np.moveaxis(clean, unit_axis(axis, clean.ndim, name), 1)
     sel = as_units(units)
     value = clean if sel is None else clean[:, list(sel)]
-    return Edit(name, sel, scale=0.0, value=value, label="patch")
+    return Edit(name, sel, scale=0.0, value=value, label="patch", axis=axis)
 
 
 def patch_activation(
@@ -47,8 +51,10 @@ def patch_activation(
     clean_x: Any,
     name: str,
     units: int | Sequence[int] | None = None,
+    *,
+    axis: int | None = None,
 ) -> Any:
     """The output on ``corrupted_x`` with the chosen units at ``name`` taken from ``clean_x``."""
     h = hooked(model)
     _, cache = h.run_with_cache(clean_x, names=[name])
-    return h.run_with_hooks(corrupted_x, [patching(name, cache, units).hook])
+    return h.run_with_hooks(corrupted_x, [patching(name, cache, units, axis=axis).hook])

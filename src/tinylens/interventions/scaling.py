@@ -18,12 +18,20 @@ from tinylens.interventions.edits import Edit, as_units
 __all__ = ["scaling"]
 
 
-def scaling(name: str, units: int | Sequence[int] | None, factor: float | np.ndarray) -> Edit:
+def scaling(
+    name: str,
+    units: int | Sequence[int] | None,
+    factor: float | np.ndarray,
+    *,
+    axis: int | None = None,
+) -> Edit:
     """Multiply the chosen units by ``factor`` (a number, or one per unit). 0 is zero ablation,
-    1 changes nothing, 2 doubles the units' effect downstream."""
+    1 changes nothing, 2 doubles the units' effect downstream. ``axis`` names the unit axis of
+    an activation that is neither (batch, unit) nor (batch, channel, h, w)."""
     return Edit(
         name,
         as_units(units),
         scale=factor,
         label=f"scale {factor:g}" if np.isscalar(factor) else "scale",
+        axis=axis,
     )

@@ -25,14 +25,17 @@ def steering(
     direction: np.ndarray,
     alpha: float = 1.0,
     units: int | Sequence[int] | None = None,
+    *,
+    axis: int | None = None,
 ) -> Edit:
     """Add ``alpha * direction`` to the activation at ``name``.
 
     ``direction`` has the unit shape (all units) or one entry per unit of ``units``; for image
-    activations a vector of one entry per channel is added at every position.
+    activations a vector of one entry per channel is added at every position, and so is one
+    entry per feature of a ``(batch, position, feature)`` activation with ``axis=-1``.
     """
     vec = alpha * np.asarray(direction, dtype=np.float64)
-    return Edit(name, as_units(units), value=vec, label=f"steer {alpha:g}")
+    return Edit(name, as_units(units), value=vec, label=f"steer {alpha:g}", axis=axis)
 
 
 def mean_difference(model: Any, source: Any, target: Any, name: str) -> np.ndarray:

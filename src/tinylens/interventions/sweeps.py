@@ -35,9 +35,9 @@ import numpy as np
 
 from tinylens.engine import Sequential
 from tinylens.errors import ConfigError, DataError, ShapeError
-from tinylens.hooks import evaluating
+from tinylens.hooks import evaluating, require_eval
 from tinylens.interventions.ablation import mean_ablation, zero_ablation
-from tinylens.interventions.edits import Edit, as_units
+from tinylens.interventions.edits import Edit, as_units, unit_axis
 from tinylens.interventions.patching import patching
 from tinylens.interventions.scaling import scaling
 from tinylens.progress import progress
@@ -100,6 +100,7 @@ def _map_chunks(
     memory-bound.)
     """
     name = _check_edits(edits)
+    require_eval(model, "a batched sweep")
     rows: list[Edit | None] = [None, *edits] if baseline else list(edits)
     with (
         evaluating(model) as h,
@@ -132,7 +133,9 @@ def batched_edits(
     Parameters
     ----------
     model : engine Sequential, torch.nn.Module or HookedModule
-        Run in evaluation mode (its flags restored after); hooks it already has stay active.
+        In evaluation mode, or with nothing that computes differently in training mode (else
+        ConfigError: see :func:`tinylens.hooks.require_eval`); hooks it already has stay
+        active.
     X : array of shape (n_samples, ...)
     edits : sequence of Edit, all at the same hook point
     reduce : callable, optional
@@ -690,20 +693,21 @@ def _classification_data(data: Any) -> tuple[np.ndarray, np.ndarray, int]:
     return X, y.astype(np.int64), n_classes
 
 
-def _unit_count(model: Any, X: np.ndarray, name: str) -> int:
+def _unit_count(model: Any, X: np.ndarray, name: str, axis: int | None) -> int:
     with evaluating(model) as h, _no_grad(h):
         act = h.forward_to(X[:1], name)
-    if np.ndim(act) < 2:
-        raise ShapeError(f"{name} has no unit axis (shape {tuple(act.shape)})")
-    return int(act.shape[1])
+    return int(act.shape[unit_axis(axis, np.ndim(act), name)])
 
 
-def _chosen(model: Any, X: np.ndarray, name: str, units: Any, cache: Any = None) -> tuple[int, ...]:
+def _chosen(
+    model: Any, X: np.ndarray, name: str, units: Any, cache: Any = None, axis: int | None = None
+) -> tuple[int, ...]:
     chosen = as_units(units)
     if chosen is None:
-        if cache is not None and name in cache and np.ndim(cache[name]) >= 2:
-            return tuple(range(int(cache[name].shape[1])))
-        return tuple(range(_unit_count(model, X, name)))
+        if cache is not None and name in cache:
+            act = cache[name]
+            return tuple(range(int(act.shape[unit_axis(axis, np.ndim(act), name)])))
+        return tuple(range(_unit_count(model, X, name, axis)))
     if not chosen:
         raise ConfigError("choose at least one unit (or None for all of them)")
     return chosen
@@ -851,11 +855,13 @@ class PatchingSweep:
 # -- the sweeps ---------------------------------------------------------------------------------
 
 
-def _ablation(kind: str, name: str, units: tuple[int, ...], mean: np.ndarray | None) -> Edit:
+def _ablation(
+    kind: str, name: str, units: tuple[int, ...], mean: np.ndarray | None, axis: int | None
+) -> Edit:
     if kind == "zero":
-        return zero_ablation(name, units)
+        return zero_ablation(name, units, axis=axis)
     assert mean is not None
-    return mean_ablation(name, units, mean=mean)
+    return mean_ablation(name, units, mean=mean, axis=axis)
 
 
 def ablation_sweep(
@@ -868,17 +874,24 @@ def ablation_sweep(
     kind: str = "zero",
     reference: Any = None,
     cache: Any = None,
+    axis: int | None = None,
     quiet: bool = True,
     max_elements: int = MAX_STACK_ELEMENTS,
 ) -> AblationSweep:
     """Per-class accuracy with each unit of ``name`` ablated (or each pair, with ``pairs``).
+
+    The sweep evaluates the model: a model in training mode with dropout or batch norm (or
+    anything else that computes differently in training mode) is refused with a ConfigError
+    saying to call ``model.eval()``; in evaluation mode the numbers equal a loop of hooked
+    forwards (tested against plain ``register_forward_hook`` loops).
 
     Parameters
     ----------
     model : engine Sequential, torch.nn.Module or HookedModule
     data : classification Dataset or (X, y)
     name : str
-        The hook point; its units are neurons (dense) or channels (images).
+        The hook point; its units are neurons (dense) or channels (images), or the entries of
+        ``axis``.
     units : int or sequence of int, optional
         Which units to ablate (default: all of them).
     pairs : bool
@@ -888,11 +901,16 @@ def ablation_sweep(
     cache : mapping, optional
         The activations of ``data``'s inputs at ``name`` (``model.run_with_cache(X, names=[...])``
         once for several sweeps), so the network before ``name`` is not run again.
+    axis : int, optional
+        The unit axis of an activation that is neither (batch, unit) nor (batch, channel, h, w):
+        ``-1`` for the features of (batch, position, feature); see
+        :func:`~tinylens.interventions.edits.unit_axis`.
     """
     if kind not in ("zero", "mean"):
         raise ConfigError(f"unknown ablation kind {kind!r}; expected 'zero' or 'mean'")
+    require_eval(model, "ablation_sweep")
     X, y, n_classes = _classification_data(data)
-    chosen = _chosen(model, X, name, units, cache)
+    chosen = _chosen(model, X, name, units, cache, axis)
     groups = list(itertools.combinations(chosen, 2)) if pairs else [(u,) for u in chosen]
     if not groups:
         raise ConfigError("a pairs sweep needs at least two units")
@@ -901,7 +919,7 @@ def ablation_sweep(
         from tinylens.interventions._reference import reference_activations
 
         mean = reference_activations(model, X if reference is None else reference, name).mean(0)
-    edits = [_ablation(kind, name, g, mean) for g in groups]
+    edits = [_ablation(kind, name, g, mean, axis) for g in groups]
     table = _class_accuracy_table(model, X, y, n_classes, edits, cache, quiet, max_elements)
     return AblationSweep(
         name=name,
@@ -924,17 +942,19 @@ def scaling_sweep(
     units: int | Sequence[int] | None = None,
     *,
     cache: Any = None,
+    axis: int | None = None,
     quiet: bool = True,
     max_elements: int = MAX_STACK_ELEMENTS,
 ) -> ScalingSweep:
     """Per-class accuracy with each unit of ``name`` multiplied by each of ``scales``
-    (``cache`` as in :func:`ablation_sweep`)."""
+    (``cache``, ``axis`` and the evaluation-mode rule as in :func:`ablation_sweep`)."""
+    require_eval(model, "scaling_sweep")
     X, y, n_classes = _classification_data(data)
     factors = np.asarray(scales, dtype=np.float64)
     if factors.ndim != 1 or len(factors) == 0 or not np.isfinite(factors).all():
         raise ConfigError(f"scales must be a non-empty list of finite numbers, got {scales!r}")
-    chosen = _chosen(model, X, name, units, cache)
-    edits = [scaling(name, u, float(s)) for u in chosen for s in factors]
+    chosen = _chosen(model, X, name, units, cache, axis)
+    edits = [scaling(name, u, float(s), axis=axis) for u in chosen for s in factors]
     table = _class_accuracy_table(model, X, y, n_classes, edits, cache, quiet, max_elements)
     grid = table[1:].reshape(len(chosen), len(factors), n_classes + 1)
     return ScalingSweep(
@@ -957,13 +977,16 @@ def patching_sweep(
     units: int | Sequence[int] | None = None,
     *,
     metric: Callable[[np.ndarray], np.ndarray] | None = None,
+    axis: int | None = None,
     quiet: bool = True,
 ) -> PatchingSweep:
     """Patch each unit of ``name`` from the clean run into the corrupted run, all at once.
 
     ``metric`` maps stacked outputs (k, n, *out) to k numbers; by default, the fraction of
-    samples whose predicted class (argmax) equals the clean run's.
+    samples whose predicted class (argmax) equals the clean run's. ``axis`` and the
+    evaluation-mode rule as in :func:`ablation_sweep`.
     """
+    require_eval(model, "patching_sweep")
     clean_x, corrupted_x = np.asarray(clean_x), np.asarray(corrupted_x)
     if clean_x.shape != corrupted_x.shape:
         raise ShapeError(
@@ -976,8 +999,8 @@ def patching_sweep(
         clean_out = _as_numpy(h.forward(clean_x))
     chosen = as_units(units)
     if chosen is None:
-        chosen = tuple(range(clean_act.shape[1]))
-    edits = [patching(name, clean_act, u) for u in chosen]
+        chosen = tuple(range(clean_act.shape[unit_axis(axis, clean_act.ndim, name)]))
+    edits = [patching(name, clean_act, u, axis=axis) for u in chosen]
     if metric is None:
         target = clean_out.argmax(axis=-1)
         agree = batched_scores(

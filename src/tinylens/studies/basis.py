@@ -65,6 +65,7 @@ __all__ = [
     "WidthSweep",
     "frame_of",
     "run_basis",
+    "sweep_caption",
     "width_sweep",
 ]
 
@@ -235,6 +236,38 @@ def width_sweep(
     return WidthSweep(tuple(widths), errors, epochs)
 
 
+def _as_in_table(v: float) -> str:
+    # NOTE: the report prints a table's floats this way (tinylens.report.html._fmt, which
+    # studies may not import): the caption's numbers read exactly as the table's cells.
+    return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6) else f"{v:.4g}"
+
+
+def sweep_caption(sweep: WidthSweep) -> str:
+    """The width-sweep figure's caption, read off the measured medians (never a claim the
+    numbers could contradict), each number printed as the table below it prints it."""
+    fmt = _as_in_table
+    parts = []
+    for name, err in sweep.errors.items():
+        med = np.median(err, axis=1)
+        first, last, w0, w1 = float(med[0]), float(med[-1]), sweep.widths[0], sweep.widths[-1]
+        verb, to = ("falls from", "to") if last < first else ("rises from", "to")
+        if last == first:
+            verb, to = "is", "and"
+        text = f"{name} {verb} {fmt(first)} at width {w0} {to} {fmt(last)} at width {w1}"
+        if len(med) == 1:
+            text = f"{name} {fmt(first)} at width {w0}"
+        best = int(np.argmin(med))
+        if 0 < best < len(med) - 1:
+            text += f" (lowest {fmt(float(med[best]))} at width {sweep.widths[best]})"
+        parts.append(text)
+    n_seeds = next(iter(sweep.errors.values())).shape[1] if sweep.errors else 0
+    return (
+        f"RMSE against the noise-free target versus hidden width (median over {n_seeds} seeds, "
+        "the range shaded; inputs scaled to [-1, 1]; the table below has every number). "
+        "Median RMSE: " + "; ".join(parts) + "."
+    )
+
+
 # -- frames --------------------------------------------------------------------------------------
 def _round(values: Any, digits: int) -> Any:
     """Round to ``digits`` significant digits, recursively; None stays None."""
@@ -353,8 +386,8 @@ class BasisResult:
             Figure(
                 "basis_frames.json",
                 "Drag the slider through training: the network (red) is the sum of the neurons' "
-                "ghosts (dashed) plus b_out. Hover a dot on the axis to see that neuron's slope, "
-                "kink and importance.",
+                "ghosts (dashed) plus b_out. Each dot on the x axis is a kink inside the plotted "
+                "range; hover it to see that neuron's slope, kink, importance and active side.",
                 kind="widget",
                 widget="basis",
             )
@@ -442,9 +475,7 @@ class BasisResult:
             figures.append(
                 Figure(
                     "width_sweep.png",
-                    "RMSE against the noise-free target versus hidden width (median over seeds, "
-                    "the range shaded; inputs scaled to [-1, 1]): abs needs two neurons, the "
-                    "smooth targets improve steadily, the rough one needs far more width.",
+                    sweep_caption(self.sweep),
                 )
             )
         run.save_figure("loss.png", plot_history(self.history.to_dict(), title="training loss"))
@@ -493,8 +524,9 @@ class BasisResult:
                 f"A 1-{cfg.hidden_dim}-1 ReLU network trained on {description} "
                 f"({self.data.n} points) with {cfg.optimizer} for {cfg.epochs} epochs is exactly "
                 f"the sum of its {cfg.hidden_dim} neurons' ghost functions plus the output "
-                "bias: each ghost is zero on one side of its kink and a straight line on the "
-                f"other. {self.metrics['kinks_in_domain']} kinks lie inside the data range; "
+                "bias: a ghost is zero on one side of its neuron's kink and a straight line on "
+                f"the other ({self.metrics['zero_slope']} neurons have no kink: a zero slope). "
+                f"{self.metrics['kinks_in_domain']} kinks lie inside the data range; "
                 f"{self.metrics['dead_on_data']} neurons are dead on the data. The slider data "
                 f"for every snapshot ({len(self.frames)} frames) is in basis_frames.json."
             ),

@@ -397,10 +397,10 @@ def analyse_model(
             la = LayerAnalysis(name, unit, life, sel, top, drifts)
             common = {"cache": cache, "quiet": True}
             if "ablation" in chosen:
-                with clock("ablation"):
+                with clock("ablation"), evaluating(model):  # sweeps refuse training mode
                     la.ablation = ablation_sweep(model, test, name, **common)
             if "scaling" in chosen and cfg.scales:
-                with clock("scaling"):
+                with clock("scaling"), evaluating(model):
                     la.scaling = scaling_sweep(model, test, name, cfg.scales, **common)
             if "perturbation" in chosen and shape is not None:
                 with clock("single-pixel maps"):

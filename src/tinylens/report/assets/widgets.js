@@ -243,6 +243,8 @@
    * {x, target_y, data: {x, y}, ylim, frames: [{epoch, loss, b_out, output, slopes, biases,
    * kinks, importances, active_side, dead_on_data, ghosts}]}. Drawn as a frames chart: the
    * network, each neuron's ghost, the target, and a hoverable marker at every kink. */
+  // active_side holds the neuron's side as a word (geometry.basis.ACTIVE_SIDES), not a sign.
+  var SIDES = { right: "x > kink", left: "x < kink", always: "every x", never: "no x" };
   function basis(root, spec) {
     var frames = spec.frames.map(function (f) {
       var lines = [{ name: "network", y: f.output, kind: "main" }];
@@ -251,7 +253,7 @@
       var points = [];
       f.kinks.forEach(function (k, h) {
         if (k === null) { return; }
-        var side = f.active_side[h] > 0 ? "x > kink" : "x < kink";
+        var side = SIDES[f.active_side[h]] || String(f.active_side[h]);
         points.push({ x: k, y: 0, color: h, tip: "neuron " + h + (f.dead_on_data[h] ? " (dead on the data)" : "") +
           "\nslope w_in = " + fmt(f.slopes[h]) + "\nkink -b/w = " + fmt(k) +
           "\nimportance w_out = " + fmt(f.importances[h]) + "\nactive for " + side });
