@@ -169,7 +169,7 @@ def _cut(
     nxt = np.where(k + 1 < nv[:, None], k + 1, 0)
     z_next = np.take_along_axis(z, nxt, axis=1)
     V_next = np.take_along_axis(V, nxt[:, :, None], axis=1)
-    cross = valid & (z * z_next < 0)
+    cross = valid & (np.sign(z) * np.sign(z_next) < 0)  # (z * z_next can overflow)
     t = np.where(cross, z, 0.0) / np.where(cross, z - z_next, 1.0)
     P = V + t[:, :, None] * (V_next - V)
     cand = np.stack([V, P], axis=2).reshape(n, 2 * cap, 2)
