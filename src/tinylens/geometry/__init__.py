@@ -7,6 +7,9 @@ a torch module alike.
 
 * :mod:`~tinylens.geometry.regions`: :func:`linear_regions` (every region in a box, any input
   dimension, any depth) and :func:`pieces_1d` (exact breakpoints of one-input networks);
+* :mod:`~tinylens.geometry.slices`: :class:`Slice` (a segment or plane through input space,
+  e.g. through three MNIST images), ``linear_regions(net, slice=...)`` and
+  :func:`decision_boundary`;
 * :mod:`~tinylens.geometry.basis`: :func:`decompose`, a one-hidden-layer net as a sum of ghost
   functions;
 * :mod:`~tinylens.geometry.folding`: the input grid through each layer, linear separability
@@ -37,17 +40,21 @@ from tinylens.geometry.regions import (
     linear_regions,
     pieces_1d,
 )
+from tinylens.geometry.slices import DecisionBoundary, Slice, decision_boundary
 
 __all__ = [
     "BasisDecomposition",
+    "DecisionBoundary",
     "LiftedClassifier",
     "Piece",
     "PiecewiseLinear1D",
     "PolynomialLift",
     "Region",
     "RegionSet",
+    "Slice",
     "as_affine_net",
     "as_box",
+    "decision_boundary",
     "decompose",
     "fit_lifted_classifier",
     "fold_grid",

@@ -234,6 +234,7 @@ class RegionSet:
         self.output_activation = stack.readout_activation
         self.counts_per_layer = counts_per_layer
         self.n_lp = n_lp
+        self.slice: Any = None  # the Slice when the regions are of a slice (slice coordinates)
         # A canonical order that does not depend on the algorithm: left to right in 1-D, by
         # pattern otherwise.
         strings = pattern_strings(patterns)
@@ -287,6 +288,16 @@ class RegionSet:
             f"RegionSet(count={self.count}, n_inputs={self.n_inputs}, method={self.method!r}, "
             f"counts_per_layer={list(self.counts_per_layer)})"
         )
+
+    @property
+    def predicted_class(self) -> np.ndarray:
+        """The top output at each region's interior point, shape (count,), int (with one
+        output: 1 where it is positive). A region the decision boundary crosses holds more
+        than one class: see :func:`~tinylens.geometry.decision_boundary`."""
+        out = np.einsum("nod,nd->no", self.W, self.interior_points) + self.c
+        if out.shape[1] == 1:
+            return (out[:, 0] > 0).astype(np.int64)
+        return out.argmax(axis=1)
 
     def by_pattern(self, pattern: str) -> Region:
         """The region with activation pattern ``pattern`` (a 0/1 string)."""

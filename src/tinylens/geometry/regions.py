@@ -87,14 +87,21 @@ def check_piecewise_linear(net: NetLike) -> Any:
     return piecewise_stack(net).source
 
 
-def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet:
-    """Every linear region of ``net`` inside ``box``, exactly.
+def linear_regions(
+    net: NetLike, box: Any = None, *, method: str = "auto", slice: Any = None
+) -> RegionSet:
+    """Every linear region of ``net`` inside ``box`` (or on a slice), exactly.
 
     Parameters
     ----------
     net : AffineNet, engine Sequential, weights-file path or torch module
         Hidden activations relu, leaky_relu or identity; any depth and widths, any outputs.
     box : [(lo, hi), ...], flat [lo, hi, ...] or array of shape (n_inputs, 2)
+    slice : Slice, optional
+        Instead of a box: a line or plane through input space
+        (:class:`~tinylens.geometry.slices.Slice`); the regions are then in slice
+        coordinates, with the network's affine map restricted to the slice, and clipped to the
+        slice's domain.
     method : {"auto", "intervals", "polygons", "arrangement"}
         See :data:`METHODS`.
 
@@ -127,6 +134,12 @@ def linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet
     (~1 ms) per (region, unit) pair the cheap tests cannot decide, i.e. about 100-200 regions
     per second, so keep n-D nets small (6-8-8-1: 566 regions in 3 s).
     """
+    if (box is None) == (slice is None):
+        raise ConfigError("give either a box or a slice (not both)")
+    if slice is not None:
+        from tinylens.geometry.slices import linear_regions_on
+
+        return linear_regions_on(net, slice, method=method)
     result = _linear_regions(net, box, method=method)
     first = result._stack.layers[0] if result._stack.layers else None
     limit = None if first is None else check_box_scale(first.weight, first.bias, result.box)
