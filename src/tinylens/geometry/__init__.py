@@ -10,6 +10,8 @@ a torch module alike.
 * :mod:`~tinylens.geometry.slices`: :class:`Slice` (a segment or plane through input space,
   e.g. through three MNIST images), ``linear_regions(net, slice=...)`` and
   :func:`decision_boundary`;
+* :mod:`~tinylens.geometry.layers_affine`: :func:`affine_from_torch`, torch models with Conv2d,
+  AvgPool2d, BatchNorm (evaluation mode) and Flatten read as the same affine view;
 * :mod:`~tinylens.geometry.basis`: :func:`decompose`, a one-hidden-layer net as a sum of ghost
   functions;
 * :mod:`~tinylens.geometry.folding`: the input grid through each layer, linear separability
@@ -25,6 +27,7 @@ from tinylens.geometry.folding import (
     linear_separability,
     region_counts_per_layer,
 )
+from tinylens.geometry.layers_affine import affine_from_torch
 from tinylens.geometry.lifting import (
     LiftedClassifier,
     PolynomialLift,
@@ -52,6 +55,7 @@ __all__ = [
     "Region",
     "RegionSet",
     "Slice",
+    "affine_from_torch",
     "as_affine_net",
     "as_box",
     "decision_boundary",
