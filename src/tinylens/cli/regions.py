@@ -1,4 +1,4 @@
-"""``tinylens regions``: every linear region of a saved network inside a box."""
+"""``tinylens regions``: every linear region of a saved network in a box or on a slice."""
 
 from __future__ import annotations
 
@@ -9,26 +9,63 @@ from tinylens.cli.common import add_common, emit, float_list, open_run
 
 ORDER = 40
 EXAMPLE = "tinylens regions model.safetensors --box -1,1,-1,1 --json"
+SLICE_EXAMPLE = "tinylens regions mnist-mlp.safetensors --through 0,1,2 --data mnist"
+
+
+def indices(text: str) -> tuple[int, ...]:
+    """``0,1,2`` as test-set indices (whole numbers >= 0)."""
+    try:
+        out = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        out = ()
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected indices like 0,1,2 (whole numbers >= 0), got {text!r}"
+        )
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "regions",
-        help="exact linear regions of a saved ReLU network in a box",
+        help="exact linear regions of a saved ReLU network in a box or on a slice",
         description=(
-            "Enumerate every linear region of a network (a tinylens weights file) inside a box: "
-            "each region's activation pattern, affine map and, in 2-D, polygon and area. With "
-            "--json the regions are printed on stdout (no run directory unless --out is "
-            f"given). Example: {EXAMPLE}"
+            "Enumerate every linear region of a network (a tinylens weights file) inside a box, "
+            "or on a plane through three test inputs (--through I,J,K), a segment between two "
+            "(--through I,J) or a random plane through one (--plane I): each region's "
+            "activation pattern, affine map and, in 2-D, polygon and area; on a slice also the "
+            "predicted class and the exact decision boundary. With --json the regions are "
+            "printed on stdout (no run directory unless --out is given). Examples: "
+            f"{EXAMPLE}; {SLICE_EXAMPLE}"
         ),
     )
     p.add_argument("weights", metavar="MODEL.safetensors", help="a tinylens weights file")
-    p.add_argument(
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument(
         "--box",
         type=float_list,
-        required=True,
         metavar="LO,HI[,LO,HI...]",
         help="one LO,HI pair per input, e.g. -1,1,-1,1 for two inputs",
+    )
+    where.add_argument(
+        "--through",
+        type=indices,
+        metavar="I,J[,K]",
+        help="test-set indices: the segment between two inputs or the plane through three",
+    )
+    where.add_argument(
+        "--plane",
+        type=int,
+        metavar="I",
+        help="the plane through test input I along two random directions (--seed, --radius)",
+    )
+    p.add_argument("--data", default="mnist", help="mnist (test set, default) or digits")
+    p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
+    p.add_argument(
+        "--margin", type=float, default=0.0, help="grow the --through triangle by this fraction"
+    )
+    p.add_argument(
+        "--radius", type=float, default=1.0, help="half-width of the --plane square (default 1)"
     )
     p.add_argument(
         "--method",
@@ -38,11 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--hrep", action="store_true", help="include each region's inequalities A x <= b in JSON"
     )
-    add_common(p, seed=None)
+    add_common(p, seed=0)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.box is None:
+        return run_slice(args)
     from tinylens.studies.regions import RegionsStudyConfig, run_regions
 
     cfg = RegionsStudyConfig(args.weights, args.box, args.method)
@@ -62,6 +101,48 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{m['count']} linear regions in the box ({m['method']}, {m['seconds']:.3g} s)",
         f"  per layer: {', '.join(map(str, m['counts_per_layer']))}",
+        f"regions: {path / 'regions.json'}",
+        f"report:  {path / 'index.html'}",
+    ]
+    emit(args, {"out": str(path), **m}, lines)
+    return 0
+
+
+def run_slice(args: argparse.Namespace) -> int:
+    import json
+
+    from tinylens.studies.geometry import SliceStudyConfig, run, write
+
+    cfg = SliceStudyConfig(
+        weights=args.weights,
+        through=tuple(args.through or ()),
+        plane=args.plane,
+        data=args.data,
+        data_dir=args.data_dir,
+        margin=args.margin,
+        radius=args.radius,
+        method=args.method,
+        seed=args.seed,
+    )
+    if args.json and not args.out:
+        result = run(cfg)
+        sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+        return 0
+    result = run(cfg)  # computed before the run directory: a bad input leaves nothing behind
+    with open_run(args, "regions") as run_dir:
+        write(result, run_dir)
+    path = run_dir.path
+    m = result.metrics
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+        return 0
+    kind = "plane" if m["dim"] == 2 else "segment"
+    lines = [
+        f"{m['count']} linear regions on the {kind} through {result._where()} "
+        f"({m['method']}, {m['seconds']:.3g} s)",
+        f"  per layer: {', '.join(map(str, m['counts_per_layer']))}",
+        f"  regions by predicted class: {m['regions_by_class']}",
+        f"  decision boundary: {m['boundary_segments']} segments",
         f"regions: {path / 'regions.json'}",
         f"report:  {path / 'index.html'}",
     ]

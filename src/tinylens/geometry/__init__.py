@@ -7,6 +7,11 @@ a torch module alike.
 
 * :mod:`~tinylens.geometry.regions`: :func:`linear_regions` (every region in a box, any input
   dimension, any depth) and :func:`pieces_1d` (exact breakpoints of one-input networks);
+* :mod:`~tinylens.geometry.slices`: :class:`Slice` (a segment or plane through input space,
+  e.g. through three MNIST images), ``linear_regions(net, slice=...)`` and
+  :func:`decision_boundary`;
+* :mod:`~tinylens.geometry.layers_affine`: :func:`affine_from_torch`, torch models with Conv2d,
+  AvgPool2d, BatchNorm (evaluation mode) and Flatten read as the same affine view;
 * :mod:`~tinylens.geometry.basis`: :func:`decompose`, a one-hidden-layer net as a sum of ghost
   functions;
 * :mod:`~tinylens.geometry.folding`: the input grid through each layer, linear separability
@@ -22,6 +27,7 @@ from tinylens.geometry.folding import (
     linear_separability,
     region_counts_per_layer,
 )
+from tinylens.geometry.layers_affine import affine_from_torch
 from tinylens.geometry.lifting import (
     LiftedClassifier,
     PolynomialLift,
@@ -37,17 +43,22 @@ from tinylens.geometry.regions import (
     linear_regions,
     pieces_1d,
 )
+from tinylens.geometry.slices import DecisionBoundary, Slice, decision_boundary
 
 __all__ = [
     "BasisDecomposition",
+    "DecisionBoundary",
     "LiftedClassifier",
     "Piece",
     "PiecewiseLinear1D",
     "PolynomialLift",
     "Region",
     "RegionSet",
+    "Slice",
+    "affine_from_torch",
     "as_affine_net",
     "as_box",
+    "decision_boundary",
     "decompose",
     "fit_lifted_classifier",
     "fold_grid",

@@ -39,6 +39,7 @@ __all__ = [
     "PiecewiseStack",
     "apply_linear",
     "as_affine_net",
+    "check_finite",
     "exact_slopes",
     "forward_patterns",
     "pattern_maps",
@@ -167,6 +168,7 @@ def piecewise_stack(net: NetLike, *, exact: bool = False) -> PiecewiseStack:
     keep_exact = exact and affine.is_exact
     if not keep_exact:
         affine = affine.to_float()
+        check_finite(affine)
     layers = list(affine.layers)
     for i, layer in enumerate(layers[:-1]):
         if layer.activation not in BRANCH_SLOPES:
@@ -187,6 +189,26 @@ def piecewise_stack(net: NetLike, *, exact: bool = False) -> PiecewiseStack:
         readout = last
     units = tuple((i, j) for i, layer in enumerate(kinked) for j in range(layer.out_features))
     return PiecewiseStack(tuple(kinked), readout, units, affine.n_inputs, affine)
+
+
+def check_finite(affine: AffineNet) -> None:
+    """Refuse NaN or infinite weights: every region count and map would be meaningless.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first layer and tensor with a non-finite value.
+    """
+    for i, layer in enumerate(affine.layers):
+        for name, values in (("weight", layer.weight), ("bias", layer.bias)):
+            bad = ~np.isfinite(np.asarray(values, dtype=np.float64))
+            if bad.any():
+                kinds = sorted({str(v) for v in np.asarray(values, dtype=np.float64)[bad]})
+                raise ConfigError(
+                    f"layer {i} {name} has {int(bad.sum())} non-finite value(s) "
+                    f"({', '.join(kinds)}); regions need finite weights: retrain (a smaller "
+                    "learning rate avoids divergence) or load an earlier checkpoint"
+                )
 
 
 def apply_linear(weight: np.ndarray, M: np.ndarray) -> np.ndarray:

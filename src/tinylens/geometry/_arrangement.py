@@ -11,8 +11,11 @@ cheapest way that is still exact:
 2. the known ball: a hyperplane passing well inside it certainly splits the region, and each
    side inherits a ball that fits in it (no LP);
 3. otherwise a linear program (``scipy.optimize.linprog(method="highs")``) finds the largest
-   ball on the other side (its Chebyshev centre); the side is non-empty iff that radius
-   exceeds :data:`INTERIOR_TOL`.
+   ball on the other side (its Chebyshev centre); a radius above :data:`INTERIOR_TOL` is a
+   certain yes and an infeasible LP a certain no;
+4. in the grey zone between (a float radius at most :data:`INTERIOR_TOL`) the same LP is solved
+   again in exact rationals (:mod:`tinylens.geometry._exact_lp`): the side is a region iff its
+   largest ball has radius above :data:`RESOLUTION`, decided without rounding.
 
 Only rows of hyperplanes that actually split a region are added to it, so every region's LP
 stays small (rows of units that do not cut a region are redundant for it).
@@ -25,14 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.geometry._affine import PiecewiseStack, apply_linear
+from tinylens.geometry._exact_lp import chebyshev_ball
 
-__all__ = ["INTERIOR_TOL", "ArrangementSplit", "split_arrangement"]
+__all__ = ["INTERIOR_TOL", "RESOLUTION", "ArrangementSplit", "split_arrangement"]
 
 INTERIOR_TOL = 1e-7
-"""A piece counts as a region only if it contains a ball of radius ``INTERIOR_TOL`` (in the
-unit box, which has half-width 1). HiGHS is run with feasibility tolerances of 1e-9, so radii
-above 1e-7 are reliable; thinner pieces cannot be told apart from rounding artefacts of a line
-grazing a vertex, and are merged into their neighbour (the sides of an edge case, not regions)."""
+"""A float LP radius above ``INTERIOR_TOL`` (unit box, half-width 1) is trusted: HiGHS runs with
+feasibility tolerances of 1e-9, so such a piece certainly has an interior. At or below it the
+decision is taken again in exact rationals (see :data:`RESOLUTION`)."""
+
+RESOLUTION = 1e-10
+"""A piece is a region iff the largest ball inside it has radius above ``RESOLUTION`` in
+unit-box coordinates (``RESOLUTION`` times the box's half-width in input units), decided
+exactly on the float64 rows when the float LP is not conclusive. Thinner pieces are merged into
+their neighbour: the rows themselves carry rounding of ~1e-15 from composing the layers, so a
+line grazing a vertex leaves a sliver of that size, which is an artefact, not a region. 1e-10 is
+far above that rounding and below the 1e-9 every method promises to resolve."""
 
 _HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
 
@@ -66,6 +77,7 @@ class _Cells:
         self.c = np.zeros((1, d))
         self.r = np.ones(1)
         self.n_lp = 0
+        self.n_exact = 0
 
     def largest_ball(self, i: int, row: np.ndarray, rhs: float) -> tuple[np.ndarray, float]:
         """The largest ball in region ``i`` intersected with ``row . u <= rhs`` (unit row)."""
@@ -85,9 +97,16 @@ class _Cells:
             method="highs",
             options=_HIGHS_OPTIONS,
         )
-        if res.status != 0:  # infeasible: the side is empty
+        if res.status == 2:  # infeasible even with HiGHS's tolerance: certainly empty
             return np.zeros(d), 0.0
-        return res.x[:d], float(res.x[-1])
+        if res.status == 0 and res.x[-1] > INTERIOR_TOL:
+            return res.x[:d], float(res.x[-1])
+        # The grey zone (or a solver failure): decide exactly.
+        self.n_exact += 1
+        centre, radius = chebyshev_ball(A, b)
+        if radius <= RESOLUTION:
+            return np.zeros(d), 0.0
+        return centre, float(radius)
 
 
 def split_arrangement(stack: PiecewiseStack) -> ArrangementSplit:
@@ -140,12 +159,12 @@ def split_arrangement(stack: PiecewiseStack) -> ArrangementSplit:
                     # Step 3: the far side needs an LP.
                     far = cells.largest_ball(i, *row[1 - side])
                     near = (cells.c[i], min(r, dist)) if min(r, dist) > tol else None
-                if far[1] <= tol:
+                if far[1] <= 0:
                     layer_bits[i, j] = side
                     continue
                 if near is None:
                     near = cells.largest_ball(i, *row[side])
-                    if near[1] <= tol:
+                    if near[1] <= 0:
                         layer_bits[i, j] = 1 - side
                         continue
                 layer_bits[i, j] = side

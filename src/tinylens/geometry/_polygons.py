@@ -21,7 +21,7 @@ import numpy as np
 
 from tinylens.geometry._affine import PiecewiseStack, apply_linear
 
-__all__ = ["SIDE_RTOL_2D", "PolygonSplit", "split_polygons"]
+__all__ = ["SIDE_RTOL_2D", "PolygonSplit", "clip_halfplane", "pack", "split_polygons", "unpack"]
 
 SIDE_RTOL_2D = 1e-10
 """A unit's pre-activation at a vertex counts as zero (the vertex is *on* the unit's line) when
@@ -169,7 +169,7 @@ def _cut(
     nxt = np.where(k + 1 < nv[:, None], k + 1, 0)
     z_next = np.take_along_axis(z, nxt, axis=1)
     V_next = np.take_along_axis(V, nxt[:, :, None], axis=1)
-    cross = valid & (z * z_next < 0)
+    cross = valid & (np.sign(z) * np.sign(z_next) < 0)  # (z * z_next can overflow)
     t = np.where(cross, z, 0.0) / np.where(cross, z - z_next, 1.0)
     P = V + t[:, :, None] * (V_next - V)
     cand = np.stack([V, P], axis=2).reshape(n, 2 * cap, 2)
@@ -195,3 +195,48 @@ def _pad(V: np.ndarray, width: int) -> np.ndarray:
     out = np.repeat(V[:, :1], width, axis=1)
     out[:, : V.shape[1]] = V
     return out
+
+
+def clip_halfplane(
+    V: np.ndarray, nv: np.ndarray, g: np.ndarray, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the part of every polygon where ``g . v + h >= 0`` (one line per polygon).
+
+    ``V`` (n, cap, 2) padded as in :func:`split_polygons`, ``nv`` (n,), ``g`` (n, 2) and
+    ``h`` (n,). Returns ``V, nv, alive``: ``alive[i]`` is False when nothing of polygon ``i``
+    with an interior is left (its row is then unchanged and must be dropped). The same
+    snapping as the splits (:data:`SIDE_RTOL_2D`), so a clip along an edge removes nothing.
+    """
+    z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
+    eps = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
+    z[np.abs(z) <= eps[:, None]] = 0.0
+    z_max, z_min = z.max(axis=1), z.min(axis=1)
+    alive = z_max > 0
+    cut = alive & (z_min < 0)
+    if not cut.any():
+        return V, nv, alive
+    idx = np.flatnonzero(cut)
+    pos, n_pos, _, _ = _cut(V[idx], nv[idx], z[idx])
+    width = max(V.shape[1], pos.shape[1])
+    V = _pad(V, width) if V.shape[1] != width else V.copy()  # never write into the caller's
+    V[idx] = _pad(pos, width)
+    nv = nv.copy()
+    nv[idx] = n_pos
+    return V, nv, alive
+
+
+def pack(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A list of (k_i, 2) vertex arrays as the padded ``V, nv`` the vectorised code uses."""
+    nv = np.array([len(p) for p in polygons], dtype=np.int64)
+    V = np.zeros((len(polygons), max(nv.max(initial=3), 3), 2))
+    for i, p in enumerate(polygons):
+        V[i] = p[0]
+        V[i, : len(p)] = p
+    return V, nv
+
+
+def unpack(V: np.ndarray, nv: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """``(vertices list, areas, centroids)`` of padded polygons (repeated vertices dropped)."""
+    V, nv = _drop_repeated_vertices(V, nv)
+    area, centroid = _area_and_centroid(V, nv)
+    return [V[i, : nv[i]] for i in range(len(V))], area, centroid

@@ -420,3 +420,64 @@ def _scalar_mappable(cmap: Any, lo: float, hi: float) -> Any:
     from matplotlib.colors import Normalize
 
     return ScalarMappable(norm=Normalize(lo, max(hi, lo + 1)), cmap=cmap)
+
+
+def plot_slice_regions(
+    vertices: Sequence[np.ndarray],
+    classes: np.ndarray,
+    box: np.ndarray,
+    *,
+    segments: np.ndarray | None = None,
+    anchors: np.ndarray | None = None,
+    images: Sequence[np.ndarray] | None = None,
+    title: str = "",
+    ax: Any = None,
+) -> Figure:
+    """The regions of a 2-D slice coloured by predicted class, the decision boundary on top
+    (black), and the inputs the slice passes through at their slice coordinates (``images``:
+    one (h, w) array per anchor, drawn as small insets there).
+
+    ``vertices`` : list of arrays (k_i, 2); ``classes`` : (count,) ints; ``box`` : (2, 2);
+    ``segments`` : (n, 2, 2); ``anchors`` : (p, 2).
+    """
+    from matplotlib import colormaps
+
+    fig, ax = new_axes(ax, 6.0, 5.6)
+    colours = colormaps["tab10"](np.asarray(classes) % 10)
+    coll = PolyCollection(vertices, facecolors=colours, alpha=0.55)
+    coll.set_edgecolor((0, 0, 0, 0.35))
+    coll.set_linewidth(0.2 if len(vertices) > 300 else 0.4)
+    ax.add_collection(coll)
+    if segments is not None and len(segments):
+        ax.add_collection(LineCollection(segments, colors="k", linewidths=1.6))
+    pad = 0.08 * float(np.ptp(box, axis=1).max())
+    if anchors is not None and len(anchors):
+        ax.scatter(anchors[:, 0], anchors[:, 1], c="k", s=18, zorder=3)
+        for i, (x, y) in enumerate(anchors):
+            if images is not None and i < len(images):
+                inset = ax.inset_axes(
+                    [x - pad, y - pad, 2 * pad, 2 * pad], transform=ax.transData, zorder=4
+                )
+                inset.imshow(images[i], cmap="gray_r")
+                inset.set_xticks([])
+                inset.set_yticks([])
+    handles = [
+        plt_patch(colormaps["tab10"](k % 10), f"class {k}") for k in sorted(set(classes.tolist()))
+    ]
+    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
+    ax.set(
+        xlim=(box[0, 0] - pad, box[0, 1] + pad),
+        ylim=(box[1, 0] - pad, box[1, 1] + pad),
+        xlabel="s",
+        ylabel="t",
+        title=title,
+    )
+    ax.set_aspect("equal", adjustable="box")
+    return fig
+
+
+def plt_patch(colour: Any, label: str) -> Any:
+    """A legend entry: a filled square of ``colour``."""
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=colour, alpha=0.55, label=label)

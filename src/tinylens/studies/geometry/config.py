@@ -1,0 +1,89 @@
+"""The slice study's settings: which network, which inputs, which slice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from tinylens.errors import ConfigError, reject_unknown_keys
+from tinylens.geometry.regions import METHODS
+
+__all__ = ["SLICE_DATASETS", "SliceStudyConfig"]
+
+SLICE_DATASETS = ("mnist", "digits")
+"""Where ``through`` and ``plane`` indices point: the MNIST test set (10,000 images, as
+stored: pixels in [0, 1]) or scikit-learn's 8x8 digits (1,797 images)."""
+
+
+@dataclass(frozen=True)
+class SliceStudyConfig:
+    """One slice through a dataset's inputs.
+
+    Attributes
+    ----------
+    weights : str
+        A tinylens weights file (a piecewise-linear MLP).
+    through : tuple of int
+        Two indices (a segment) or three (the plane through them), into ``data``'s test set.
+        Empty when ``plane`` is given.
+    plane : int or None
+        One index: the plane through that input along two random orthonormal directions
+        (drawn from ``seed``), the square ``[-radius, radius]^2``.
+    data : {"mnist", "digits"}
+    data_dir : str or None
+        MNIST IDX files (default: tinylens's cache); never downloaded by this study.
+    margin : float
+        Grow the triangle of ``through`` by this fraction on each side (0: the images are the
+        corners).
+    radius : float
+        Half-width of the ``plane`` square, in input units (pixels in [0, 1]).
+    method : str
+        ``auto`` or ``arrangement`` (see :data:`tinylens.geometry.regions.METHODS`).
+    seed : int
+        Draws the random directions of ``plane``.
+    """
+
+    weights: str
+    through: tuple[int, ...] = ()
+    plane: int | None = None
+    data: str = "mnist"
+    data_dir: str | None = None
+    margin: float = 0.0
+    radius: float = 1.0
+    method: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "through", tuple(int(i) for i in self.through))
+        if bool(self.through) == (self.plane is not None):
+            raise ConfigError("give --through I,J[,K] or --plane I (one of them)")
+        if self.through and len(self.through) not in (2, 3):
+            raise ConfigError(
+                f"--through takes 2 indices (a segment) or 3 (a plane), got {len(self.through)}"
+            )
+        if len(set(self.through)) != len(self.through):
+            raise ConfigError(
+                f"--through repeats an index: {list(self.through)}; give distinct ones"
+            )
+        if self.data not in SLICE_DATASETS:
+            from tinylens.errors import UnknownNameError
+
+            raise UnknownNameError("slice dataset", self.data, SLICE_DATASETS)
+        if self.method not in METHODS:
+            from tinylens.errors import UnknownNameError
+
+            raise UnknownNameError("region method", self.method, METHODS)
+        if not self.margin >= 0:
+            raise ConfigError(f"margin must be >= 0, got {self.margin}")
+        if not self.radius > 0:
+            raise ConfigError(f"radius must be > 0, got {self.radius}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SliceStudyConfig:
+        reject_unknown_keys(d, [f.name for f in fields(cls)], "slice setting")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["through"] = list(self.through)
+        return out
