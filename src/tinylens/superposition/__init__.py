@@ -10,6 +10,12 @@ from tinylens.superposition.sae import (
     stream_activations,
     train_sae,
 )
+from tinylens.superposition.sae_metrics import (
+    DEAD_FREQUENCY,
+    DENSE_FREQUENCY,
+    SAEEvaluation,
+    evaluate_sae,
+)
 from tinylens.superposition.synthetic import (
     PlantedDictionary,
     max_cosines,
@@ -19,10 +25,14 @@ from tinylens.superposition.synthetic import (
 
 __all__ = [
     "AUX_COEF",
+    "DEAD_FREQUENCY",
+    "DENSE_FREQUENCY",
     "PlantedDictionary",
+    "SAEEvaluation",
     "SAETrainConfig",
     "SparseAutoencoder",
     "activation_rows",
+    "evaluate_sae",
     "fit_sae",
     "max_cosines",
     "mean_max_cosine",
