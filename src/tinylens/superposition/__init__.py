@@ -1,5 +1,12 @@
 """Superposition and polysemanticity: toy models (Elhage et al., 2022) and sparse dictionaries."""
 
+from tinylens.superposition.polysemanticity import (
+    RESPONSE_FRACTION,
+    Polysemanticity,
+    compare_units,
+    polysemanticity,
+    superposition_score,
+)
 from tinylens.superposition.sae import (
     AUX_COEF,
     SAETrainConfig,
@@ -27,17 +34,22 @@ __all__ = [
     "AUX_COEF",
     "DEAD_FREQUENCY",
     "DENSE_FREQUENCY",
+    "RESPONSE_FRACTION",
     "PlantedDictionary",
+    "Polysemanticity",
     "SAEEvaluation",
     "SAETrainConfig",
     "SparseAutoencoder",
     "activation_rows",
+    "compare_units",
     "evaluate_sae",
     "fit_sae",
     "max_cosines",
     "mean_max_cosine",
     "planted_dictionary",
+    "polysemanticity",
     "sae_loss_and_grads",
     "stream_activations",
+    "superposition_score",
     "train_sae",
 ]
