@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ShapeError
+from tinylens.superposition.sae import _axes, _dataframe
 
 __all__ = [
     "RESPONSE_FRACTION",
@@ -131,8 +132,6 @@ class Polysemanticity:
         }
 
     def to_pandas(self) -> Any:
-        from tinylens.superposition.sae import _dataframe
-
         return _dataframe(self.to_dict())
 
     def __repr__(self) -> str:
@@ -148,12 +147,7 @@ class Polysemanticity:
 
     def plot(self, ax: Any = None) -> Any:
         """Bar chart: how many live units respond to 1, 2, ... classes; returns the Figure."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(5, 3))
-        else:
-            fig = ax.figure
+        fig, ax = _axes(ax)
         k = self.class_means_.shape[0]
         counts = np.bincount(self.n_classes_[~self.dead_], minlength=k + 1)[1:]
         ax.bar(np.arange(1, k + 1), counts, color="#4477aa")

@@ -290,12 +290,7 @@ class SparseAutoencoder:
 
     def plot(self, ax: Any = None) -> Any:
         """The training loss per step (log scale); returns the matplotlib Figure."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(5, 3))
-        else:
-            fig = ax.figure
+        fig, ax = _axes(ax)
         ax.plot(np.arange(1, len(self.loss_history_) + 1), self.loss_history_, lw=1)
         ax.set_yscale("log")
         ax.set_xlabel("step")
@@ -370,6 +365,15 @@ class SparseAutoencoder:
         sae.steps_since_fired_ = tensors["steps_since_fired"].astype(np.int64)
         sae.loss_history_ = tensors["loss_history"].tolist()
         return sae
+
+
+def _axes(ax: Any) -> tuple[Any, Any]:
+    """``(figure, axes)``: a new 5x3 inch figure, or ``ax`` and its figure."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        return plt.subplots(figsize=(5, 3))
+    return ax.figure, ax
 
 
 def _dataframe(table: dict[str, list[Any]]) -> Any:

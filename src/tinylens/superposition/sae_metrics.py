@@ -31,7 +31,13 @@ import numpy as np
 
 from tinylens.engine.losses import CrossEntropyLoss
 from tinylens.errors import ConfigError
-from tinylens.superposition.sae import SparseAutoencoder, activation_rows, rows_to_activation
+from tinylens.superposition.sae import (
+    SparseAutoencoder,
+    _axes,
+    _dataframe,
+    activation_rows,
+    rows_to_activation,
+)
 
 __all__ = ["DEAD_FREQUENCY", "DENSE_FREQUENCY", "SAEEvaluation", "evaluate_sae"]
 
@@ -131,18 +137,11 @@ class SAEEvaluation:
         }
 
     def to_pandas(self) -> Any:
-        from tinylens.superposition.sae import _dataframe
-
         return _dataframe(self.to_dict())
 
     def plot(self, ax: Any = None) -> Any:
         """Histogram of log10 firing frequency of the live latents; returns the Figure."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(5, 3))
-        else:
-            fig = ax.figure
+        fig, ax = _axes(ax)
         live = self.firing_frequency_[~self.dead_]
         ax.hist(np.log10(live) if live.size else [], bins=30, color="#4477aa")
         ax.axvline(np.log10(DENSE_FREQUENCY), color="#cc3311", lw=1, ls="--", label="dense")
