@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ShapeError
-from tinylens.superposition.sae import _axes, _dataframe
+from tinylens.superposition.sae import _axes, as_dataframe
 
 __all__ = [
     "RESPONSE_FRACTION",
@@ -132,7 +132,7 @@ class Polysemanticity:
         }
 
     def to_pandas(self) -> Any:
-        return _dataframe(self.to_dict())
+        return as_dataframe(self.to_dict())
 
     def __repr__(self) -> str:
         s = self.summary()

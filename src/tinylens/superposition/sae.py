@@ -41,6 +41,7 @@ activations are never cached as a whole.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -53,7 +54,13 @@ import numpy as np
 from tinylens.engine import Adam
 from tinylens.engine.init import as_rng
 from tinylens.engine.module import Parameter
-from tinylens.errors import ConfigError, DataError, ShapeError, WeightsFileError
+from tinylens.errors import (
+    ConfigError,
+    DataError,
+    ShapeError,
+    WeightsFileError,
+    reject_unknown_keys,
+)
 
 __all__ = [
     "AUX_COEF",
@@ -61,6 +68,7 @@ __all__ = [
     "SAETrainConfig",
     "SparseAutoencoder",
     "activation_rows",
+    "as_dataframe",
     "fit_sae",
     "sae_loss_and_grads",
     "stream_activations",
@@ -272,7 +280,7 @@ class SparseAutoencoder:
 
     def to_pandas(self) -> Any:
         """:meth:`to_dict` as a ``pandas.DataFrame`` (needs pandas)."""
-        return _dataframe(self.to_dict())
+        return as_dataframe(self.to_dict())
 
     def _repr_html_(self) -> str:
         last = f"{self.loss_history_[-1]:.4g}" if self.loss_history_ else "-"
@@ -368,15 +376,17 @@ class SparseAutoencoder:
 
 
 def _axes(ax: Any) -> tuple[Any, Any]:
-    """``(figure, axes)``: a new 5x3 inch figure, or ``ax`` and its figure."""
-    import matplotlib.pyplot as plt
+    """``(figure, axes)``: ``ax`` and its figure, or a new 5x3 inch figure kept out of pyplot
+    (the layer contract keeps ``tinylens.viz`` out of reach; this is its ``new_axes``)."""
+    from matplotlib.figure import Figure
 
-    if ax is None:
-        return plt.subplots(figsize=(5, 3))
-    return ax.figure, ax
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=(5, 3), layout="constrained")
+    return fig, fig.subplots()
 
 
-def _dataframe(table: dict[str, list[Any]]) -> Any:
+def as_dataframe(table: dict[str, list[Any]]) -> Any:
     try:
         import pandas as pd
     except ImportError:
@@ -508,6 +518,21 @@ class SAETrainConfig:
             raise ConfigError(f"dead_steps must be >= 1, got {self.dead_steps}")
         if np.dtype(self.dtype) not in (np.float32, np.float64):
             raise ConfigError(f"dtype must be float32 or float64, got {self.dtype!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> SAETrainConfig:
+        """Build from :meth:`to_dict`'s layout; an unknown key is an error.
+
+        >>> SAETrainConfig.from_dict({"n_latents": 64, "k": 8}).k
+        8
+        """
+        d = dict(d or {})
+        known = [f.name for f in dataclasses.fields(cls)]
+        reject_unknown_keys(d, known, "SAE training setting", "known settings")
+        return cls(**d)
 
     def check(self, n: int) -> None:
         """Refuse a batch larger than the ``n`` samples."""

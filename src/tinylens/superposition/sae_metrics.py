@@ -34,8 +34,8 @@ from tinylens.errors import ConfigError
 from tinylens.superposition.sae import (
     SparseAutoencoder,
     _axes,
-    _dataframe,
     activation_rows,
+    as_dataframe,
     rows_to_activation,
 )
 
@@ -137,7 +137,7 @@ class SAEEvaluation:
         }
 
     def to_pandas(self) -> Any:
-        return _dataframe(self.to_dict())
+        return as_dataframe(self.to_dict())
 
     def plot(self, ax: Any = None) -> Any:
         """Histogram of log10 firing frequency of the live latents; returns the Figure."""
