@@ -508,6 +508,8 @@ class SAETrainConfig:
     def __post_init__(self) -> None:
         if self.n_latents < 1:
             raise ConfigError(f"n_latents must be >= 1, got {self.n_latents}")
+        if self.k is not None and not 1 <= self.k <= self.n_latents:
+            raise ConfigError(f"k must lie in 1..{self.n_latents} (the latents), got {self.k}")
         if self.steps < 1:
             raise ConfigError(f"steps must be >= 1, got {self.steps}")
         if self.batch_size < 1:
