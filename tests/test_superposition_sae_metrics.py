@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import tinylens as tl
-from tinylens.superposition import evaluate_sae, fit_sae
+from tinylens.superposition import evaluate_sae, fit_sae, train_sae
 from tinylens.superposition.sae_metrics import DENSE_FREQUENCY
 
 LOSS_RTOL = 1e-9
@@ -108,3 +108,30 @@ def test_evaluation_shows_itself(case):
     assert "spliced accuracy" in ev._repr_html_()
     assert len(ev.to_dict()["latent"]) == 16
     assert ev.plot().axes[0].get_xlabel() == "log10 firing frequency"
+
+
+def test_convolution_channels_one_row_per_position():
+    """At a convolution's hook point every position is a row of channels; the splice puts the
+    reconstruction back in (batch, channels, h, w) order (checked by a manual torch forward)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 4 * 4, 3),
+    ).double()
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 1, 6, 6)), rng.integers(0, 3, size=40)
+    sae = train_sae(model, X, "1", 8, k=2, steps=20, batch_size=8, rng=0, dtype="float64")
+    assert sae.d == 4
+    ev = evaluate_sae(sae, model, (X, y), batch_size=16)
+    assert ev.n_rows == 40 * 16 and ev.unit_class_means_.shape == (3, 4)
+    with torch.no_grad():
+        h = torch.relu(model[0](torch.tensor(X)))  # (40, 4, 4, 4)
+        rows = h.permute(0, 2, 3, 1).reshape(-1, 4).numpy()
+        rec = torch.tensor(sae.reconstruct(rows)).reshape(40, 4, 4, 4).permute(0, 3, 1, 2)
+        logits = model[3](model[2](rec))
+    assert ev.spliced_accuracy_ == float((logits.argmax(1) == torch.tensor(y)).double().mean())
+    np.testing.assert_allclose(
+        ev.unit_class_means_[0], rows.reshape(40, 16, 4)[y == 0].mean((0, 1))
+    )
