@@ -95,7 +95,7 @@ def test_gradients_match_finite_differences():
 
 @pytest.mark.parametrize("k", [None, 2])
 def test_decoder_rows_stay_unit_norm_after_every_step(k):
-    from tinylens.superposition.sae import _array_batches, _train
+    from tinylens.superposition.sae_training import _array_batches, _train
 
     X = np.random.default_rng(0).normal(size=(200, 5))
     sae = SparseAutoencoder(5, 8, k=k, rng=0, dtype=np.float64)

@@ -91,3 +91,12 @@ def test_cli_writes_a_run_and_refuses_bad_input(trained, tmp_path, capsys):
         err = capsys.readouterr().err
         assert words in err and len(err.strip().splitlines()) == 1
         assert not target.exists()
+
+
+def test_cli_help_states_the_config_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["sae", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    d = SAETrainConfig()
+    for value in (d.n_latents, d.l1, d.steps, d.batch_size, d.lr):
+        assert f"(default {value:g})" in text

@@ -12,8 +12,6 @@ EXAMPLE = "tinylens sae runs/train/model.safetensors --data digits --hook layers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from tinylens.superposition.sae import SAETrainConfig as Defaults
-
     p = sub.add_parser(
         "sae",
         help="a sparse autoencoder on a hook point; neurons vs latents polysemanticity",
@@ -33,33 +31,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--latents",
         type=positive_int,
-        default=Defaults.n_latents,
-        help=f"SAE latents (default {Defaults.n_latents})",
+        help="SAE latents (default 128)",
     )
     p.add_argument("--k", type=positive_int, help="TopK latents with this k (default: ReLU + L1)")
     p.add_argument(
         "--l1",
         type=positive_float,
-        default=Defaults.l1,
-        help=f"L1 coefficient of a ReLU SAE (default {Defaults.l1:g})",
+        help="L1 coefficient of a ReLU SAE (default 0.001)",
     )
     p.add_argument(
         "--steps",
         type=positive_int,
-        default=Defaults.steps,
-        help=f"training steps (default {Defaults.steps})",
+        help="training steps (default 2000)",
     )
     p.add_argument(
         "--batch-size",
         type=positive_int,
-        default=Defaults.batch_size,
-        help=f"images per step (default {Defaults.batch_size})",
+        help="images per step (default 256)",
     )
     p.add_argument(
         "--lr",
         type=positive_float,
-        default=Defaults.lr,
-        help=f"Adam learning rate (default {Defaults.lr:g})",
+        help="Adam learning rate (default 0.001)",
     )
     add_common(p)
     p.set_defaults(func=run)
@@ -69,19 +62,21 @@ def run(args: argparse.Namespace) -> int:
     from tinylens.studies.sae import SAEStudyConfig, run, write
     from tinylens.superposition import SAETrainConfig
 
+    given = {
+        "n_latents": args.latents,
+        "k": args.k,
+        "l1": args.l1,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+    }
     cfg = SAEStudyConfig(
         model=args.model,
         data=args.data,
         data_dir=args.data_dir,
         hook=args.hook,
-        sae=SAETrainConfig(
-            n_latents=args.latents,
-            k=args.k,
-            l1=args.l1,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-        ),
+        # unset options keep SAETrainConfig's defaults (defaults live once, in the config)
+        sae=SAETrainConfig(**{k: v for k, v in given.items() if v is not None}),
         seed=args.seed,
     )
     with open_run(args, "sae") as run_dir:

@@ -9,20 +9,22 @@ from tinylens.superposition.polysemanticity import (
 )
 from tinylens.superposition.sae import (
     AUX_COEF,
-    SAETrainConfig,
     SparseAutoencoder,
     activation_rows,
     as_dataframe,
-    fit_sae,
     sae_loss_and_grads,
-    stream_activations,
-    train_sae,
 )
 from tinylens.superposition.sae_metrics import (
     DEAD_FREQUENCY,
     DENSE_FREQUENCY,
     SAEEvaluation,
     evaluate_sae,
+)
+from tinylens.superposition.sae_training import (
+    SAETrainConfig,
+    fit_sae,
+    stream_activations,
+    train_sae,
 )
 from tinylens.superposition.synthetic import (
     PlantedDictionary,
