@@ -100,3 +100,15 @@ def test_cli_help_states_the_config_defaults(capsys):
     d = SAETrainConfig()
     for value in (d.n_latents, d.l1, d.steps, d.batch_size, d.lr):
         assert f"(default {value:g})" in text
+
+
+def test_cnn_channels_through_the_study():
+    split = tl.data.load_image_split("digits", seed=0)
+    net = tl.engine.network.small_cnn((8, 8), channels=(4, 8), rng=0)
+    cfg = SAEStudyConfig(data="digits", hook="layers.5", sae=SAETrainConfig(16, k=2, steps=10))
+    result = run(cfg, model=net, data=split, progress=False)
+    assert result.neurons.kind == "channel" and result.sae.d == 8
+    assert result.evaluation.n_rows == split.test.n * 16  # 4x4 positions: one pooling before
+    probe = selectivity(net, split.test, "layers.5")  # per channel: the mean over positions
+    np.testing.assert_allclose(result.neurons.class_means_, probe.class_means_, rtol=1e-6)
+    assert result.pixel_maps.maps_.shape == (8, 8, 8)
