@@ -9,6 +9,7 @@ import pytest
 
 import tinylens as tl
 from tinylens.cli.main import main
+from tinylens.data import load_image_split
 from tinylens.errors import ConfigError
 from tinylens.probes import selectivity
 from tinylens.studies.sae import SAEStudyConfig, run
@@ -19,7 +20,7 @@ SMALL = SAETrainConfig(n_latents=48, k=4, steps=40, batch_size=64, lr=3e-3)
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    split = tl.data.load_image_split("digits", seed=0)
+    split = load_image_split("digits", seed=0)
     net = tl.MLP([64, 24, 10], rng=0)
     tl.fit(net, split.train, tl.TrainConfig(epochs=8, optimizer="adam", lr=0.01), rng=0)
     path = tmp_path_factory.mktemp("model") / "model.safetensors"
@@ -103,7 +104,7 @@ def test_cli_help_states_the_config_defaults(capsys):
 
 
 def test_cnn_channels_through_the_study():
-    split = tl.data.load_image_split("digits", seed=0)
+    split = load_image_split("digits", seed=0)
     net = tl.engine.network.small_cnn((8, 8), channels=(4, 8), rng=0)
     cfg = SAEStudyConfig(data="digits", hook="layers.5", sae=SAETrainConfig(16, k=2, steps=10))
     result = run(cfg, model=net, data=split, progress=False)

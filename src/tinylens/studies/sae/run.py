@@ -4,7 +4,8 @@ polysemanticity of the layer's neurons with that of the latents. Writes no files
 >>> import tinylens as tl
 >>> from tinylens.studies.sae import SAEStudyConfig, run
 >>> from tinylens.superposition import SAETrainConfig
->>> split = tl.data.load_image_split("digits", seed=0)
+>>> from tinylens.data import load_image_split
+>>> split = load_image_split("digits", seed=0)
 >>> net = tl.MLP([64, 32, 10], rng=0)
 >>> _ = tl.fit(net, split.train, tl.TrainConfig(epochs=3, optimizer="adam", lr=0.01), rng=0)
 >>> cfg = SAEStudyConfig(data="digits", sae=SAETrainConfig(n_latents=64, k=4, steps=50), maps=2)
