@@ -92,6 +92,13 @@ def test_cli_writes_a_run_and_refuses_bad_input(trained, tmp_path, capsys):
         err = capsys.readouterr().err
         assert words in err and len(err.strip().splitlines()) == 1
         assert not target.exists()
+    # a model with a NaN weight is refused by name, before any training
+    net = tl.load(model)
+    net.layers[0].weight.data[0, 0] = np.nan
+    tl.save(net, tmp_path / "nan.safetensors")
+    target = tmp_path / "nan-run"
+    assert main(["sae", str(tmp_path / "nan.safetensors"), "--out", str(target), "--quiet"]) == 2
+    assert "NaN or infinite weights" in capsys.readouterr().err and not target.exists()
 
 
 def test_cli_help_states_the_config_defaults(capsys):

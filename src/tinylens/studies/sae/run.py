@@ -23,7 +23,7 @@ import numpy as np
 
 from tinylens.data import ImageSplit, load_image_split
 from tinylens.engine.init import as_rng
-from tinylens.errors import ConfigError, UnknownNameError
+from tinylens.errors import ConfigError, DataError, UnknownNameError
 from tinylens.hooks import hooked
 from tinylens.probes import class_selectivity, input_range_of, saliency_maps, single_pixel_maps
 from tinylens.progress import progress as progress_bar
@@ -46,7 +46,13 @@ def _load_model(config: SAEStudyConfig, model: Any) -> tuple[Any, list[str]]:
         raise ConfigError("no model: give the study a weights file (MODEL) or pass model=")
     from tinylens.io import load
 
-    return load(config.model), []
+    net = load(config.model)
+    if not all(np.isfinite(p.data).all() for p in net.parameters()):
+        raise DataError(
+            f"{config.model} holds NaN or infinite weights; retrain the model or load a good "
+            "checkpoint"
+        )
+    return net, []
 
 
 def _top_images(
