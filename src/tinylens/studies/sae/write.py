@@ -79,12 +79,13 @@ def _figures(result: SAEStudyResult, run: RunDir) -> list[Figure]:
     )
     chosen = result.polysemantic_units
     if result.pixel_maps is not None and len(chosen):
-        labels = [f"{n.kind} {u}: {' '.join(map(str, n.classes_of(int(u))))}" for u in chosen]
+        labels = [f"{n.kind} {u}: {n.n_classes_[u]} classes" for u in chosen]
         save(
             "pixel_maps_polysemantic.png",
             plot_image_grid(result.pixel_maps.maps_[chosen], labels, ncols=len(chosen)),
-            f"Single-pixel maps of the {len(chosen)} most polysemantic {n.kind}s (label: the "
-            "classes each responds to): how lighting one pixel alone moves the unit.",
+            f"Single-pixel maps of the {len(chosen)} most polysemantic {n.kind}s (label: how "
+            "many classes each responds to; which, in the table below): how lighting one pixel "
+            "alone moves the unit.",
         )
     if result.saliency is not None:
         save(
