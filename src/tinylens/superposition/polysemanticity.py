@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ShapeError
-from tinylens.superposition.sae import _axes, as_dataframe
+from tinylens.superposition.sae import _axes, _html_table, as_dataframe
 
 __all__ = [
     "RESPONSE_FRACTION",
@@ -142,8 +142,7 @@ class Polysemanticity:
         )
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.summary().items())
-        return f"<table><caption>{self.kind}s of {self.name}</caption>{body}</table>"
+        return _html_table(f"{self.kind}s of {self.name}", self.summary().items())
 
     def plot(self, ax: Any = None) -> Any:
         """Bar chart: how many live units respond to 1, 2, ... classes; returns the Figure."""

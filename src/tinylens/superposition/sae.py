@@ -284,8 +284,7 @@ class SparseAutoencoder:
             ("steps", self.steps_),
             ("last training loss", last),
         ]
-        body = "".join(f"<tr><th>{a}</th><td>{b}</td></tr>" for a, b in rows)
-        return f"<table><caption>SparseAutoencoder</caption>{body}</table>"
+        return _html_table("SparseAutoencoder", rows)
 
     def plot(self, ax: Any = None) -> Any:
         """The training loss per step (log scale); returns the matplotlib Figure."""
@@ -364,6 +363,16 @@ class SparseAutoencoder:
         sae.steps_since_fired_ = tensors["steps_since_fired"].astype(np.int64)
         sae.loss_history_ = tensors["loss_history"].tolist()
         return sae
+
+
+def _html_table(caption: str, rows: Any) -> str:
+    """A two-column HTML table of ``(label, value)`` pairs, escaped (for ``_repr_html_``)."""
+    import html
+
+    body = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
 
 
 def _axes(ax: Any) -> tuple[Any, Any]:

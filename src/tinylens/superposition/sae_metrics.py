@@ -34,6 +34,7 @@ from tinylens.errors import ConfigError
 from tinylens.superposition.sae import (
     SparseAutoencoder,
     _axes,
+    _html_table,
     activation_rows,
     as_dataframe,
     rows_to_activation,
@@ -124,8 +125,7 @@ class SAEEvaluation:
         )
 
     def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.metrics().items())
-        return f"<table><caption>SAE evaluation at {self.hook_name}</caption>{body}</table>"
+        return _html_table(f"SAE evaluation at {self.hook_name}", self.metrics().items())
 
     def to_dict(self) -> dict[str, list[Any]]:
         """One row per latent: its firing frequency, and whether it is dead or dense."""
