@@ -241,6 +241,13 @@ def readme_lines_for(expected: list[str], actual: list[str], root: str = "") -> 
     return shown
 
 
+def expected_exit_code(step: Step) -> int:
+    """2 for a README command whose output is a usage error (``tinylens CMD: error: ...``), else
+    0 (a line such as ``max error: 9.43e-08`` is not one)."""
+    usage_error = re.compile(r"^tinylens [\w -]*: error: ")
+    return 2 if any(usage_error.match(line) for line in step.expected) else 0
+
+
 def _run(step: Step, cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
     if step.kind == "shell":
         argv = shlex.split(step.source, comments=True)
@@ -312,6 +319,11 @@ def test_a_drifted_readme_line_fails_with_a_unified_diff():
 
 def test_the_readme_has_a_tour_and_self_contained_python():
     steps = parse_steps(README.read_text(encoding="utf-8"))
+    # Only the "Mistakes" commands are expected to fail (exit code 2); explain's "max error:"
+    # lines must not make a successful command look like a mistake.
+    explain = [s for s in steps if s.source.startswith("tinylens circuits explain")]
+    assert explain and all(expected_exit_code(s) == 0 for s in explain)
+    assert any(expected_exit_code(s) == 2 for s in steps)
     shell = [s for s in steps if s.kind == "shell"]
     python = [s for s in steps if s.kind == "python"]
     assert len(shell) >= 10 and len(python) >= 4
@@ -335,7 +347,7 @@ def test_readme_runs_as_written(tmp_path):
     failures = []
     for step in parse_steps(README.read_text(encoding="utf-8")):
         code, actual = _run(step, work, env)
-        want_code = 2 if any("error:" in line for line in step.expected) else 0
+        want_code = expected_exit_code(step)
         diff = compare(step.expected, actual, root)
         if diff is not None or code != want_code:
             what = f"$ {step.source}" if step.kind == "shell" else "the Python block"
