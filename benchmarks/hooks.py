@@ -18,10 +18,14 @@ On the MNIST probing model (784-32-16-10, ReLU, trained for two epochs with ``fi
 
 Times are the minimum over interleaved repeats (robust to a busy machine).
 
-    python benchmarks/hooks.py [--data-dir DIR] [--repeats 25]
+    python benchmarks/hooks.py [--data-dir DIR] [--repeats 25] [--compare nnsight,transformer_lens]
 
-nnsight and TransformerLens are only needed here (``pip install nnsight transformer_lens``);
-without them their ratios are reported as null. Ends with one JSON line.
+    python benchmarks/hooks.py --compare nnsight,transformer_lens
+
+The comparison with nnsight and TransformerLens runs only when asked (``--compare``); they are
+not dependencies of tinylens, only of its ``bench`` extra (``pip install -e ".[bench]"``). Asked
+for without them installed, the script stops with exit code 2 and one line naming that command,
+before any timing. Ends with one JSON line (without the comparison keys when not asked).
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from _common import find_mnist  # benchmarks/ is on sys.path when run as a script
+from _common import (  # benchmarks/ is on sys.path when run as a script
+    BENCH_LIBRARIES,
+    bench_libraries,
+    find_mnist,
+)
 
 HIDDEN = ("layers.1", "layers.3")  # the ReLU outputs: 32 + 16 = 48 hidden neurons
 
@@ -60,8 +68,11 @@ def engine_cache_ratio(net: Any, X: np.ndarray, repeats: int) -> dict[str, float
     return {**t, "ratio": t["run_with_cache"] / t["forward"]}
 
 
-def torch_cachers(module: Any) -> dict[str, Callable[[Any], list[np.ndarray]]]:
-    """Functions caching the five hook points of ``module`` as NumPy, one per library."""
+def torch_cachers(
+    module: Any, compare: tuple[str, ...] = ()
+) -> dict[str, Callable[[Any], list[np.ndarray]]]:
+    """Functions caching the five hook points of ``module`` as NumPy: tinylens, raw hooks, and
+    each library in ``compare`` (checked installed by :func:`_common.bench_libraries`)."""
     import torch
 
     import tinylens as tl
@@ -90,7 +101,7 @@ def torch_cachers(module: Any) -> dict[str, Callable[[Any], list[np.ndarray]]]:
         return [store[i].numpy() for i in range(5)]
 
     cachers = {"tinylens": tinylens_cache, "raw_hooks": raw_hooks}
-    try:
+    if "nnsight" in compare:
         from nnsight import NNsight
 
         traced = NNsight(module)
@@ -106,9 +117,7 @@ def torch_cachers(module: Any) -> dict[str, Callable[[Any], list[np.ndarray]]]:
             return [s.detach().numpy() for s in (s0, s1, s2, s3, s4)]
 
         cachers["nnsight"] = nnsight_cache
-    except ImportError:
-        pass
-    try:
+    if "transformer_lens" in compare:
         from torch import nn
         from transformer_lens import HookedRootModule
         from transformer_lens.hook_points import HookPoint
@@ -136,15 +145,15 @@ def torch_cachers(module: Any) -> dict[str, Callable[[Any], list[np.ndarray]]]:
             return [cache[n].detach().numpy() for n in tl_names]
 
         cachers["transformer_lens"] = transformer_lens_cache
-    except ImportError:
-        pass
     return cachers
 
 
-def torch_cache_ratios(module: Any, X: np.ndarray, repeats: int) -> dict[str, Any]:
+def torch_cache_ratios(
+    module: Any, X: np.ndarray, repeats: int, compare: tuple[str, ...] = ()
+) -> dict[str, Any]:
     import torch
 
-    cachers = torch_cachers(module)
+    cachers = torch_cachers(module, compare)
     xt = torch.from_numpy(X)
     reference = cachers["raw_hooks"](xt)
     for key, fn in cachers.items():  # every library must cache the same numbers
@@ -207,7 +216,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir")
     parser.add_argument("--repeats", type=int, default=25, help="interleaved repeats (min kept)")
+    parser.add_argument(
+        "--compare",
+        default="",
+        metavar="LIBS",
+        help=f"also time these libraries (comma-separated: {', '.join(BENCH_LIBRARIES)}); "
+        'they come with pip install -e ".[bench]"',
+    )
     args = parser.parse_args()
+    compare = bench_libraries(args.compare)  # exit 2 now, before any training or timing
 
     import torch
 
@@ -232,13 +249,16 @@ def main() -> None:
         f"engine  run_with_cache (5 hook points) {eng['run_with_cache'] * 1e3:7.2f} ms   "
         f"forward {eng['forward'] * 1e3:7.2f} ms   ratio {eng['ratio']:.3f}  (target <= 1.10)"
     )
-    tor = torch_cache_ratios(module, X, args.repeats)
+    tor = torch_cache_ratios(module, X, args.repeats, compare)
     for batch, res in tor.items():
         times = "   ".join(f"{k} {v * 1e3:7.3f} ms" for k, v in res["times"].items())
         print(f"torch   batch {batch:5d}: {times}")
         ratios = "   ".join(f"tinylens/{k[5:]} {v:.3f}" for k, v in res.items() if k != "times")
         print(f"        ratios: {ratios}")
-    print("        (targets at 10000: tinylens/raw_hooks <= 1.2; < 1 against nnsight and TL)")
+    print(
+        "        (targets at 10000: tinylens/raw_hooks <= 1.2; < 1 against nnsight and TL"
+        + (", asked with --compare)" if not compare else ")")
+    )
     abl_e = ablation_speedup(net, data, args.repeats)
     abl_t = ablation_speedup(module, data, args.repeats)
     for label, res in (("engine", abl_e), ("torch", abl_t)):
@@ -248,24 +268,15 @@ def main() -> None:
             f"speedup {res['speedup']:.1f}x  (target >= 10)"
         )
     full = tor[len(X)]
-
-    def r(key: str) -> float | None:
-        return round(full[key], 3) if key in full else None
-
-    result = {
+    result: dict[str, Any] = {
         "benchmark": "hooks",
         "engine_cache_over_forward": round(eng["ratio"], 3),
-        "torch_cache_over_raw_hooks": r("over_raw_hooks"),
-        "torch_cache_over_nnsight": r("over_nnsight"),
-        "torch_cache_over_transformer_lens": r("over_transformer_lens"),
-        "torch_cache_over_raw_hooks_bs64": round(tor[64]["over_raw_hooks"], 3),
-        "torch_cache_over_nnsight_bs64": round(tor[64].get("over_nnsight", float("nan")), 3),
-        "torch_cache_over_transformer_lens_bs64": round(
-            tor[64].get("over_transformer_lens", float("nan")), 3
-        ),
-        "engine_ablation_speedup": round(abl_e["speedup"], 2),
-        "torch_ablation_speedup": round(abl_t["speedup"], 2),
     }
+    for lib in ("raw_hooks", *compare):  # only what was measured: never a null
+        result[f"torch_cache_over_{lib}"] = round(full[f"over_{lib}"], 3)
+        result[f"torch_cache_over_{lib}_bs64"] = round(tor[64][f"over_{lib}"], 3)
+    result["engine_ablation_speedup"] = round(abl_e["speedup"], 2)
+    result["torch_ablation_speedup"] = round(abl_t["speedup"], 2)
     print(json.dumps(result))
 
 
