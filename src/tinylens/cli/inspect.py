@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tinylens.io import checksum_status
     from tinylens.studies.inspect import inspect_model
 
     result = inspect_model(
@@ -43,5 +44,11 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         quiet=args.quiet or args.json,
     )
-    emit(args, result.to_dict(), result.lines())
+    status = checksum_status(args.model)
+    note = {
+        "verified": "checksum: verified (metadata and tensors)",
+        "tensors only": "checksum: tensors only (an older tinylens file; metadata unverified)",
+        "unverified": "checksum: none (written by another tool; unverified)",
+    }[status]
+    emit(args, {**result.to_dict(), "checksum": status}, [*result.lines(), note])
     return 0
