@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import struct
 
@@ -371,3 +372,64 @@ def test_non_finite_weights_are_refused_by_the_api_and_every_command(tmp_path, b
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "NaN or infinite" in err, argv
+
+
+# -- runs that cannot corrupt each other -------------------------------------------------------
+
+
+def test_a_second_run_with_the_same_out_is_refused_as_in_use(tmp_path):
+    first = tio.RunDir(tmp_path / "run")
+    with pytest.raises(ConfigError, match="in use by another tinylens run"):
+        tio.RunDir(tmp_path / "run")
+    first.write_json("a.json", 1)
+    first.finish()
+    with tio.RunDir(tmp_path / "run", force=True) as again:  # free again once finished
+        again.write_json("a.json", 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no lock file left behind
+
+
+def test_a_second_process_is_refused_while_the_first_holds_the_out(tmp_path):
+    import subprocess
+    import sys
+
+    holder = tio.RunDir(tmp_path / "run")
+    code = (
+        "import sys; from tinylens.io import RunDir; from tinylens.errors import ConfigError\n"
+        "try:\n    RunDir(sys.argv[1])\nexcept ConfigError as e:\n    print(e); sys.exit(3)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True
+    )
+    assert proc.returncode == 3 and "in use" in proc.stdout
+    holder.close()
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")])
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("stage", ["between the renames", "after both renames"])
+def test_a_run_killed_inside_finish_is_repaired_by_the_next_start(tmp_path, stage):
+    out = tmp_path / "run"
+    with tio.RunDir(out) as run:
+        run.write_json("metrics.json", {"run": "earlier"})
+    newer = tio.RunDir(out, force=True)
+    newer.write_json("metrics.json", {"run": "newer"})
+    os.replace(out, tmp_path / ".run.old")  # the first rename of finish
+    if stage == "after both renames":
+        os.replace(newer.work, out)
+    # killed: the kernel drops the lock with the process; its lock file stays behind
+    os.close(newer._lock)
+    newer._lock = None
+    assert (tmp_path / ".run.lock").exists()
+    expected = "earlier" if stage == "between the renames" else "newer"
+    with pytest.raises(ConfigError, match="already exists"):
+        tio.RunDir(out)  # the next start repairs first, then refuses to overwrite
+    assert json.loads((out / "metrics.json").read_text()) == {"run": expected}
+    assert not (tmp_path / ".run.old").exists()
+
+
+@pytest.mark.parametrize("out", [".", "..", ""])
+def test_out_naming_the_current_directory_is_refused(tmp_path, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="--out"):
+        tio.RunDir(out, force=True)
+    assert list(tmp_path.iterdir()) == []

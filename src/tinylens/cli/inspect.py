@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_data_options, emit, key_values, positive_int
+from tinylens.cli.common import add_data_options, emit, key_values, positive_int, seed_int
 
 ORDER = 40
 EXAMPLE = "tinylens inspect runs/train/model.safetensors --data digits"
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p, "dataset to measure activations on (digits, mnist, spiral...)", example="n=2000"
     )
     p.add_argument("--batch-size", type=positive_int, default=2048)
-    p.add_argument("--seed", type=int, default=0, help="seeds generated data and splits")
+    p.add_argument("--seed", type=seed_int, default=0, help="seeds generated data and splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run)

@@ -98,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        except OSError as exc:  # the environment: a full disk, a read-only or vanished path
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(
+                f"tinylens {args.command}: error: {exc.strerror or exc}{where}; check the path "
+                "and free space, or choose another --out",
+                file=sys.stderr,
+            )
+            return 2
         except MemoryError:
             print(
                 f"tinylens {args.command}: error: out of memory; use a smaller problem "

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from tinylens.cli.common import add_common, emit, open_run, positive_float, positive_int
+from tinylens.cli.common import add_common, emit, open_run, positive_float, positive_int, seed_int
 
 ORDER = 30
 EXAMPLE = "tinylens optimizers --dataset digits --optimizer all --seeds 5 --tune"
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--download", action="store_true", help="download MNIST (md5-checked) if not local"
     )
-    p.add_argument("--seed", type=int, help="first seed (default 0)")
+    p.add_argument("--seed", type=seed_int, help="first seed (default 0)")
     add_common(p, seed=None)
     p.set_defaults(func=run)
 
