@@ -20,6 +20,7 @@ from typing import Any
 from tinylens.cli.common import (
     add_common,
     emit,
+    int_between,
     nonnegative_int,
     open_run,
     positive_float,
@@ -27,6 +28,9 @@ from tinylens.cli.common import (
 )
 
 ORDER = 40
+MAX_DIGITS = 30
+"""Most decimals ``explain --digits`` keeps (a float64 weight has 17 significant digits; beyond
+that, --exact is the honest choice)."""
 _EXAMPLES = (
     'tinylens circuits compile "min(x1, x2)" --domain x1=-5..5,x2=-5..5 --verify; '
     "tinylens circuits show is_even; tinylens circuits recover min --seeds 1000"
@@ -149,7 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     digits = ex.add_mutually_exclusive_group()
     digits.add_argument(
         "--digits",
-        type=nonnegative_int,
+        type=int_between(0, MAX_DIGITS, f"a number of decimals from 0 to {MAX_DIGITS}"),
         help="decimals kept in coefficients (default: 2 for trained float networks, exact for "
         "compiled ones)",
     )
@@ -380,6 +384,8 @@ def _unit_text(weights: list[Any], bias: Any, names: list[str]) -> str:
 def run_compile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import numpy as np
+
     from tinylens.circuits import compile_expression
     from tinylens.errors import ConfigError
     from tinylens.io import save
@@ -392,9 +398,26 @@ def run_compile(args: argparse.Namespace) -> int:
             )
         if out_path.suffix != ".safetensors":
             raise ConfigError(f"--out {out_path}: weights files end in .safetensors")
+        if not out_path.parent.is_dir():
+            raise ConfigError(
+                f"--out {out_path}: the directory {out_path.parent} does not exist; create it "
+                "first or choose another --out"
+            )
     c = compile_expression(args.expression, domain=args.domain, verify=args.verify)
     if out_path is not None:
-        save(c.net.to_float(), out_path, info=c.info())
+        try:
+            floats = c.net.to_float()
+        except OverflowError:
+            floats = None
+        if floats is None or not all(
+            np.isfinite(layer.weight).all() and np.isfinite(layer.bias).all()
+            for layer in floats.layers
+        ):
+            raise ConfigError(
+                f"the network of {c.expression!r} has weights beyond float64's range; it is "
+                "exact in memory but cannot be written as a weights file (drop --out)"
+            )
+        save(floats, out_path, info=c.info())
     summary = c.to_dict(str(out_path) if out_path else None)
     names = list(c.inputs)
     lines = [
@@ -461,6 +484,7 @@ def run_recover(args: argparse.Namespace) -> int:
     resolve_init(cfg.init, "relu")
     if cfg.optimizer is not None:
         TrainConfig(optimizer=cfg.optimizer)
+    _check_recovery_size(cfg)
     with open_run(args, "recover") as run_dir:
         result = run_recovery(cfg, quiet=args.quiet)
         result.save(run_dir)
@@ -494,6 +518,42 @@ def run_recover(args: argparse.Namespace) -> int:
     lines += [f"report:  {path / 'index.html'}"]
     emit(args, {"out": str(path), **m}, lines)
     return 0
+
+
+MAX_STEP_NUMBERS = 50_000_000
+"""Most numbers one training step of ``recover`` may hold (seeds x batch x widest layer) and
+most training samples it may draw: 50 million float64s, 400 MB (our own bound)."""
+
+
+def _check_recovery_size(cfg: Any) -> None:
+    """Estimate a recovery's memory before allocating it; refuse what is too large."""
+    from tinylens.errors import ConfigError
+    from tinylens.studies.recovery import TARGETS
+
+    target = TARGETS.get(cfg.target)
+    if target is None:
+        return  # the study names the unknown target, with suggestions
+    batch = cfg.batch_size or target.batch_size
+    steps = cfg.steps or target.steps
+    if target.integer_range is not None:
+        lo, hi = target.integer_range
+        batch = min(batch, hi - lo + 1)
+        samples = hi - lo + 1
+    else:
+        samples = batch * min(cfg.pool if cfg.pool > 0 else steps, steps)
+    seeds = max(cfg.seeds, cfg.compare_seeds or 0)
+    per_step = seeds * batch * max(target.sizes)
+    if per_step > MAX_STEP_NUMBERS:
+        raise ConfigError(
+            f"--seeds {seeds} x --batch-size {batch} x width {max(target.sizes)} = "
+            f"{per_step:,} numbers per training step, more than the {MAX_STEP_NUMBERS:,} "
+            "tinylens allows; lower --seeds or --batch-size"
+        )
+    if samples * len(target.inputs) > MAX_STEP_NUMBERS:
+        raise ConfigError(
+            f"--batch-size {batch} x --pool {cfg.pool or steps} = {samples:,} training samples, "
+            f"more than {MAX_STEP_NUMBERS:,} numbers; lower --batch-size or --pool"
+        )
 
 
 # -- explain ----------------------------------------------------------------------------------

@@ -20,11 +20,13 @@ __all__ = [
     "Parser",
     "add_common",
     "add_data_options",
+    "check_data_dir",
     "check_network_size",
     "emit",
     "finite_float",
     "float_list",
     "fraction",
+    "int_between",
     "int_list",
     "key_values",
     "nonnegative_float",
@@ -55,7 +57,7 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
-def _int_between(minimum: int, maximum: int, what: str) -> Callable[[str], int]:
+def int_between(minimum: int, maximum: int, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text) if len(text) <= 30 else maximum + 1
@@ -68,9 +70,9 @@ def _int_between(minimum: int, maximum: int, what: str) -> Callable[[str], int]:
     return parse
 
 
-positive_int = _int_between(1, MAX_INT, f"a positive integer up to {MAX_INT:,}")
-nonnegative_int = _int_between(0, MAX_INT, f"an integer from 0 to {MAX_INT:,}")
-seed_int = _int_between(0, MAX_SEED, "a seed: an integer >= 0 (below 2**63)")
+positive_int = int_between(1, MAX_INT, f"a positive integer up to {MAX_INT:,}")
+nonnegative_int = int_between(0, MAX_INT, f"an integer from 0 to {MAX_INT:,}")
+seed_int = int_between(0, MAX_SEED, "a seed: an integer >= 0 (below 2**63)")
 
 
 def finite_float(text: str) -> float:
@@ -154,19 +156,15 @@ def float_list(text: str) -> tuple[float, ...]:
 
 def key_values(pairs: list[str] | None) -> dict[str, Any]:
     """``["n=500", "noise=0.3"]`` -> {"n": 500, "noise": 0.3} (values parsed as YAML scalars)."""
-    import yaml
-
     from tinylens.errors import ConfigError
+    from tinylens.io.files import load_yaml_text
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"expected KEY=VALUE, got {pair!r}")
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ConfigError(f"cannot read the value of {pair!r}") from None
+        out[key.strip()] = load_yaml_text(value, f"the value of {key.strip()!r}")
     return out
 
 
@@ -188,6 +186,26 @@ def add_data_options(
         help=f"dataset parameter, repeatable (e.g. --data-param {example})",
     )
     parser.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
+
+
+def check_data_dir(dataset: str | None, data_dir: str | None) -> None:
+    """Refuse ``--data-dir`` where it would be ignored or cannot be read: only the image
+    datasets (mnist, digits) read it, and it must be a directory."""
+    if data_dir is None:
+        return
+    from tinylens.data import IMAGE_DATASETS
+    from tinylens.errors import ConfigError
+
+    if dataset not in IMAGE_DATASETS:
+        raise ConfigError(
+            f"--data-dir is read only for {', '.join(sorted(IMAGE_DATASETS))}, not for "
+            f"{dataset!r}; leave it out"
+        )
+    if not Path(data_dir).is_dir():
+        raise ConfigError(
+            f"--data-dir {data_dir[:80]!r} is not a directory; give the directory holding the "
+            "MNIST IDX files"
+        )
 
 
 def add_common(parser: argparse.ArgumentParser, *, seed: int | None = 0) -> None:

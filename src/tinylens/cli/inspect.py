@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_data_options, emit, key_values, positive_int, seed_int
+from tinylens.cli.common import (
+    add_data_options,
+    check_data_dir,
+    emit,
+    key_values,
+    positive_int,
+    seed_int,
+)
 
 ORDER = 40
 EXAMPLE = "tinylens inspect runs/train/model.safetensors --data digits"
@@ -32,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.data, args.data_dir)
     from tinylens.io import checksum_status
     from tinylens.studies.inspect import inspect_model
 

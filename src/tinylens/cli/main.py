@@ -77,6 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tinylens.errors import TinylensError
 
     args_list = normalise_argv(sys.argv[1:] if argv is None else argv)
+    empty = _empty_option(args_list)
+    if empty:
+        print(
+            f"tinylens: error: {empty} was given an empty value; give a value or leave the "
+            "option out",
+            file=sys.stderr,
+        )
+        return 2
     parser = build_parser()
     args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
@@ -116,6 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in deferred:
             print(line, file=sys.stderr)
         return code
+
+
+def _empty_option(argv: list[str]) -> str | None:
+    """The first option given an empty value (``--out ""`` or ``--out=``): argparse takes it,
+    and "" then reads as "not given" (a default output directory, a default optimizer)."""
+    for i, token in enumerate(argv):
+        if token == "--":
+            return None
+        if token.startswith("--") and token.endswith("=") and len(token) > 3:
+            return token[:-1]
+        if token.startswith("--") and "=" not in token and i + 1 < len(argv) and not argv[i + 1]:
+            return token
+    return None
 
 
 MAX_MESSAGE = 500

@@ -9,6 +9,7 @@ from typing import Any
 
 from tinylens.cli.common import (
     add_common,
+    check_data_dir,
     check_network_size,
     emit,
     float_list,
@@ -147,6 +148,7 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.dataset or "mnist", args.data_dir)
     if args.hidden:
         check_network_size((784, *args.hidden, 10), "--hidden")
     from tinylens.studies.mnist import run_mnist

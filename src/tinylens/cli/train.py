@@ -7,6 +7,7 @@ import argparse
 from tinylens.cli.common import (
     add_common,
     add_data_options,
+    check_data_dir,
     check_network_size,
     emit,
     fraction,
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.data, args.data_dir)
     if args.arch:
         check_network_size(args.arch)
     from tinylens.errors import DivergenceError

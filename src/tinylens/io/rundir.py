@@ -62,6 +62,8 @@ class RunDir:
         self._lock: int | None = None
         _refuse_unsafe(self.path)
         self.work = self.path.parent / f".{self.path.name}.partial"
+        if self.path.exists() and not self.path.is_dir():  # before anything is created
+            raise ConfigError(f"output path {self.path} is a file; choose a directory with --out")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = lock_output(self.path)

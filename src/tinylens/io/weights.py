@@ -32,7 +32,6 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import struct
 import warnings
 from collections.abc import Iterator
@@ -46,6 +45,7 @@ from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.affine import AffineNet
 from tinylens.errors import TinylensError, UnverifiedWeightsWarning, WeightsFileError
 from tinylens.io.atomic import atomic_write_bytes
+from tinylens.io.files import read_regular
 
 __all__ = [
     "FORMAT_VERSION",
@@ -184,27 +184,6 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def _read_regular(p: Path, where: str) -> bytes:
-    """The bytes of a regular file; devices, pipes and directories are refused before opening
-    (``/dev/zero`` would fill memory, a named pipe would wait forever for a writer)."""
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise WeightsFileError(f"{where} does not exist") from None
-    except OSError as exc:
-        raise WeightsFileError(f"cannot read {where}: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise WeightsFileError(f"{where} is a directory, not a .safetensors file")
-    if not stat.S_ISREG(st.st_mode):
-        raise WeightsFileError(
-            f"{where} is not a regular file (a device, pipe or socket); give a .safetensors file"
-        )
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise WeightsFileError(f"cannot read {where}: {exc.strerror}") from None
-
-
 def _json(text: str | bytes, what: str) -> Any:
     try:
         return json.loads(text)
@@ -218,7 +197,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
 
     p = Path(path)
     where = f"weights file {os.fspath(p)}"
-    data = _read_regular(p, where)
+    data = read_regular(p, "weights file", error=WeightsFileError)
     if data[:1] in (b"\x80",) or data[:2] == b"PK":
         raise WeightsFileError(
             f"{where} looks like a pickle/torch.save file; tinylens never loads pickles. "

@@ -255,19 +255,8 @@ class SweepSpec:
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
     """Read a SWEEP.yaml file (its stem is the default name)."""
-    import yaml
+    from tinylens.io.files import read_yaml
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"sweep file {p} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"sweep file {p} is a directory; give the SWEEP.yaml file") from None
-    try:
-        d = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" (line {line + 1})" if line is not None else ""
-        raise ConfigError(f"sweep file {p} is not valid YAML{where}") from None
+    d = read_yaml(p, "sweep file")
     return SweepSpec.from_dict(d, name=p.stem)
