@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Any
 
+from tinylens.cli._circuit_limits import as_float, check_recovery_size
 from tinylens.cli.common import (
     add_common,
     emit,
@@ -384,8 +385,6 @@ def _unit_text(weights: list[Any], bias: Any, names: list[str]) -> str:
 def run_compile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     from tinylens.circuits import compile_expression
     from tinylens.errors import ConfigError
     from tinylens.io import save
@@ -405,18 +404,7 @@ def run_compile(args: argparse.Namespace) -> int:
             )
     c = compile_expression(args.expression, domain=args.domain, verify=args.verify)
     if out_path is not None:
-        try:
-            floats = c.net.to_float()
-        except OverflowError:
-            floats = None
-        if floats is None or not all(
-            np.isfinite(layer.weight).all() and np.isfinite(layer.bias).all()
-            for layer in floats.layers
-        ):
-            raise ConfigError(
-                f"the network of {c.expression!r} has weights beyond float64's range; it is "
-                "exact in memory but cannot be written as a weights file (drop --out)"
-            )
+        floats = as_float(c.net, c.expression, "cannot be written as a weights file (drop --out)")
         save(floats, out_path, info=c.info())
     summary = c.to_dict(str(out_path) if out_path else None)
     names = list(c.inputs)
@@ -484,7 +472,7 @@ def run_recover(args: argparse.Namespace) -> int:
     resolve_init(cfg.init, "relu")
     if cfg.optimizer is not None:
         TrainConfig(optimizer=cfg.optimizer)
-    _check_recovery_size(cfg)
+    check_recovery_size(cfg)
     with open_run(args, "recover") as run_dir:
         result = run_recovery(cfg, quiet=args.quiet)
         result.save(run_dir)
@@ -520,42 +508,6 @@ def run_recover(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_STEP_NUMBERS = 50_000_000
-"""Most numbers one training step of ``recover`` may hold (seeds x batch x widest layer) and
-most training samples it may draw: 50 million float64s, 400 MB (our own bound)."""
-
-
-def _check_recovery_size(cfg: Any) -> None:
-    """Estimate a recovery's memory before allocating it; refuse what is too large."""
-    from tinylens.errors import ConfigError
-    from tinylens.studies.recovery import TARGETS
-
-    target = TARGETS.get(cfg.target)
-    if target is None:
-        return  # the study names the unknown target, with suggestions
-    batch = cfg.batch_size or target.batch_size
-    steps = cfg.steps or target.steps
-    if target.integer_range is not None:
-        lo, hi = target.integer_range
-        batch = min(batch, hi - lo + 1)
-        samples = hi - lo + 1
-    else:
-        samples = batch * min(cfg.pool if cfg.pool > 0 else steps, steps)
-    seeds = max(cfg.seeds, cfg.compare_seeds or 0)
-    per_step = seeds * batch * max(target.sizes)
-    if per_step > MAX_STEP_NUMBERS:
-        raise ConfigError(
-            f"--seeds {seeds} x --batch-size {batch} x width {max(target.sizes)} = "
-            f"{per_step:,} numbers per training step, more than the {MAX_STEP_NUMBERS:,} "
-            "tinylens allows; lower --seeds or --batch-size"
-        )
-    if samples * len(target.inputs) > MAX_STEP_NUMBERS:
-        raise ConfigError(
-            f"--batch-size {batch} x --pool {cfg.pool or steps} = {samples:,} training samples, "
-            f"more than {MAX_STEP_NUMBERS:,} numbers; lower --batch-size or --pool"
-        )
-
-
 # -- explain ----------------------------------------------------------------------------------
 
 
@@ -589,7 +541,9 @@ def _circuit_net(spec: str, names: list[str], box: Any) -> Any:
         return _load_model(spec)[0]
     if _ALIASES.get(spec, spec) in CIRCUITS:
         return get_circuit(spec).net
-    return compile_expression(spec, domain=box, inputs=names).net
+    net = compile_expression(spec, domain=box, inputs=names).net
+    as_float(net, spec, "cannot be compared with a float network")
+    return net
 
 
 def run_explain(args: argparse.Namespace) -> int:

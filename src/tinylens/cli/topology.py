@@ -46,8 +46,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+MAX_LIFTED_NUMBERS = 20_000_000
+"""Most numbers the lifted feature matrix may hold (points x monomials; 160 MB in float64, our
+own bound: the default degree 5 on 1,000 points is 20,000)."""
+
+
 def run(args: argparse.Namespace) -> int:
+    from tinylens.errors import ConfigError
+
     check_network_size((2, *args.hidden, 2), "--hidden")
+    features = (args.degree + 1) * (args.degree + 2) // 2 - 1  # monomials of (x1, x2)
+    if features * args.points > MAX_LIFTED_NUMBERS:
+        raise ConfigError(
+            f"--degree {args.degree} lifts each of --points {args.points} to {features:,} "
+            f"monomials: {features * args.points:,} numbers, more than {MAX_LIFTED_NUMBERS:,}; "
+            "lower --degree (the default is 5) or --points"
+        )
     from tinylens.studies.topology import TopologyConfig, run_topology
 
     cfg = TopologyConfig(
