@@ -289,7 +289,7 @@ def parse(source: str) -> Expr:
         # every later pass (compiling, verifying) recurses over it.
         raise ConfigError(
             f"the expression is {depth} operations deep (a long sum or product counts one "
-            f"level per term); tinylens takes up to {_MAX_DEPTH}: group terms with sum-like "
+            f"level per term); tinylens takes up to {_MAX_DEPTH}: group terms in "
             "parentheses, e.g. (a + b) + (c + d), or split the expression"
         )
     return tree

@@ -147,7 +147,7 @@ def float_list(text: str) -> tuple[float, ...]:
         values = tuple(finite_float(v) for v in text.replace(" ", "").split(",") if v)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated finite numbers like -1,1, got {_short(text)}"
+            f"expected comma-separated numbers like -1,1 (finite), got {_short(text)}"
         ) from None
     if not values:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {_short(text)}")
