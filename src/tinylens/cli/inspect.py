@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_data_dir(args.data, args.data_dir)
+    if args.data_param and not args.data:
+        from tinylens.errors import ConfigError
+
+        raise ConfigError("--data-param is read only with --data NAME; add --data or leave it out")
     from tinylens.io import checksum_status
     from tinylens.studies.inspect import inspect_model
 

@@ -390,7 +390,26 @@ def load(path: str | os.PathLike[str]) -> Sequential:
         tensors_to_state(net, modules, tensors)
     except WeightsFileError as exc:
         raise WeightsFileError(f"weights file {path}: {exc}") from None
+    _check_agrees(meta, net, path)
     return net
+
+
+def _check_agrees(meta: dict[str, Any], net: Sequential, path: object) -> None:
+    """The summary fields (``sizes``, ``activations``) must describe the network that was built:
+    a reader that trusts them (the documented minimum) must not see another network."""
+    where = f"weights file {os.fspath(path)}"  # type: ignore[call-overload]
+    sizes = meta.get("sizes")
+    if sizes is not None and net.linears and sizes != net.sizes:
+        raise WeightsFileError(
+            f"{where} says sizes {_short(sizes)} but its network has {net.sizes}; the file "
+            "was edited"
+        )
+    acts = meta.get("activations")
+    if acts is not None and meta.get("modules") and acts != _affine_activations(net):
+        raise WeightsFileError(
+            f"{where} says activations {_short(acts)} but its modules give "
+            f"{_affine_activations(net)}; the file was edited"
+        )
 
 
 def load_affine(path: str | os.PathLike[str]) -> AffineNet:
