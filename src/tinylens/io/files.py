@@ -15,7 +15,14 @@ from typing import Any
 
 from tinylens.errors import ConfigError, TinylensError
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_YAML_ALIASES", "load_yaml_text", "read_regular", "read_yaml"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_YAML_ALIASES",
+    "MAX_YAML_DEPTH",
+    "load_yaml_text",
+    "read_regular",
+    "read_yaml",
+]
 
 MAX_CONFIG_BYTES = 4 * 2**20
 """Largest config file read (4 MiB; our own bound, real ones are under 10 kB)."""
@@ -63,6 +70,8 @@ def read_yaml(path: str | os.PathLike[str], what: str) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {os.fspath(path)} is not UTF-8 text (a binary file?)") from None
+    if not text.strip():
+        raise ConfigError(f"{what} {os.fspath(path)} is empty; it needs YAML settings")
     return load_yaml_text(text, f"{what} {os.fspath(path)}")
 
 
@@ -70,6 +79,7 @@ def load_yaml_text(text: str, where: str) -> Any:
     """``yaml.safe_load(text)`` with its aliases, expanded size and nesting bounded."""
     import yaml
 
+    _check_nesting(text, where)
     try:
         aliases = sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text))
         if aliases > MAX_YAML_ALIASES:
@@ -86,6 +96,32 @@ def load_yaml_text(text: str, where: str) -> Any:
         raise ConfigError(f"{where} is nested too deeply to read") from None
     _check_expanded_size(doc, where)
     return doc
+
+
+MAX_YAML_DEPTH = 64
+"""Deepest YAML nesting read (brackets, or indentation in spaces / 4; our own bound). PyYAML's
+parser slows down quadratically with depth: 5,000 nested brackets take minutes."""
+
+
+def _check_nesting(text: str, where: str) -> None:
+    """Refuse deep nesting by a linear scan, before the parser sees it."""
+    depth = deepest = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    indent = max((len(ln) - len(ln.lstrip(" ")) for ln in text.splitlines()), default=0)
+    if deepest > MAX_YAML_DEPTH or indent > 4 * MAX_YAML_DEPTH:
+        raise ConfigError(
+            f"{where} is nested more than {MAX_YAML_DEPTH} levels deep; write a flatter file"
+        )
 
 
 def _check_expanded_size(doc: Any, where: str) -> None:
