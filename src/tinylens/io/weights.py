@@ -198,7 +198,10 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
     p = Path(path)
     where = f"weights file {os.fspath(p)}"
     data = read_regular(p, "weights file", error=WeightsFileError)
-    if data[:1] in (b"\x80",) or data[:2] == b"PK":
+    # NOTE: a safetensors file starts with its header's length (u64, little-endian) and then
+    # "{"; a length whose low byte is 0x80 must not be taken for a pickle's opcode.
+    safetensors_like = data[8:9] == b"{"
+    if not safetensors_like and (data[:1] == b"\x80" or data[:2] == b"PK"):
         raise WeightsFileError(
             f"{where} looks like a pickle/torch.save file; tinylens never loads pickles. "
             "Convert it with tinylens.from_torch(module) and tinylens.save(...)"
