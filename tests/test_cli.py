@@ -31,7 +31,14 @@ def test_help_version_and_module_entry_point():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "--epochs", "zero"], "--epochs: expected a positive integer, got 'zero'"),
+        (
+            ["train", "--epochs", "zero"],
+            "--epochs: expected a positive integer up to 1,000,000,000, got 'zero'",
+        ),
+        (["train", "--seed", "-1"], "--seed: expected a seed: an integer >= 0"),
+        (["train", "--out", ""], "--out was given an empty value"),
+        (["train", "--arch", "2,1000000000,3"], "makes a network of 6,000,000,003 parameters"),
+        (["train", "--val-fraction", "nan"], "expected a finite number"),
         (["train", "--arch", "2,x"], "expected comma-separated integers"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
         (["nope"], "invalid choice: 'nope'"),

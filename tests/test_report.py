@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tinylens.errors import ConfigError
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.report import render_run
 
@@ -66,7 +67,7 @@ def test_widget_json_cannot_close_its_script_tag(tmp_path):
 
 
 def test_invalid_widget_data_is_refused(tmp_path):
-    with pytest.raises(json.JSONDecodeError):
+    with pytest.raises(ConfigError, match="not valid JSON"):
         make_run(
             tmp_path,
             [Figure("f.json", kind="widget", widget="frames-chart")],
@@ -274,3 +275,63 @@ def test_sweep_caption_says_falls_rises_and_lowest_as_the_medians_do():
     assert "dip falls from 0.6 at width 1 to 0.3 at width 4 (lowest 0.2 at width 2)" in caption
     assert "up rises from 1.000e-04 at width 1 to 0.9 at width 4;" in caption
     assert "flat is 0.25 at width 1 and 0.25 at width 4." in caption
+
+
+# -- a report reads only its own run directory -------------------------------------------------
+
+
+def _report_dir(tmp_path, figures):
+    root = tmp_path / "someone-elses-run"
+    root.mkdir()
+    sections = [{"id": "s", "title": "t", "figures": figures}]
+    (root / "report.json").write_text(json.dumps({"title": "x", "sections": sections}))
+    return root
+
+
+@pytest.mark.parametrize("kind", ["html", "widget", "image"])
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "symlink"])
+def test_a_report_never_reads_a_file_outside_its_run_directory(tmp_path, kind, where):
+    secret = tmp_path / "secret.txt"
+    secret.write_text('{"password": "hunter2"}')
+    root = _report_dir(tmp_path, [])
+    path = {"absolute": str(secret), "dotdot": "../secret.txt", "symlink": "link.txt"}[where]
+    if where == "symlink":
+        (root / "link.txt").symlink_to(secret)
+    sections = [{"id": "s", "title": "t", "figures": [{"path": path, "kind": kind}]}]
+    (root / "report.json").write_text(json.dumps({"title": "x", "sections": sections}))
+    with pytest.raises(ConfigError, match="outside the run directory"):
+        render_run(root)
+    assert not (root / "index.html").exists()
+    # and from the command line: one line, exit code 2, nothing written
+    from tinylens.cli.main import main
+
+    assert main(["report", str(root)]) == 2
+    assert not (root / "index.html").exists()
+
+
+MALFORMED = {
+    "not json": "{title: x",
+    "a list": "[1, 2]",
+    "sections a string": '{"sections": "abc"}',
+    "section a number": '{"sections": [3]}',
+    "unknown section key": '{"sections": [{"id": "a", "title": "b", "colour": 1}]}',
+    "figure without path": '{"sections": [{"id": "a", "title": "b", "figures": [{}]}]}',
+    "title an object": '{"title": {}, "sections": []}',
+    "rows not lists": '{"sections": [{"id": "a", "title": "b", "tables": '
+    '[{"title": "t", "columns": ["a"], "rows": [5]}]}]}',
+    "deep nesting": "[" * 100_000 + "]" * 100_000,
+    "binary": b"\xff\xfe\x00\x01".decode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_a_malformed_report_json_is_one_line_and_exit_2(tmp_path, name, capsys):
+    from tinylens.cli.main import main
+
+    root = tmp_path / "run"
+    root.mkdir()
+    (root / "report.json").write_text(MALFORMED[name], encoding="latin-1")
+    assert main(["report", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "report.json" in err
+    assert not (root / "index.html").exists()

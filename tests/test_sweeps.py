@@ -265,3 +265,36 @@ def test_cli_sweep(tmp_path, capsys):
     assert main(["sweep", str(bad), "--out", str(tmp_path / "b"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "unknown sweep key 'seed' (did you mean 'seeds'?)" in err and len(err.splitlines()) == 1
+
+
+def test_force_replaces_the_earlier_sweep_only_when_the_new_one_completes(tmp_path, monkeypatch):
+    import tinylens.sweeps.runner as runner
+
+    spec = SweepSpec.from_dict(spec_dict(grid={"train.lr": [0.05, 0.1]}, seeds=1))
+    out = tmp_path / "s"
+    run_sweep(spec, out, workers=1, quiet=True)
+    before = sorted(p.name for p in (out / "runs").iterdir())
+
+    def killed(todo, threads):  # the new sweep dies after its first run
+        yield todo[0], runner.run_one(runner._payload(todo[0], None))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_serial", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, out, workers=1, force=True, quiet=True)
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before  # the earlier sweep
+    assert (out / "results.csv").exists()
+    monkeypatch.undo()
+    again = run_sweep(spec, out, workers=1, force=True, quiet=True)
+    assert again.ran == 2 and again.path == out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # nothing left beside it
+
+
+def test_a_second_sweep_into_the_same_directory_is_refused_as_in_use(tmp_path):
+    from tinylens.io import RunDir
+
+    spec = SweepSpec.from_dict(spec_dict(grid={}, seeds=1))
+    holder = RunDir(tmp_path / "s")  # any tinylens run holding the path
+    with pytest.raises(ConfigError, match="in use"):
+        run_sweep(spec, tmp_path / "s", workers=1, quiet=True)
+    holder.close()

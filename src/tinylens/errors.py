@@ -19,6 +19,7 @@ __all__ = [
     "ShapeError",
     "TinylensError",
     "UnknownNameError",
+    "UnverifiedWeightsWarning",
     "WeightsFileError",
     "close_matches",
     "did_you_mean",
@@ -57,6 +58,12 @@ class DataError(TinylensError, ValueError):
 
 class WeightsFileError(TinylensError, ValueError):
     """A weights file is missing, truncated, corrupt, tampered with or of an unknown format."""
+
+
+class UnverifiedWeightsWarning(UserWarning):
+    """A weights file was loaded whose checksum does not cover all of it: no checksum at all (a
+    file written by another tool) or an older tinylens checksum over the tensors only. The
+    command line prints it as one ``warning:`` line."""
 
 
 class DivergenceError(TinylensError, FloatingPointError):

@@ -126,6 +126,7 @@ def load_exact(path: str | os.PathLike[str]) -> AffineNet:
     """The exact network stored by ``tinylens circuits compile --out`` (or any file whose
     ``info`` carries ``exact`` weights); checked against the file's float tensors."""
     from tinylens.io import load_affine, read_info
+    from tinylens.io.weights import invalid_as_weights_error
 
     meta = read_info(path)
     exact = (meta.get("info") or {}).get("exact")
@@ -134,7 +135,16 @@ def load_exact(path: str | os.PathLike[str]) -> AffineNet:
             f"weights file {os.fspath(path)} has no exact weights in its info; it was not "
             "written by the circuit compiler (use tinylens.load_affine for its float weights)"
         )
-    net = net_from_strings(exact.get("layers", []), exact.get("input_names"))
+    where = f"weights file {os.fspath(path)}"
+    if not isinstance(exact, dict) or not isinstance(exact.get("layers"), list):
+        raise WeightsFileError(f"{where}: its exact weights are malformed (not a list of layers)")
+    names = exact.get("input_names")
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+    ):
+        raise WeightsFileError(f"{where}: its exact input names are not a list of strings")
+    with invalid_as_weights_error(f"{where}: its exact weights are malformed"):
+        net = net_from_strings(exact["layers"], names)
     floats = load_affine(path)
     if net.sizes != floats.sizes or any(
         not np.array_equal(a.weight, b.weight.astype(np.float64))

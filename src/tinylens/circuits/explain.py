@@ -39,6 +39,8 @@ Every step but rounding is exact algebra, so ``max_error`` is what the rounding 
 from __future__ import annotations
 
 import itertools
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -259,12 +261,21 @@ def _sympy_atom(atom: _Atom, symbols: dict[str, Any], memo: dict[str, Any] | Non
     raise TypeError(atom)  # pragma: no cover
 
 
+PRESENT_SECONDS = 10.0
+"""Time the search for the shortest min / max reading may take (our own bound). Huge or
+many-digit coefficients make SymPy's comparisons slow; past it the formula is shown in its relu
+form, which is the same function (max_error is computed either way)."""
+_DEADLINE = "\x00deadline"  # a memo key no Lin key can equal
+
+
 def _present(lin: Lin, symbols: dict[str, Any], memo: dict[str, Any]) -> Any:
     """The shortest reading of ``lin`` with min / max absorbing one relu term (module doc)."""
     import sympy
 
     if lin.key in memo:
         return memo[lin.key]
+    if time.monotonic() > memo.get(_DEADLINE, math.inf):
+        return _sympy_of(lin, symbols)  # out of time: the relu form, equal but not shortened
 
     def rat(c: Fraction) -> Any:
         return sympy.Rational(c.numerator, c.denominator)
@@ -645,7 +656,7 @@ def explain(
     status_of = dict(zip(units, status, strict=True))
 
     feats = [Lin.var(n) for n in names]
-    memo: dict[str, Any] = {}
+    memo: dict[str, Any] = {_DEADLINE: time.monotonic() + PRESENT_SECONDS}
     readings: list[UnitReading] = []
     pruned: list[dict[str, Any]] = []
     for li, layer in enumerate(exact.layers):

@@ -584,10 +584,23 @@ def _affine_ref(m: Sequence[F], c: F) -> Callable[..., F]:
     return ref
 
 
+MAX_INPUTS = 1000
+"""Most inputs a parametrised library circuit takes (our own bound: the network is built,
+verified and printed in full; 10^8 inputs would take minutes and gigabytes)."""
+
+
+def _count(value: object, name: str) -> int:
+    """A positive integer parameter up to :data:`MAX_INPUTS`, or ConfigError."""
+    q = to_fraction(value, name)
+    if q.denominator != 1 or not 1 <= q <= MAX_INPUTS:
+        raise ConfigError(
+            f"{name} must be an integer from 1 to {MAX_INPUTS}, got {str(value)[:40]}"
+        )
+    return int(q)
+
+
 def _bottleneck_sum(n: object) -> Circuit:
-    k = int(to_fraction(n, "n"))
-    if k < 1:
-        raise ConfigError(f"n must be a positive integer, got {n}")
+    k = _count(n, "n")
     return _bottleneck(
         "bottleneck_sum",
         [F(1)] * k,
@@ -618,9 +631,7 @@ def _bottleneck_weighted(m: object, c: object, w2: object) -> Circuit:
 
 
 def _bottleneck_product(n: object) -> Circuit:
-    k = int(to_fraction(n, "n"))
-    if k < 1:
-        raise ConfigError(f"n must be a positive integer, got {n}")
+    k = _count(n, "n")
     names = [f"log_x{i + 1}" for i in range(k)]
     circuit = _bottleneck(
         "bottleneck_product",

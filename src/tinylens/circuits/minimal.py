@@ -334,11 +334,13 @@ def minimal_width(
     domain = domain.restrict(names)
     if not names:
         raise ConfigError(f"{expr} has no variables; there is nothing to search")
-    X = _points_of(domain, names, per_axis)
-    if len(X) > 4096:
+    # NOTE: count before enumerating: x=-10^9..10^9 would build 2*10^9 Fractions first.
+    count = math.prod(len(domain[n].values()) if domain[n].integer else per_axis for n in names)
+    if count > 4096:
         raise ConfigError(
-            f"the domain gives {len(X):,} points; the MILP is for small domains (<= 4096 points)"
+            f"the domain gives {count:,} points; the MILP is for small domains (<= 4096 points)"
         )
+    X = _points_of(domain, names, per_axis)
     y = _targets(expr, names, X)
     infeasible: list[int] = []
     unknown: list[int] = []

@@ -44,6 +44,9 @@ from tinylens.errors import ConfigError, did_you_mean
 __all__ = ["Token", "parse", "tokenize"]
 
 _MAX_LENGTH = 10_000
+_MAX_NUMBER = 400
+"""Longest number literal (characters; our own bound, below Python's 4300-digit conversion
+limit, and 1e400 written out still fits)."""
 _MAX_DEPTH = 100  # nesting (~5 Python frames a level); deeper is an error, not a RecursionError
 
 
@@ -184,6 +187,13 @@ class _Parser:
     def atom(self) -> Expr:
         tok = self.tok
         if tok.kind == "number":
+            if len(tok.text) > _MAX_NUMBER:
+                raise self.error(
+                    f"a number of {len(tok.text)} characters; tinylens takes numbers of up to "
+                    f"{_MAX_NUMBER} (exact rationals of that size are already far beyond any "
+                    "weight)",
+                    tok,
+                )
             self.advance()
             return Num(Fraction(tok.text), pos=tok.pos)
         if tok.kind == "name":
@@ -272,4 +282,24 @@ def parse(source: str) -> Expr:
     """The syntax tree of ``source`` (see the module docstring for the grammar)."""
     if not isinstance(source, str):
         raise ConfigError(f"an expression must be a string, not {type(source).__name__}")
-    return _Parser(source).parse()
+    tree = _Parser(source).parse()
+    depth = _tree_depth(tree)
+    if depth > _MAX_DEPTH:
+        # NOTE: "x + x + ... + x" parses in a loop but is a tree as deep as it has terms, and
+        # every later pass (compiling, verifying) recurses over it.
+        raise ConfigError(
+            f"the expression is {depth} operations deep (a long sum or product counts one "
+            f"level per term); tinylens takes up to {_MAX_DEPTH}: group terms in "
+            "parentheses, e.g. (a + b) + (c + d), or split the expression"
+        )
+    return tree
+
+
+def _tree_depth(root: Expr) -> int:
+    """The depth of an expression tree, without recursion."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in node.children())
+    return deepest

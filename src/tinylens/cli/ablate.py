@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_common, add_data_options, emit, float_list, key_values, open_run
+from tinylens.cli.common import (
+    add_common,
+    add_data_options,
+    check_data_dir,
+    emit,
+    float_list,
+    key_values,
+    open_run,
+)
 
 ORDER = 50
 EXAMPLE = "tinylens ablate runs/train/model.safetensors --data digits --pairs"
@@ -48,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.data, args.data_dir)
     from tinylens.studies.ablate import AblateConfig, run_ablate
 
     cfg = AblateConfig(

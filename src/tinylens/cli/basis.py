@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_common, emit, int_list, open_run, positive_float, positive_int
+from tinylens.cli.common import (
+    add_common,
+    check_network_size,
+    emit,
+    int_list,
+    nonnegative_float,
+    open_run,
+    positive_float,
+    positive_int,
+)
 
 ORDER = 30
 EXAMPLE = "tinylens basis --hidden-dim 15 --epochs 1000 --target sine --optimizer adam --lr 0.05"
@@ -26,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate (0.05)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--samples", type=positive_int, default=200, help="training points (200)")
-    p.add_argument("--noise", type=float, default=0.0, help="target noise std (0)")
+    p.add_argument("--noise", type=nonnegative_float, default=0.0, help="target noise std (0)")
     p.add_argument("--init", default="torch", help="weight init: torch (default), he, xavier")
     p.add_argument("--frames", type=positive_int, default=50, help="snapshots to keep (~50)")
     p.add_argument("--no-animation", action="store_true", help="skip the GIF")
@@ -41,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_network_size((1, args.hidden_dim, 1), "--hidden-dim")
     from tinylens.studies.basis import BasisStudyConfig, run_basis
 
     cfg = BasisStudyConfig(

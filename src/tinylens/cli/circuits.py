@@ -17,9 +17,11 @@ import argparse
 import sys
 from typing import Any
 
+from tinylens.cli._circuit_limits import as_float, check_recovery_size
 from tinylens.cli.common import (
     add_common,
     emit,
+    int_between,
     nonnegative_int,
     open_run,
     positive_float,
@@ -27,6 +29,9 @@ from tinylens.cli.common import (
 )
 
 ORDER = 40
+MAX_DIGITS = 30
+"""Most decimals ``explain --digits`` keeps (a float64 weight has 17 significant digits; beyond
+that, --exact is the honest choice)."""
 _EXAMPLES = (
     'tinylens circuits compile "min(x1, x2)" --domain x1=-5..5,x2=-5..5 --verify; '
     "tinylens circuits show is_even; tinylens circuits recover min --seeds 1000"
@@ -149,7 +154,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     digits = ex.add_mutually_exclusive_group()
     digits.add_argument(
         "--digits",
-        type=nonnegative_int,
+        type=int_between(0, MAX_DIGITS, f"a number of decimals from 0 to {MAX_DIGITS}"),
         help="decimals kept in coefficients (default: 2 for trained float networks, exact for "
         "compiled ones)",
     )
@@ -392,9 +397,15 @@ def run_compile(args: argparse.Namespace) -> int:
             )
         if out_path.suffix != ".safetensors":
             raise ConfigError(f"--out {out_path}: weights files end in .safetensors")
+        if not out_path.parent.is_dir():
+            raise ConfigError(
+                f"--out {out_path}: the directory {out_path.parent} does not exist; create it "
+                "first or choose another --out"
+            )
     c = compile_expression(args.expression, domain=args.domain, verify=args.verify)
     if out_path is not None:
-        save(c.net.to_float(), out_path, info=c.info())
+        floats = as_float(c.net, c.expression, "cannot be written as a weights file (drop --out)")
+        save(floats, out_path, info=c.info())
     summary = c.to_dict(str(out_path) if out_path else None)
     names = list(c.inputs)
     lines = [
@@ -461,6 +472,7 @@ def run_recover(args: argparse.Namespace) -> int:
     resolve_init(cfg.init, "relu")
     if cfg.optimizer is not None:
         TrainConfig(optimizer=cfg.optimizer)
+    check_recovery_size(cfg)
     with open_run(args, "recover") as run_dir:
         result = run_recovery(cfg, quiet=args.quiet)
         result.save(run_dir)
@@ -529,7 +541,9 @@ def _circuit_net(spec: str, names: list[str], box: Any) -> Any:
         return _load_model(spec)[0]
     if _ALIASES.get(spec, spec) in CIRCUITS:
         return get_circuit(spec).net
-    return compile_expression(spec, domain=box, inputs=names).net
+    net = compile_expression(spec, domain=box, inputs=names).net
+    as_float(net, spec, "cannot be compared with a float network")
+    return net
 
 
 def run_explain(args: argparse.Namespace) -> int:

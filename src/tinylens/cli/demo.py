@@ -30,6 +30,13 @@ def run(args: argparse.Namespace) -> int:
     from tinylens.studies.demo import DemoConfig, run_demo
 
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip()) if args.parts else ()
+    if args.parts is not None and not parts:
+        from tinylens.errors import ConfigError
+
+        raise ConfigError(
+            f"--parts {args.parts!r} names no part; give some, e.g. --parts basis,regions, or "
+            "leave --parts out to run them all"
+        )
     config = DemoConfig(quick=args.quick, seed=args.seed, parts=parts)
     with open_run(args, "demo") as run_dir:
         result = run_demo(config, run_dir, quiet=args.quiet)

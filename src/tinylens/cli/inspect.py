@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_data_options, emit, key_values, positive_int
+from tinylens.cli.common import (
+    add_data_options,
+    check_data_dir,
+    emit,
+    key_values,
+    positive_int,
+    seed_int,
+)
 
 ORDER = 40
 EXAMPLE = "tinylens inspect runs/train/model.safetensors --data digits"
@@ -25,13 +32,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         p, "dataset to measure activations on (digits, mnist, spiral...)", example="n=2000"
     )
     p.add_argument("--batch-size", type=positive_int, default=2048)
-    p.add_argument("--seed", type=int, default=0, help="seeds generated data and splits")
+    p.add_argument("--seed", type=seed_int, default=0, help="seeds generated data and splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.data, args.data_dir)
+    if args.data_param and not args.data:
+        from tinylens.errors import ConfigError
+
+        raise ConfigError("--data-param is read only with --data NAME; add --data or leave it out")
+    from tinylens.io import checksum_status
     from tinylens.studies.inspect import inspect_model
 
     result = inspect_model(
@@ -43,5 +56,11 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         quiet=args.quiet or args.json,
     )
-    emit(args, result.to_dict(), result.lines())
+    status = checksum_status(args.model)
+    note = {
+        "verified": "checksum: verified (metadata and tensors)",
+        "tensors only": "checksum: tensors only (an older tinylens file; metadata unverified)",
+        "unverified": "checksum: none (written by another tool; unverified)",
+    }[status]
+    emit(args, {**result.to_dict(), "checksum": status}, [*result.lines(), note])
     return 0

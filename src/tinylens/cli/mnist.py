@@ -7,7 +7,18 @@ import argparse
 import math
 from typing import Any
 
-from tinylens.cli.common import add_common, emit, float_list, int_list, open_run, positive_int
+from tinylens.cli.common import (
+    add_common,
+    check_data_dir,
+    check_network_size,
+    emit,
+    float_list,
+    int_list,
+    open_run,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 
 ORDER = 40
 EXAMPLE = "tinylens mnist --data-dir ~/mnist --variant all --cnn"
@@ -50,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive_int, help="epochs (default 20)")
     p.add_argument("--batch-size", type=positive_int, help="minibatch (default 64)")
     p.add_argument(
-        "--lr", type=float, help="SGD learning rate (default 0.01 on MNIST, 0.1 on digits)"
+        "--lr", type=positive_float, help="SGD learning rate (default 0.01 on MNIST, 0.1 on digits)"
     )
     p.add_argument(
         "--init",
@@ -91,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the few-seconds preset: digits, cheap analyses (other options override it)",
     )
     add_common(p, seed=None)
-    p.add_argument("--seed", type=int, help="random seed (default 31416, the source's)")
+    p.add_argument("--seed", type=seed_int, help="random seed (default 31416, the source's)")
     p.set_defaults(func=run)
 
 
@@ -137,6 +148,9 @@ def _fmt(v: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.dataset or "mnist", args.data_dir)
+    if args.hidden:
+        check_network_size((784, *args.hidden, 10), "--hidden")
     from tinylens.studies.mnist import run_mnist
 
     cfg = build_config(args)

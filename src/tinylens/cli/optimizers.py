@@ -6,7 +6,15 @@ import argparse
 import math
 from typing import Any
 
-from tinylens.cli.common import add_common, emit, open_run, positive_float, positive_int
+from tinylens.cli.common import (
+    add_common,
+    check_data_dir,
+    emit,
+    open_run,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 
 ORDER = 30
 EXAMPLE = "tinylens optimizers --dataset digits --optimizer all --seeds 5 --tune"
@@ -53,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--download", action="store_true", help="download MNIST (md5-checked) if not local"
     )
-    p.add_argument("--seed", type=int, help="first seed (default 0)")
+    p.add_argument("--seed", type=seed_int, help="first seed (default 0)")
     add_common(p, seed=None)
     p.set_defaults(func=run)
 
@@ -65,6 +73,10 @@ def build_config(args: argparse.Namespace) -> Any:
 
     # The file's own keys (not its resolved form), then the options given on the command line:
     # one dict, validated once by from_dict.
+    if args.config:  # refuse pipes, binary files and alias bombs before the study reads it
+        from tinylens.io.files import read_yaml
+
+        read_yaml(args.config, "config file")
     d: dict[str, Any] = read_config_file(args.config) if args.config else {}
     if args.dataset:
         d["dataset"] = args.dataset
@@ -102,6 +114,8 @@ def _fmt(mean: float, sd: float, digits: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data_dir is not None:
+        check_data_dir(args.dataset or "mnist", args.data_dir)
     from tinylens.studies.optimizers import run_optimizers
 
     cfg = build_config(args)

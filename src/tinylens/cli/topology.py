@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_common, emit, int_list, open_run, positive_float, positive_int
+from tinylens.cli.common import (
+    add_common,
+    check_network_size,
+    emit,
+    int_list,
+    nonnegative_float,
+    open_run,
+    positive_float,
+    positive_int,
+)
 
 ORDER = 35
 EXAMPLE = "tinylens topology --classes 3 --points 1000 --noise 0.2 --degree 5 --hidden 64,32"
@@ -25,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--classes", type=int_list, default=(3, 4), metavar="K[,K...]", help="arms (3,4)"
     )
     p.add_argument("--points", type=positive_int, default=1000)
-    p.add_argument("--noise", type=float, default=0.2)
+    p.add_argument("--noise", type=nonnegative_float, default=0.2)
     p.add_argument("--degree", type=positive_int, default=5, help="lifting degree P (5)")
     p.add_argument("--hidden", type=int_list, default=(64, 32), help="MLP widths (64,32)")
     p.add_argument("--epochs", type=positive_int, default=300, help="MLP epochs (300)")
@@ -37,7 +46,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+MAX_LIFTED_NUMBERS = 20_000_000
+"""Most numbers the lifted feature matrix may hold (points x monomials; 160 MB in float64, our
+own bound: the default degree 5 on 1,000 points is 20,000)."""
+
+
 def run(args: argparse.Namespace) -> int:
+    from tinylens.errors import ConfigError
+
+    check_network_size((2, *args.hidden, 2), "--hidden")
+    features = (args.degree + 1) * (args.degree + 2) // 2 - 1  # monomials of (x1, x2)
+    if features * args.points > MAX_LIFTED_NUMBERS:
+        raise ConfigError(
+            f"--degree {args.degree} lifts each of --points {args.points} to {features:,} "
+            f"monomials: {features * args.points:,} numbers, more than {MAX_LIFTED_NUMBERS:,}; "
+            "lower --degree (the default is 5) or --points"
+        )
     from tinylens.studies.topology import TopologyConfig, run_topology
 
     cfg = TopologyConfig(

@@ -7,7 +7,10 @@ import argparse
 from tinylens.cli.common import (
     add_common,
     add_data_options,
+    check_data_dir,
+    check_network_size,
     emit,
+    fraction,
     int_list,
     key_values,
     nonnegative_int,
@@ -45,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive_int, default=100)
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--loss", default="auto", help="auto, mse, cross_entropy, bce")
-    p.add_argument("--val-fraction", type=float, default=0.2, help="held-out fraction (0.2)")
+    p.add_argument("--val-fraction", type=fraction, default=0.2, help="held-out fraction (0.2)")
     p.add_argument(
         "--snapshot-every",
         type=nonnegative_int,
@@ -59,7 +62,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinylens.studies.train import TrainStudyConfig, resume_checkpoint, run_train
+    check_data_dir(args.data, args.data_dir)
+    if args.arch:
+        check_network_size(args.arch)
+    from tinylens.errors import DivergenceError
+    from tinylens.studies.train import (
+        CHECKPOINT,
+        CHECKPOINT_CONFIG,
+        TrainStudyConfig,
+        resume_checkpoint,
+        run_train,
+    )
     from tinylens.training import TrainConfig
 
     train_cfg = TrainConfig(
@@ -88,7 +101,14 @@ def run(args: argparse.Namespace) -> int:
         checkpoint, resuming = resume_checkpoint(run_dir, cfg)
         if resuming and not args.quiet and not args.json:
             print(f"resuming the interrupted run in {run_dir.work}")
-        result = run_train(cfg, quiet=args.quiet, checkpoint=checkpoint)
+        try:
+            result = run_train(cfg, quiet=args.quiet, checkpoint=checkpoint)
+        except DivergenceError:
+            # A diverged run is not worth resuming: drop its checkpoint, so that rerunning with
+            # the smaller rate the message suggests is a new run, not "other settings waiting".
+            for name in (CHECKPOINT, CHECKPOINT_CONFIG):
+                (run_dir.work / name).unlink(missing_ok=True)
+            raise
         result.save(run_dir)
     path = run_dir.path
     metrics = {k: v for k, v in result.metrics.items()}

@@ -3,7 +3,7 @@
 from tinylens.io.atomic import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
 from tinylens.io.rundir import RunDir
 from tinylens.io.sections import Figure, Section, Table, read_sections
-from tinylens.io.weights import load, load_affine, read_info, save
+from tinylens.io.weights import checksum_status, load, load_affine, read_info, save
 
 __all__ = [
     "Figure",
@@ -14,6 +14,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "checksum_status",
     "load",
     "load_affine",
     "read_info",

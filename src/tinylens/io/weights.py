@@ -28,10 +28,13 @@ Snapshots of a run are the same format, one file per snapshot
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import struct
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +43,15 @@ import numpy as np
 from tinylens.engine import Module, Sequential, build_module
 from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.affine import AffineNet
-from tinylens.errors import TinylensError, WeightsFileError
+from tinylens.errors import TinylensError, UnverifiedWeightsWarning, WeightsFileError
 from tinylens.io.atomic import atomic_write_bytes
+from tinylens.io.files import read_regular
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_HEADER_BYTES",
     "PARAM_GROUPS",
+    "checksum_status",
     "load",
     "load_affine",
     "read_info",
@@ -58,7 +64,15 @@ FORMAT_VERSION = 1
 PARAM_GROUPS = {"linear": "layers", "layernorm": "norms", "conv2d": "convs"}
 """Tensor-name group of each parametric module type (others use ``"{type}s"``)."""
 
-_MAX_HEADER = 100_000_000
+MAX_HEADER_BYTES = 16 * 2**20
+"""Largest safetensors header read (16 MiB, our own choice; safetensors itself allows 100 MB).
+A tinylens header is a few kB; the cap bounds the memory a damaged file can make us spend."""
+
+META_CHECKSUM_KEY = "tinylens_sha256"
+"""Safetensors metadata key holding the SHA-256 of the ``tinylens`` metadata text, which itself
+holds the tensors' SHA-256: together they cover the whole file (see docs/weights-format.md)."""
+
+VERIFIED, TENSORS_ONLY, UNVERIFIED = "verified", "tensors only", "unverified"
 
 
 def _group(kind: str) -> str:
@@ -94,11 +108,11 @@ def tensors_to_state(
         for p in m.parameters():
             key = f"{prefix}.{p.name}"
             if key not in tensors:
-                raise WeightsFileError(f"tensor {key!r} is missing")
+                raise WeightsFileError(f"tensor {_short(key)} is missing")
             value = tensors[key]
             if value.shape != p.data.shape:
                 raise WeightsFileError(
-                    f"tensor {key!r} has shape {list(value.shape)}; the architecture needs "
+                    f"tensor {_short(key)} has shape {list(value.shape)}; the architecture needs "
                     f"{list(p.data.shape)}"
                 )
             p.data[...] = value
@@ -158,7 +172,7 @@ def save(
         meta = json.dumps(header, default=_json_default)
     except TypeError as exc:
         raise TinylensError(f"weights info must be JSON-serialisable: {exc}") from None
-    data = st_save(tensors, metadata={"tinylens": meta})
+    data = st_save(tensors, metadata={"tinylens": meta, META_CHECKSUM_KEY: _meta_digest(meta)})
     return atomic_write_bytes(path, data)
 
 
@@ -170,21 +184,24 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Parse and verify a weights file: (tinylens metadata, tensors)."""
+def _json(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        raise WeightsFileError(f"{what}; re-save or re-download it") from None
+
+
+def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray], str]:
+    """Parse and verify a weights file: (tinylens metadata, tensors, checksum status)."""
     from safetensors.numpy import load as st_load
 
     p = Path(path)
     where = f"weights file {os.fspath(p)}"
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise WeightsFileError(f"{where} does not exist") from None
-    except IsADirectoryError:
-        raise WeightsFileError(f"{where} is a directory, not a .safetensors file") from None
-    except OSError as exc:
-        raise WeightsFileError(f"cannot read {where}: {exc.strerror}") from None
-    if data[:1] in (b"\x80",) or data[:2] == b"PK":
+    data = read_regular(p, "weights file", error=WeightsFileError)
+    # NOTE: a safetensors file starts with its header's length (u64, little-endian) and then
+    # "{"; a length whose low byte is 0x80 must not be taken for a pickle's opcode.
+    safetensors_like = data[8:9] == b"{"
+    if not safetensors_like and (data[:1] == b"\x80" or data[:2] == b"PK"):
         raise WeightsFileError(
             f"{where} looks like a pickle/torch.save file; tinylens never loads pickles. "
             "Convert it with tinylens.from_torch(module) and tinylens.save(...)"
@@ -194,27 +211,31 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
             f"{where} is truncated ({len(data)} bytes); re-save or re-download it"
         )
     (n,) = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER or 8 + n > len(data):
+    if n > MAX_HEADER_BYTES:
+        raise WeightsFileError(
+            f"{where} has a {n}-byte header, more than the {MAX_HEADER_BYTES} bytes tinylens "
+            "reads; it is not a tinylens weights file"
+        )
+    if 8 + n > len(data):
         raise WeightsFileError(
             f"{where} is truncated or not a safetensors file (bad header length)"
         )
-    try:
-        raw_header = json.loads(data[8 : 8 + n])
-        meta_text = raw_header.get("__metadata__", {}).get("tinylens")
-    except (ValueError, AttributeError):
-        raise WeightsFileError(f"{where} has a corrupt header; re-save or re-download it") from None
+    raw_header = _json(data[8 : 8 + n], f"{where} has a corrupt header")
+    extra = raw_header.get("__metadata__") if isinstance(raw_header, dict) else None
+    if not isinstance(extra, dict):
+        extra = {}
+    meta_text = extra.get("tinylens")
     if meta_text is None:
         raise WeightsFileError(
             f"{where} has no 'tinylens' metadata; it was not written by tinylens"
         )
-    try:
-        meta = json.loads(meta_text)
-    except ValueError:
-        raise WeightsFileError(f"{where} has corrupt tinylens metadata") from None
+    if not isinstance(meta_text, str):
+        raise WeightsFileError(f"{where} has corrupt tinylens metadata (not a JSON string)")
+    meta = _json(meta_text, f"{where} has corrupt tinylens metadata")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
         fmt = meta.get("format") if isinstance(meta, dict) else None
         raise WeightsFileError(
-            f"{where} is format {fmt!r}; this tinylens reads format {FORMAT_VERSION}"
+            f"{where} is format {_short(fmt)}; this tinylens reads format {FORMAT_VERSION}"
         )
     try:
         tensors = st_load(data)
@@ -225,7 +246,86 @@ def _read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nd
         raise WeightsFileError(
             f"{where} fails its checksum: its tensors were changed after tinylens wrote it"
         )
-    return meta, tensors
+    whole = extra.get(META_CHECKSUM_KEY)
+    if whole is not None:
+        if digest is None or whole != _meta_digest(meta_text):
+            raise WeightsFileError(
+                f"{where} fails its checksum: its metadata (architecture, activations, info) "
+                "was changed after tinylens wrote it"
+            )
+        status = VERIFIED
+    else:
+        status = TENSORS_ONLY if digest is not None else UNVERIFIED
+    _check_meta(meta, tensors, where)
+    return meta, tensors, status
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message never quotes a huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...]"
+
+
+def _meta_digest(meta_text: str) -> str:
+    return hashlib.sha256(meta_text.encode("utf-8")).hexdigest()
+
+
+def _check_meta(meta: dict[str, Any], tensors: dict[str, np.ndarray], where: str) -> None:
+    """Refuse metadata of the wrong types or sizes before anything is built from it."""
+    bad = f"{where} has invalid tinylens metadata"
+    modules = meta.get("modules")
+    if modules is not None and (
+        not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules)
+    ):
+        raise WeightsFileError(f"{bad}: 'modules' must be a list of objects")
+    acts = meta.get("activations")
+    if acts is not None and (
+        not isinstance(acts, list) or not all(isinstance(a, str) for a in acts)
+    ):
+        raise WeightsFileError(f"{bad}: 'activations' must be a list of names")
+    names = meta.get("input_names")
+    if names is not None and (
+        not isinstance(names, list) or not all(isinstance(a, str) for a in names)
+    ):
+        raise WeightsFileError(f"{bad}: 'input_names' must be a list of strings or null")
+    if not isinstance(meta.get("info", {}), dict):
+        raise WeightsFileError(f"{bad}: 'info' must be an object")
+    # NOTE: a module size larger than every tensor together cannot be real, and building it
+    # would allocate it (a "huge layer" of 10^12 weights is a MemoryError, not a message).
+    limit = max(sum(int(t.size) for t in tensors.values()), 1 << 16)
+    for i, cfg in enumerate(modules or []):
+        for key, value in cfg.items():
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                if isinstance(v, int) and not isinstance(v, bool) and not 0 <= v <= limit:
+                    raise WeightsFileError(
+                        f"{bad}: module {i} has {key}={_short(value)}, impossible for a file whose "
+                        f"tensors hold {limit} numbers"
+                    )
+
+
+def _file_dtype(meta: dict[str, Any], tensors: dict[str, np.ndarray], path: object) -> np.dtype:
+    """The network's dtype: the metadata's ``dtype`` or, when it is omitted, the tensors' own.
+    Every tensor must have it (a float64 tensor is never silently narrowed to float32)."""
+    where = f"weights file {os.fspath(path)}"  # type: ignore[call-overload]
+    kinds = {t.dtype for t in tensors.values()}
+    name = meta.get("dtype")
+    if name is None:
+        if len(kinds) > 1:
+            raise WeightsFileError(
+                f"{where} mixes tensor dtypes {sorted(map(str, kinds))} and names none"
+            )
+        return next(iter(kinds)) if kinds else np.dtype(np.float32)
+    if name not in ("float32", "float64"):
+        raise WeightsFileError(
+            f"{where} has dtype {_short(name)}; tinylens reads 'float32' or 'float64'"
+        )
+    dtype = np.dtype(name)
+    if kinds - {dtype}:
+        raise WeightsFileError(
+            f"{where} says dtype {name} but holds {sorted(map(str, kinds))} tensors"
+        )
+    return dtype
 
 
 def _modules_from_activations(
@@ -254,32 +354,65 @@ def _modules_from_activations(
     return modules
 
 
+@contextlib.contextmanager
+def invalid_as_weights_error(what: str) -> Iterator[None]:
+    """Turn the errors of building something from a file's (damaged) metadata into one
+    :class:`WeightsFileError` line: ``"{what}: {reason}"``, the reason cut to 200 characters."""
+    try:
+        yield
+    except WeightsFileError:
+        raise
+    except (TinylensError, TypeError, KeyError, ValueError, OverflowError, ZeroDivisionError) as e:
+        raise WeightsFileError(f"{what}: {str(e)[:200]}") from None
+
+
 def load(path: str | os.PathLike[str]) -> Sequential:
     """Load a network written by :func:`save` into an engine :class:`Sequential`.
 
     Raises :class:`~tinylens.errors.WeightsFileError` for a missing, truncated, corrupt,
     tampered or foreign file.
     """
-    meta, tensors = _read(path)
+    meta, tensors, status = _read(path)
+    _say_unverified(path, status)
+    for name in sorted(tensors):
+        if not np.isfinite(tensors[name]).all():
+            raise WeightsFileError(
+                f"weights file {path} holds NaN or infinite values in tensor {_short(name)}; "
+                "nothing computed from it would mean anything: retrain, or load an earlier "
+                "snapshot"
+            )
     modules = meta.get("modules") or _modules_from_activations(meta, tensors)
-    dtype = np.dtype(meta.get("dtype", "float32"))
-    if dtype not in (np.float32, np.float64):
-        raise WeightsFileError(f"unsupported dtype {dtype} in weights file {path}")
-    try:
+    dtype = _file_dtype(meta, tensors, path)
+    with invalid_as_weights_error(f"weights file {path} describes an invalid network"):
         built: list[Module] = [
             build_module({k: v for k, v in cfg.items() if k != "tensors"}, dtype=dtype)
             for cfg in modules
         ]
         net = Sequential(built, input_names=meta.get("input_names"))
-    except WeightsFileError:
-        raise
-    except (TinylensError, TypeError, KeyError, ValueError) as exc:
-        raise WeightsFileError(f"weights file {path} describes an invalid network: {exc}") from None
     try:
         tensors_to_state(net, modules, tensors)
     except WeightsFileError as exc:
         raise WeightsFileError(f"weights file {path}: {exc}") from None
+    _check_agrees(meta, net, path)
     return net
+
+
+def _check_agrees(meta: dict[str, Any], net: Sequential, path: object) -> None:
+    """The summary fields (``sizes``, ``activations``) must describe the network that was built:
+    a reader that trusts them (the documented minimum) must not see another network."""
+    where = f"weights file {os.fspath(path)}"  # type: ignore[call-overload]
+    sizes = meta.get("sizes")
+    if sizes is not None and net.linears and sizes != net.sizes:
+        raise WeightsFileError(
+            f"{where} says sizes {_short(sizes)} but its network has {net.sizes}; the file "
+            "was edited"
+        )
+    acts = meta.get("activations")
+    if acts is not None and meta.get("modules") and acts != _affine_activations(net):
+        raise WeightsFileError(
+            f"{where} says activations {_short(acts)} but its modules give "
+            f"{_affine_activations(net)}; the file was edited"
+        )
 
 
 def load_affine(path: str | os.PathLike[str]) -> AffineNet:
@@ -293,5 +426,31 @@ def load_affine(path: str | os.PathLike[str]) -> AffineNet:
 
 
 def read_info(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The verified tinylens metadata of a weights file (format, activations, sizes, info...)."""
-    return _read(path)[0]
+    """The tinylens metadata of a weights file (format, activations, sizes, info...), checked
+    against the file's checksum when it has one (see :func:`checksum_status`)."""
+    meta, _, status = _read(path)
+    _say_unverified(path, status)
+    return meta
+
+
+def checksum_status(path: str | os.PathLike[str]) -> str:
+    """What the file's checksum vouches for: ``"verified"`` (metadata and tensors, files
+    written by this tinylens), ``"tensors only"`` (older tinylens files: their checksum covers
+    the tensors, not the metadata) or ``"unverified"`` (no checksum: a file written by another
+    tool). A file that fails its checksum raises :class:`~tinylens.errors.WeightsFileError`."""
+    return _read(path)[2]
+
+
+def _say_unverified(path: object, status: str) -> None:
+    if status == VERIFIED:
+        return
+    what = (
+        "carries no checksum (written by another tool?): loaded unverified"
+        if status == UNVERIFIED
+        else "has an older tinylens checksum covering its tensors only; its metadata is "
+        "unverified (re-save it with tinylens.save to cover both)"
+    )
+    warnings.warn(
+        UnverifiedWeightsWarning(f"weights file {os.fspath(path)} {what}"),  # type: ignore[call-overload]
+        stacklevel=3,
+    )

@@ -82,10 +82,35 @@ def _table(t: Table) -> str:
 _ASSETS = Path(__file__).parent / "assets"
 
 
+def inside(root: Path, relpath: str, *, must_exist: bool = True) -> Path:
+    """``root/relpath`` resolved (symlinks followed), refused unless it is a regular file inside
+    ``root``: a report reads only its own run directory's files, so rendering someone else's run
+    directory cannot paste ``/etc/hostname`` or ``../../secret`` into the page."""
+    from tinylens.errors import ConfigError
+
+    base = root.resolve()
+    target = (base / relpath).resolve()
+    if not target.is_relative_to(base) or target == base:
+        raise ConfigError(
+            f"report.json names {relpath!r}, outside the run directory {root}; a report reads "
+            "only files inside its run directory (re-run the study to rewrite report.json)"
+        )
+    if must_exist and not target.is_file():
+        raise ConfigError(
+            f"report.json names {relpath!r}, which is not a file in the run directory {root}"
+        )
+    return target
+
+
 def _widget(f: Any, root: Path, caption: str) -> str:
     """An interactive widget: a placeholder div and its JSON, drawn by widgets.js."""
-    data = (root / f.path).read_text(encoding="utf-8")
-    json.loads(data)  # refuse to embed anything but valid JSON
+    from tinylens.errors import ConfigError
+
+    data = _read_text(inside(root, f.path))
+    try:
+        json.loads(data)  # refuse to embed anything but valid JSON
+    except (ValueError, RecursionError):
+        raise ConfigError(f"widget data {f.path!r} in {root} is not valid JSON") from None
     spec_id = "spec-" + hashlib.sha1(f.path.encode()).hexdigest()[:10]
     # NOTE: "</" inside a <script> would end it early; "<\/" is the same JSON string.
     safe = data.replace("</", "<\\/")
@@ -94,6 +119,15 @@ def _widget(f: Any, root: Path, caption: str) -> str:
         f"data-spec='{spec_id}'></div><script type='application/json' id='{spec_id}'>{safe}"
         f"</script>{caption}</figure>"
     )
+
+
+def _read_text(path: Path) -> str:
+    from tinylens.errors import ConfigError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; a report inlines only text files") from None
 
 
 def _yaml(obj: Any) -> str:
@@ -117,11 +151,12 @@ def _section(s: Section, root: Path) -> str:
     for f in s.figures:
         cap = f"<figcaption>{html.escape(f.caption)}</figcaption>" if f.caption else ""
         if f.kind == "html":
-            fragment = (root / f.path).read_text(encoding="utf-8")
+            fragment = _read_text(inside(root, f.path))
             parts.append(f"<figure class='interactive'>{fragment}{cap}</figure>")
         elif f.kind == "widget":
             parts.append(_widget(f, root, cap))
         else:
+            inside(root, f.path, must_exist=False)  # an <img> may only show the run's own files too
             alt = html.escape(f.caption or Path(f.path).stem)
             parts.append(f"<figure><img src='{html.escape(f.path)}' alt='{alt}'>{cap}</figure>")
     parts += [_table(t) for t in s.tables]

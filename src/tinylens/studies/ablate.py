@@ -305,6 +305,13 @@ def run_ablate(config: AblateConfig, *, quiet: bool = True) -> AblateResult:
             "dataset (choose a classification one: digits, mnist, spiral, xor, moons)"
         )
     net.check_input(data.X[:1])  # a network/data mismatch is one clear error, up front
+    outputs = net.out_features
+    binary = outputs == 1 and data.n_classes == 2  # one logit for two classes (bce)
+    if outputs is not None and outputs != data.n_classes and not binary:
+        raise DataError(
+            f"{source} has {data.n_classes} classes but the network has {outputs} outputs; "
+            f"give data with {outputs} classes (e.g. --data-param classes={outputs})"
+        )
     notes += check_trained_range(config.model, data.X, source)
     layers = resolve_layers(net, config.layers)
     _, cache = net.run_with_cache(data.X, names=layers)

@@ -27,6 +27,7 @@ from typing import Any
 
 from tinylens.errors import ConfigError
 from tinylens.io.atomic import atomic_write_json, atomic_write_text
+from tinylens.io.rundir import lock_output, recover_output, replace_dir, unlock_output
 from tinylens.progress import progress
 from tinylens.sweeps.results import SweepResult
 from tinylens.sweeps.spec import RunSpec, SweepSpec
@@ -44,7 +45,9 @@ class SweepStore:
     path : path
     spec : SweepSpec
     force : bool
-        Delete what the directory holds and start over.
+        Start over: the runs are stored in a fresh ``.NAME.partial`` beside ``path``, which
+        replaces ``path`` only when the sweep completes (:meth:`commit`); killed early, the
+        earlier sweep is intact.
 
     Raises
     ------
@@ -54,7 +57,7 @@ class SweepStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], spec: SweepSpec, *, force: bool = False):
-        self.path = Path(path)
+        self.path = self.final = Path(path)
         self.spec = spec
         marker = self.path / "sweep.yaml"
         if self.path.exists() and not self.path.is_dir():
@@ -77,12 +80,22 @@ class SweepStore:
                     "another --out or pass --force to start over"
                 )
         if force and self.path.exists():
-            shutil.rmtree(self.path)
+            self.path = self.final.parent / f".{self.final.name}.partial"
+            if self.path.exists():
+                shutil.rmtree(self.path)
         self.runs_dir = self.path / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         import yaml
 
         atomic_write_text(marker, yaml.safe_dump(spec.to_dict(), sort_keys=False))
+
+    def commit(self) -> Path:
+        """Move a forced sweep into place (replacing the earlier one); returns the final path."""
+        if self.path != self.final:
+            replace_dir(self.path, self.final)
+            self.path = self.final
+            self.runs_dir = self.path / "runs"
+        return self.path
 
     def record_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.json"
@@ -238,7 +251,18 @@ def run_sweep(
         raise ConfigError(f"workers must be at least 1, got {workers}")
     # Connect before touching the directory: an unreachable scheduler leaves nothing behind.
     client, owned = _connect(scheduler) if scheduler is not None else (None, False)
+    out = Path(out)
+    lock = None
     try:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            lock = lock_output(out)
+            recover_output(out)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the sweep directory {out}: {exc.strerror or exc}; choose "
+                "another --out"
+            ) from None
         store = SweepStore(out, spec, force=force)
         todo = [r for r in runs if not store.is_done(r.run_id)]
         threads = spec.blas_threads
@@ -260,18 +284,20 @@ def run_sweep(
                 failed_now += record["status"] != "ok"
                 bar.update(status=f"{failed_now} failed" if failed_now else "")
                 bar.advance()
+        records = [store.read(r.run_id) for r in runs]
+        result = SweepResult(
+            spec=spec,
+            runs=runs,
+            records=[r for r in records if r is not None],
+            path=store.path,
+            ran=len(todo),
+            skipped=len(runs) - len(todo),
+            executor=where,
+        )
+        result.save()
+        result.path = store.commit()
     finally:
+        unlock_output(out, lock)
         if owned:
             client.close()
-    records = [store.read(r.run_id) for r in runs]
-    result = SweepResult(
-        spec=spec,
-        runs=runs,
-        records=[r for r in records if r is not None],
-        path=store.path,
-        ran=len(todo),
-        skipped=len(runs) - len(todo),
-        executor=where,
-    )
-    result.save()
     return result

@@ -36,6 +36,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,10 @@ from tinylens.errors import ConfigError, reject_unknown_keys
 from tinylens.sweeps.registry import sweep_study
 
 __all__ = ["SWEEP_KEYS", "RunSpec", "SweepSpec", "load_sweep", "run_id_of", "set_dotted"]
+
+MAX_RUNS = 100_000
+"""Most runs one sweep may expand to (our own bound: each run is a record file and a table row;
+checked before expanding, so a mistyped seed count is a message, not minutes of work)."""
 
 SWEEP_KEYS = ("name", "study", "config", "grid", "seeds", "collect", "plot", "blas_threads")
 _PLOT_KEYS = ("x", "group", "metrics")
@@ -145,7 +150,13 @@ class SweepSpec:
         ):
             raise ConfigError(f"seeds must be non-negative integers, got {list(self.seeds)}")
         if len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"seeds repeat: {list(self.seeds)}")
+            raise ConfigError(f"seeds repeat: {list(self.seeds)[:20]}")
+        runs = len(self.seeds) * math.prod(len(v) for v in self.grid.values())
+        if runs > MAX_RUNS:
+            raise ConfigError(
+                f"the sweep expands to {runs:,} runs (grid x seeds), more than the {MAX_RUNS:,} "
+                "tinylens runs in one sweep; use fewer seeds or grid values"
+            )
         _check_keys(self.plot, _PLOT_KEYS, "plot")
         for k in ("x", "group"):
             if self.plot.get(k) is not None and self.plot[k] not in self.grid:
@@ -174,8 +185,10 @@ class SweepSpec:
             grid[str(key)] = tuple(values)
         seeds = d.get("seeds", 1)
         if isinstance(seeds, int) and not isinstance(seeds, bool):
-            if seeds < 1:
-                raise ConfigError(f"seeds must be a positive count or a list, got {seeds}")
+            if not 1 <= seeds <= MAX_RUNS:
+                raise ConfigError(
+                    f"seeds must be a count from 1 to {MAX_RUNS:,} or a list, got {seeds}"
+                )
             seeds = list(range(seeds))
         if not isinstance(seeds, list):
             raise ConfigError(f"seeds must be a count or a list of integers, not {seeds!r}")
@@ -255,19 +268,8 @@ class SweepSpec:
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
     """Read a SWEEP.yaml file (its stem is the default name)."""
-    import yaml
+    from tinylens.io.files import read_yaml
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"sweep file {p} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"sweep file {p} is a directory; give the SWEEP.yaml file") from None
-    try:
-        d = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" (line {line + 1})" if line is not None else ""
-        raise ConfigError(f"sweep file {p} is not valid YAML{where}") from None
+    d = read_yaml(p, "sweep file")
     return SweepSpec.from_dict(d, name=p.stem)
