@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tinylens.engine import Sequential, loss_fn, make_optimizer
+from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
 from tinylens.errors import ShapeError
 from tinylens.training.config import TrainConfig
 
@@ -103,8 +103,11 @@ class EngineBackend:
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = self.model.check_input(X)
+        if self.loss_name == "cross_entropy" and y.ndim == 1:
+            # Checked once here, so that every step can skip the checks (check=False).
+            return X, CrossEntropyLoss.check_labels(y, self.model.out_features)
         if self.loss_name == "cross_entropy":
-            return X, y.astype(np.int64, copy=False)
+            return X, y.astype(X.dtype, copy=False)
         y = y.astype(self.model.dtype, copy=False)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
@@ -120,7 +123,7 @@ class EngineBackend:
         total, correct = 0.0, 0
         for step, (xb, yb) in enumerate(minibatches(X, y, perm, batch_size)):
             out = net.forward(xb)
-            value = loss.forward(out, yb)
+            value = loss.forward(out, yb, check=False)
             if not (math.isfinite(value) and value <= self.threshold):
                 raise StepDiverged(step, value)
             net.backward(loss.backward())
