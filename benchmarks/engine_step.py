@@ -45,14 +45,14 @@ LR = 0.01
 LOSS_RTOL = 1e-4
 
 
-def engine_run(X, y, batch: int, epochs: int, seed: int) -> tuple[float, float]:
+def engine_run(X, y, batch: int, epochs: int, seed: int, threads: int) -> tuple[float, float]:
     from tinylens.engine import MLP
     from tinylens.training import TrainConfig, fit
 
     net = MLP(SIZES, rng=seed)
     cfg = TrainConfig(epochs=epochs, batch_size=batch, optimizer="sgd", lr=LR, loss="cross_entropy")
     t0 = time.perf_counter()
-    history = fit(net, (X, y), cfg, rng=seed, quiet=True)
+    history = fit(net, (X, y), cfg, rng=seed, quiet=True, blas_threads=threads)
     return len(X) * epochs / (time.perf_counter() - t0), history.train_loss[-1]
 
 
@@ -164,11 +164,11 @@ def main() -> None:
             )
             result[f"t{threads}_gemm_gflops"] = round(gflops, 1)
             for batch in (64, 512):
-                engine_run(X[:2048], y[:2048], batch, 1, 0)  # warm up
+                engine_run(X[:2048], y[:2048], batch, 1, 0, threads)  # warm up
                 numpy_run(X[:2048], y[:2048], batch, 1, 0)
                 eng, npy, mm = [], [], []
                 for r in range(args.repeats):
-                    e_rate, e_loss = engine_run(X, y, batch, args.epochs, r)
+                    e_rate, e_loss = engine_run(X, y, batch, args.epochs, r, threads)
                     n_rate, n_loss = numpy_run(X, y, batch, args.epochs, r)
                     m_rate, _ = numpy_run(X, y, batch, args.epochs, r, products_only=True)
                     if not np.isclose(e_loss, n_loss, rtol=LOSS_RTOL):

@@ -130,8 +130,8 @@ class AnalysisConfig:
         Embedding methods (t-SNE and UMAP take seconds per thousand points).
     embedding_samples : int
         Test images embedded (a random subsample). 500 by default (our choice, issue 18: t-SNE
-        of 1,000 points was a third of ``tinylens mnist --variant raw``; 500 show the same
-        clusters in about half the time: 14-15 s against 28-32 s, one thread, loaded machine).
+        of 1,000 points was a third of ``tinylens mnist --variant raw``; 500 take about half
+        the time: 14-15 s against 28-32 s, one thread, loaded machine).
     top_k : int
         Top units listed per class.
     scales : tuple of float
