@@ -41,6 +41,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -535,7 +536,9 @@ class BatchedMLP:
 
         self._parallel(work, chunks)
 
-    def _workspace(self, key: tuple, **arrays: tuple[tuple[int, ...], type]) -> dict:
+    def _workspace(
+        self, key: tuple, **arrays: tuple[tuple[int, ...], Any]
+    ) -> dict[str, np.ndarray]:
         """Work arrays named and shaped as ``arrays``, made on first use and kept for the run.
 
         NOTE: one fresh 0.5 MB array per operation and step cost page faults that measured as
