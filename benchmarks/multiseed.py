@@ -100,7 +100,9 @@ def main() -> None:
     print(
         f"min(x1, x2), 2-3-1 ReLU without bias, SGD lr 0.1, batch {args.batch}, {args.steps} "
         f"steps, float32; {args.seeds} seeds batched vs {args.torch_seeds} seeds with PyTorch "
-        f"(1 thread), best of {args.repeats}"
+        f"(1 thread), best of {args.repeats}; BLAS threads 1 on both sides (fit's policy for a "
+        f"BatchedMLP; torch.set_num_threads(1)), batched worker threads "
+        f"{args.threads or 'default (1)'}"
     )
     best_b, net = float("inf"), None
     for _ in range(args.repeats):
@@ -142,6 +144,8 @@ def main() -> None:
         "target_ratio": 50,
         "max_weight_diff": float(f"{diff:.3g}"),
         "threads": net.threads,
+        "blas_threads": 1,
+        "torch_threads": torch.get_num_threads(),
     }
     print(json.dumps(result))
 

@@ -94,6 +94,27 @@ def test_cross_entropy_with_integer_labels_matches_torch() -> None:
     close(grad, ref_grad)
 
 
+def test_cross_entropy_unchecked_path_is_the_same_maths() -> None:
+    """``check=False`` (fit's per-step call, labels checked once) skips checks, not maths: the
+    same value and gradient, bit for bit, and torch's to rounding (float32 here, as in fit)."""
+    rng = np.random.default_rng(5)
+    logits = rng.normal(scale=4.0, size=(64, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, size=64)
+    loss = CrossEntropyLoss()
+    checked = loss.forward(logits, labels), loss.backward()
+    unchecked = loss.forward(logits, labels, check=False), loss.backward()
+    assert checked[0] == unchecked[0]
+    assert np.array_equal(checked[1], unchecked[1])
+    ref_value, ref_grad = torch_value_and_grad(
+        F.cross_entropy, logits.astype(np.float64), torch.from_numpy(labels)
+    )
+    # float32 softmax against torch's float64: ~1e-7 relative, 1e-6 gives room.
+    np.testing.assert_allclose(unchecked[0], ref_value, rtol=1e-6)
+    np.testing.assert_allclose(unchecked[1], ref_grad, rtol=1e-5, atol=1e-8)
+    # a second backward gives the same gradient (the softmax is not consumed)
+    assert np.array_equal(loss.backward(), unchecked[1])
+
+
 @pytest.mark.parametrize("normalised", [True, False])
 def test_cross_entropy_with_probability_targets_matches_torch(normalised: bool) -> None:
     rng = np.random.default_rng(3)

@@ -132,6 +132,20 @@ def test_labels_that_do_not_fit_the_output_layer():
         fit(MLP([2, 4, 1], rng=0), (X, y), TrainConfig(epochs=1, loss="cross_entropy"), rng=0)
 
 
+def test_labels_are_checked_once_before_training():
+    """fit checks labels before the first step (each step then skips the checks): fractional
+    or negative labels are refused, not truncated or wrapped around."""
+    X, y = xor_data()
+    net = MLP([2, 4, 2], rng=0)
+    before = net.state_dict()
+    with pytest.raises(ShapeError, match="whole numbers"):
+        fit(net, (X, y + 0.5), TrainConfig(epochs=1, loss="cross_entropy"), rng=0)
+    with pytest.raises(ShapeError, match=r"labels must lie in \[0, 1\]; got -1"):
+        fit(net, (X, y - 1), TrainConfig(epochs=1, loss="cross_entropy"), rng=0)
+    for name, value in before.items():
+        assert np.array_equal(net.state_dict()[name], value), name
+
+
 def test_snapshots_start_with_the_initial_weights():
     X, y = xor_data()
     net = MLP([2, 4, 2], rng=0)

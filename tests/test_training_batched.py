@@ -67,3 +67,110 @@ def test_snapshots_and_validation_work_unchanged():
     assert [e for e, _ in history.snapshots] == [0, 2, 4]
     assert history.snapshots[-1][1]["layers.0.weight"].shape == (5, 2, 1)
     assert history.val_loss[-1] == pytest.approx(batched.loss(X, np.abs(X)).mean())
+
+
+# -- the batched trainer's work arrays (issue 18): the same numbers as allocating every step ------
+def _reference_one_hidden_relu(self, x, yT, chunks, losses, scale):
+    """The hot path as it was before its work arrays were kept for the run: fresh arrays at
+    every step, ``X[idx]`` gathers. Same operations in the same order, so the same bits."""
+    n0, n1, n2 = self.sizes
+    batch, dtype = x.shape[0], self.dtype
+    has_bias = self.biases is not None
+    xa = np.concatenate([x, np.ones((batch, 1), dtype=dtype)], axis=1) if has_bias else x
+    xaT = np.ascontiguousarray(xa.T)
+    ones = np.ones(batch, dtype=dtype)
+    W0, W1 = self.weights
+    for sl in chunks:
+        k = sl.stop - sl.start
+        A = np.empty((k, n1, xa.shape[1]), dtype=dtype)
+        A[:, :, :n0] = W0.data[sl]
+        if has_bias:
+            A[:, :, n0] = self.biases[0].data[sl]
+        z = (A.reshape(k * n1, -1) @ xaT).reshape(k, n1, batch)
+        mask = z > 0
+        z = np.maximum(z, 0)
+        w1 = W1.data[sl]
+        out = w1 @ z
+        if has_bias:
+            out += self.biases[1].data[sl, :, None]
+        out -= yT
+        losses[sl] = np.einsum("kob,kob->k", out, out) / (n2 * batch)
+        if has_bias:
+            self.biases[1].grad[sl] = out @ ones
+            self.biases[1].grad[sl] *= scale
+        if n2 == 1:
+            e = mask * out
+            G = (e.reshape(k * n1, batch) @ xa).reshape(k, n1, -1)
+            W1.grad[sl, 0, :] = np.einsum("kjm,kjm->kj", A, G)
+            W1.grad[sl] *= scale
+            G *= w1.transpose(0, 2, 1) * scale
+        else:
+            out *= scale
+            W1.grad[sl] = out @ z.transpose(0, 2, 1)
+            e = (w1.transpose(0, 2, 1) @ out) * mask
+            G = (e.reshape(k * n1, batch) @ xa).reshape(k, n1, -1)
+        W0.grad[sl] = G[:, :, :n0]
+        if has_bias:
+            self.biases[0].grad[sl] = G[:, :, n0]
+
+
+def _reference_minibatches(X, y, perm, batch_size):
+    for start in range(0, len(X), batch_size):
+        idx = slice(start, start + batch_size) if perm is None else perm[start : start + batch_size]
+        yield X[idx], y[idx]
+
+
+def _use_reference(monkeypatch):
+    import tinylens.engine.batched as engine_batched
+    import tinylens.training.batched as training_batched
+
+    monkeypatch.setattr(engine_batched.BatchedMLP, "_one_hidden_relu", _reference_one_hidden_relu)
+    monkeypatch.setattr(training_batched, "minibatches", _reference_minibatches)
+
+
+@pytest.mark.parametrize(
+    "sizes, bias, dtype, threads",
+    [
+        ([2, 3, 1], False, np.float32, 1),  # circuits recover min
+        ([2, 3, 1], True, np.float64, 2),
+        ([1, 2, 1], False, np.float32, 3),  # abs
+        ([2, 4, 2], True, np.float32, 1),  # two outputs: the other backward branch
+    ],
+)
+def test_work_arrays_kept_for_the_run_give_the_same_bits(monkeypatch, sizes, bias, dtype, threads):
+    import tinylens.engine.batched as engine_batched
+
+    # Small chunks, so several chunks (and threads) share the work arrays within one step;
+    # 250 samples in batches of 64: the epoch's last batch is shorter.
+    monkeypatch.setattr(engine_batched, "_CHUNK_VALUES", 700)
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-1, 1, size=(250, sizes[0]))
+    y = np.abs(X @ rng.normal(size=(sizes[0], sizes[-1])))
+    cfg = TrainConfig(epochs=5, batch_size=64, optimizer="momentum", lr=0.05)
+
+    def train():
+        net = BatchedMLP(sizes, range(13), bias=bias, dtype=dtype, threads=threads)
+        history = fit(net, (X, y), cfg, rng=3, quiet=True)
+        return net.state_dict(), history.train_loss
+
+    new_state, new_loss = train()
+    with monkeypatch.context() as m:
+        _use_reference(m)
+        ref_state, ref_loss = train()
+    assert new_loss == ref_loss
+    for name, value in ref_state.items():
+        assert np.array_equal(new_state[name], value), name
+
+
+def test_recovery_outcomes_and_weights_are_the_same_bits_as_before(monkeypatch):
+    from tinylens.studies.recovery import RecoveryConfig, run_recovery
+
+    cfg = RecoveryConfig(target="min", seeds=24, steps=300)
+    new = run_recovery(cfg, quiet=True).main
+    with monkeypatch.context() as m:
+        _use_reference(m)
+        ref = run_recovery(cfg, quiet=True).main
+    assert new.outcomes.tolist() == ref.outcomes.tolist()
+    np.testing.assert_array_equal(new.losses, ref.losses)
+    for a, b in zip(new.net.parameters(), ref.net.parameters(), strict=True):
+        assert np.array_equal(a.data, b.data)

@@ -39,3 +39,42 @@ def test_training_is_bit_identical_at_a_fixed_thread_count():
     # (Different thread counts may differ in the last bits for large products; see threads.py.)
     first, second = _train(1), _train(1)
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+# -- the thread policy of fit (issue 18) ----------------------------------------------------------
+def _threads_seen_by_fit(net, X, y, batch: int, **kw) -> list[int]:
+    from tinylens.training import LambdaCallback
+
+    seen: list[int] = []
+    cb = LambdaCallback(on_epoch_end=lambda *a: seen.append(min(_blas_threads())))
+    cfg = TrainConfig(epochs=1, batch_size=batch, loss="mse")
+    fit(net, (X, y), cfg, rng=0, quiet=True, callbacks=[cb], **kw)
+    return seen
+
+
+def test_fit_trains_small_networks_on_one_thread_and_restores_the_count():
+    from tinylens.training.threads import blas_threads_for
+
+    assert blas_threads_for([784, 32, 16, 10], 512) == 1  # 12.8 M multiply-adds
+    assert blas_threads_for([784, 256, 10], 512) == 2  # 103 M
+    assert blas_threads_for([784, 256, 10], 512, limit=1) == 1
+    X = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    before = _blas_threads()
+    with limit_blas_threads(2):
+        assert _threads_seen_by_fit(MLP([8, 4, 1], rng=0), X, X[:, :1], 32) == [1]
+        # large products: two threads, and never more than the limit in force (a sweep's pin)
+        wide = MLP([8, 250_000, 1], rng=0)  # 64 x 8 x 250,000 = 128 M
+        assert _threads_seen_by_fit(wide, X, X[:, :1], 64) == [min(2, min(_blas_threads()))]
+    with limit_blas_threads(1):
+        assert _threads_seen_by_fit(wide, X, X[:, :1], 64) == [1]
+        assert _threads_seen_by_fit(MLP([8, 4, 1], rng=0), X, X[:, :1], 32, blas_threads=2) == [2]
+    assert _blas_threads() == before
+
+
+def test_fit_refuses_a_bad_thread_count():
+    from tinylens.errors import ConfigError
+
+    X = np.zeros((8, 2), dtype=np.float32)
+    for bad in (0, -1, 1.5, "many", True):
+        with pytest.raises(ConfigError, match="blas_threads must be"):
+            fit(MLP([2, 1], rng=0), (X, X[:, :1]), TrainConfig(epochs=1), blas_threads=bad)

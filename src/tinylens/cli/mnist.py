@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--embedding-samples",
         type=positive_int,
-        help="test images embedded (default 1000; t-SNE and UMAP cost seconds per thousand)",
+        help="test images embedded (default 500; t-SNE and UMAP cost seconds per thousand)",
     )
     p.add_argument(
         "--skip",

@@ -137,13 +137,11 @@ class ReLU(_Elementwise):
         if not need_input_grad:
             return None
         # out > 0 exactly where x > 0, so the output serves as the mask.
-        mask = self._out > 0
-        grad = grad_out * mask  # ~10x faster than np.where(mask, grad_out, 0)
-        # NOTE: NaN * 0 is NaN, but torch gives 0 at a dead unit whatever arrives there;
-        # fall back to where() in that (rare) case only.
-        if not np.isfinite(grad).all():
-            grad = np.where(mask, grad_out, grad_out.dtype.type(0))
-        return grad
+        # NOTE: a multiply by the mask, ~3x faster than np.where(mask, grad_out, 0). It differs
+        # from torch only where a NaN or infinity reaches a dead unit (torch gives 0 there,
+        # this NaN): that needs a non-finite loss, and fit stops at the first one. No
+        # whole-array isfinite check per step (issue 18: 6% of an epoch).
+        return grad_out * (self._out > 0)
 
     def _f(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0)

@@ -41,6 +41,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -230,6 +231,12 @@ class BatchedMLP:
         out.threads = _check_threads(None)
         return out
 
+    def __getstate__(self) -> dict:
+        # Scratch arrays (see _workspace) are not state: a pickled network leaves them behind.
+        state = dict(self.__dict__)
+        state.pop("_spaces", None)
+        return state
+
     # -- structure --------------------------------------------------------------------------------
     @property
     def n_instances(self) -> int:
@@ -333,6 +340,7 @@ class BatchedMLP:
     def copy(self) -> BatchedMLP:
         out = self.__class__.__new__(self.__class__)
         out.__dict__.update(self.__dict__)
+        out.__dict__.pop("_spaces", None)  # scratch arrays are per network
         out.weights = [Parameter(w.data.copy(), "weight") for w in self.weights]
         out.biases = (
             [Parameter(b.data.copy(), "bias") for b in self.biases] if self.biases else None
@@ -444,8 +452,7 @@ class BatchedMLP:
         scale: np.floating,
     ) -> None:
         """The hot path of the circuit studies: ``in -> relu hidden -> linear out`` on a shared
-        batch, with preallocated buffers (a fresh 0.5 MB array per operation costs page faults
-        that measured as much as the arithmetic).
+        batch, in work arrays allocated once per run (see :meth:`_workspace`).
 
         Per chunk of ``k`` instances: ``z = [W0 | b0] @ [x | 1].T`` (one product for all),
         ``h = relu(z)``, ``out = W1 @ h + b1``, residual ``d = out - y``; backward
@@ -456,29 +463,49 @@ class BatchedMLP:
         n0, n1, n2 = self.sizes
         batch, dtype = x.shape[0], self.dtype
         has_bias = self.biases is not None
-        xa = np.concatenate([x, np.ones((batch, 1), dtype=dtype)], axis=1) if has_bias else x
-        xaT = np.ascontiguousarray(xa.T)
-        m = xa.shape[1]
+        m = n0 + 1 if has_bias else n0
         kmax = max(sl.stop - sl.start for sl in chunks)
-        ones = np.ones(batch, dtype=dtype)
+        shared = self._workspace(
+            ("shared", batch),
+            xa=((batch, m), dtype),
+            xaT=((m, batch), dtype),
+            ones=((batch,), dtype),
+        )
+        xa, xaT, ones = shared["xa"], shared["xaT"], shared["ones"]
+        xa[:, :n0] = x
+        if has_bias:
+            xa[:, n0] = 1
+        xaT[...] = xa.T
+        ones[...] = 1
         W0, W1 = self.weights
+        zero = dtype.type(0)
 
-        def work(my_chunks: list[slice]) -> None:
-            A_buf = np.empty((kmax, n1, m), dtype=dtype)
-            z_buf = np.empty((kmax, n1, batch), dtype=dtype)
-            mask_buf = np.empty((kmax, n1, batch), dtype=bool)
-            out_buf = np.empty((kmax, n2, batch), dtype=dtype)
-            e_buf = np.empty((kmax, n1, batch), dtype=dtype)
+        def work(slot: int, my_chunks: list[slice]) -> None:
+            buf = self._workspace(
+                (slot, kmax, batch),
+                A=((kmax, n1, m), dtype),
+                z=((kmax, n1, batch), dtype),
+                mask=((kmax, n1, batch), np.bool_),
+                maskf=((kmax, n1, batch), dtype),
+                out=((kmax, n2, batch), dtype),
+                e=((kmax, n1, batch), dtype),
+                G=((kmax, n1, m), dtype),
+            )
             for sl in my_chunks:
                 k = sl.stop - sl.start
-                A, z, mask = A_buf[:k], z_buf[:k], mask_buf[:k]
-                out, e = out_buf[:k], e_buf[:k]
+                A, z, mask, maskf = buf["A"][:k], buf["z"][:k], buf["mask"][:k], buf["maskf"][:k]
+                out, e, G = buf["out"][:k], buf["e"][:k], buf["G"][:k]
                 A[:, :, :n0] = W0.data[sl]
                 if has_bias:
                     A[:, :, n0] = self.biases[0].data[sl]  # type: ignore[index]
                 np.matmul(A.reshape(k * n1, m), xaT, out=z.reshape(k * n1, batch))
+                # NOTE: relu(z) as z * mask + 0 with a float mask: np.maximum(z, 0) and a
+                # multiply by a bool mask ran 5-8x slower than a copy here. The same bits:
+                # z * 0 is -0 for z < 0 and -0 + 0 = +0, as max(z, 0) gives.
                 np.greater(z, 0, out=mask)
-                np.maximum(z, 0, out=z)
+                np.copyto(maskf, mask)
+                np.multiply(z, maskf, out=z)
+                np.add(z, zero, out=z)
                 w1 = W1.data[sl]
                 np.matmul(w1, z, out=out)
                 if has_bias:
@@ -492,8 +519,8 @@ class BatchedMLP:
                     # e_j = [z_j > 0] d, and G_j = e_j @ [x | 1]: one product for every unit.
                     # Then d/dW1_j = scale sum_b d relu(z_j) = scale A_j . G_j (as z = A [x|1])
                     # and d/dA_j = scale W1_j G_j: no pass over h, none to scale d.
-                    np.multiply(mask, out, out=e)
-                    G = (e.reshape(k * n1, batch) @ xa).reshape(k, n1, m)
+                    np.multiply(maskf, out, out=e)
+                    np.matmul(e.reshape(k * n1, batch), xa, out=G.reshape(k * n1, m))
                     W1.grad[sl, 0, :] = np.einsum("kjm,kjm->kj", A, G)
                     W1.grad[sl] *= scale
                     G *= w1.transpose(0, 2, 1) * scale
@@ -501,26 +528,48 @@ class BatchedMLP:
                     out *= scale
                     np.matmul(out, z.transpose(0, 2, 1), out=W1.grad[sl])
                     np.matmul(w1.transpose(0, 2, 1), out, out=e)
-                    e *= mask
-                    G = (e.reshape(k * n1, batch) @ xa).reshape(k, n1, m)
+                    e *= maskf
+                    np.matmul(e.reshape(k * n1, batch), xa, out=G.reshape(k * n1, m))
                 W0.grad[sl] = G[:, :, :n0]
                 if has_bias:
                     self.biases[0].grad[sl] = G[:, :, n0]  # type: ignore[index]
 
         self._parallel(work, chunks)
 
-    def _parallel(self, work: Callable[[list[slice]], None], chunks: list[slice]) -> None:
-        """Run ``work`` on the chunks, split over ``self.threads`` threads.
+    def _workspace(
+        self, key: tuple, **arrays: tuple[tuple[int, ...], Any]
+    ) -> dict[str, np.ndarray]:
+        """Work arrays named and shaped as ``arrays``, made on first use and kept for the run.
+
+        NOTE: one fresh 0.5 MB array per operation and step cost page faults that measured as
+        much as the arithmetic (issue 18: 35% of ``circuits recover`` in the kernel). The
+        arrays live as long as the network's shapes and dtype stay the same; ``key`` tells
+        apart worker threads and batch sizes (an epoch's shorter last batch gets its own).
+        Their contents are scratch: every use writes them before it reads them.
+        """
+        spaces = self.__dict__.setdefault("_spaces", {})
+        full = (
+            key,
+            self.dtype.str,
+            tuple(sorted((n, s, np.dtype(d).str) for n, (s, d) in arrays.items())),
+        )
+        if full not in spaces:
+            spaces[full] = {n: np.empty(s, dtype=d) for n, (s, d) in arrays.items()}
+        return spaces[full]
+
+    def _parallel(self, work: Callable[[int, list[slice]], None], chunks: list[slice]) -> None:
+        """Run ``work(slot, chunks)`` on the chunks, split over ``self.threads`` threads.
 
         Chunks hold disjoint instances and every write goes to that chunk's slice, so the
-        result does not depend on the number of threads (most NumPy operations release the GIL).
+        result does not depend on the number of threads (most NumPy operations release the GIL);
+        ``slot`` numbers the thread, so that each uses its own work arrays.
         """
         n = min(self.threads, len(chunks))
         if n <= 1:
-            work(chunks)
+            work(0, chunks)
             return
         pool = _pool(n)
-        futures = [pool.submit(work, chunks[t::n]) for t in range(n)]
+        futures = [pool.submit(work, t, chunks[t::n]) for t in range(n)]
         for f in futures:
             f.result()
 

@@ -1,7 +1,7 @@
 """Files: the safetensors weights format, atomic writes and run directories."""
 
 from tinylens.io.atomic import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
-from tinylens.io.rundir import RunDir
+from tinylens.io.rundir import RunDir, save_figure
 from tinylens.io.sections import Figure, Section, Table, read_sections
 from tinylens.io.weights import checksum_status, load, load_affine, read_info, save
 
@@ -20,4 +20,5 @@ __all__ = [
     "read_info",
     "read_sections",
     "save",
+    "save_figure",
 ]

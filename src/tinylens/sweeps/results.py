@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tinylens.io import save_figure
 from tinylens.io.atomic import atomic_path, atomic_write_json, atomic_write_text
 from tinylens.io.sections import Figure, Section, Table
 from tinylens.sweeps.spec import RunSpec, SweepSpec
@@ -194,8 +195,7 @@ class SweepResult:
                 series, xlabel=x, ylabel=m, title=f"{self.spec.name}: {m} (mean ± sd over seeds)"
             )
             name = re.sub(r"[^A-Za-z0-9._-]", "_", m) + ".png"
-            with atomic_path(self.path / name) as tmp:
-                fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            save_figure(fig, self.path / name, dpi=110)
             figures.append(Figure(name, f"{m} against {x}; one line per {group or 'sweep'}."))
         return figures
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tinylens.engine import Sequential, loss_fn, make_optimizer
+from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
 from tinylens.errors import ShapeError
 from tinylens.training.config import TrainConfig
 
@@ -57,15 +57,27 @@ class Backend(Protocol):
 def minibatches(
     X: np.ndarray, y: np.ndarray, perm: np.ndarray | None, batch_size: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(xb, yb)`` for each minibatch, in ``perm``'s order (or the data's, without one)."""
-    for start in range(0, len(X), batch_size):
-        if perm is None:
+    """``(xb, yb)`` for each minibatch, in ``perm``'s order (or the data's, without one).
+
+    With ``perm`` the batches are gathered into two arrays made once per call and reused for
+    every batch: a consumer that keeps a batch past its step must copy it.
+    """
+    if perm is None:
+        for start in range(0, len(X), batch_size):
             yield X[start : start + batch_size], y[start : start + batch_size]
-        else:
-            # NOTE: gather each batch, not the whole shuffled set: a fresh 30 MB copy per
-            # epoch costs twice as much (page faults) as these small cache-warm gathers.
-            idx = perm[start : start + batch_size]
-            yield X[idx], y[idx]
+        return
+    # NOTE: gather each batch, not the whole shuffled set: a fresh 30 MB copy per epoch costs
+    # twice as much (page faults) as these small cache-warm gathers; and gather into one
+    # buffer (np.take with out=), as a fresh array per step costs a page fault per step.
+    xbuf = np.empty((min(batch_size, len(X)), *X.shape[1:]), dtype=X.dtype)
+    ybuf = np.empty((min(batch_size, len(y)), *y.shape[1:]), dtype=y.dtype)
+    for start in range(0, len(X), batch_size):
+        idx = perm[start : start + batch_size]
+        n = len(idx)
+        # mode="clip": a permutation's indices are in range, and "raise" (the default) gathers
+        # into a temporary before copying to ``out``.
+        xb = np.take(X, idx, axis=0, out=xbuf[:n], mode="clip")
+        yield xb, np.take(y, idx, axis=0, out=ybuf[:n], mode="clip")
 
 
 def count_correct(out: np.ndarray, y: np.ndarray, loss: str) -> int:
@@ -91,8 +103,11 @@ class EngineBackend:
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = self.model.check_input(X)
+        if self.loss_name == "cross_entropy" and y.ndim == 1:
+            # Checked once here, so that every step can skip the checks (check=False).
+            return X, CrossEntropyLoss.check_labels(y, self.model.out_features)
         if self.loss_name == "cross_entropy":
-            return X, y.astype(np.int64, copy=False)
+            return X, y.astype(X.dtype, copy=False)
         y = y.astype(self.model.dtype, copy=False)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
@@ -108,7 +123,7 @@ class EngineBackend:
         total, correct = 0.0, 0
         for step, (xb, yb) in enumerate(minibatches(X, y, perm, batch_size)):
             out = net.forward(xb)
-            value = loss.forward(out, yb)
+            value = loss.forward(out, yb, check=False)
             if not (math.isfinite(value) and value <= self.threshold):
                 raise StepDiverged(step, value)
             net.backward(loss.backward())

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.engine import BatchedMLP, Sequential
+from tinylens.engine import BatchedMLP, Conv2d, Sequential
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, DataError, DivergenceError, ShapeError
 from tinylens.progress import progress
@@ -30,6 +30,7 @@ from tinylens.training.callbacks import Callback
 from tinylens.training.checkpoint import LoopState, load_checkpoint, save_checkpoint
 from tinylens.training.config import TrainConfig
 from tinylens.training.history import History
+from tinylens.training.threads import blas_threads_for, current_blas_threads, limit_blas_threads
 
 __all__ = ["as_xy", "fit"]
 
@@ -95,6 +96,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     quiet: bool = False,
+    blas_threads: int | str | None = "auto",
 ) -> History:
     """Train ``net`` in place on ``data`` and return its :class:`History`.
 
@@ -118,6 +120,13 @@ def fit(
         starts, training resumes from it: weights, optimizer, random state, history, snapshots.
     quiet : bool
         No progress bar (there is none anyway when stderr is not a terminal).
+    blas_threads : "auto", int or None
+        BLAS threads while training, restored after. ``"auto"``: the policy of
+        :func:`tinylens.training.threads.blas_threads_for` for an engine MLP (one thread unless
+        its products are large; never above the limit in force) and one thread for a
+        BatchedMLP; a network with convolutions and a torch model leave BLAS alone. The count
+        depends only on the network, the batch size and the limit in force, so a config trains
+        to the same bits every time. An int fixes the count; None leaves BLAS alone.
 
     Raises
     ------
@@ -147,9 +156,10 @@ def fit(
     good_state = backend.state()
     n = len(Xb)
     batch = min(config.batch_size, n)
+    threads = _blas_threads(net, batch, blas_threads)
     for cb in callbacks:
         cb.on_fit_start(net, history)
-    with progress(config.epochs, "training", quiet=quiet) as bar:
+    with limit_blas_threads(threads), progress(config.epochs, "training", quiet=quiet) as bar:
         bar.advance(loop.epoch)
         for epoch in range(loop.epoch + 1, config.epochs + 1):
             t0 = time.perf_counter()
@@ -224,6 +234,23 @@ def fit(
     for cb in callbacks:
         cb.on_fit_end(net, history)
     return history
+
+
+def _blas_threads(net: Any, batch: int, choice: int | str | None) -> int | None:
+    """The BLAS thread count ``fit`` trains with (None: leave BLAS alone); see ``fit``."""
+    if choice is None:
+        return None
+    if choice != "auto":
+        if isinstance(choice, bool) or not isinstance(choice, int) or choice < 1:
+            raise ConfigError(
+                f"blas_threads must be 'auto', a positive number of threads or None, got {choice!r}"
+            )
+        return choice
+    if isinstance(net, BatchedMLP):
+        return 1  # many tiny stacked products; its own worker threads split the instances
+    if isinstance(net, Sequential) and not any(isinstance(m, Conv2d) for m in net.layers):
+        return blas_threads_for(net.sizes, batch, limit=current_blas_threads())
+    return None
 
 
 def _lr(backend: Backend) -> object:

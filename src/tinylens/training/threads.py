@@ -15,14 +15,67 @@ local processes, Dask) pins the same count: the same sweep then gives the same n
 Studies that train many small networks, and every sweep worker, run inside
 :func:`limit_blas_threads` (one thread by default), which also makes parallel speed-ups honest:
 each process gets one core's worth of BLAS.
+
+The policy (:func:`blas_threads_for`, applied by ``fit`` to every engine network): one thread
+unless the largest matrix product of a training step has at least :data:`LARGE_PRODUCT`
+multiply-adds, then :data:`LARGE_THREADS`; never more than the limit already in force (a sweep
+worker's pin stays). Measured (issue 18, 2-core machine, quiet): the 784-32-16-10 MLP trained
+1.2x faster on one thread than on two at batch 64 and 2.3x at batch 512, whose largest product
+is 512 x 784 x 32 = 12.8 M multiply-adds; on a busy machine two threads cost up to 14x.
+``benchmarks/threads.py`` measures where two threads start to pay. The count depends only on
+the network's widths, the batch size and the limit in force, never on the machine's load or
+core count, so a given config trains to the same bits every time on a given BLAS; pass
+``fit(..., blas_threads=N)`` to fix it outright (``None`` leaves BLAS alone).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
 
-__all__ = ["limit_blas_threads", "pin_blas_threads"]
+__all__ = [
+    "LARGE_PRODUCT",
+    "LARGE_THREADS",
+    "blas_threads_for",
+    "current_blas_threads",
+    "limit_blas_threads",
+    "pin_blas_threads",
+]
+
+# Our choice, from the measurement above: 8x the 784-32-16-10 MLP's largest product at batch
+# 512, where one thread still won by 2.3x; re-measure with benchmarks/threads.py.
+LARGE_PRODUCT = 100_000_000
+# Threads for large products: a constant (not the core count), so that results do not depend
+# on the machine's size; 2 is what the development machine has.
+LARGE_THREADS = 2
+
+
+def blas_threads_for(sizes: Sequence[int], batch: int, *, limit: int | None = None) -> int:
+    """BLAS threads for training a network of layer widths ``sizes`` at ``batch`` samples.
+
+    1 when the largest product, ``batch * sizes[i] * sizes[i + 1]`` multiply-adds, is below
+    :data:`LARGE_PRODUCT`, else :data:`LARGE_THREADS`; at most ``limit`` (the count in force).
+
+    >>> blas_threads_for([784, 32, 16, 10], 512)
+    1
+    >>> blas_threads_for([784, 1024, 10], 512, limit=8)
+    2
+    """
+    largest = max((batch * a * b for a, b in itertools.pairwise(sizes)), default=0)
+    n = 1 if largest < LARGE_PRODUCT else LARGE_THREADS
+    return max(1, min(n, limit)) if limit is not None else n
+
+
+def current_blas_threads() -> int | None:
+    """The smallest thread count of the loaded BLAS libraries (None without threadpoolctl or
+    BLAS)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return None
+    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    return min(counts) if counts else None
 
 
 @contextlib.contextmanager

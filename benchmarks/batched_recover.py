@@ -1,0 +1,140 @@
+"""The batched trainer before and after a change: ``circuits recover min`` in one run, side by side.
+
+Both sides run the same study (``run_recovery``: the ``min`` target, the 2-3-1 network without
+biases, SGD lr 0.1, batch 1000, float32) in fresh Python processes, alternating, at the same
+BLAS thread count:
+
+* **reference**: the source tree of a git revision (default ``2a60289``, the base of the speed
+  work, before the batched trainer kept its work arrays for the run), unpacked with
+  ``git archive`` into a temporary directory;
+* **this tree**: ``src/`` of this checkout.
+
+Each side's time is the study alone (imports excluded), wall clock and the process's CPU time
+(user + system: steadier on a shared machine). The script checks that both sides end with the
+same weights bit for bit and the same outcome table, prints the ratios and ends with one JSON line.
+
+    python benchmarks/batched_recover.py [--seeds 1000] [--steps 10000] [--repeats 3]
+        [--reference REV] [--threads 1] [--quick]
+
+Target (issue 18): this tree at least 1.5x faster than the reference, bit for bit the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Run in the child: time the study alone, report a digest of the final weights and outcomes.
+CHILD = r"""
+import hashlib, json, os, sys, time
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tinylens.studies.recovery import RecoveryConfig, run_recovery
+seeds, steps, threads = map(int, sys.argv[1:4])
+cfg = RecoveryConfig(target="min", seeds=seeds, steps=steps)
+with threadpool_limits(threads):
+    w0, c0 = time.perf_counter(), time.process_time()
+    r = run_recovery(cfg, quiet=True)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+h = hashlib.sha256()
+for p in r.main.net.parameters():
+    h.update(np.ascontiguousarray(p.data).tobytes())
+print(json.dumps({"wall": wall, "cpu": cpu, "weights": h.hexdigest(),
+                  "outcomes": r.main.outcomes.tolist()}))
+"""
+
+
+def run_side(src: Path, seeds: int, steps: int, threads: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src), TINYLENS_THREADS="1")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(seeds), str(steps), str(threads)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--reference", default="2a60289", help="git revision to compare with (the base)"
+    )
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads on both sides")
+    ap.add_argument("--quick", action="store_true", help="200 seeds x 2000 steps, 2 repeats")
+    a = ap.parse_args()
+    if a.quick:
+        a.seeds, a.steps, a.repeats = 200, 2000, 2
+    load = os.getloadavg()[0]
+    print(
+        f"circuits recover min: {a.seeds} seeds x {a.steps} steps, BLAS threads {a.threads}, "
+        f"{a.repeats} repeats, reference {a.reference}; load average {load:.2f} on "
+        f"{os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="tinylens-bench-") as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", a.reference, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        sides = {"reference": Path(tmp) / "src", "this tree": ROOT / "src"}
+        rows: dict[str, list[dict]] = {name: [] for name in sides}
+        for rep in range(a.repeats):
+            for name, src in sides.items():
+                r = run_side(src, a.seeds, a.steps, a.threads)
+                rows[name].append(r)
+                print(
+                    f"  repeat {rep + 1}  {name:10s} {r['wall']:7.2f} s wall {r['cpu']:7.2f} s CPU"
+                )
+    ref, new = rows["reference"], rows["this tree"]
+    same = all(r["weights"] == ref[0]["weights"] for r in ref + new) and all(
+        r["outcomes"] == ref[0]["outcomes"] for r in ref + new
+    )
+    wall_ratios = [r["wall"] / n["wall"] for r, n in zip(ref, new, strict=True)]
+    cpu_ratios = [r["cpu"] / n["cpu"] for r, n in zip(ref, new, strict=True)]
+    print(f"same final weights (sha256) and outcomes on both sides: {same}")
+    print(
+        f"speed-up (reference / this tree) wall: min {min(wall_ratios):.2f} median "
+        f"{statistics.median(wall_ratios):.2f}; CPU: min {min(cpu_ratios):.2f} median "
+        f"{statistics.median(cpu_ratios):.2f}"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "batched_recover",
+                "seeds": a.seeds,
+                "steps": a.steps,
+                "threads": a.threads,
+                "reference": a.reference,
+                "load_average": round(load, 2),
+                "reference_wall_s": [round(r["wall"], 3) for r in ref],
+                "this_wall_s": [round(r["wall"], 3) for r in new],
+                "speedup_wall_min": round(min(wall_ratios), 3),
+                "speedup_wall_median": round(statistics.median(wall_ratios), 3),
+                "speedup_cpu_min": round(min(cpu_ratios), 3),
+                "speedup_cpu_median": round(statistics.median(cpu_ratios), 3),
+                "bit_identical": same,
+            }
+        )
+    )
+    if not same:
+        raise SystemExit("the two sides ended with different weights or outcomes")
+
+
+if __name__ == "__main__":
+    main()
