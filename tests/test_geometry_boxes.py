@@ -12,7 +12,7 @@ import pytest
 import tinylens as tl
 from tinylens.cli.main import main
 from tinylens.engine import AffineNet
-from tinylens.errors import ConfigError
+from tinylens.errors import ConfigError, WeightsFileError
 from tinylens.geometry import linear_regions
 from tinylens.geometry.boxes import PROMISED_RESOLUTION, SCALE_MARGIN
 
@@ -61,14 +61,19 @@ def test_non_finite_weights_are_refused_in_one_line(tmp_path, capsys, bad):
     net.layers[0].weight.data[1, 0] = bad
     path = tmp_path / "bad.safetensors"
     tl.save(net, path)
-    with pytest.raises(ConfigError, match="non-finite"):
+    # refused where the file is read (tinylens.load) or, for a network built in memory, by the
+    # geometry: either way one line that says why
+    with pytest.raises((ConfigError, WeightsFileError), match=r"non-finite|NaN or infinite"):
         linear_regions(path, [-1, 1, -1, 1])
+    with pytest.raises(ConfigError, match="non-finite"):
+        linear_regions(net, [-1, 1, -1, 1])
     out = tmp_path / "out"
     assert main(["regions", str(path), "--box=-1,1,-1,1", "--out", str(out)]) == 2
     assert main(["regions", str(path), "--box=-1,1,-1,1", "--json"]) == 2
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and captured.out == ""
-    assert captured.err.count("\n") == 2 and "non-finite" in captured.err
+    assert captured.err.count("\n") == 2
+    assert captured.err.count("NaN or infinite") + captured.err.count("non-finite") == 2
     assert not out.exists()
 
 
@@ -109,26 +114,17 @@ def trained_spiral_16() -> object:
 
 
 def test_the_issue_boxes_on_a_trained_net_are_refused_not_miscounted():
-    """Issue 17's sequence on a trained 2-16-16-3 net: up to 1e5 the count never drops, and
-    1e6, 1e10 and 1e300 (where it did) are refused with one line."""
-    net = trained_spiral_16()
-    counts = [linear_regions(net, [-B, B, -B, B]).count for B in [1, 10, 100, 1e3, 1e5]]
-    assert counts == sorted(counts), counts
-    for B in [1e6, 1e10, 1e300]:
-        with pytest.raises(ConfigError, match=r"too large to enumerate exactly|volume overflows"):
-            linear_regions(net, [-B, B, -B, B])
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: the net's count is 716 from 1e3 to 1e5 and 715 at 3e5 (tiny "
-    "regions merge while far ones appear); the trusted-box check (715 at half-width 403) "
-    "lets 3e5 through",
-)
-def test_a_trained_net_never_shows_fewer_regions_on_any_larger_box():
+    """Issue 17's sequence on a trained 2-16-16-3 net: every box that is accepted shows at least
+    as many regions as every smaller one, and 1e10 and 1e300 (where the count fell to 58 and 56)
+    are refused with one line. Which sizes in between are accepted depends on the trained
+    weights' last bits (they differ across BLAS libraries), so the test asks only that the
+    accepted counts never fall."""
     net = trained_spiral_16()
     accepted = []
-    for B in [1, 10, 100, 1e3, 1e4, 1e5, 3e5]:
+    for B in [1, 10, 100, 1e3, 1e4, 1e5, 3e5, 1e6, 1e7, 1e8]:
         with contextlib.suppress(ConfigError):
             accepted.append(linear_regions(net, [-B, B, -B, B]).count)
-    assert accepted == sorted(accepted), accepted
+    assert len(accepted) >= 5 and accepted == sorted(accepted), accepted
+    for B in [1e10, 1e300]:
+        with pytest.raises(ConfigError, match=r"too large to enumerate exactly|volume overflows"):
+            linear_regions(net, [-B, B, -B, B])
