@@ -30,6 +30,14 @@ The normaliser (:func:`lines_match`), so that the test does not flake on another
   OpenBLAS) differ by CPU in the last bits, and 200 epochs of Adam carry such differences
   into the 5th-6th significant digit of a loss. A one-sample change of an accuracy on a fixed
   split (0.005 on 200 samples) or any change in the first three digits still fails.
+* on another machine, trained numbers may move further: a last-bit difference at the first
+  step of training grows over 200 epochs into another net (measured here: changing only how the
+  engine's softmax rounds moved a trained spiral net's region count from 471 to 472, a digits
+  SAE's spliced accuracy from 0.9582 to 0.9554, the topology MLP's regions from 1700 to 1777).
+  So the exact comparison above is what CI runs (``TINYLENS_README_EXACT=1`` in ``.ci/run``,
+  on the machine the README was measured on); without that variable, on any other machine,
+  every number agrees within ``PORTABLE_RTOL`` (integers within one as well) and the text,
+  the words, the formulas and the number of lines must still be exactly the README's.
 
 On a mismatch the failure message is a unified diff of the README's lines against the output,
 where output lines that match under the normaliser are shown as the README has them, so the diff
@@ -55,6 +63,12 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # stay below 1e-6 relative in these runs; 1e-3 is well above that and well below any change a
 # reader would notice in a 3- or 4-significant-digit figure.
 NUMBER_RTOL = 1e-3
+
+# Without TINYLENS_README_EXACT (a machine other than the one the README was measured on), the
+# tolerance on every number of a trained network's output: the largest drift measured from a
+# last-bit change was 6% (topology regions 3687 -> 3907), so 10%.
+PORTABLE_RTOL = 0.1
+EXACT = os.environ.get("TINYLENS_README_EXACT") == "1"
 
 # One command or Python block may take this long on a loaded 2-core machine before it is a bug.
 STEP_TIMEOUT_S = 600
@@ -168,6 +182,10 @@ def _value(token: str) -> float:
 
 
 def _numbers_match(want: str, got: str) -> bool:
+    if not EXACT:
+        a, b = _value(want), _value(got)
+        integers = _decimals(want) == 0 and _decimals(got) == 0 and "/" not in want + got
+        return abs(a - b) <= max(PORTABLE_RTOL * max(abs(a), abs(b)), 1.0 if integers else 0.0)
     w_exact = _decimals(want) == 0 and _decimals(got) == 0
     if w_exact:
         return int(want) == int(got)
@@ -286,8 +304,9 @@ def test_normaliser_masks_timings_run_directories_and_the_working_directory():
     )
 
 
-def test_normaliser_fails_on_drift():
+def test_normaliser_fails_on_drift(monkeypatch):
     # The bugs this catches: a README count, accuracy or word that no longer matches the command.
+    monkeypatch.setattr(sys.modules[__name__], "EXACT", True)
     assert not lines_match("471 linear regions in the box", "472 linear regions in the box")
     assert not lines_match("  val_accuracy: 0.995", "  val_accuracy: 0.990")
     assert not lines_match("  train_loss: 0.007083", "  train_loss: 0.007183")
@@ -300,7 +319,19 @@ def test_normaliser_fails_on_drift():
                        "max error: 9.43e-08 = 1658796/17592186044416")  # fmt: skip
 
 
-def test_a_drifted_readme_line_fails_with_a_unified_diff():
+def test_portable_mode_forgives_a_retrained_net_but_not_a_changed_text(monkeypatch):
+    # On another machine (no TINYLENS_README_EXACT) trained numbers may move by a few percent.
+    monkeypatch.setattr(sys.modules[__name__], "EXACT", False)
+    assert lines_match("471 linear regions in the box", "472 linear regions in the box")
+    assert lines_match("regions per layer: [1700, 3687]", "regions per layer: [1777, 3907]")
+    assert not lines_match("471 linear regions in the box", "300 linear regions in the box")
+    assert not lines_match("  val_accuracy: 0.995", "  val_accuracy: 0.80")
+    assert not lines_match("formula:   Abs(x)", "formula:   Max(0, x)")
+    assert not lines_match("471 linear regions in the box", "471 linear regions in a box")
+
+
+def test_a_drifted_readme_line_fails_with_a_unified_diff(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "EXACT", True)
     readme = ["trained spiral for 200 epochs", "  val_accuracy: 0.995", "report: runs/x"]
     actual = ["trained spiral for 200 epochs", "  val_accuracy: 0.985", "report: runs/x"]
     diff = compare(readme, actual)
