@@ -52,7 +52,16 @@ def test_demo_writes_one_report_with_a_section_per_study(demo_run):
         "circuits",
         "probing",
         "superposition",
+        "sae",
     }
+    # the demo's SAE highlights are the numbers its own run directory measured
+    sae = json.loads((demo_run / "sae" / "metrics.json").read_text())
+    assert metrics["highlights"]["sae"] == {
+        "variance explained": sae["fraction of variance explained"],
+        "classes per neuron": sae["neurons: mean classes responded to"],
+        "classes per latent": sae["latents: mean classes responded to"],
+    }
+    assert sae["data"] == "digits" and 0.5 < sae["fraction of variance explained"] <= 1
     assert "verified" in metrics["highlights"]["circuits"]["compiled"]
     assert "success: Abs(x)" in metrics["highlights"]["circuits"]["read back"]
     assert metrics["highlights"]["probing"]["data"] == "digits"  # offline, never a download

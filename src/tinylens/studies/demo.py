@@ -13,6 +13,7 @@ circuits       the hand-derived circuit library, a compiled and verified express
 probing        the image probing study (dead neurons, selectivity, ablation, scaling, maps,
                pruning) on scikit-learn's offline 8x8 digits
 superposition  toy models of superposition (n=5, m=2) at three sparsities, trained at once
+sae            a sparse autoencoder at a digits classifier's hidden layer: neurons vs latents
 =============  ===============================================================================
 
 Everything is offline and seeded: the same seed gives the same report.
@@ -270,6 +271,36 @@ def _superposition(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
     }
 
 
+def _sae(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
+    from tinylens.data import load_image_split
+    from tinylens.engine import MLP
+    from tinylens.studies.sae import SAEStudyConfig, write
+    from tinylens.studies.sae import run as run_sae
+    from tinylens.superposition import SAETrainConfig
+    from tinylens.training import TrainConfig, fit
+
+    # Offline by design: a small classifier on scikit-learn's digits, then a TopK dictionary at
+    # its hidden layer (settings our own, small enough for the demo's time).
+    split = load_image_split("digits", seed=cfg.seed)
+    net = MLP([64, 32, 10], rng=cfg.seed)
+    train = TrainConfig(epochs=10 if cfg.quick else 30, optimizer="adam", lr=0.01)
+    fit(net, split.train, train, rng=cfg.seed, quiet=True)
+    study = SAEStudyConfig(
+        data="digits",
+        hook="layers.1",
+        sae=SAETrainConfig(n_latents=128, k=8, steps=300 if cfg.quick else 1000),
+        seed=cfg.seed,
+    )
+    result = run_sae(study, model=net, data=split, progress=not quiet)
+    write(result, run)
+    m = result.metrics()
+    return {
+        "variance explained": m["fraction of variance explained"],
+        "classes per neuron": m["neurons: mean classes responded to"],
+        "classes per latent": m["latents: mean classes responded to"],
+    }
+
+
 PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
     "basis": _basis,
     "regions": _regions,
@@ -278,6 +309,7 @@ PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
     "circuits": _circuits,
     "probing": _probing,
     "superposition": _superposition,
+    "sae": _sae,
 }
 """The demo's parts in order: name -> function(config, run, quiet) returning highlights."""
 
