@@ -417,12 +417,12 @@ def test_correct_predictions_stacked_equals_argmax_including_ties():
 
 def _fast_path_outputs(net, X, edits):
     """The MLP-tail fast path's outputs, checked against the generic path and against torch."""
-    from tinylens.interventions import sweeps
+    from tinylens.interventions import batched
 
-    assert sweeps._mlp_tail(net, "layers.1") is not None
+    assert batched._mlp_tail(net, "layers.1") is not None
     fast = batched_edits(net, X, edits, baseline=True)
     with net.hooks([("layers.4", lambda a, n: None)]):  # a hooked tail: the generic path
-        assert sweeps._mlp_tail(net, "layers.1") is None
+        assert batched._mlp_tail(net, "layers.1") is None
         generic = batched_edits(net, X, edits, baseline=True)
     np.testing.assert_allclose(fast, generic, rtol=0, atol=1e-12)
     module = tl.to_torch(net)

@@ -29,19 +29,17 @@ from tinylens.interventions.attribution import (
     neuron_gradient,
     saliency,
 )
+from tinylens.interventions.batched import batched_edits, batched_scores
 from tinylens.interventions.edits import Edit, edited_copy, intervene, run_with_edits
 from tinylens.interventions.patching import patch_activation, patching
 from tinylens.interventions.scaling import scaling
+from tinylens.interventions.scoring import class_accuracy, correct_predictions
 from tinylens.interventions.steering import mean_difference, steering
 from tinylens.interventions.sweeps import (
     AblationSweep,
     PatchingSweep,
     ScalingSweep,
     ablation_sweep,
-    batched_edits,
-    batched_scores,
-    class_accuracy,
-    correct_predictions,
     patching_sweep,
     scaling_sweep,
 )
