@@ -2,7 +2,7 @@
 
 from tinylens.io.atomic import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
 from tinylens.io.rundir import RunDir, save_figure
-from tinylens.io.sections import Figure, Section, Table, read_sections
+from tinylens.io.sections import Figure, Section, Table, format_number, read_sections
 from tinylens.io.weights import checksum_status, load, load_affine, read_info, save
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "checksum_status",
+    "format_number",
     "load",
     "load_affine",
     "read_info",

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Figure", "Section", "Table", "read_sections"]
+__all__ = ["Figure", "Section", "Table", "format_number", "read_sections"]
 
 
 @dataclass
@@ -91,6 +91,14 @@ class Section:
 
 MAX_REPORT_BYTES = 64 * 2**20
 """Largest ``report.json`` read (64 MiB; our own choice: real reports are a few kB to a few MB)."""
+
+
+def format_number(value: float) -> str:
+    """How a report prints a float in a table cell (and how captions quote the same number):
+    4 significant digits, scientific notation below 1e-3 or from 1e6 on."""
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+        return f"{value:.3e}"
+    return f"{value:.4g}"
 
 
 def read_sections(run_dir: str | Path) -> tuple[str, list[Section]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tinylens.io.atomic import atomic_write_text
-from tinylens.io.sections import Section, Table, read_sections
+from tinylens.io.sections import Section, Table, format_number, read_sections
 
 __all__ = ["render_html", "render_run"]
 
@@ -57,9 +57,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "n/a"
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
-            return f"{value:.3e}"
-        return f"{value:.4g}"
+        return format_number(value)
     return html.escape(str(value))
 
 

@@ -55,7 +55,7 @@ from tinylens.engine import MLP, Sequential
 from tinylens.engine.init import INITS
 from tinylens.errors import ConfigError, UnknownNameError
 from tinylens.geometry.basis import BasisDecomposition, decompose
-from tinylens.io import Figure, RunDir, Section, Table
+from tinylens.io import Figure, RunDir, Section, Table, format_number
 from tinylens.progress import progress
 from tinylens.training import History, TrainConfig, fit
 
@@ -236,16 +236,10 @@ def width_sweep(
     return WidthSweep(tuple(widths), errors, epochs)
 
 
-def _as_in_table(v: float) -> str:
-    # NOTE: the report prints a table's floats this way (tinylens.report.html._fmt, which
-    # studies may not import): the caption's numbers read exactly as the table's cells.
-    return f"{v:.3e}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6) else f"{v:.4g}"
-
-
 def sweep_caption(sweep: WidthSweep) -> str:
     """The width-sweep figure's caption, read off the measured medians (never a claim the
     numbers could contradict), each number printed as the table below it prints it."""
-    fmt = _as_in_table
+    fmt = format_number  # the caption's numbers read exactly as the table's cells
     parts = []
     for name, err in sweep.errors.items():
         med = np.median(err, axis=1)
