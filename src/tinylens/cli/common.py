@@ -7,6 +7,7 @@ modules import numpy, torch and the studies inside their ``run`` functions.
 from __future__ import annotations
 
 import argparse
+import errno
 import itertools
 import json
 import sys
@@ -228,8 +229,9 @@ def open_run(args: argparse.Namespace, command: str, *, resumable: bool = False)
     """A :class:`~tinylens.io.RunDir` for ``--out`` (checked before any work starts).
 
     On success the report is rendered and the run moved into place; on error nothing
-    replaces an earlier run. ``resumable`` keeps what an interrupted run with the same ``--out``
-    left behind (its checkpoint), unless ``--force`` asks to start over.
+    replaces an earlier run, and the unfinished files are removed. ``resumable`` keeps what an
+    interrupted run with the same ``--out`` left behind (its checkpoint), unless ``--force`` asks
+    to start over, or the disk filled up (the files would keep it full).
     """
     from tinylens.io import RunDir
     from tinylens.report import render_run
@@ -242,8 +244,22 @@ def open_run(args: argparse.Namespace, command: str, *, resumable: bool = False)
         if (run.work / "report.json").exists():
             render_run(run.work)
         run.finish()
+    except BaseException as exc:
+        if not resumable or _out_of_space(exc):
+            run.discard()
+        raise
     finally:
         run.close()  # the lock on --out goes, finished or not
+
+
+def _out_of_space(exc: BaseException | None) -> bool:
+    """Whether a full disk (or quota) is anywhere in the chain of ``exc``'s causes."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def emit(args: argparse.Namespace, summary: dict[str, Any], lines: list[str]) -> None:

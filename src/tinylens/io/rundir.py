@@ -213,6 +213,12 @@ class RunDir:
         return atomic_write_json(path, data)
 
     # -- completion -----------------------------------------------------------------------------
+    def discard(self) -> None:
+        """Remove the unfinished files (after an error); the earlier run, if any, stays."""
+        if self.finished or self.parent is not None:  # a child goes with its parent
+            return
+        shutil.rmtree(self.work, ignore_errors=True)
+
     def finish(self) -> Path:
         """Move the finished run into place (replacing an old one if forced); returns its path."""
         if self.finished or self.parent is not None:  # a child moves with its parent

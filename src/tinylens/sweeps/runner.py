@@ -296,8 +296,20 @@ def run_sweep(
         )
         result.save()
         result.path = store.commit()
+    except BaseException:
+        if lock is not None:  # ours to clean; never another run's (it holds the lock)
+            _discard_forced(out, force)
+        raise
     finally:
         unlock_output(out, lock)
         if owned:
             client.close()
     return result
+
+
+def _discard_forced(out: Path, force: bool) -> None:
+    """After an error, remove a forced sweep's unfinished ``.NAME.partial``: the next run
+    (forced again, or resuming the earlier sweep at ``out``) never reads it, and on a full disk
+    it would keep the disk full. The earlier sweep at ``out`` stays as it was."""
+    if force:
+        shutil.rmtree(out.parent / f".{out.name}.partial", ignore_errors=True)
