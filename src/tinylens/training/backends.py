@@ -15,6 +15,7 @@ import numpy as np
 
 from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
 from tinylens.errors import ShapeError
+from tinylens.training._mlp_step import PlainMLPStep
 from tinylens.training.config import TrainConfig
 
 __all__ = ["Backend", "EngineBackend", "StepDiverged", "minibatches"]
@@ -100,6 +101,7 @@ class EngineBackend:
             config.optimizer, net.parameters(), **config.optimizer_kwargs()
         )
         self.threshold = config.divergence_threshold
+        self.fused = PlainMLPStep.for_network(net)
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = self.model.check_input(X)
@@ -120,13 +122,20 @@ class EngineBackend:
         net, loss, opt = self.model, self.loss, self.optimizer
         X, y = self.X, self.y
         net.train()
+        fused = self.fused if self.fused is not None and self.fused.usable() else None
         total, correct = 0.0, 0
         for step, (xb, yb) in enumerate(minibatches(X, y, perm, batch_size)):
-            out = net.forward(xb)
-            value = loss.forward(out, yb, check=False)
+            if fused is not None:
+                # NOTE: a diverged step has already written its gradients, unlike the modules'
+                # path; the weights are untouched until opt.step, and fit restores them anyway.
+                value, out = fused(xb, yb, loss)
+            else:
+                out = net.forward(xb)
+                value = loss.forward(out, yb, check=False)
             if not (math.isfinite(value) and value <= self.threshold):
                 raise StepDiverged(step, value)
-            net.backward(loss.backward())
+            if fused is None:
+                net.backward(loss.backward())
             opt.step()
             total += value * len(xb)
             if self.loss_name != "mse":
