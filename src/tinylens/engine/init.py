@@ -19,6 +19,7 @@ name          weight distribution                      bias
 from __future__ import annotations
 
 import math
+from typing import TypeAlias
 
 import numpy as np
 
@@ -64,7 +65,12 @@ def init_affine(
     return weight, bias
 
 
-def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+Seed: TypeAlias = np.random.Generator | int | None
+"""What every ``rng`` / ``seed`` parameter takes: a Generator (used as is), an int seed (>= 0) or
+None (fresh entropy). :func:`as_rng` turns it into a Generator."""
+
+
+def as_rng(rng: Seed) -> np.random.Generator:
     """A ``Generator`` from a Generator (returned as is), an int seed, or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng

@@ -31,11 +31,12 @@ from tinylens.training.checkpoint import LoopState, load_checkpoint, save_checkp
 from tinylens.training.config import TrainConfig
 from tinylens.training.history import History
 from tinylens.training.threads import blas_threads_for, current_blas_threads, limit_blas_threads
+from tinylens.typing import DataLike, ModelLike, Seed
 
 __all__ = ["as_xy", "fit"]
 
 
-def as_xy(data: Any, what: str = "training data") -> tuple[np.ndarray, np.ndarray, str | None]:
+def as_xy(data: DataLike, what: str = "training data") -> tuple[np.ndarray, np.ndarray, str | None]:
     """``(X, y, task)`` from a :class:`~tinylens.data.Dataset` or an ``(X, y)`` pair.
 
     ``task`` is the dataset's, or None when it must be inferred from ``y``.
@@ -86,12 +87,12 @@ def _make_backend(net: Any, config: TrainConfig, loss: str) -> Backend:
 
 
 def fit(
-    net: Any,
-    data: Any,
+    net: ModelLike,
+    data: DataLike,
     config: TrainConfig | None = None,
     *,
-    rng: np.random.Generator | int | None = None,
-    val: Any = None,
+    rng: Seed = None,
+    val: DataLike | None = None,
     callbacks: Sequence[Callback] = (),
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
