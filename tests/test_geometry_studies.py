@@ -175,8 +175,9 @@ def test_negative_number_lists_attach_to_their_option():
 
 
 def test_topology_study_small(tmp_path):
-    cfg = TopologyConfig(
-        classes=(3,), points=300, degree=3, hidden=(16, 8), epochs=60, lift_epochs=200
+    cfg = TopologyConfig.from_dict(
+        {"classes": [3], "points": 300, "degree": 3, "hidden": [16, 8], "train": {"epochs": 60}}
+        | {"lift_epochs": 200}
     )
     result = run_topology(cfg, quiet=True)
     pc = result.per_class[3]
@@ -206,7 +207,10 @@ def _relu_mlp_from_file(path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def test_topology_test_accuracy_is_measured_on_the_held_out_split(tmp_path):
-    cfg = TopologyConfig(classes=(3,), points=300, degree=2, hidden=(8,), epochs=30, lift_epochs=50)
+    cfg = TopologyConfig.from_dict(
+        {"classes": [3], "points": 300, "degree": 2, "hidden": [8], "train": {"epochs": 30}}
+        | {"lift_epochs": 50}
+    )
     result = run_topology(cfg, quiet=True)
     run = RunDir(tmp_path / "t")
     result.save(run)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
 import numpy as np
 import pytest
 
-import tinylens.studies.optimizers as study_module
 from tinylens.cli.main import main
 from tinylens.io import RunDir, read_sections
 from tinylens.studies.optimizers import OptimizerStudyConfig, run_optimizers
+
+# The module (the package exports its function under the same name, ``run``).
+study_module = importlib.import_module("tinylens.studies.optimizers.run")
 
 
 def tiny(**over):
@@ -245,7 +248,7 @@ def test_cli_end_to_end_on_digits(tmp_path, capsys):
 
 
 def test_report_says_when_seeds_do_not_separate_optimizers():
-    from tinylens.studies._optimizers_report import _resolution
+    from tinylens.studies.optimizers.write import _resolution
 
     def s(mean, sd):
         return {"test_accuracy_mean": mean, "test_accuracy_sd": sd}

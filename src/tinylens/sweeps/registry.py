@@ -69,10 +69,10 @@ def _build_optimizers(d: dict[str, Any]) -> Any:
 
 
 def _run_optimizers(cfg: Any) -> dict[str, float]:
-    from tinylens.studies.optimizers import run_optimizers
+    from tinylens.studies.optimizers import run
 
     # The sweep has pinned BLAS for the whole worker already.
-    return _scalars(run_optimizers(cfg, quiet=True, blas_threads=None).metrics)
+    return _scalars(run(cfg, progress=False, blas_threads=None).metrics)
 
 
 SWEEP_STUDIES: dict[str, SweepStudy] = {
