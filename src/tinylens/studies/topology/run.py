@@ -22,6 +22,7 @@ from tinylens.progress import progress as show_progress
 from tinylens.studies.topology.config import TopologyConfig
 from tinylens.studies.topology.result import TopologyResult
 from tinylens.training import fit
+from tinylens.training.threads import limit_blas_threads
 
 __all__ = ["run", "run_topology"]
 
@@ -32,6 +33,7 @@ def run(
     data: dict[int, tuple[Dataset, Dataset]] | None = None,
     rng: Any = None,
     progress: bool = True,
+    blas_threads: int | None = 1,
 ) -> TopologyResult:
     """Train both models on every spiral and measure them; writes nothing.
 
@@ -47,6 +49,10 @@ def run(
         Accepted for the one study signature.
     progress : bool
         Show a bar (``tinylens.progress``).
+    blas_threads : int or None
+        BLAS threads while the study runs (None: leave them). Every product here is small (at
+        most points x 64): one thread is faster, and on a busy machine much faster (issue
+        18); the numbers are the same (``tests/test_geometry_studies.py`` checks).
     """
     # NOTE: imported here, not at the top: the command line reads this package's config for
     # its defaults on every start, and the geometry stack is not needed for that.
@@ -58,7 +64,10 @@ def run(
     cfg = config
     splits, mlps, histories, lifts, folds, regions, per_class = {}, {}, {}, {}, {}, {}, {}
     steps = len(cfg.classes) * (cfg.degree + 2)
-    with show_progress(steps, "topology", quiet=not progress) as bar:
+    with (
+        limit_blas_threads(blas_threads),
+        show_progress(steps, "topology", quiet=not progress) as bar,
+    ):
         for k in cfg.classes:
             rng_k = np.random.default_rng([cfg.seed, k])
             if data is not None:

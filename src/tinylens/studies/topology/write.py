@@ -12,16 +12,24 @@ __all__ = ["write"]
 def write(result: Any, run: RunDir) -> None:
     """``config.yaml``, ``metrics.json``, each MLP's weights, the figures and the report
     section of ``result`` (a :class:`~tinylens.studies.topology.TopologyResult`) into ``run``."""
-    from tinylens.geometry.lifting import n_monomials
-    from tinylens.viz.geometry import plot_folding, plot_regions_2d, plot_separability
-    from tinylens.viz.topology import plot_boundary_grid
+    from tinylens.training.threads import limit_blas_threads
 
-    cfg = result.config
-    run.write_yaml("config.yaml", cfg.to_dict())
+    run.write_yaml("config.yaml", result.config.to_dict())
     run.write_json("metrics.json", {str(k): v for k, v in result.per_class.items()})
     for k, net in result.mlps.items():
         run.save_weights(f"mlp_K{k}.safetensors", net, info={"study": "topology", "classes": k})
-    figures = []
+    # NOTE: the figures evaluate both models on grids (small products): one BLAS thread.
+    with limit_blas_threads(1):
+        figures = _figures(result, run)
+    run.add_section(_section(result, figures), title="tinylens topology")
+
+
+def _figures(result: Any, run: RunDir) -> list[Figure]:
+    from tinylens.viz.geometry import plot_folding, plot_regions_2d, plot_separability
+    from tinylens.viz.topology import plain_axis_labels, plot_boundary_grid
+
+    cfg = result.config
+    figures: list[Figure] = []
     ks = list(result.mlps)
     rows, Xs, ys = [], [], []
     for k in ks:
@@ -93,10 +101,12 @@ def write(result: Any, run: RunDir) -> None:
     )
     k0 = ks[0]
     r = result.regions[k0]
-    fig = plot_regions_2d(
-        r.vertices,  # type: ignore[arg-type]
-        r.box,
-        title=f"K={k0}: {r.count} linear regions of the MLP",
+    fig = plain_axis_labels(
+        plot_regions_2d(
+            r.vertices,  # type: ignore[arg-type]
+            r.box,
+            title=f"K={k0}: {r.count} linear regions of the MLP",
+        )
     )
     train, _ = result.data[k0]
     fig.axes[0].scatter(train.X[:, 0], train.X[:, 1], c="k", s=1.5, zorder=3)
@@ -108,27 +118,22 @@ def write(result: Any, run: RunDir) -> None:
             "crowd where the arms need bending.",
         )
     )
-    rows = []
-    for k in ks:
-        pc = result.per_class[k]
-        for model in ("lift", "mlp"):
-            rows.append(
-                [
-                    k,
-                    f"degree-{cfg.degree} lifting"
-                    if model == "lift"
-                    else "MLP " + "-".join(map(str, cfg.hidden)),
-                    pc[model]["parameters"],
-                    pc[model]["train_accuracy"],
-                    pc[model]["test_accuracy"],
-                ]
-            )
+    return figures
+
+
+def _section(result: Any, figures: list[Figure]) -> Section:
+    from tinylens.geometry.lifting import n_monomials
+
+    cfg = result.config
+    ks = list(result.mlps)
+    names = result.layer_names
+    _, rows = result.model_rows()
     sep_rows = [
         [k, name, s["train_accuracy"], s["test_accuracy"]]
         for k in ks
         for name, s in zip(names, result.per_class[k]["separability"], strict=True)
     ]
-    section = Section(
+    return Section(
         id="topology",
         title="Topology: depth versus width on the spiral",
         summary=(
@@ -169,4 +174,3 @@ def write(result: Any, run: RunDir) -> None:
             "loop; scikit-learn's LogisticRegression is used only as the separability probe."
         ],
     )
-    run.add_section(section, title="tinylens topology")
