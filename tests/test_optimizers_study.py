@@ -333,4 +333,7 @@ def test_all_runs_both_momentum_rules_and_the_table_stays_aligned(tmp_path, caps
     report = json.loads((tmp_path / "o" / "metrics.json").read_text())
     loss = {r["optimizer"]: r["history"]["train_loss"] for r in report["runs"]}
     assert loss["momentum"] != loss["ema_momentum"]
-    assert "ema_momentum (EMA momentum)" in (tmp_path / "o" / "index.html").read_text()
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert "ema_momentum (EMA momentum)" in page
+    assert "the rule msmrexe/interpretable-neural-basis-decomposition calls Momentum" in page
+    assert any("Two momentum rules ran" in line for line in lines)

@@ -40,7 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rmsprop (comma-separated) or all (default)",
     )
     p.add_argument("--seeds", type=positive_int, help="seeds per optimizer (default 5)")
-    p.add_argument("--config", metavar="FILE", help="YAML config (the source's keys work)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML config (msmrexe/interpretable-neural-basis-decomposition's keys work)",
+    )
     p.add_argument("--epochs", type=positive_int, help="epochs (default 20)")
     p.add_argument("--batch-size", type=positive_int, help="minibatch size (default 64)")
     p.add_argument(

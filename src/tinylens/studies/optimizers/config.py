@@ -96,9 +96,10 @@ class OptimizerStudyConfig:
     download : bool
         Fetch MNIST from the standard mirrors (md5-checked) when it is not local.
     optimizer_params : dict
-        Per optimizer: lr, momentum, betas, eps, weight_decay (the source's spellings
-        learning_rate, beta, beta1, beta2 and epsilon work too). Resolved on construction: it
-        then holds every selected optimizer's full hyperparameters.
+        Per optimizer: lr, momentum, betas, eps, weight_decay (the spellings of
+        msmrexe/interpretable-neural-basis-decomposition, learning_rate, beta, beta1, beta2 and
+        epsilon, work too; its ``momentum`` entry is read as ``ema_momentum``). Resolved on
+        construction: it then holds every selected optimizer's full hyperparameters.
     target_loss : float, optional
         Training loss to reach (epoch mean); None picks one per dataset.
     tune : bool
@@ -249,7 +250,8 @@ class OptimizerStudyConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> OptimizerStudyConfig:
-        """Build from the YAML layout (the source's keys included); unknown keys are an error.
+        """Build from the YAML layout (msmrexe/interpretable-neural-basis-decomposition's keys
+        included); unknown keys are an error.
 
         >>> OptimizerStudyConfig.from_dict({"training": {"epoch": 5}})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
@@ -292,7 +294,7 @@ class OptimizerStudyConfig:
 
     @classmethod
     def from_yaml(cls, path: str) -> OptimizerStudyConfig:
-        """Read a YAML file in the layout of :meth:`from_dict` (e.g. the source's config)."""
+        """Read a YAML file in the layout of :meth:`from_dict` (e.g. that project's config)."""
         return cls.from_dict(read_config_file(path))
 
     def train_config(self, name: str, lr: float | None = None) -> TrainConfig:

@@ -1,4 +1,4 @@
-"""Per-optimizer hyperparameters: the presets, the spellings a config may use, and the source's
+"""Per-optimizer hyperparameters: the presets, the spellings a config may use, and msmrexe's
 momentum rule.
 
 msmrexe/interpretable-neural-basis-decomposition (the project whose optimizer benchmark this study
@@ -19,7 +19,7 @@ from tinylens.studies.optimizers.layout import _check_keys
 __all__ = ["resolved_hyperparameters", "source_momentum"]
 
 # The hyperparameters a study may set per optimizer (those TrainConfig passes on), and the
-# spellings of our source projects that mean them.
+# spellings of msmrexe/interpretable-neural-basis-decomposition that mean them.
 _HYPER = ("lr", "momentum", "betas", "eps", "weight_decay")
 _ALIASES = {
     "lr": "lr",

@@ -11,7 +11,7 @@ from tinylens.errors import ConfigError, close_matches
 
 __all__ = ["read_config_file"]
 
-# The YAML layout: the source's keys (data.mnist.train_size, data.spiral.{n_points, K, sigma},
+# The YAML layout: msmrexe's keys (data.mnist.train_size, data.spiral.{n_points, K, sigma},
 # training.{epochs, batch_size}, optimizer_params.<name>.*) plus tinylens' own.
 _TOP = (
     "dataset",

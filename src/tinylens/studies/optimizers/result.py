@@ -176,6 +176,13 @@ class OptimizerStudyResult:
                 f"{len(bad)} run(s) diverged and are left out of the means: "
                 + "; ".join(f"{r.optimizer} seed {r.seed}" for r in bad[:5])
             )
+        if {"momentum", "ema_momentum"} <= set(cfg.optimizers):
+            notes.append(
+                "Two momentum rules ran: momentum is PyTorch's heavy ball (b = μb + g, "
+                "θ -= lr·b); ema_momentum is the rule msmrexe/interpretable-neural-basis-"
+                "decomposition calls Momentum (v = βv + (1 − β)g, θ -= lr·v), whose steps "
+                "are 1 − β times as long at the same lr and β."
+            )
         if cfg.seeds < 3:
             notes.append(f"Only {cfg.seeds} seed(s) per optimizer: the error bars are weak.")
         return notes
