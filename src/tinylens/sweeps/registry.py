@@ -8,8 +8,8 @@ Every study package in :mod:`tinylens.studies` that has the one study shape (``c
 * **build**: the config class is the annotation of ``run``'s first parameter, and its
   ``from_dict`` reads the sweep's ``config`` section (unknown keys are errors there);
 * **run**: ``run(config, progress=False)``;
-* **metrics**: ``result.metrics`` (a property or a method), flattened to scalars (nested keys joined with dots, list
-  items by index: ``best.0.represented``); non-numbers are left out.
+* **metrics**: ``result.metrics`` (a property or a method), flattened to scalars (nested keys
+  joined with dots, list items by index: ``best.0.represented``); non-numbers are left out.
 
 ``train`` (the plain training run, not a package) is the one study registered by hand.
 Lookups happen inside the worker, so nothing but plain dicts travels to it.
