@@ -379,3 +379,37 @@ def test_a_study_packages_config_errors_come_before_any_run(tmp_path):
     spec = spec_dict(study="topology", config={"classes": [3], "hiden": [4]}, grid={})
     with pytest.raises(ConfigError, match="unknown topology setting 'hiden'"):
         SweepSpec.from_dict(spec).expand()
+
+
+def test_package_study_reads_any_package_with_the_contract(tmp_path, monkeypatch):
+    """A package outside tinylens, whose run also names a type imported only for type
+    checking: its config class is still found, and its metrics are flattened."""
+    from tinylens.sweeps import package_study
+
+    pkg = tmp_path / "toystudy"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "from __future__ import annotations\n"
+        "from dataclasses import dataclass\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from numpy import ndarray\n"
+        "@dataclass(frozen=True)\n"
+        "class ToyConfig:\n"
+        "    n: int = 3\n"
+        "    seed: int = 0\n"
+        "    @classmethod\n"
+        "    def from_dict(cls, d):\n"
+        "        return cls(**d)\n"
+        "class ToyResult:\n"
+        "    def __init__(self, n):\n"
+        "        self.metrics = {'sum': sum(range(n)), 'parts': {'first': 0, 'flag': True}}\n"
+        "def run(config: ToyConfig, *, data: ndarray | None = None, progress: bool = True):\n"
+        "    assert progress is False\n"
+        "    return ToyResult(config.n)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    study = package_study("toystudy")
+    cfg = study.build({"n": 5, "seed": 1})
+    assert type(cfg).__name__ == "ToyConfig" and cfg.n == 5
+    assert study.run(cfg) == {"sum": 10.0, "parts.first": 0.0, "parts.flag": 1.0}

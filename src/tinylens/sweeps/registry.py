@@ -104,8 +104,11 @@ def package_study(module: str, name: str | None = None, description: str = "") -
 
     def config_class() -> Any:
         run = entry()
-        first = next(iter(inspect.signature(run).parameters))
-        cls = typing.get_type_hints(run).get(first)
+        first, param = next(iter(inspect.signature(run).parameters.items()))
+        try:
+            cls = typing.get_type_hints(run).get(first)
+        except NameError:  # another annotation names a type imported for type checking only
+            cls = getattr(importlib.import_module(module), str(param.annotation), None)
         if not hasattr(cls, "from_dict"):
             raise ConfigError(f"study {label!r}: run's {first!r} is not a config with from_dict")
         return cls
