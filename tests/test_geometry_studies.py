@@ -341,3 +341,22 @@ def test_topology_result_shows_itself():
     fig = result.plot()
     assert isinstance(fig, Figure)
     np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), pc["degree_sweep"])
+
+
+def test_topology_figures_need_no_mathtext():
+    """Log-axis labels and x1/x2 are plain text: matplotlib's mathtext parser (hundreds of
+    milliseconds at first use) is never started by the topology figures (issue 18)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from tinylens.viz.geometry import plot_separability
+    from tinylens.viz.topology import plain_log_ticks
+
+    fig = plot_separability(["input", "layer 1", "layer 2", "logits"], {"K=3": [0.5, 1, 1, 1]},
+                            region_counts={"K=3": [1793, 4084]})  # fmt: skip
+    plain_log_ticks(fig.axes[1])
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[1]
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()]
+    shown = [t for t in labels if t]
+    assert "2,000" in shown and "4,000" in shown
+    assert not any("$" in t for t in labels)

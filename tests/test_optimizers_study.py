@@ -289,6 +289,11 @@ def test_the_result_shows_itself_in_a_notebook(result):
     np.testing.assert_allclose(sgd, expected, rtol=1e-12)
     other = Figure()
     assert result.plot(ax=other.subplots()) is other
+    first = result.runs[0]
+    assert repr(first) == (
+        f"OptimizerRun(sgd, seed 0, lr 0.01, 6 epochs, final train loss "
+        f"{first.history.train_loss[-1]:.4g})"
+    )
 
 
 def test_to_pandas_names_pandas_when_it_is_missing(result, monkeypatch):

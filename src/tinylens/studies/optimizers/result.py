@@ -36,6 +36,14 @@ class OptimizerRun:
     diverged: str | None = None
     net: Sequential | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        h = self.history
+        last = f", final train loss {h.train_loss[-1]:.4g}" if h.train_loss else ""
+        return (
+            f"OptimizerRun({self.optimizer}, seed {self.seed}, lr {self.hyperparameters['lr']:g}, "
+            f"{len(h.epoch)} epochs{last}{', diverged' if self.diverged else ''})"
+        )
+
 
 def _mean_sd(values: list[float] | np.ndarray) -> tuple[float, float]:
     v = np.asarray(values, dtype=np.float64)

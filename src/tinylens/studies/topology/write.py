@@ -26,7 +26,7 @@ def write(result: Any, run: RunDir) -> None:
 
 def _figures(result: Any, run: RunDir) -> list[Figure]:
     from tinylens.viz.geometry import plot_folding, plot_regions_2d, plot_separability
-    from tinylens.viz.topology import plain_axis_labels, plot_boundary_grid
+    from tinylens.viz.topology import plain_axis_labels, plain_log_ticks, plot_boundary_grid
 
     cfg = result.config
     figures: list[Figure] = []
@@ -79,10 +79,9 @@ def _figures(result: Any, run: RunDir) -> list[Figure]:
     names = result.layer_names
     seps = {f"K={k}": [s["test_accuracy"] for s in result.per_class[k]["separability"]] for k in ks}
     counts = {f"K={k}": result.per_class[k]["region_counts"] for k in ks}
-    run.save_figure(
-        "separability.png",
-        plot_separability(names, seps, region_counts=counts, title="what depth buys"),
-    )
+    fig = plot_separability(names, seps, region_counts=counts, title="what depth buys")
+    plain_log_ticks(fig.axes[1])
+    run.save_figure("separability.png", fig)
     figures.append(
         Figure(
             "separability.png",
