@@ -175,8 +175,9 @@ def test_negative_number_lists_attach_to_their_option():
 
 
 def test_topology_study_small(tmp_path):
-    cfg = TopologyConfig(
-        classes=(3,), points=300, degree=3, hidden=(16, 8), epochs=60, lift_epochs=200
+    cfg = TopologyConfig.from_dict(
+        {"classes": [3], "points": 300, "degree": 3, "hidden": [16, 8], "train": {"epochs": 60}}
+        | {"lift_epochs": 200}
     )
     result = run_topology(cfg, quiet=True)
     pc = result.per_class[3]
@@ -206,7 +207,10 @@ def _relu_mlp_from_file(path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def test_topology_test_accuracy_is_measured_on_the_held_out_split(tmp_path):
-    cfg = TopologyConfig(classes=(3,), points=300, degree=2, hidden=(8,), epochs=30, lift_epochs=50)
+    cfg = TopologyConfig.from_dict(
+        {"classes": [3], "points": 300, "degree": 2, "hidden": [8], "train": {"epochs": 30}}
+        | {"lift_epochs": 50}
+    )
     result = run_topology(cfg, quiet=True)
     run = RunDir(tmp_path / "t")
     result.save(run)
@@ -272,3 +276,87 @@ def test_regions_report_has_a_hoverable_map(tmp_path):
     )
     page = (tmp_path / "r" / "index.html").read_text()
     assert "data-kind='regions-map'" in page
+
+
+def test_topology_config_nests_the_mlp_training_and_rejects_unknown_keys():
+    from tinylens.errors import ConfigError
+    from tinylens.studies.topology import MLP_TRAINING
+
+    cfg = TopologyConfig.from_dict({"train": {"epochs": 7}, "hidden": 16})
+    assert cfg.hidden == (16,) and cfg.train.epochs == 7
+    # the other training settings stay the study's (Adam 0.01), not TrainConfig's (SGD)
+    assert (cfg.train.optimizer, cfg.train.lr, cfg.train.batch_size) == ("adam", 0.01, 64)
+    assert TopologyConfig().train == MLP_TRAINING
+    assert TopologyConfig.from_dict(cfg.to_dict()) == cfg
+    for bad, message in [
+        ({"epochs": 7}, "unknown topology setting 'epochs'"),
+        ({"train": {"epoch": 7}}, "unknown training setting 'epoch'"),
+        ({"classes": [1]}, "classes must be integers >= 2"),
+        ({"train": {"optimizer": "adamm"}}, "unknown optimizer 'adamm'"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            TopologyConfig.from_dict(bad)
+
+
+def test_topology_cli_defaults_are_the_configs(capsys):
+    from tinylens.cli.main import build_parser
+    from tinylens.cli.topology import build_config
+
+    cfg = build_config(build_parser().parse_args(["topology", "--seed", "0"]))
+    assert cfg == TopologyConfig()
+    cfg = build_config(build_parser().parse_args(["topology", "--epochs", "5", "--lr", "0.1"]))
+    assert (cfg.train.epochs, cfg.train.lr, cfg.train.optimizer) == (5, 0.1, "adam")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["topology", "--help"])
+    assert "MLP widths (64,32)" in capsys.readouterr().out
+
+
+def test_topology_result_shows_itself():
+    from matplotlib.figure import Figure
+
+    from tinylens.studies.topology import run
+
+    cfg = TopologyConfig.from_dict(
+        {"classes": [3], "points": 150, "degree": 2, "hidden": [6], "train": {"epochs": 5}}
+        | {"lift_epochs": 20}
+    )
+    result = run(cfg, progress=False)
+    pc = result.per_class[3]
+    text = repr(result)
+    assert text == (
+        f"TopologyResult(test accuracy K=3: lifting {pc['lift']['test_accuracy']:.3f}, MLP "
+        f"{pc['mlp']['test_accuracy']:.3f}, {result.regions[3].count} regions)"
+    )
+    page = result._repr_html_()
+    assert page.count("<tr>") == 1 + 2 and "data:image/png;base64," in page
+    frame = result.to_pandas()
+    assert list(frame["model"]) == ["degree-2 lifting", "MLP 6"]
+    assert frame["test acc"].tolist() == [pc["lift"]["test_accuracy"], pc["mlp"]["test_accuracy"]]
+    # the metrics a sweep collects, recomputed from the models themselves
+    _, test = result.data[3]
+    m = result.metrics
+    assert m["K3.mlp.test_accuracy"] == np.mean(result.mlps[3].predict(test.X).argmax(1) == test.y)
+    assert m["K3.lift.test_accuracy"] == result.lifts[3].accuracy(test.X, test.y)
+    assert m["K3.regions"] == result.regions[3].count == pc["region_counts"][-1]
+    fig = result.plot()
+    assert isinstance(fig, Figure)
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), pc["degree_sweep"])
+
+
+def test_topology_figures_need_no_mathtext():
+    """Log-axis labels and x1/x2 are plain text: matplotlib's mathtext parser (hundreds of
+    milliseconds at first use) is never started by the topology figures (issue 18)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from tinylens.viz.geometry import plot_separability
+    from tinylens.viz.topology import plain_log_ticks
+
+    fig = plot_separability(["input", "layer 1", "layer 2", "logits"], {"K=3": [0.5, 1, 1, 1]},
+                            region_counts={"K=3": [1793, 4084]})  # fmt: skip
+    plain_log_ticks(fig.axes[1])
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[1]
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()]
+    shown = [t for t in labels if t]
+    assert "2,000" in shown and "4,000" in shown
+    assert not any("$" in t for t in labels)

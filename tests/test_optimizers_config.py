@@ -50,7 +50,15 @@ def test_the_source_keys_map_onto_the_config():
     assert (cfg.spiral_points, cfg.spiral_classes, cfg.spiral_noise) == (40, 4, 0.3)
     assert (cfg.epochs, cfg.batch_size) == (7, 32)
     assert cfg.optimizer_params["sgd"]["lr"] == 0.05
-    assert cfg.optimizer_params["momentum"] == {"lr": 0.02, "momentum": 0.8, "weight_decay": 0.0}
+    # The source's Momentum is v = beta v + (1 - beta) g: its entry is read as ema_momentum, and
+    # PyTorch's heavy-ball momentum keeps its preset (issue 16).
+    assert cfg.optimizer_params["ema_momentum"] == {
+        "lr": 0.02,
+        "momentum": 0.8,
+        "weight_decay": 0.0,
+    }
+    assert cfg.optimizer_params["momentum"] == {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0}
+    assert cfg.train_config("ema_momentum").optimizer == "ema_momentum"
     adam = cfg.optimizer_params["adam"]
     assert adam["lr"] == 0.002 and adam["betas"] == [0.85, 0.99] and adam["eps"] == 1e-7
     tc = cfg.train_config("adam")
@@ -132,7 +140,9 @@ def test_unknown_key_lists_the_known_ones():
 
 def test_the_example_config_file_loads():
     cfg = OptimizerStudyConfig.from_yaml(str(ROOT / "examples" / "optimizers_small.yaml"))
-    assert cfg.optimizers == ("sgd", "momentum", "adam")
+    # The source's momentum entry is its EMA rule, so the file lists both rules (issue 16).
+    assert cfg.optimizers == ("sgd", "momentum", "ema_momentum", "adam")
+    assert cfg.optimizer_params["ema_momentum"]["momentum"] == 0.9
     assert cfg.optimizer_params["adam"]["eps"] == 1e-8
 
 
@@ -166,3 +176,48 @@ def test_cli_train_size_only_for_images(tmp_path, capsys):
     code = main(["optimizers", "--dataset", "sine", "--train-size", "10", "--quiet"])
     assert code == 2
     assert "--train-size applies to mnist and digits" in capsys.readouterr().err
+
+
+def test_all_runs_both_momentum_rules_each_named_for_what_it_is():
+    assert {"momentum", "ema_momentum"} <= set(ALL_OPTIMIZERS)
+    assert OptimizerStudyConfig(optimizers=("all",)).optimizers == ALL_OPTIMIZERS
+
+
+@pytest.mark.parametrize(
+    "entry, heavy_ball",
+    [
+        ({"learning_rate": 0.02, "beta": 0.8}, False),  # the source's spellings: its EMA rule
+        ({"lr": 0.02, "beta": 0.8}, False),
+        ({"learning_rate": 0.02}, False),
+        ({"lr": 0.02, "momentum": 0.8}, True),  # PyTorch's spellings: heavy ball
+    ],
+)
+def test_the_momentum_entry_is_read_by_its_spelling(entry, heavy_ball):
+    cfg = OptimizerStudyConfig.from_dict({"optimizer_params": {"momentum": entry}})
+    moved = cfg.optimizer_params["momentum" if heavy_ball else "ema_momentum"]
+    kept = cfg.optimizer_params["ema_momentum" if heavy_ball else "momentum"]
+    assert moved["lr"] == 0.02
+    assert kept == {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0}  # the preset, untouched
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (
+            {"optimizer_params": {"momentum": {"beta": 0.8, "momentum": 0.9}}},
+            "gives both beta-style",
+        ),
+        (
+            {"optimizer_params": {"momentum": {"beta": 0.8}, "ema_momentum": {"lr": 0.1}}},
+            "give it once, under ema_momentum",
+        ),
+        (
+            {"optimizers": ["sgd", "momentum"], "optimizer_params": {"momentum": {"beta": 0.8}}},
+            "which optimizers does not list beside momentum",
+        ),
+    ],
+)
+def test_ambiguous_momentum_entries_are_one_line_errors(config, message):
+    with pytest.raises(ConfigError) as info:
+        OptimizerStudyConfig.from_dict(config)
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -14,17 +14,15 @@ import pytest
 
 from tinylens.engine import OPTIMIZERS, Linear, MSELoss, Sequential, Tanh
 from tinylens.errors import ConfigError, UnknownNameError
-from tinylens.studies.optimizer_paths import (
-    NET_X,
-    NET_Y,
+from tinylens.studies.optimizers import (
     SURFACES,
-    net_grad,
-    net_loss,
     optimizer_path,
     optimizer_paths,
+    resolved_hyperparameters,
+    update_rule_text,
+    update_rules_mathml,
 )
-from tinylens.studies.optimizers import resolved_hyperparameters
-from tinylens.studies.update_rules import update_rule_text, update_rules_mathml
+from tinylens.studies.optimizers.paths import NET_X, NET_Y, net_grad, net_loss
 
 # Central differences with h = 1e-6 on these polynomials and tanh have truncation error
 # ~h² |f'''| ~ 1e-9 and rounding error ~eps |f| / h ~ 1e-8 (f up to ~1e2 on these windows).

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
 import numpy as np
 import pytest
 
-import tinylens.studies.optimizers as study_module
 from tinylens.cli.main import main
 from tinylens.io import RunDir, read_sections
 from tinylens.studies.optimizers import OptimizerStudyConfig, run_optimizers
+
+# The module (the package exports its function under the same name, ``run``).
+study_module = importlib.import_module("tinylens.studies.optimizers.run")
 
 
 def tiny(**over):
@@ -245,7 +248,7 @@ def test_cli_end_to_end_on_digits(tmp_path, capsys):
 
 
 def test_report_says_when_seeds_do_not_separate_optimizers():
-    from tinylens.studies._optimizers_report import _resolution
+    from tinylens.studies.optimizers.write import _resolution
 
     def s(mean, sd):
         return {"test_accuracy_mean": mean, "test_accuracy_sd": sd}
@@ -256,3 +259,86 @@ def test_report_says_when_seeds_do_not_separate_optimizers():
     )
     del summary["b"]
     assert "a is ahead of the others by more than one sd" in _resolution(summary, ["a", "c"], True)
+
+
+def test_the_result_shows_itself_in_a_notebook(result):
+    from matplotlib.figure import Figure
+
+    summary = result.summary()
+    text = repr(result)
+    assert text.startswith("OptimizerStudyResult(spiral, 2 optimizers x 3 seeds, 6 epochs; best ")
+    assert "\n" not in text and "[" not in text and len(text) < 200  # numbers, never arrays
+    best = max(summary, key=lambda n: summary[n]["test_accuracy_mean"])
+    assert result.ranked()[0] == best and f"best {best} test accuracy" in text
+    page = result._repr_html_()
+    assert page.count("<tr>") == 1 + 2 and "data:image/png;base64," in page
+    frame = result.to_pandas()
+    assert list(frame.index) == ["sgd", "adam"]
+    assert frame.loc["adam", "test_accuracy_mean"] == summary["adam"]["test_accuracy_mean"]
+    header, rows = result.table()
+    assert [r[0] for r in rows] == ["sgd", "adam"] and header[2] == "test accuracy mean"
+    assert rows[1][2:4] == [
+        summary["adam"]["test_accuracy_mean"],
+        summary["adam"]["test_accuracy_sd"],
+    ]
+    fig = result.plot()
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    sgd = ax.get_lines()[0].get_ydata()  # the mean over seeds, from the raw histories
+    expected = np.mean([r.history.train_loss for r in result.runs if r.optimizer == "sgd"], axis=0)
+    np.testing.assert_allclose(sgd, expected, rtol=1e-12)
+    other = Figure()
+    assert result.plot(ax=other.subplots()) is other
+    first = result.runs[0]
+    assert repr(first) == (
+        f"OptimizerRun(sgd, seed 0, lr 0.01, 6 epochs, final train loss "
+        f"{first.history.train_loss[-1]:.4g})"
+    )
+
+
+def test_to_pandas_names_pandas_when_it_is_missing(result, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pandas(name, *args, **kwargs):
+        if name == "pandas":
+            raise ImportError("No module named 'pandas'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    with pytest.raises(ImportError, match="to_pandas needs pandas: pip install pandas"):
+        result.to_pandas()
+
+
+def test_all_runs_both_momentum_rules_and_the_table_stays_aligned(tmp_path, capsys):
+    """--optimizer all includes PyTorch's heavy ball and the EMA rule of
+    msmrexe/interpretable-neural-basis-decomposition; with a 12-character name in the table
+    every column still starts where its header does."""
+    args = ["optimizers", "--dataset", "spiral", "--optimizer", "all", "--seeds", "1"]
+    args += ["--epochs", "2", "--no-paths", "--out", str(tmp_path / "o")]
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data: {spiral: {n_points: 20}}\n")
+    assert main([*args, "--config", str(cfg)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[1]
+    rows = [ln for ln in lines[2:] if ln.startswith("  ") and not ln.startswith("  note")]
+    names = [row.split()[0] for row in rows]
+    assert names == ["sgd", "momentum", "ema_momentum", "nesterov", "adam", "adamw", "rmsprop"]
+    lr_end = header.index(" lr") + 3
+    score = header.index("test accuracy")
+    reach = header.index("epochs to loss")
+    for row in rows:
+        assert row[lr_end - 1] != " " and row[lr_end] == " ", row  # lr right-aligned under "lr"
+        assert row[score - 1] == " " and row[score] != " ", row
+        assert row[reach - 1] == " " and row[reach] != " ", row
+    # Both rules ran, and they are not the same rule: their curves differ.
+    import json
+
+    report = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    loss = {r["optimizer"]: r["history"]["train_loss"] for r in report["runs"]}
+    assert loss["momentum"] != loss["ema_momentum"]
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert "ema_momentum (EMA momentum)" in page
+    assert "the rule msmrexe/interpretable-neural-basis-decomposition calls Momentum" in page
+    assert any("Two momentum rules ran" in line for line in lines)

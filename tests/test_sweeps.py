@@ -298,3 +298,118 @@ def test_a_second_sweep_into_the_same_directory_is_refused_as_in_use(tmp_path):
     with pytest.raises(ConfigError, match="in use"):
         run_sweep(spec, tmp_path / "s", workers=1, quiet=True)
     holder.close()
+
+
+# -- any study package can be swept (the registry is generic over the study contract) -------------
+
+
+def _records_by_id(result):
+    return {r["run_id"]: r for r in result.records}
+
+
+def test_topology_sweeps_with_no_adapter_and_its_metrics_are_the_studys(tmp_path):
+    from tinylens.studies.topology import TopologyConfig, run
+    from tinylens.training.threads import limit_blas_threads
+
+    spec = SweepSpec.from_dict(
+        {
+            "study": "topology",
+            "config": {"classes": [3], "points": 150, "degree": 2, "train": {"epochs": 8}}
+            | {"lift_epochs": 20},
+            "grid": {"hidden": [[4], [6, 4]]},
+            "seeds": 1,
+        },
+        name="topo",
+    )
+    swept = run_sweep(spec, tmp_path / "s", workers=1, quiet=True)
+    assert swept.failed == [] and len(swept.records) == 2
+    for rs in swept.runs:
+        metrics = _records_by_id(swept)[rs.run_id]["metrics"]
+        with limit_blas_threads(1):  # as the sweep's worker runs
+            direct = run(TopologyConfig.from_dict(rs.config), progress=False)
+        pc = direct.per_class[3]
+        assert metrics["K3.mlp.test_accuracy"] == pc["mlp"]["test_accuracy"]
+        assert metrics["K3.lift.test_accuracy"] == pc["lift"]["test_accuracy"]
+        assert metrics["K3.mlp.parameters"] == direct.mlps[3].n_parameters()
+        assert metrics["K3.regions"] == direct.regions[3].count
+    widths = {tuple(rs.config["hidden"]): rs for rs in swept.runs}
+    assert set(widths) == {(4,), (6, 4)}
+    params = {w: _records_by_id(swept)[rs.run_id]["metrics"]["K3.mlp.parameters"]
+              for w, rs in widths.items()}  # fmt: skip
+    assert params == {(4,): 2 * 4 + 4 + 4 * 3 + 3, (6, 4): 2 * 6 + 6 + 6 * 4 + 4 + 4 * 3 + 3}
+
+
+def test_superposition_sweeps_with_no_adapter_and_its_metrics_are_the_studys(tmp_path):
+    from tinylens.studies.superposition import SuperpositionConfig, run
+
+    spec = SweepSpec.from_dict(
+        {
+            "study": "superposition",
+            "config": {"sparsity": [0.0, 0.9], "train": {"steps": 30, "batch_size": 64}},
+            "grid": {"importance": [[0.9], [0.7]]},
+            "seeds": 1,
+            "collect": ["best.0.represented", "best.1.represented", "best.1.loss"],
+        },
+        name="sup",
+    )
+    swept = run_sweep(spec, tmp_path / "s", workers=1, quiet=True)
+    assert swept.failed == [] and len(swept.records) == 2
+    for rs in swept.runs:
+        metrics = _records_by_id(swept)[rs.run_id]["metrics"]
+        direct = run(SuperpositionConfig.from_dict(rs.config), progress=False).metrics()
+        for i, best in enumerate(direct["best"]):
+            assert metrics[f"best.{i}.represented"] == best["represented"]
+            assert metrics[f"best.{i}.loss"] == best["loss"]
+            assert metrics[f"best.{i}.sparsity"] == best["sparsity"]
+    rows = swept.rows()
+    assert [row["importance"] for row in rows] == [[0.9], [0.7]]
+    assert {"best.1.represented", "best.1.loss"} <= set(rows[0])
+
+
+def test_unknown_study_names_every_sweepable_study():
+    with pytest.raises(ConfigError) as info:
+        SweepSpec.from_dict(spec_dict(study="superpositon")).expand()
+    message = str(info.value)
+    assert "did you mean 'superposition'" in message
+    for name in ("topology", "optimizers", "sae", "geometry", "train"):
+        assert name in message
+
+
+def test_a_study_packages_config_errors_come_before_any_run(tmp_path):
+    spec = spec_dict(study="topology", config={"classes": [3], "hiden": [4]}, grid={})
+    with pytest.raises(ConfigError, match="unknown topology setting 'hiden'"):
+        SweepSpec.from_dict(spec).expand()
+
+
+def test_package_study_reads_any_package_with_the_contract(tmp_path, monkeypatch):
+    """A package outside tinylens, whose run also names a type imported only for type
+    checking: its config class is still found, and its metrics are flattened."""
+    from tinylens.sweeps import package_study
+
+    pkg = tmp_path / "toystudy"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "from __future__ import annotations\n"
+        "from dataclasses import dataclass\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from numpy import ndarray\n"
+        "@dataclass(frozen=True)\n"
+        "class ToyConfig:\n"
+        "    n: int = 3\n"
+        "    seed: int = 0\n"
+        "    @classmethod\n"
+        "    def from_dict(cls, d):\n"
+        "        return cls(**d)\n"
+        "class ToyResult:\n"
+        "    def __init__(self, n):\n"
+        "        self.metrics = {'sum': sum(range(n)), 'parts': {'first': 0, 'flag': True}}\n"
+        "def run(config: ToyConfig, *, data: ndarray | None = None, progress: bool = True):\n"
+        "    assert progress is False\n"
+        "    return ToyResult(config.n)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    study = package_study("toystudy")
+    cfg = study.build({"n": 5, "seed": 1})
+    assert type(cfg).__name__ == "ToyConfig" and cfg.n == 5
+    assert study.run(cfg) == {"sum": 10.0, "parts.first": 0.0, "parts.flag": 1.0}

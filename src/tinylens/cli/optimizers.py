@@ -36,10 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--optimizer",
         metavar="NAMES",
-        help="sgd, momentum, nesterov, adam, adamw, rmsprop (comma-separated) or all (default)",
+        help="sgd, momentum (heavy ball), ema_momentum (v = βv + (1 − β)g), nesterov, adam, adamw, "
+        "rmsprop (comma-separated) or all (default)",
     )
     p.add_argument("--seeds", type=positive_int, help="seeds per optimizer (default 5)")
-    p.add_argument("--config", metavar="FILE", help="YAML config (the source's keys work)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML config (msmrexe/interpretable-neural-basis-decomposition's keys work)",
+    )
     p.add_argument("--epochs", type=positive_int, help="epochs (default 20)")
     p.add_argument("--batch-size", type=positive_int, help="minibatch size (default 64)")
     p.add_argument(
@@ -116,12 +121,12 @@ def _fmt(mean: float, sd: float, digits: int) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         check_data_dir(args.dataset or "mnist", args.data_dir)
-    from tinylens.studies.optimizers import run_optimizers
+    from tinylens.studies.optimizers import run, write
 
     cfg = build_config(args)
     with open_run(args, "optimizers") as run_dir:
-        result = run_optimizers(cfg, quiet=args.quiet)
-        result.save(run_dir)
+        result = run(cfg, progress=not args.quiet)
+        write(result, run_dir)
     path = run_dir.path
     summary = result.summary()
     d = result.data
@@ -130,8 +135,11 @@ def run(args: argparse.Namespace) -> int:
         f"{'-'.join(map(str, d.sizes))} {cfg.activation}), {cfg.seeds} seeds, {cfg.epochs} epochs"
         + (", learning rates tuned" if cfg.tune else "")
     ]
-    metric = "test accuracy" if result.classification else "test MSE"
-    lines.append(f"  {'optimizer':<10} {'lr':>8}  {metric:<18} epochs to loss {cfg.target_loss:g}")
+    metric = result.score_name
+    # NOTE: the name column fits the longest name (ema_momentum is 12 characters), at least the
+    # 10 it always had, so every row stays aligned whatever the names.
+    w = max(10, *(len(n) for n in summary))
+    lines.append(f"  {'optimizer':<{w}} {'lr':>8}  {metric:<18} epochs to loss {cfg.target_loss:g}")
     for name, s in summary.items():
         if result.classification:
             score = _fmt(s["test_accuracy_mean"], s["test_accuracy_sd"], 3)
@@ -142,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             reach += f" ({s['reached_target']}/{s['seeds']} seeds)"
         else:
             reach = f"not reached (0/{s['seeds']})"
-        lines.append(f"  {name:<10} {s['lr']:>8.3g}  {score:<18} {reach}")
+        lines.append(f"  {name:<{w}} {s['lr']:>8.3g}  {score:<18} {reach}")
     lines += [f"note: {n}" for n in result.notes()]
     lines.append(f"report: {path / 'index.html'}")
     emit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from tinylens.cli.common import (
     add_common,
@@ -30,18 +31,26 @@ def register(sub: argparse._SubParsersAction) -> None:
             f"Example: {EXAMPLE}"
         ),
     )
+    # Defaults live in the study's config (TopologyConfig, MLP_TRAINING): read, not copied.
+    from tinylens.studies.topology import TopologyConfig
+
+    d, t = TopologyConfig(), TopologyConfig().train
+
+    def csv(values: tuple[int, ...]) -> str:
+        return ",".join(map(str, values))
+
+    p.add_argument("--classes", type=int_list, metavar="K[,K...]", help=f"arms ({csv(d.classes)})")
+    p.add_argument("--points", type=positive_int, help=f"spiral points ({d.points})")
+    p.add_argument("--noise", type=nonnegative_float, help=f"spiral noise ({d.noise})")
+    p.add_argument("--degree", type=positive_int, help=f"lifting degree P ({d.degree})")
+    p.add_argument("--hidden", type=int_list, help=f"MLP widths ({csv(d.hidden)})")
+    p.add_argument("--epochs", type=positive_int, help=f"MLP epochs ({t.epochs})")
+    p.add_argument("--lr", type=positive_float, help=f"MLP learning rate ({t.lr})")
+    p.add_argument("--optimizer", help=f"MLP optimizer ({t.optimizer})")
     p.add_argument(
-        "--classes", type=int_list, default=(3, 4), metavar="K[,K...]", help="arms (3,4)"
+        "--lift-epochs", type=positive_int, help=f"lifted classifier epochs ({d.lift_epochs})"
     )
-    p.add_argument("--points", type=positive_int, default=1000)
-    p.add_argument("--noise", type=nonnegative_float, default=0.2)
-    p.add_argument("--degree", type=positive_int, default=5, help="lifting degree P (5)")
-    p.add_argument("--hidden", type=int_list, default=(64, 32), help="MLP widths (64,32)")
-    p.add_argument("--epochs", type=positive_int, default=300, help="MLP epochs (300)")
-    p.add_argument("--lr", type=positive_float, default=0.01, help="MLP learning rate (0.01)")
-    p.add_argument("--optimizer", default="adam")
-    p.add_argument("--lift-epochs", type=positive_int, default=1000)
-    p.add_argument("--box", type=positive_float, default=1.25, help="half-width of the box")
+    p.add_argument("--box", type=positive_float, help=f"half-width of the box ({d.box})")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -51,35 +60,35 @@ MAX_LIFTED_NUMBERS = 20_000_000
 own bound: the default degree 5 on 1,000 points is 20,000)."""
 
 
-def run(args: argparse.Namespace) -> int:
+def build_config(args: argparse.Namespace) -> Any:
+    """The study config from the options given (the rest: the config's defaults)."""
     from tinylens.errors import ConfigError
+    from tinylens.studies.topology import TopologyConfig
 
-    check_network_size((2, *args.hidden, 2), "--hidden")
-    features = (args.degree + 1) * (args.degree + 2) // 2 - 1  # monomials of (x1, x2)
-    if features * args.points > MAX_LIFTED_NUMBERS:
+    names = ("classes", "points", "noise", "degree", "hidden", "lift_epochs", "box")
+    d: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    train = {n: getattr(args, n) for n in ("epochs", "lr", "optimizer")}
+    d["train"] = {k: v for k, v in train.items() if v is not None}
+    d["seed"] = args.seed
+    cfg = TopologyConfig.from_dict(d)
+    check_network_size((2, *cfg.hidden, 2), "--hidden")
+    features = (cfg.degree + 1) * (cfg.degree + 2) // 2 - 1  # monomials of (x1, x2)
+    if features * cfg.points > MAX_LIFTED_NUMBERS:
         raise ConfigError(
-            f"--degree {args.degree} lifts each of --points {args.points} to {features:,} "
-            f"monomials: {features * args.points:,} numbers, more than {MAX_LIFTED_NUMBERS:,}; "
-            "lower --degree (the default is 5) or --points"
+            f"--degree {cfg.degree} lifts each of --points {cfg.points} to {features:,} "
+            f"monomials: {features * cfg.points:,} numbers, more than {MAX_LIFTED_NUMBERS:,}; "
+            f"lower --degree (the default is {TopologyConfig().degree}) or --points"
         )
-    from tinylens.studies.topology import TopologyConfig, run_topology
+    return cfg
 
-    cfg = TopologyConfig(
-        classes=args.classes,
-        points=args.points,
-        noise=args.noise,
-        degree=args.degree,
-        hidden=args.hidden,
-        epochs=args.epochs,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        lift_epochs=args.lift_epochs,
-        box=args.box,
-        seed=args.seed,
-    )
+
+def run(args: argparse.Namespace) -> int:
+    from tinylens.studies.topology import run, write
+
+    cfg = build_config(args)
     with open_run(args, "topology") as run_dir:
-        result = run_topology(cfg, quiet=args.quiet)
-        result.save(run_dir)
+        result = run(cfg, progress=not args.quiet)
+        write(result, run_dir)
     path = run_dir.path
     lines = []
     summary: dict[str, object] = {"out": str(path)}

@@ -106,17 +106,19 @@ def _regions(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
 
 
 def _topology(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
-    from tinylens.studies.topology import TopologyConfig, run_topology
+    from tinylens.studies import topology
 
-    top_cfg = TopologyConfig(
-        classes=(3,) if cfg.quick else (3, 4),
-        points=600 if cfg.quick else 1000,
-        epochs=120 if cfg.quick else 300,
-        lift_epochs=300 if cfg.quick else 1000,
-        seed=cfg.seed,
+    top_cfg = topology.TopologyConfig.from_dict(
+        {
+            "classes": [3] if cfg.quick else [3, 4],
+            "points": 600 if cfg.quick else 1000,
+            "train": {"epochs": 120 if cfg.quick else 300},
+            "lift_epochs": 300 if cfg.quick else 1000,
+            "seed": cfg.seed,
+        }
     )
-    result = run_topology(top_cfg, quiet=quiet)
-    result.save(run)
+    result = topology.run(top_cfg, progress=not quiet)
+    topology.write(result, run)
     out: dict[str, Any] = {}
     for k, m in result.per_class.items():
         out[f"K={k} lifting test accuracy"] = m["lift"]["test_accuracy"]
@@ -125,9 +127,9 @@ def _topology(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
 
 
 def _optimizers(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
-    from tinylens.studies.optimizers import OptimizerStudyConfig, run_optimizers
+    from tinylens.studies import optimizers
 
-    opt_cfg = OptimizerStudyConfig(
+    opt_cfg = optimizers.OptimizerStudyConfig(
         dataset="digits",
         optimizers=("sgd", "momentum", "adam"),
         seeds=2 if cfg.quick else 3,
@@ -136,8 +138,8 @@ def _optimizers(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
         paths=True,
         path_steps=150 if cfg.quick else 400,
     )
-    result = run_optimizers(opt_cfg, quiet=quiet)
-    result.save(run)
+    result = optimizers.run(opt_cfg, progress=not quiet)
+    optimizers.write(result, run)
     return {
         f"{name} test accuracy": s["test_accuracy_mean"] for name, s in result.summary().items()
     }

@@ -1,4 +1,5 @@
-"""Sweeps: a study or training config times a parameter grid times seeds, run anywhere.
+"""Sweeps: any study's config (or a training config) times a parameter grid times seeds, run
+anywhere.
 
 A sweep runs on a local process pool by default and on a Dask cluster given a scheduler
 address; the numbers are the same either way. Each run's result is stored as it finishes, so
@@ -11,7 +12,14 @@ a killed sweep resumes and a re-run skips what is done.
 ['sgd', 'adam']
 """
 
-from tinylens.sweeps.registry import SWEEP_STUDIES, SweepStudy, sweep_study
+from tinylens.sweeps.registry import (
+    SWEEP_STUDIES,
+    SweepStudy,
+    flat_metrics,
+    package_study,
+    study_names,
+    sweep_study,
+)
 from tinylens.sweeps.results import SweepResult
 from tinylens.sweeps.runner import SweepStore, run_sweep
 from tinylens.sweeps.spec import RunSpec, SweepSpec, load_sweep, run_id_of
@@ -25,9 +33,12 @@ __all__ = [
     "SweepStore",
     "SweepStudy",
     "execute",
+    "flat_metrics",
     "load_sweep",
+    "package_study",
     "run_id_of",
     "run_one",
     "run_sweep",
+    "study_names",
     "sweep_study",
 ]

@@ -114,7 +114,7 @@ class SweepSpec:
     ----------
     name : str
     study : str
-        A name in :data:`tinylens.sweeps.SWEEP_STUDIES`.
+        A name of :func:`tinylens.sweeps.study_names` (``train`` or a study package).
     config : dict
         The study's base config (its YAML layout).
     grid : dict of str -> tuple

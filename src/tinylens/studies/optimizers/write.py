@@ -1,20 +1,26 @@
-"""The figures, tables and report section of the optimizer study (``result.save(run)``)."""
+"""Write the optimizer study: config, metrics, curves, weights, figures and the report section.
+
+``write(result, run)`` reads only the result's public attributes and methods, so this module
+does not import :mod:`.result` (which calls it from ``save``): no import cycle.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinylens.io import Figure, RunDir, Section, Table
-from tinylens.studies.optimizer_paths import paths_figure
-from tinylens.studies.update_rules import RULE_NAMES, update_rules_mathml
+from tinylens.studies.optimizers.paths import paths_figure
+from tinylens.studies.optimizers.rules import RULE_NAMES, update_rules_mathml
+from tinylens.training import History
 
-if TYPE_CHECKING:
-    from tinylens.studies.optimizers import OptimizerStudyResult
+__all__ = ["write", "write_report"]
 
-__all__ = ["write_report"]
+# The result is an OptimizerStudyResult; typed loosely here so that the writer does not import
+# the module that calls it.
+OptimizerStudyResult = Any
 
 
 def _pm(mean: float, sd: float, digits: int = 4) -> str:
@@ -252,17 +258,14 @@ def write_report(result: OptimizerStudyResult, run: RunDir) -> None:
     cfg = result.config
     summary = result.summary()
     figures = _figures(result, run)
+    ranked = result.ranked()
     if result.classification:
-        ranked = sorted(summary, key=lambda n: -np.nan_to_num(summary[n]["test_accuracy_mean"]))
         best = ", ".join(
             f"{n} {_pm(summary[n]['test_accuracy_mean'], summary[n]['test_accuracy_sd'], 3)}"
             for n in ranked
         )
         headline = f"Final test accuracy (mean ± sd), best first: {best}."
     else:
-        ranked = sorted(
-            summary, key=lambda n: np.nan_to_num(summary[n]["test_loss_mean"], nan=1e30)
-        )
         best = ", ".join(
             f"{n} {_pm(summary[n]['test_loss_mean'], summary[n]['test_loss_sd'], 4)}"
             for n in ranked
@@ -292,3 +295,23 @@ def write_report(result: OptimizerStudyResult, run: RunDir) -> None:
         notes=result.notes(),
     )
     run.add_section(section, title=f"tinylens optimizers: {cfg.dataset}")
+
+
+def write(result: OptimizerStudyResult, run: RunDir) -> None:
+    """``config.yaml``, ``metrics.json``, ``curves.csv``, the first seed's weights per
+    optimizer, the figures and the report section of ``result`` into ``run``."""
+    cfg = result.config
+    run.write_yaml("config.yaml", cfg.to_dict())
+    run.write_json("metrics.json", result.to_json())
+    header = ["optimizer", "seed", *History.COLUMNS]
+    rows = [[r.optimizer, r.seed, *row] for r in result.runs for row in r.history.rows()]
+    run.write_csv("curves.csv", rows, header)
+    for name in cfg.optimizers:
+        first = next(r for r in result.runs if r.optimizer == name)
+        if first.net is not None and first.diverged is None:
+            run.save_weights(
+                f"weights/{name}_seed{first.seed}.safetensors",
+                first.net,
+                info={"study": "optimizers", "optimizer": name, "seed": first.seed},
+            )
+    write_report(result, run)
