@@ -122,21 +122,29 @@ def plot_ghosts(
         draw_ghosts(ax, x, ghosts, output, target=target, data=data, kinks=kinks, dead=dead)
         ax.set_title(title)
         return fig
-    top, bottom = fig.subplots(2, 1, height_ratios=[2.2, 1], sharex=True)
+    top, bottom = fig.subplots(2, 1, height_ratios=[2.2, 1])
     draw_ghosts(top, x, ghosts, output, target=target, data=data, kinks=kinks, dead=dead)
     top.set_title(title)
     top.set_xlabel("")
     colors = _neuron_colors(len(importances))
     lo, hi = float(np.min(x)), float(np.max(x))
+    # every kink where it is (a dead neuron's kink usually lies outside the data): the panel's
+    # x range grows to hold them all, the data range shaded; kinkless neurons at its left edge
+    placed = [float(k) for k in (kinks or []) if k is not None]
+    left, right = min([lo, *placed]), max([hi, *placed])
+    pad = 0.03 * (right - left or 1.0)
     for j, w in enumerate(importances):
         k = kinks[j] if kinks is not None else None
-        pos = lo if k is None else float(np.clip(k, lo, hi))
+        pos = left - pad if k is None else float(k)
         is_dead = dead is not None and bool(dead[j])
         color = _DEAD if is_dead else colors[j]
         bottom.vlines(pos, 0, w, color=color, lw=1.6)
         bottom.plot(pos, w, "o", color=color, ms=4, mfc="white" if k is None else color)
+    bottom.axvspan(lo, hi, color="0.93", zorder=0, label="data range")
     bottom.axhline(0, color="0.6", lw=0.6)
+    bottom.set_xlim(left - 2 * pad, right + pad)
     bottom.set(xlabel="kink position x = -b / w", ylabel="importance w_out")
+    bottom.legend(fontsize=8, loc="upper right")
     return fig
 
 
@@ -169,25 +177,62 @@ def plot_width_sweep(
     widths: Sequence[int],
     errors: Mapping[str, np.ndarray],
     *,
+    least_squares: Mapping[str, np.ndarray] | None = None,
+    interpolation: Mapping[str, np.ndarray] | None = None,
+    rate: Mapping[str, np.ndarray] | None = None,
     title: str = "",
     ylabel: str = "RMSE on the target",
     ax: Any = None,
 ) -> Figure:
-    """Error against hidden width, one line per target; ``errors[name]`` of shape
-    (n_widths, n_seeds). The median over seeds is drawn (one unlucky seed, e.g. with dead
-    neurons, does not drag it) with the range over seeds shaded."""
-    fig, ax = new_axes(ax, 6.2, 4.2)
+    """Error against hidden width, one panel per target (all in ``ax`` when given).
+
+    ``errors[name]`` of shape (n_widths, n_seeds): the trained networks, median over seeds
+    (one unlucky seed does not drag it) with the range shaded. ``least_squares``,
+    ``interpolation`` and ``rate`` (each ``{name: (n_widths,)}``, optional): the best network
+    with evenly placed kinks, the interpolant at those knots, and the ``1/width^2`` rate. Values
+    at or below ``EXACT_FLOOR`` (an exact fit) are drawn on it, marked in the legend.
+    """
+    names = list(errors)
+    if ax is not None:
+        fig, axes = ax.figure, [ax] * len(names)
+    else:
+        cols = min(2, len(names))
+        rows = -(-len(names) // cols)
+        fig = new_figure(5.0 * cols, 3.6 * rows)
+        axes = list(np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel())
+        for extra in axes[len(names) :]:
+            extra.set_visible(False)
     w = np.asarray(widths, dtype=float)
-    for i, (name, err) in enumerate(errors.items()):
-        err = np.asarray(err, dtype=float)
-        ax.plot(w, np.median(err, axis=1), "o-", color=f"C{i}", label=name)
-        ax.fill_between(w, err.min(axis=1), err.max(axis=1), color=f"C{i}", alpha=0.18)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(w, [str(int(v)) for v in w])
-    ax.set(xlabel="hidden width", ylabel=ylabel, title=title)
-    ax.legend(fontsize=8)
+    floor = EXACT_FLOOR
+    for i, name in enumerate(names):
+        a = axes[i]
+        err = np.maximum(np.asarray(errors[name], dtype=float), floor)
+        color = f"C{i}"
+        a.plot(w, np.median(err, axis=1), "o-", color=color, label=f"{name}: trained (median)")
+        a.fill_between(w, err.min(axis=1), err.max(axis=1), color=color, alpha=0.18)
+        for values, style, label in (
+            (least_squares, "s--", "least squares, even kinks"),
+            (interpolation, "^:", "interpolant at the kinks"),
+        ):
+            if values is not None and name in values:
+                v = np.asarray(values[name], dtype=float)
+                exact = " (exact: on the floor)" if (v <= floor).any() else ""
+                a.plot(w, np.maximum(v, floor), style, color=color, alpha=0.75, ms=4,
+                       label=label + exact)  # fmt: skip
+        if rate is not None and name in rate:
+            a.plot(w, rate[name], "-", color="0.35", lw=1.0, label="1/width^2 rate")
+        a.set_xscale("log", base=2)
+        a.set_yscale("log")
+        a.set_xticks(w, [str(int(v)) for v in w])
+        a.set(xlabel="hidden width", ylabel=ylabel, title=name if ax is None else title)
+        a.legend(fontsize=7)
+    if ax is None and title:
+        fig.suptitle(title)
     return fig
+
+
+EXACT_FLOOR = 1e-6
+"""Where :func:`plot_width_sweep` draws errors at or below it (a log axis has no 0)."""
 
 
 def plot_kink_trajectories(
