@@ -40,9 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="mlp (default) or cnn: conv-relu-pool stages, then linear (image data)",
     )
-    p.add_argument(
-        "--channels", type=int_list, default=None, help="CNN channels per stage (8,16)"
-    )
+    p.add_argument("--channels", type=int_list, default=None, help="CNN channels per stage (8,16)")
     p.add_argument("--optimizer", default=None, help="sgd, momentum, nesterov, adam (default)...")
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the optimizer's)")
     p.add_argument("--epochs", type=positive_int, default=None, help="(default 100)")
@@ -73,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         resume_checkpoint,
         run_train,
     )
+
     # Options left out keep the config's defaults (TrainStudyConfig, its TrainConfig).
     train = {
         "epochs": args.epochs,

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import fixed_margins, new_axes, new_figure
 
 __all__ = [
     "draw_ghosts",
@@ -121,8 +121,9 @@ def plot_ghosts(
         ax = fig.subplots()
         draw_ghosts(ax, x, ghosts, output, target=target, data=data, kinks=kinks, dead=dead)
         ax.set_title(title)
-        return fig
+        return fixed_margins(fig)
     top, bottom = fig.subplots(2, 1, height_ratios=[2.2, 1])
+    fixed_margins(fig, hspace=0.22)
     draw_ghosts(top, x, ghosts, output, target=target, data=data, kinks=kinks, dead=dead)
     top.set_title(title)
     top.set_xlabel("")
@@ -157,7 +158,10 @@ def plot_partial_sums(
     ax: Any = None,
 ) -> Figure:
     """The curve being built: ``partial`` of shape (n_neurons + 1, n), light to dark."""
+    own = ax is None
     fig, ax = new_axes(ax, 7.0, 4.2)
+    if own:
+        fixed_margins(fig, right=0.2)
     from matplotlib import colormaps
 
     cmap = colormaps["viridis"]
@@ -200,6 +204,7 @@ def plot_width_sweep(
         rows = -(-len(names) // cols)
         fig = new_figure(5.0 * cols, 3.6 * rows)
         axes = list(np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel())
+        fixed_margins(fig, top=0.7 if title else 0.4, hspace=0.45, wspace=0.28)
         for extra in axes[len(names) :]:
             extra.set_visible(False)
     w = np.asarray(widths, dtype=float)
@@ -248,7 +253,10 @@ def plot_kink_trajectories(
     """Each neuron's kink over training: ``kinks`` of shape (n_frames, n_neurons), NaN where a
     neuron has no kink; line width grows with the final ``|importance|`` (same shape) when
     given; neurons flagged in ``dead`` (shape (n_neurons,)) are grey."""
+    own = ax is None
     fig, ax = new_axes(ax, 6.5, 4.2)
+    if own:
+        fixed_margins(fig)
     colors = _neuron_colors(kinks.shape[1])
     scale = None
     if importances is not None:
