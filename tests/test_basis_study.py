@@ -182,3 +182,32 @@ def test_basis_cli_bad_kinks_is_one_line_and_the_width_sweep_is_printed(tmp_path
     assert metrics["dead_at_init"] == 0  # the default start: every kink inside the data
     ls = metrics["width_sweep"]["least_squares"]["sine"]
     assert f"least squares {ls[0]:.3g} {ls[1]:.3g}" in out
+
+
+def test_basis_figures_laid_out_by_fixed_margins_keep_every_label_on_the_canvas(init_run):
+    """The basis figures skip constrained layout (issue 18); a margin too small would cut a
+    tick label or a title off the saved PNG: every axes' tight box must lie on the canvas."""
+    from tinylens.viz.geometry import plot_kink_trajectories, plot_partial_sums, plot_width_sweep
+
+    result = init_run
+    x = result.grid[:, 0]
+    epochs = np.array([f["epoch"] for f in result.frames])
+    kinks = np.array([[np.nan if k is None else k for k in f["kinks"]] for f in result.frames])
+    sweep = {"sine": np.array([[0.4, 0.3], [1e-3, 2e-3]]), "abs": np.array([[0.2], [1e-9]])}
+    figures = [
+        result.plot(),
+        plot_partial_sums(x, result.basis.partial_sums(result.grid)[:, :, 0], title="t"),
+        plot_kink_trajectories(epochs, kinks, (0.0, 2 * np.pi), title="kinks"),
+        plot_width_sweep((4, 8), sweep, least_squares={"sine": np.array([0.1, 0.0])}, title="w"),
+    ]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for fig in figures:
+        assert fig.get_layout_engine() is not None  # so save_figure draws it once
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        canvas = fig.bbox
+        for ax in fig.axes:
+            box = ax.get_tightbbox(renderer)
+            assert box.x0 >= canvas.x0 - 1 and box.x1 <= canvas.x1 + 1, (ax.get_title(), box)
+            assert box.y0 >= canvas.y0 - 1 and box.y1 <= canvas.y1 + 1, (ax.get_title(), box)
