@@ -187,7 +187,7 @@ def test_basis_cli_bad_kinks_is_one_line_and_the_width_sweep_is_printed(tmp_path
 def test_basis_figures_laid_out_by_fixed_margins_keep_every_label_on_the_canvas(init_run):
     """The basis figures skip constrained layout (issue 18); a margin too small would cut a
     tick label or a title off the saved PNG: every axes' tight box must lie on the canvas."""
-    from tinylens.viz.geometry import plot_kink_trajectories, plot_partial_sums, plot_width_sweep
+    from tinylens.viz.basis import plot_kink_trajectories, plot_partial_sums, plot_width_sweep
 
     result = init_run
     x = result.grid[:, 0]

@@ -193,7 +193,7 @@ class BasisResult:
     def plot(self, ax: Any = None) -> Any:
         """The trained network as its neurons' ghosts, with the target and the data; returns
         the matplotlib Figure (``ax``'s, when given)."""
-        from tinylens.viz.geometry import draw_ghosts, plot_ghosts
+        from tinylens.viz.basis import draw_ghosts, plot_ghosts
 
         x = self.grid[:, 0]
         target = np.asarray(TARGETS[self.config.target].fn(x))

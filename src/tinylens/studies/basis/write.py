@@ -31,7 +31,7 @@ NEURON_COLUMNS = [
 
 def _figures(result: BasisResult, run: RunDir, frames: dict[str, Any]) -> tuple[list, list]:
     from tinylens.viz import plot_history
-    from tinylens.viz.geometry import plot_kink_trajectories, plot_partial_sums, plot_width_sweep
+    from tinylens.viz.basis import plot_kink_trajectories, plot_partial_sums, plot_width_sweep
 
     cfg, basis = result.config, result.basis
     lo, hi = TARGETS[cfg.target].x_range
@@ -119,8 +119,9 @@ def _figures(result: BasisResult, run: RunDir, frames: dict[str, Any]) -> tuple[
 
 
 def _save_animation(run: RunDir, frames: dict[str, Any], suffix: str = ".gif") -> str:
+    from tinylens.viz.basis import draw_ghosts, update_ghosts
     from tinylens.viz.figure import new_figure
-    from tinylens.viz.geometry import draw_ghosts, update_ghosts, write_animation
+    from tinylens.viz.geometry import write_animation
 
     name = f"basis_evolution{suffix}"
     x = np.asarray(frames["x"])
