@@ -101,3 +101,21 @@ def test_demo_report_in_a_real_browser(demo_run):
         weights = figure.locator(".tl-weight").evaluate_all("ts => ts.map(t => t.textContent)")
         assert sorted(weights) == sorted(["1", "-1", "1", "-1", "-1", "1", "-1"])
         assert errors == []
+
+
+def test_the_command_line_imports_no_heavy_library_it_does_not_use():
+    """`tinylens --help` and every command's start pay only for what they use (issue 18: SymPy
+    and scikit-learn's linear models cost 2.5 s of imports): importing the CLI loads none of
+    them. A fresh interpreter, since this test process has imported them all already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tinylens.cli.main; "
+        "print([m for m in ('sympy', 'sklearn.linear_model', 'umap', 'dask', 'torch') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"

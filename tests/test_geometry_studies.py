@@ -12,8 +12,10 @@ from tinylens.cli.main import main, normalise_argv
 from tinylens.engine import AffineNet
 from tinylens.geometry import decompose, linear_regions
 from tinylens.io import RunDir
-from tinylens.studies.basis import BasisStudyConfig, run_basis, width_sweep
+from tinylens.studies.basis import BasisStudyConfig, width_sweep
+from tinylens.studies.basis import run as run_basis
 from tinylens.studies.topology import TopologyConfig, run_topology
+from tinylens.training import TrainConfig
 
 # basis_frames.json keeps 4 significant digits of each curve value: a relative error of at most
 # 5e-4, plus the same on each of the (up to 15) ghosts summed when the output is rebuilt.
@@ -21,8 +23,9 @@ FRAME_RTOL = 5e-4
 
 
 def test_basis_study_frames_match_the_snapshots(tmp_path):
-    cfg = BasisStudyConfig(hidden_dim=5, epochs=40, frames=4, grid_points=31, sweep=False)
-    result = run_basis(cfg, quiet=True)
+    train = TrainConfig(epochs=40, optimizer="adam", lr=0.05)
+    cfg = BasisStudyConfig(hidden=5, train=train, frames=4, grid_points=31, sweep=False)
+    result = run_basis(cfg, progress=False)
     assert [f["epoch"] for f in result.frames] == [0, 10, 20, 30, 40]
     for (epoch, state), frame in zip(result.snapshots, result.frames, strict=True):
         snap = result.net.copy()
@@ -71,7 +74,8 @@ def test_basis_study_frames_match_the_snapshots(tmp_path):
 
 
 def test_width_sweep_sees_that_abs_needs_two_neurons():
-    sweep = width_sweep(("abs",), (1, 8), seeds=2, epochs=300, lr=0.05)
+    train = TrainConfig(epochs=300, batch_size=200, optimizer="adam", lr=0.05, shuffle=False)
+    sweep = width_sweep(("abs",), (1, 8), seeds=2, train=train)
     err = sweep.errors["abs"]
     assert err.shape == (2, 2)
     # one ReLU cannot make |x|; eight fit it (the best of two seeds, to be robust to a dead one)

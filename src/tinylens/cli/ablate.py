@@ -44,13 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scales",
         type=float_list,
-        default=(0.0, 0.5, 1.0, 2.0, 3.0),
+        default=None,
         help="scaling factors, comma-separated (default 0,0.5,1,2,3)",
     )
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
-    p.add_argument(
-        "--kind", choices=["zero", "mean"], default="zero", help="ablation (default zero)"
-    )
+    p.add_argument("--kind", choices=["zero", "mean"], default=None, help="ablation (default zero)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -59,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir(args.data, args.data_dir)
     from tinylens.studies.ablate import AblateConfig, run_ablate
 
+    # Options left out keep AblateConfig's defaults.
+    given = {"scales": () if args.no_scaling else args.scales, "kind": args.kind}
     cfg = AblateConfig(
         model=args.model,
         data=args.data,
@@ -66,9 +66,8 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         layers=tuple(args.layer) if args.layer else None,
         pairs=args.pairs,
-        scales=() if args.no_scaling else tuple(args.scales),
-        kind=args.kind,
         seed=args.seed,
+        **{k: tuple(v) if k == "scales" else v for k, v in given.items() if v is not None},
     )
     with open_run(args, "ablate") as run_dir:
         result = run_ablate(cfg, quiet=args.quiet or args.json)

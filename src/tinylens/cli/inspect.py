@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_options(
         p, "dataset to measure activations on (digits, mnist, spiral...)", example="n=2000"
     )
-    p.add_argument("--batch-size", type=positive_int, default=2048)
+    p.add_argument("--batch-size", type=positive_int, default=None, help="(default 2048)")
     p.add_argument("--seed", type=seed_int, default=0, help="seeds generated data and splits")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
         data_params=key_values(args.data_param),
         data_dir=args.data_dir,
         seed=args.seed,
-        batch_size=args.batch_size,
         quiet=args.quiet or args.json,
+        # left out, inspect_model's own default holds (defaults live once)
+        **({} if args.batch_size is None else {"batch_size": args.batch_size}),
     )
     status = checksum_status(args.model)
     note = {

@@ -33,30 +33,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         p, "dataset name (spiral, sine, xor, digits, ...)", example="noise=0.3", default="spiral"
     )
     p.add_argument("--arch", type=int_list, help="widths input..output, e.g. 2,64,32,3")
-    p.add_argument("--activation", default="relu", help="hidden activation (default relu)")
+    p.add_argument("--activation", default=None, help="hidden activation (default relu)")
     p.add_argument(
         "--model",
         choices=["mlp", "cnn"],
-        default="mlp",
+        default=None,
         help="mlp (default) or cnn: conv-relu-pool stages, then linear (image data)",
     )
-    p.add_argument(
-        "--channels", type=int_list, default=(8, 16), help="CNN channels per stage (8,16)"
-    )
-    p.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, adam, ...")
+    p.add_argument("--channels", type=int_list, default=None, help="CNN channels per stage (8,16)")
+    p.add_argument("--optimizer", default=None, help="sgd, momentum, nesterov, adam (default)...")
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the optimizer's)")
-    p.add_argument("--epochs", type=positive_int, default=100)
-    p.add_argument("--batch-size", type=positive_int, default=64)
-    p.add_argument("--loss", default="auto", help="auto, mse, cross_entropy, bce")
-    p.add_argument("--val-fraction", type=fraction, default=0.2, help="held-out fraction (0.2)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="(default 100)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="(default 64)")
+    p.add_argument("--loss", default=None, help="auto (default), mse, cross_entropy, bce")
+    p.add_argument("--val-fraction", type=fraction, default=None, help="held-out fraction (0.2)")
     p.add_argument(
         "--snapshot-every",
         type=nonnegative_int,
-        default=0,
-        help="save the weights every K epochs (0: only the final weights)",
+        default=None,
+        help="save the weights every K epochs (0, the default: only the final weights)",
     )
-    p.add_argument("--early-stopping", type=nonnegative_int, default=0, metavar="PATIENCE")
-    p.add_argument("--backend", choices=["engine", "torch"], default="engine")
+    p.add_argument("--early-stopping", type=nonnegative_int, default=None, metavar="PATIENCE")
+    p.add_argument("--backend", choices=["engine", "torch"], default=None, help="(engine)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -73,29 +71,32 @@ def run(args: argparse.Namespace) -> int:
         resume_checkpoint,
         run_train,
     )
-    from tinylens.training import TrainConfig
 
-    train_cfg = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        loss=args.loss,
-        snapshot_every=args.snapshot_every,
-        early_stopping=args.early_stopping,
-    )
-    cfg = TrainStudyConfig(
-        data=args.data,
-        data_params=key_values(args.data_param),
-        arch=args.arch,
-        activation=args.activation,
-        train=train_cfg,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        backend=args.backend,
-        data_dir=args.data_dir,
-        model=args.model,
-        channels=args.channels,
+    # Options left out keep the config's defaults (TrainStudyConfig, its TrainConfig).
+    train = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "loss": args.loss,
+        "snapshot_every": args.snapshot_every,
+        "early_stopping": args.early_stopping,
+    }
+    given = {
+        "data": args.data,
+        "arch": args.arch,
+        "activation": args.activation,
+        "val_fraction": args.val_fraction,
+        "backend": args.backend,
+        "data_dir": args.data_dir,
+        "model": args.model,
+        "channels": args.channels,
+    }
+    d = {k: v for k, v in given.items() if v is not None}
+    base = TrainStudyConfig().train.to_dict()
+    d["train"] = {**base, **{k: v for k, v in train.items() if v is not None}}
+    cfg = TrainStudyConfig.from_dict(
+        {**d, "data_params": key_values(args.data_param), "seed": args.seed}
     )
     with open_run(args, "train", resumable=True) as run_dir:
         checkpoint, resuming = resume_checkpoint(run_dir, cfg)

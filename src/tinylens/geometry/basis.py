@@ -215,6 +215,85 @@ class BasisDecomposition:
         start = np.broadcast_to(self.b_out, (1, g.shape[0], self.n_outputs))
         return np.concatenate([start, steps])
 
+    # -- display ------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        dead = "" if self.dead_on_data is None else f", dead_on_data={int(self.dead_on_data.sum())}"
+        inside = ""
+        if self.domain is not None:
+            inside = f", kinks_in_domain={int(self.kink_in_domain.sum())}"
+        return (
+            f"BasisDecomposition({self.n_inputs}-{self.n_neurons}-{self.n_outputs}, "
+            f"{self.activation}{inside}{dead}, zero_slope={int(self.constant.sum())})"
+        )
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """One column per field of :meth:`table`, one row per neuron (``pd.DataFrame`` reads
+        it); ``slope_change`` is ``|w_out| * |w_in|``: how much the network's slope turns at
+        the kink (one input and one output)."""
+        rows = self.table()
+        cols: dict[str, list[Any]] = {k: [r[k] for r in rows] for k in rows[0]} if rows else {}
+        if self.n_inputs == 1 and self.n_outputs == 1:
+            turn = np.abs(self.w_out[0]) * np.abs(self.w_in[:, 0])
+            cols["slope_change"] = [float(v) for v in turn]
+        return cols
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_dict` as a ``pandas.DataFrame`` (pandas is optional: ``pip install
+        pandas``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_pandas needs pandas: pip install pandas (or use .to_dict())"
+            ) from None
+        return pd.DataFrame(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cols = self.to_dict()
+        shown = min(self.n_neurons, 16)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_cell(cols[c][i]))}</td>" for c in cols) + "</tr>"
+            for i in range(shown)
+        )
+        more = f"<p>... {self.n_neurons - shown} more neurons</p>" if self.n_neurons > shown else ""
+        figure = ""
+        if self.n_inputs == 1 and self.n_outputs == 1 and self.domain is not None:
+            figure = _inline_png(self.plot())
+        return (
+            f"<div><b>{html.escape(repr(self))}</b><table><tr>{head}</tr>{body}</table>{more}"
+            f"{figure}</div>"
+        )
+
+    def plot(self, ax: Any = None, *, points: int = 241) -> Any:
+        """Each neuron's ghost (grey: dead on the data) and their sum over the domain (one input,
+        one output); returns the matplotlib Figure (``ax``'s, when given)."""
+        if self.n_inputs != 1 or self.n_outputs != 1 or self.domain is None:
+            raise ConfigError(
+                "plot draws one input and one output over a domain; give decompose(..., "
+                "domain=[(lo, hi)]) or X"
+            )
+        # matplotlib directly: geometry sits beside tinylens.viz, not above it (lint-imports)
+        from matplotlib.figure import Figure
+
+        x = np.linspace(self.domain[0, 0], self.domain[0, 1], points)
+        ghosts, out = self.ghosts(x)[:, :, 0], self.output(x)[:, 0]
+        if ax is None:
+            fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+            ax = fig.subplots()
+        dead = self.dead_on_data if self.dead_on_data is not None else np.zeros(len(ghosts.T))
+        for j, ghost in enumerate(ghosts.T):
+            ax.plot(x, ghost, lw=0.9, color="0.65" if dead[j] else f"C{j % 10}")
+        ax.plot(x, out, color="k", lw=2.2, label="network = sum of ghosts + b_out")
+        ax.axhline(0, color="0.8", lw=0.6, zorder=0)
+        ax.set(
+            xlabel="x", ylabel="y", title=f"{self.n_neurons} neurons as kinked lines (grey: dead)"
+        )
+        ax.legend(loc="upper right", fontsize=8)
+        return ax.figure
+
     def table(self) -> list[dict[str, Any]]:
         """One row per neuron: index, slope, bias, kink, importance, side, dead flags."""
         kinks = self.kinks if self.n_inputs == 1 else [None] * self.n_neurons
@@ -240,6 +319,22 @@ class BasisDecomposition:
                 }
             )
         return rows
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _inline_png(fig: Any) -> str:
+    """An ``<img>`` holding the figure as a base64 PNG (for ``_repr_html_``)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=72)
+    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
 
 
 def decompose(

@@ -61,11 +61,15 @@ class DemoResult:
 
 # -- the parts ------------------------------------------------------------------------------------
 def _basis(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
-    from tinylens.studies.basis import BasisStudyConfig, run_basis
+    from tinylens.studies.basis import BasisStudyConfig, write
+    from tinylens.studies.basis import run as run_basis
+    from tinylens.training import TrainConfig
 
     basis_cfg = BasisStudyConfig(
-        hidden_dim=15,
-        epochs=300 if cfg.quick else 1000,
+        hidden=15,
+        train=TrainConfig(
+            epochs=300 if cfg.quick else 1000, batch_size=64, optimizer="adam", lr=0.05
+        ),
         frames=20 if cfg.quick else 50,
         seed=2024 + cfg.seed,
         animation=False,
@@ -73,10 +77,12 @@ def _basis(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
         sweep_widths=(1, 2, 4, 8, 16),
         sweep_targets=("sine", "abs", "rough"),
         sweep_seeds=2,
-        sweep_epochs=300,
+        sweep_train=TrainConfig(
+            epochs=300, batch_size=200, optimizer="adam", lr=0.05, shuffle=False
+        ),
     )
-    result = run_basis(basis_cfg, quiet=quiet)
-    result.save(run)
+    result = run_basis(basis_cfg, progress=not quiet)
+    write(result, run)
     return {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
 
 

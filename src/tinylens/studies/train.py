@@ -44,6 +44,7 @@ class TrainStudyConfig:
         Widths from input to output; by default ``(features, 64, 32, outputs)``.
     activation : str
     train : TrainConfig
+        Default: 100 epochs of Adam (its default rate), batches of 64 (``tinylens train``'s).
     val_fraction : float
         Held-out fraction (stratified for classification); 0 trains on everything.
     seed : int
@@ -62,7 +63,7 @@ class TrainStudyConfig:
     data_params: dict[str, Any] = field(default_factory=dict)
     arch: tuple[int, ...] | None = None
     activation: str = "relu"
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=100, optimizer="adam"))
     val_fraction: float = 0.2
     seed: int = 0
     backend: str = "engine"

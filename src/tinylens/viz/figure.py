@@ -6,7 +6,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-__all__ = ["new_axes", "new_figure"]
+__all__ = ["fixed_margins", "new_axes", "new_figure"]
 
 
 def new_figure(width: float = 6.0, height: float = 4.0) -> Figure:
@@ -20,3 +20,35 @@ def new_axes(ax: Any = None, width: float = 6.0, height: float = 4.0) -> tuple[F
         return ax.figure, ax
     fig = new_figure(width, height)
     return fig, fig.subplots()
+
+
+def fixed_margins(
+    fig: Figure,
+    *,
+    left: float = 0.7,
+    right: float = 0.15,
+    bottom: float = 0.55,
+    top: float = 0.4,
+    hspace: float = 0.35,
+    wspace: float = 0.3,
+) -> Figure:
+    """Lay ``fig`` out by fixed margins (in inches; ``hspace``/``wspace`` as fractions of an
+    axes) instead of constrained layout, and return it.
+
+    NOTE: constrained layout measures every tick label twice per save, which was two thirds of
+    drawing the basis study's figures (issue 18). Figures whose labels are known to fit use
+    this; the placeholder engine keeps :func:`tinylens.io.save_figure` drawing them once.
+    """
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    fig.set_layout_engine(PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True))
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=left / w,
+        right=1 - right / w,
+        bottom=bottom / h,
+        top=1 - top / h,
+        hspace=hspace,
+        wspace=wspace,
+    )
+    return fig
