@@ -14,9 +14,9 @@ from tinylens.studies.recovery import (
     OUTCOMES,
     TARGETS,
     RecoveryConfig,
-    _eval_grid,
     classify,
     classify_seeds,
+    eval_grid,
     read_back,
     run_recovery,
 )
@@ -39,7 +39,7 @@ def _batched_from(target, weight_sets):
 
 
 def _classify(target, net):
-    X = _eval_grid(target)
+    X = eval_grid(target)
     y = target.function(X)
     losses = net.loss(X, y)
     return classify(target, net, X, y, losses, tol=1e-6, atol=0.02).tolist()
@@ -78,7 +78,7 @@ def test_min_finds_either_mirror_image_and_other_structures_are_named():
     # unit, but its formula read back out of the weights is still min(x1, x2): success is the
     # read-back, and the structural check is reported next to it
     only_mine = dataclasses.replace(t, circuits=lambda: [get_circuit("min").net])
-    X = _eval_grid(t)
+    X = eval_grid(t)
     net = _batched_from(t, sets)
     c = classify_seeds(
         only_mine, net, X, t.function(X), net.loss(X, t.function(X)), tol=1e-6, atol=0.02
@@ -94,7 +94,7 @@ def test_read_back_and_structure_can_disagree():
     # outputs 0.985 x: loss 7.5e-5, below a loose tol of 1e-3; the units are the identity's
     # within atol 0.02, but the formula read back (two decimals) is 0.98*x, not x
     net = _batched_from(t, [[([[1.0], [-1.0]], z), ([[0.985, -0.985]], [0.0])]])
-    X = _eval_grid(t)
+    X = eval_grid(t)
     y = t.function(X)
     c = classify_seeds(t, net, X, y, net.loss(X, y), tol=1e-3, atol=0.02)
     assert c.outcomes.tolist() == ["solved, other formula"]
@@ -179,3 +179,68 @@ def test_config_errors():
         RecoveryConfig(target="mni")
     with pytest.raises(ConfigError, match="seeds"):
         RecoveryConfig(target="min", seeds=0)
+
+
+def test_config_nests_one_train_config_and_rejects_unknown_keys():
+    from tinylens.training import TrainConfig
+
+    cfg = RecoveryConfig(target="min", seeds=4, steps=300, lr=0.05)
+    # 300 steps over a pool of 10 batches: 30 epochs of fit, SGD (the target's) at lr 0.05
+    assert cfg.training == TrainConfig(
+        epochs=30, batch_size=1000, optimizer="sgd", lr=0.05, loss="mse", shuffle=True
+    )
+    assert (cfg.optimizer, cfg.lr, cfg.batch_size, cfg.steps_per_epoch) == ("sgd", 0.05, 1000, 10)
+    assert RecoveryConfig.from_dict(cfg.to_dict()) == cfg
+    # an integer target trains full-batch on its 20 integers: one step per epoch
+    step = RecoveryConfig(target="less_than", batch_size=64)
+    assert step.batch_size == 20 and step.training.epochs == step.steps == 5000
+    assert not step.training.shuffle
+    # given as a TrainConfig, its epochs set the steps
+    nested = RecoveryConfig(
+        target="abs", training=TrainConfig(epochs=7, batch_size=100, optimizer="adam")
+    )
+    assert nested.steps == 70 and nested.lr is None and nested.optimizer == "adam"
+    with pytest.raises(ConfigError, match="unknown recovery setting 'seed_count'"):
+        RecoveryConfig.from_dict({"seed_count": 3})
+    with pytest.raises(ConfigError, match="not both"):
+        RecoveryConfig(target="abs", lr=0.1, training=TrainConfig())
+    with pytest.raises(ConfigError, match="epochs"):
+        RecoveryConfig(target="abs", steps=100, training=TrainConfig(epochs=3))
+    with pytest.raises(ConfigError, match="hidden"):
+        RecoveryConfig(target="abs", hidden=(2, 0))
+    with pytest.raises(ConfigError, match="real targets only"):
+        RecoveryConfig(target="is_even", distribution="normal")
+    with pytest.raises(UnknownNameError, match="did you mean 'normal'"):
+        RecoveryConfig(target="abs", distribution="normall")
+    wide = RecoveryConfig(target="abs", hidden=(4,))
+    assert wide.recovery_target.sizes == (1, 4, 1) and TARGETS["abs"].sizes == (1, 2, 1)
+
+
+def test_the_result_shows_itself_in_a_notebook(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from tinylens.io import RunDir
+
+    r = run_recovery(RecoveryConfig(target="abs", seeds=10, steps=100), quiet=True)
+    text = repr(r)
+    assert text.startswith("RecoveryResult(abs: 10 seeds of 1-2-1") and "[" not in text
+    assert len(text) < 200 and "[" not in repr(r.main)
+    page = r._repr_html_()
+    assert "<table>" in page and page.count("<tr>") == 1 + len(r.main.counts())
+    assert "data:image/png;base64," in page
+    df = r.to_pandas()
+    assert len(df) == 10 and list(df["seed"]) == list(range(10))
+    # the per-seed table counts the outcomes the result reports, recounted by hand
+    recount: dict[str, int] = {}
+    for o in df["outcome"]:
+        recount[o] = recount.get(o, 0) + 1
+    assert recount == r.main.counts()
+    assert (df["outcome"] == "success").mean() == r.metrics["success_rate"]
+    assert isinstance(r.plot(), Figure)
+    assert r.save(tmp_path / "run") == tmp_path / "run"
+    r.save(RunDir(tmp_path / "partial"))  # a RunDir the caller finishes
+    for name in ("config.yaml", "metrics.json", "seeds.csv", "losses.png", "curves.png"):
+        assert (tmp_path / "run" / name).exists(), name
