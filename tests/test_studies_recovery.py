@@ -244,3 +244,52 @@ def test_the_result_shows_itself_in_a_notebook(tmp_path):
     r.save(RunDir(tmp_path / "partial"))  # a RunDir the caller finishes
     for name in ("config.yaml", "metrics.json", "seeds.csv", "losses.png", "curves.png"):
         assert (tmp_path / "run" / name).exists(), name
+
+
+def test_the_sigmoid_step_is_scored_as_the_article_solution():
+    """less_than_sigmoid: a seed succeeds when its threshold -b/w is in (9, 10) with w < 0 and
+    M = -w still grows over the last quarter. Recomputed here by training each seed alone
+    (the engine's MLP through fit, float64) and scoring it in plain Python."""
+    from tinylens.engine import MLP
+    from tinylens.training import Callback, fit
+
+    cfg = RecoveryConfig(target="less_than_sigmoid", seeds=8, steps=800, dtype="float64")
+    r = run_recovery(cfg, quiet=True)
+    X = np.arange(20, dtype=np.float64).reshape(-1, 1)
+    y = (X < 10).astype(np.float64)
+
+    class Trace(Callback):
+        def __init__(self):
+            self.w = []
+
+        def on_fit_start(self, net, history):
+            self.w.append(float(net.linears[0].weight.data[0, 0]))
+
+        def on_epoch_end(self, epoch, net, history):
+            if epoch % 16 == 0:
+                self.w.append(float(net.linears[0].weight.data[0, 0]))
+
+    expected = []
+    for k, seed in enumerate(r.main.seeds):
+        net = MLP([1, 1], "relu", "sigmoid", rng=int(seed), dtype=np.float64)
+        trace = Trace()
+        train = dataclasses.replace(cfg.training, lr=0.1)  # the target's Adam rate
+        fit(net, (X, y), train, rng=0, callbacks=[trace], quiet=True)
+        (w,), b = net.linears[0].weight.data[0], float(net.linears[0].bias.data[0])
+        # the batched trace holds the same weights: M = -w at every recorded step
+        np.testing.assert_allclose(-r.main.trace[:, k, 0], [-v for v in trace.w], rtol=1e-9)
+        # recorded every 16 steps; the last quarter starts at the record nearest step 600
+        steps = [16 * i for i in range(len(trace.w))]
+        assert steps == r.main.curve_steps.tolist()
+        late = trace.w[min(range(len(steps)), key=lambda i: abs(steps[i] - 600))]
+        found = w < 0 and 9 < -b / w < 10
+        sharpening = -w > -late
+        expected.append("success" if found and sharpening else None)
+    got = r.main.outcomes.tolist()
+    assert [o if o == "success" else None for o in got] == expected
+    assert 0 < expected.count("success") < 8
+    sh = r.metrics["sharpening"]
+    ok = [k for k, o in enumerate(expected) if o]
+    assert sh["seeds"] == len(ok)
+    assert sh["median_M_end"] == pytest.approx(float(np.median(-r.main.trace[-1, ok, 0])))
+    assert sh["median_M_end"] > sh["median_M_start"] and 9 < sh["median_threshold_end"] < 10

@@ -31,9 +31,7 @@ class RecoveryResult:
             "success_rate": m["success_rate"],
             "structural_rate": m["structural_rate"],
             "readback_rate": m["readback_rate"],
-            "success_means": "read-back formula equals the target"
-            if self.target.expression is not None
-            else "the known unit structure (no exact formula for this target)",
+            "success_means": self.success_means,
             "solved_rate": m["solved_rate"],
             "outcomes": m["outcomes"],
             "seeds": m["seeds"],
@@ -56,9 +54,43 @@ class RecoveryResult:
                 }
                 for label, sel in (("both", both), ("one", ~both))
             }
+        if self.target.sharpens:
+            out["sharpening"] = self.sharpening()
         if self.grid:
             out["grid"] = [v.summary() for v in self.grid]
         return out
+
+    @property
+    def success_means(self) -> str:
+        if self.target.sharpens:
+            return (
+                "the gentle-introduction article's solution: the step's threshold found "
+                "(9 < -b/w < 10) and the sharpness M = -w still growing over the last quarter "
+                "of training (the loss reaches 0 only as M grows without bound)"
+            )
+        if self.target.expression is not None:
+            return "read-back formula equals the target"
+        return "the known unit structure (no exact formula for this target)"
+
+    def sharpening(self) -> dict[str, Any]:
+        """For the sigmoid step: the median sharpness ``M`` and threshold of the successful
+        seeds at the start and the end of training, and how many seeds were still sharpening."""
+        from tinylens.studies.recovery.sharpening import sharpness, threshold
+
+        m = self.main
+        ok = m.outcomes == "success"
+        M, c = sharpness(m.trace), threshold(m.trace)
+
+        def median(a: np.ndarray) -> float | None:
+            return float(np.median(a)) if a.size else None
+
+        return {
+            "seeds": int(ok.sum()),
+            "median_M_start": median(M[0, ok]),
+            "median_M_end": median(M[-1, ok]),
+            "median_threshold_end": median(c[-1, ok]),
+            "median_loss": median(m.losses[ok]),
+        }
 
     def rows(self) -> dict[str, list[Any]]:
         """One row per seed of the main variant: seed, final loss, outcome and both checks."""

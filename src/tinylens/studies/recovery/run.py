@@ -12,6 +12,7 @@ from tinylens.engine import BatchedMLP
 from tinylens.studies.recovery.classify import classify_seeds
 from tinylens.studies.recovery.config import RecoveryConfig
 from tinylens.studies.recovery.result import RecoveryResult
+from tinylens.studies.recovery.sharpening import sharpness, still_sharpening
 from tinylens.studies.recovery.targets import (
     DEFAULT_LR,
     RecoveryTarget,
@@ -98,7 +99,12 @@ def _train(
     fit(net, (X, y), train, rng=cfg.seed, callbacks=[curves], quiet=quiet)
     losses = net.astype(np.float64).loss(X_eval, y_eval)
     losses[net.diverged_] = np.inf
-    checked = classify_seeds(target, net, X_eval, y_eval, losses, tol=cfg.tol, atol=cfg.atol)
+    trace = curves.weights()
+    steps = np.array(curves.steps)
+    sharpening = still_sharpening(steps, sharpness(trace)) if target.sharpens else None
+    checked = classify_seeds(
+        target, net, X_eval, y_eval, losses, tol=cfg.tol, atol=cfg.atol, sharpening=sharpening
+    )
     return VariantResult(
         optimizer,
         init,
@@ -107,7 +113,7 @@ def _train(
         losses,
         checked.outcomes,
         net,
-        np.array(curves.steps),
+        steps,
         np.stack(curves.values),
         time.perf_counter() - t0,
         initial,
@@ -115,7 +121,8 @@ def _train(
         checked.readback,
         checked.formulas,
         target.expression is not None,
-        trace=curves.weights(),
+        trace=trace,
+        tol=cfg.tol,
     )
 
 

@@ -38,6 +38,7 @@ class VariantResult:
     formulas: np.ndarray = field(default_factory=lambda: np.zeros(0, object))  # (K,) str
     has_readback: bool = True
     trace: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
+    tol: float = 1e-6
 
     def __repr__(self) -> str:
         top = max(self.counts().items(), key=lambda kv: kv[1])[0] if len(self.outcomes) else "-"
@@ -80,7 +81,8 @@ class VariantResult:
 
     @property
     def solved_rate(self) -> float:
-        return float(np.mean(np.isin(self.outcomes, ["success", "solved, other formula"])))
+        """Seeds whose final evaluation loss is below ``tol`` (diverged seeds have inf)."""
+        return float(np.mean(self.losses < self.tol))
 
     @property
     def structural_rate(self) -> float:

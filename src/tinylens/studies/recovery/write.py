@@ -77,6 +77,26 @@ def write(result: RecoveryResult, run: RunDir) -> None:
             ),
         )
         figures.append(Figure("fits.png", "The function one seed of each outcome computes."))
+    if t.sharpens:
+        from tinylens.studies.recovery.sharpening import plot_sharpening, sharpness
+
+        run.save_figure(
+            "sharpening.png",
+            plot_sharpening(
+                main.curve_steps,
+                sharpness(main.trace),
+                main.outcomes,
+                title=f"{t.name}: the sharpness M = -w over training",
+            ),
+        )
+        figures.append(
+            Figure(
+                "sharpening.png",
+                "The sharpness M = -w of sigmoid(M (c - x)) over training: median and 10-90% "
+                "band by outcome. Once the threshold c sits between 9 and 10, every step makes "
+                "M larger: the loss falls to 0 only in the limit.",
+            )
+        )
     if result.grid:
         rows = [v.summary() for v in result.grid]
         run.save_figure(
@@ -112,7 +132,9 @@ def write(result: RecoveryResult, run: RunDir) -> None:
                 [o, n, f"{n / len(main.seeds):.1%}", ", ".join(map(str, main.examples(o)))]
                 for o, n in main.counts().items()
             ],
-            note=f"success: loss < {result.config.tol:g} and "
+            note=f"success: {result.success_means}"
+            if t.sharpens
+            else f"success: loss < {result.config.tol:g} and "
             + (
                 f"the formula read back out of the weights ({READBACK_DIGITS} decimals) "
                 "equals the target on its domain, decided exactly"
@@ -178,6 +200,15 @@ def write(result: RecoveryResult, run: RunDir) -> None:
             else f"{main.success_rate:.1%} have the known unit structure."
         )
     )
+    if t.sharpens:
+        sh = result.sharpening()
+        if sh["seeds"]:
+            summary += (
+                f" {main.success_rate:.1%} found the article's solution: the threshold "
+                f"(median {sh['median_threshold_end']:.3f}) between 9 and 10 and M still "
+                f"growing (median {sh['median_M_start']:.3g} at the start, "
+                f"{sh['median_M_end']:.3g} at the end)."
+            )
     run.add_section(
         Section(
             id="recovery",
