@@ -293,3 +293,31 @@ def test_the_sigmoid_step_is_scored_as_the_article_solution():
     assert sh["seeds"] == len(ok)
     assert sh["median_M_end"] == pytest.approx(float(np.median(-r.main.trace[-1, ok, 0])))
     assert sh["median_M_end"] > sh["median_M_start"] and 9 < sh["median_threshold_end"] < 10
+
+
+def test_is_even_trains_on_the_article_labels_and_initialisation():
+    """The article's 'is_even' labels are x mod 2 (what its network computes) and its layers
+    start as PyTorch's nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
+    Seeds stuck at the mean output 1/2 (the labels' mean) everywhere: checked on each such
+    seed with the engine's own single network."""
+    t = TARGETS["is_even"]
+    X = eval_grid(t)
+    assert t.function(X)[:, 0].tolist() == [x % 2 for x in range(16)]
+    assert TARGETS["is_even_labels_even"].function(X)[:, 0].tolist() == [
+        1 - x % 2 for x in range(16)
+    ]
+    r = run_recovery(RecoveryConfig(target="is_even", seeds=24, steps=1500), quiet=True)
+    assert r.main.init == "torch"
+    for name, w in r.main.initial.items():
+        if name.endswith("weight"):
+            bound = 1 / np.sqrt(w.shape[2])
+            b = r.main.initial[name.replace("weight", "bias")]
+            assert np.abs(w).max() <= bound and np.abs(b).max() <= bound, name
+    # He (the other convention) draws first-layer weights past PyTorch's bound of 1
+    he = run_recovery(RecoveryConfig(target="is_even_labels_even", seeds=24, steps=10), quiet=True)
+    assert he.main.init == "auto" and np.abs(he.main.initial["layers.0.weight"]).max() > 1
+    stuck = np.flatnonzero(r.main.outcomes == "stuck at the mean")
+    assert len(stuck) >= 3 and r.main.success_rate == 0
+    for k in stuck:
+        out = r.main.net.astype(np.float64).instance(int(k)).forward(X)[:, 0]
+        assert np.abs(out - 0.5).max() < 0.05 * 0.5, k

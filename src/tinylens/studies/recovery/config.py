@@ -42,7 +42,9 @@ class RecoveryConfig:
         Optimizer steps (the sources count steps, not epochs); None: the target's, or
         ``training.epochs`` times the steps of one epoch when ``training`` is given.
     init : str
-        A scheme of :mod:`tinylens.engine.init` (``auto``: He for ReLU, Xavier otherwise).
+        A scheme of :mod:`tinylens.engine.init`; ``auto``: the target's source initialisation
+        where it names one (``is_even``: PyTorch's, ``torch``), else He for ReLU and Xavier
+        otherwise.
     bias : bool, optional
         None: the target's (the sources' 1-2-1 and 2-2-1 circuits have none).
     hidden : tuple of int, optional

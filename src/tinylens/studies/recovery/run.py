@@ -74,6 +74,8 @@ def _train(
     quiet: bool,
 ) -> VariantResult:
     t0 = time.perf_counter()
+    if init == "auto" and target.init is not None:
+        init = target.init  # the source's initialisation
     lr = learning_rate(target, optimizer, cfg.lr)
     train = dataclasses.replace(cfg.training, optimizer=optimizer, lr=lr)
     per_epoch = cfg.steps_per_epoch
