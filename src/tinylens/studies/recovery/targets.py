@@ -20,6 +20,11 @@ __all__ = [
     "training_data",
 ]
 
+GAMMA_SHAPE = 2.0
+"""Shape of the gamma distribution (scale 1) the product net's inputs are drawn from: the
+toy-examples post draws them from a gamma distribution, with a shape not recorded here; 2 is
+our choice (positive numbers spread over about 0.1 to 8)."""
+
 DEFAULT_LR = {
     "sgd": None,
     "momentum": 0.01,
@@ -105,6 +110,14 @@ class RecoveryTarget:
 
 
 _SOURCE = "the sources' settings: inputs uniform on [-1, 1], SGD lr 0.1, batch 1000"
+
+
+_TOY = (
+    "the toy-examples post's one-unit bottleneck (a ReLU unit with bias, linear output); "
+    "ours: Adam lr 0.01, 2000 steps, batch 1000, MSE (the post's optimizer settings are not "
+    "recorded here); "
+)
+_X5 = ("x1", "x2", "x3", "x4", "x5")
 
 
 def _lib(*names: str) -> Callable[[], list[AffineNet]]:
@@ -225,6 +238,54 @@ TARGETS: dict[str, RecoveryTarget] = {
             expression="is_even(x, bits=4)",
         ),
         RecoveryTarget(
+            "bottleneck_sum",
+            "y = x1 + ... + x5, standard normal inputs, through one unit",
+            (5, 1, 1),
+            _X5,
+            lambda X: X.sum(axis=1, keepdims=True),
+            _lib("bottleneck_sum"),
+            bias=True,
+            distribution="normal",
+            optimizer="adam",
+            lr=0.01,
+            steps=2000,
+            settings_note=_TOY + "standard normal inputs",
+            expression="x1 + x2 + x3 + x4 + x5",
+        ),
+        RecoveryTarget(
+            "bottleneck_weighted_sum",
+            "y = 1.45 x1 + 0.05 x2 - 0.84 x3 - 0.38 x4 + 0.19 x5 - 0.85, standard normal inputs",
+            (5, 1, 1),
+            _X5,
+            lambda X: X @ np.array([[1.45], [0.05], [-0.84], [-0.38], [0.19]]) - 0.85,
+            _lib("bottleneck_weighted_sum"),
+            bias=True,
+            distribution="normal",
+            optimizer="adam",
+            lr=0.01,
+            steps=2000,
+            settings_note=_TOY + "standard normal inputs; the weights are the post's trained "
+            "example (library entry bottleneck_weighted_sum)",
+            expression="1.45*x1 + 0.05*x2 - 0.84*x3 - 0.38*x4 + 0.19*x5 - 0.85",
+        ),
+        RecoveryTarget(
+            "bottleneck_product",
+            "y = log(x1 x2) from log x1, log x2, x gamma-distributed, through one unit",
+            (2, 1, 1),
+            ("log_x1", "log_x2"),
+            lambda X: X.sum(axis=1, keepdims=True),
+            _lib("bottleneck_product"),
+            bias=True,
+            distribution="gamma",
+            optimizer="adam",
+            lr=0.01,
+            steps=2000,
+            settings_note=_TOY + f"inputs log x with x ~ gamma({GAMMA_SHAPE:g}, 1) (the post "
+            "draws x from a gamma distribution; the shape is ours); success is read on "
+            "log x in [-1, 1]",
+            expression="log_x1 + log_x2",
+        ),
+        RecoveryTarget(
             "less_than",
             "y = 1 if x < 10 (x = 0..19), ReLU step",
             (1, 2, 1),
@@ -274,12 +335,6 @@ def _uniform(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 def _normal(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return rng.standard_normal(size=(n, k))
-
-
-GAMMA_SHAPE = 2.0
-"""Shape of the gamma distribution (scale 1) the product net's inputs are drawn from. The
-toy-examples post draws them from a gamma distribution without a shape we could find; 2 is our
-choice (positive numbers spread over about 0.1 to 8)."""
 
 
 def _log_gamma(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
