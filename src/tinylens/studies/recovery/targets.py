@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.circuits import Domain, compile_expression, get_circuit, parse_domain
+from tinylens.data.functions import target_function
 from tinylens.engine import AffineNet
 
 __all__ = [
@@ -120,6 +121,13 @@ _TOY = (
 _X5 = ("x1", "x2", "x3", "x4", "x5")
 
 
+def _shared(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The shared table's function ``name`` (:mod:`tinylens.data.functions`), as
+    ``X (n, k) -> y (n, 1)``."""
+    batch = target_function(name).batch
+    return lambda X: batch(X).reshape(-1, 1)
+
+
 def _lib(*names: str) -> Callable[[], list[AffineNet]]:
     return lambda: [get_circuit(n).net for n in names]
 
@@ -138,7 +146,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = x",
             (1, 2, 1),
             ("x",),
-            lambda X: X,
+            _shared("identity"),
             _lib("identity"),
             settings_note=_SOURCE + ", 500 steps, no bias",
             expression="x",
@@ -148,7 +156,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = -x",
             (1, 2, 1),
             ("x",),
-            lambda X: -X,
+            _shared("negative_identity"),
             _lib("negative_identity"),
             settings_note=_SOURCE + ", 500 steps, no bias",
             expression="-x",
@@ -158,7 +166,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = |x|",
             (1, 2, 1),
             ("x",),
-            np.abs,
+            _shared("abs"),
             _lib("abs"),
             settings_note=_SOURCE + ", 500 steps, no bias",
             expression="abs(x)",
@@ -168,7 +176,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = x1 + x2",
             (2, 2, 1),
             ("x1", "x2"),
-            lambda X: X[:, :1] + X[:, 1:],
+            _shared("add"),
             _lib("add"),
             settings_note=_SOURCE + ", 500 steps, no bias",
             expression="x1 + x2",
@@ -178,7 +186,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = x1 - x2",
             (2, 2, 1),
             ("x1", "x2"),
-            lambda X: X[:, :1] - X[:, 1:],
+            _shared("subtract"),
             _lib("subtract"),
             settings_note=_SOURCE + ", 500 steps, no bias",
             expression="x1 - x2",
@@ -188,7 +196,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = min(x1, x2)",
             (2, 3, 1),
             ("x1", "x2"),
-            lambda X: np.minimum(X[:, :1], X[:, 1:]),
+            _shared("min"),
             lambda: [get_circuit("min").net, compile_expression("x2 - relu(x2 - x1)").net],
             steps=10_000,
             settings_note=_SOURCE + ", 10,000 steps; no bias is ours (the known circuit has "
@@ -200,7 +208,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "the gentle-introduction article's 'is_even' labels, x mod 2 (1 for odd x) on 0..15",
             (1, 2, 2, 2, 2, 2, 1),
             ("x",),
-            lambda X: (X % 2 == 1).astype(np.float64),
+            _shared("parity"),
             _lib("parity_net"),
             bias=True,
             output_activation="relu",
@@ -223,7 +231,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = 1 for even x on 0..15 (tinylens's labels; He initialisation)",
             (1, 2, 2, 2, 2, 2, 1),
             ("x",),
-            lambda X: (X % 2 == 0).astype(np.float64),
+            _shared("is_even"),
             _lib("is_even"),
             bias=True,
             output_activation="relu",
@@ -242,7 +250,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = x1 + ... + x5, standard normal inputs, through one unit",
             (5, 1, 1),
             _X5,
-            lambda X: X.sum(axis=1, keepdims=True),
+            _shared("add"),
             _lib("bottleneck_sum"),
             bias=True,
             distribution="normal",
@@ -273,7 +281,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = log(x1 x2) from log x1, log x2, x gamma-distributed, through one unit",
             (2, 1, 1),
             ("log_x1", "log_x2"),
-            lambda X: X.sum(axis=1, keepdims=True),
+            _shared("add"),  # log(x1 x2) = log x1 + log x2
             _lib("bottleneck_product"),
             bias=True,
             distribution="gamma",
@@ -290,7 +298,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = 1 if x < 10 (x = 0..19), ReLU step",
             (1, 2, 1),
             ("x",),
-            lambda X: (X < 10).astype(np.float64),
+            _shared("less_than"),
             _lib("less_than_step"),
             bias=True,
             integer_range=(0, 19),
@@ -308,7 +316,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = 1 if x < 10 (x = 0..19), one sigmoid unit",
             (1, 1),
             ("x",),
-            lambda X: (X < 10).astype(np.float64),
+            _shared("less_than"),
             _lib("less_than_sigmoid"),
             bias=True,
             output_activation="sigmoid",
