@@ -321,6 +321,10 @@ def test_is_even_trains_on_the_article_labels_and_initialisation():
     for k in stuck:
         out = r.main.net.astype(np.float64).instance(int(k)).forward(X)[:, 0]
         assert np.abs(out - 0.5).max() < 0.05 * 0.5, k
+    # the other constant outputs are a dead ReLU output: 0 on every input
+    for k in np.flatnonzero(r.main.outcomes == "constant output"):
+        out = r.main.net.astype(np.float64).instance(int(k)).forward(X)[:, 0]
+        assert np.array_equal(out, np.zeros(16)), k
 
 
 def test_input_distributions_of_the_toy_examples_post():
