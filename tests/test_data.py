@@ -698,6 +698,10 @@ def test_one_table_of_target_functions_for_datasets_library_and_recovery():
         ("parity_net", "parity"),
     ]:
         assert get_circuit(entry).reference is target_function(name).exact, entry
+    from tinylens.data import TARGETS as CURVES
+
+    x = np.linspace(-1, 1, 11)
+    assert np.array_equal(CURVES["abs"].fn(x), [abs(v) for v in x.tolist()])
     ds = arithmetic.minimum(50, rng=3)
     assert np.array_equal(ds.y[:, 0], target_function("min").batch(ds.X).astype(ds.y.dtype))
     X = rng.uniform(-1, 1, size=(30, 2))
