@@ -370,5 +370,14 @@ def test_the_product_bottleneck_success_over_seeds():
         out = net.forward(X)[:, 0]
         if outcome == "success":
             assert np.abs(out - y).max() < 1e-2, k
+            # the structure, by hand: the unit on over the box, w2 W1 = (1, 1), w2 b1 + b2 = 0
+            (w_a, w_b), b1 = net.linears[0].weight.data[0], net.linears[0].bias.data[0]
+            w2, b2 = net.linears[1].weight.data[0, 0], net.linears[1].bias.data[0]
+            by_hand = (
+                b1 >= abs(w_a) + abs(w_b)
+                and max(abs(w2 * w_a - 1), abs(w2 * w_b - 1)) <= 0.02
+                and abs(w2 * b1 + b2) <= 0.02
+            )
+            assert bool(r.main.structural[k]) == by_hand, k
         elif outcome == "constant output":
             assert np.ptp(out) < 1e-6, k

@@ -121,6 +121,32 @@ _TOY = (
 _X5 = ("x1", "x2", "x3", "x4", "x5")
 
 
+BOTTLENECK_ATOL = 0.02
+"""Tolerance on ``w2 * W1`` and ``w2 * b1 + b2`` when a trained bottleneck is compared with the
+target's ``m`` and ``c`` (our choice, the same as the default ``atol`` of the structural check)."""
+
+
+def _bottleneck_structure(m: tuple[float, ...], c: float) -> Callable[[AffineNet], bool]:
+    """``w2 * ReLU(b1 + W1 . x) + b2`` is the bottleneck for ``m . x + c`` on the box [-1, 1]^k
+    when its unit never switches off there (``b1 >= sum |W1_i|``), ``w2 * W1 = m`` and
+    ``w2 * b1 + b2 = c``. Any such ``b1`` works: the library's entry is one member of the
+    family, so the unit-by-unit comparison does not apply."""
+
+    def check(net: AffineNet) -> bool:
+        W1 = np.asarray(net.layers[0].weight, dtype=np.float64)[0]
+        b1 = float(net.layers[0].bias[0])
+        w2 = float(net.layers[1].weight[0][0])
+        b2 = float(net.layers[1].bias[0])
+        on = b1 >= float(np.abs(W1).sum())
+        slope = np.allclose(w2 * W1, m, rtol=0, atol=BOTTLENECK_ATOL)
+        return bool(on and slope and abs(w2 * b1 + b2 - c) <= BOTTLENECK_ATOL)
+
+    return check
+
+
+_WEIGHTED = (1.45, 0.05, -0.84, -0.38, 0.19)
+
+
 def _shared(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """The shared table's function ``name`` (:mod:`tinylens.data.functions`), as
     ``X (n, k) -> y (n, 1)``."""
@@ -253,6 +279,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             _shared("add"),
             _lib("bottleneck_sum"),
             bias=True,
+            structure=_bottleneck_structure((1.0,) * 5, 0.0),
             distribution="normal",
             optimizer="adam",
             lr=0.01,
@@ -265,9 +292,10 @@ TARGETS: dict[str, RecoveryTarget] = {
             "y = 1.45 x1 + 0.05 x2 - 0.84 x3 - 0.38 x4 + 0.19 x5 - 0.85, standard normal inputs",
             (5, 1, 1),
             _X5,
-            lambda X: X @ np.array([[1.45], [0.05], [-0.84], [-0.38], [0.19]]) - 0.85,
+            lambda X: X @ np.array(_WEIGHTED).reshape(-1, 1) - 0.85,
             _lib("bottleneck_weighted_sum"),
             bias=True,
+            structure=_bottleneck_structure(_WEIGHTED, -0.85),
             distribution="normal",
             optimizer="adam",
             lr=0.01,
@@ -284,6 +312,7 @@ TARGETS: dict[str, RecoveryTarget] = {
             _shared("add"),  # log(x1 x2) = log x1 + log x2
             _lib("bottleneck_product"),
             bias=True,
+            structure=_bottleneck_structure((1.0, 1.0), 0.0),
             distribution="gamma",
             optimizer="adam",
             lr=0.01,
