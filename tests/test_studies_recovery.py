@@ -246,7 +246,7 @@ def test_the_result_shows_itself_in_a_notebook(tmp_path):
         assert (tmp_path / "run" / name).exists(), name
 
 
-def test_the_sigmoid_step_is_scored_as_the_article_solution():
+def test_the_sigmoid_step_is_scored_as_the_article_solution(tmp_path):
     """less_than_sigmoid: a seed succeeds when its threshold -b/w is in (9, 10) with w < 0 and
     M = -w still grows over the last quarter. Recomputed here by training each seed alone
     (the engine's MLP through fit, float64) and scoring it in plain Python."""
@@ -293,6 +293,14 @@ def test_the_sigmoid_step_is_scored_as_the_article_solution():
     assert sh["seeds"] == len(ok)
     assert sh["median_M_end"] == pytest.approx(float(np.median(-r.main.trace[-1, ok, 0])))
     assert sh["median_M_end"] > sh["median_M_start"] and 9 < sh["median_threshold_end"] < 10
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = r.save(tmp_path / "sigmoid")
+    assert (out / "sharpening.png").exists()
+    assert json.loads((out / "metrics.json").read_text())["sharpening"] == sh
 
 
 def test_is_even_trains_on_the_article_labels_and_initialisation():
