@@ -4,9 +4,10 @@ Both sides run the same study (``run_recovery``: the ``min`` target, the 2-3-1 n
 biases, SGD lr 0.1, batch 1000, float32) in fresh Python processes, alternating, at the same
 BLAS thread count:
 
-* **reference**: the source tree of a git revision (default ``2a60289``, the base of the speed
-  work, before the batched trainer kept its work arrays for the run), unpacked with
-  ``git archive`` into a temporary directory;
+* **reference**: the source tree of a git revision, unpacked with ``git archive`` into a
+  temporary directory: by default ``eac9017`` (main before the recovery package; its
+  trainer already kept its work arrays for the run); ``--reference 2a60289`` is the base of
+  issue 18, before it did;
 * **this tree**: ``src/`` of this checkout.
 
 Each side's time is the study alone (imports excluded), wall clock and the process's CPU time
@@ -17,6 +18,8 @@ same weights bit for bit and the same outcome table, prints the ratios and ends 
         [--reference REV] [--threads 1] [--quick]
 
 Target (issue 18): this tree at least 1.5x faster than the reference, bit for bit the same.
+The child builds ``RecoveryConfig(target="min", seeds=..., steps=...)``, which both the old
+module and the package accept.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument(
-        "--reference", default="2a60289", help="git revision to compare with (the base)"
+        "--reference", default="eac9017", help="git revision to compare with (main before)"
     )
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads on both sides")
     ap.add_argument("--quick", action="store_true", help="200 seeds x 2000 steps, 2 repeats")

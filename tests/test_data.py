@@ -658,3 +658,54 @@ def test_import_defines_names_only():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_one_table_of_target_functions_for_datasets_library_and_recovery():
+    """tinylens.data.functions: each entry's array form equals its plain-Python form, exactly,
+    on float64 inputs; the library's references, the datasets and the recovery targets are
+    these very functions."""
+    from fractions import Fraction
+
+    from tinylens.circuits import get_circuit
+    from tinylens.data import arithmetic
+    from tinylens.data.functions import TARGET_FUNCTIONS, target_function
+    from tinylens.errors import UnknownNameError
+    from tinylens.studies.recovery import TARGETS
+
+    rng = np.random.default_rng(7)
+    for f in TARGET_FUNCTIONS.values():
+        k = f.arity or 3
+        X = rng.uniform(-20, 20, size=(200, k))
+        if f.name in ("is_even", "parity", "less_than"):
+            X = np.round(X).astype(np.float64) + 20  # integers 0..40
+        got = f.batch(X)
+        assert got.shape == (200,) and got.dtype == np.float64, f.name
+        expected = [float(f.exact(*row)) for row in X.tolist()]
+        assert got.tolist() == expected, f.name
+        # exact on Fractions too (the library's oracle): no float creeps in
+        q = [
+            Fraction(int(v)) + Fraction(1, 3) * (f.name not in ("is_even", "parity")) for v in X[0]
+        ]
+        assert isinstance(f.exact(*q), (Fraction, int)), f.name
+    assert target_function("add").exact(Fraction(1, 3), Fraction(1, 6)) == Fraction(1, 2)
+    with pytest.raises(UnknownNameError, match="did you mean 'abs'"):
+        target_function("absx")
+    # one function, three users
+    for entry, name in [
+        ("abs", "abs"),
+        ("min", "min"),
+        ("is_even", "is_even"),
+        ("parity_net", "parity"),
+    ]:
+        assert get_circuit(entry).reference is target_function(name).exact, entry
+    from tinylens.data import TARGETS as CURVES
+
+    x = np.linspace(-1, 1, 11)
+    assert np.array_equal(CURVES["abs"].fn(x), [abs(v) for v in x.tolist()])
+    ds = arithmetic.minimum(50, rng=3)
+    assert np.array_equal(ds.y[:, 0], target_function("min").batch(ds.X).astype(ds.y.dtype))
+    X = rng.uniform(-1, 1, size=(30, 2))
+    assert np.array_equal(TARGETS["subtract"].function(X)[:, 0], X[:, 0] - X[:, 1])
+    assert np.array_equal(
+        TARGETS["is_even"].function(np.arange(16.0)[:, None])[:, 0], np.arange(16) % 2
+    )

@@ -174,3 +174,26 @@ def test_user_mistakes_are_clear():
         BatchedMLP.from_networks([MLP([2, 3, 1], rng=0), MLP([2, 4, 1], rng=0)])
     with pytest.raises(ConfigError, match="instance 5 does not exist"):
         net.instance(5)
+
+
+def test_public_accessors_for_the_fast_paths():
+    """Activation.apply is the module's function without state; Sequential.hooks_at lists a
+    point's hooks (the fast paths read these instead of _f and _fwd_hooks)."""
+    from tinylens.engine import MLP
+    from tinylens.engine.activations import activation
+
+    x = np.linspace(-2, 2, 9)
+    for name in ("relu", "sigmoid", "tanh", "leaky_relu", "gelu"):
+        act = activation(name)
+        assert np.array_equal(act.apply(x), act.forward(x.copy())), name
+    sig = activation("sigmoid").apply(np.array([0.0, np.log(3.0)]))
+    np.testing.assert_allclose(sig, [0.5, 0.75], rtol=0, atol=1e-15)  # 1 / (1 + 1/3)
+    net = MLP([2, 3, 1], rng=0)
+
+    def hook(h, name):
+        return h
+
+    assert net.hooks_at("layers.1") == ()
+    with net.hooks([("layers.1", hook)]):
+        assert net.hooks_at("layers.1") == (hook,)
+    assert net.hooks_at("layers.1") == ()

@@ -25,7 +25,7 @@ from tinylens.data.arithmetic import (
     subtract,
     weighted_sum,
 )
-from tinylens.data.dataset import TASKS, Dataset, normalize, split_indices, train_test_split
+from tinylens.data.dataset import TASKS, Dataset, normalize
 from tinylens.data.digits import digits
 from tinylens.data.images import IMAGE_DATASETS, ImageSplit, load_image_split
 from tinylens.data.mnist import (
@@ -40,6 +40,7 @@ from tinylens.data.mnist import (
     read_idx,
 )
 from tinylens.data.registry import DATASETS, load_dataset
+from tinylens.data.splits import split_indices, train_test_split
 from tinylens.data.synthetic import (
     TARGETS,
     moons,

@@ -28,6 +28,7 @@ import numpy as np
 
 from tinylens.data._params import check_count, check_range, seed_of
 from tinylens.data.dataset import Dataset
+from tinylens.data.functions import target_function
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError
 
@@ -79,6 +80,11 @@ def _task(
     )
 
 
+def _fn(name: str) -> Any:
+    """The shared table's array form of ``name`` (:mod:`tinylens.data.functions`)."""
+    return target_function(name).batch
+
+
 def _uniform_task(
     name: str, fn: Any, n: int, inputs: int, low: float, high: float, rng: Rng, **params: Any
 ) -> Dataset:
@@ -101,39 +107,31 @@ def _uniform_task(
 
 def identity(n: int = 1000, *, low: float = -1.0, high: float = 1.0, rng: Rng = None) -> Dataset:
     """``y = x``, x uniform on ``[low, high]``. X, y : arrays of shape (n, 1)."""
-    return _uniform_task("identity", lambda X: X[:, 0], n, 1, low, high, rng)
+    return _uniform_task("identity", _fn("identity"), n, 1, low, high, rng)
 
 
 def negative_identity(
     n: int = 1000, *, low: float = -1.0, high: float = 1.0, rng: Rng = None
 ) -> Dataset:
     """``y = -x``, x uniform on ``[low, high]``. X, y : arrays of shape (n, 1)."""
-    return _uniform_task("negative_identity", lambda X: -X[:, 0], n, 1, low, high, rng)
+    return _uniform_task("negative_identity", _fn("negative_identity"), n, 1, low, high, rng)
 
 
 def absolute(n: int = 1000, *, low: float = -1.0, high: float = 1.0, rng: Rng = None) -> Dataset:
     """``y = |x|`` (dataset name ``"abs"``), x uniform on ``[low, high]``. X, y : (n, 1)."""
-    return _uniform_task("abs", lambda X: np.abs(X[:, 0]), n, 1, low, high, rng)
-
-
-def _column_sum(X: np.ndarray) -> np.ndarray:
-    # Left to right, like Python's sum(), so the oracle in the tests can be exact.
-    total = X[:, 0].copy()
-    for k in range(1, X.shape[1]):
-        total += X[:, k]
-    return total
+    return _uniform_task("abs", _fn("abs"), n, 1, low, high, rng)
 
 
 def add(
     n: int = 1000, inputs: int = 2, *, low: float = -1.0, high: float = 1.0, rng: Rng = None
 ) -> Dataset:
     """``y = x1 + ... + x_inputs``. X : array of shape (n, inputs); y : array of shape (n, 1)."""
-    return _uniform_task("add", _column_sum, n, inputs, low, high, rng)
+    return _uniform_task("add", _fn("add"), n, inputs, low, high, rng)
 
 
 def subtract(n: int = 1000, *, low: float = -1.0, high: float = 1.0, rng: Rng = None) -> Dataset:
     """``y = x1 - x2``. X : array of shape (n, 2); y : array of shape (n, 1)."""
-    return _uniform_task("subtract", lambda X: X[:, 0] - X[:, 1], n, 2, low, high, rng)
+    return _uniform_task("subtract", _fn("subtract"), n, 2, low, high, rng)
 
 
 def weighted_sum(
@@ -217,14 +215,14 @@ def minimum(
     n: int = 1000, inputs: int = 2, *, low: float = -1.0, high: float = 1.0, rng: Rng = None
 ) -> Dataset:
     """``y = min(x1, ..., x_inputs)`` (dataset name ``"min"``). X : (n, inputs); y : (n, 1)."""
-    return _uniform_task("min", lambda X: X.min(axis=1), n, inputs, low, high, rng)
+    return _uniform_task("min", _fn("min"), n, inputs, low, high, rng)
 
 
 def maximum(
     n: int = 1000, inputs: int = 2, *, low: float = -1.0, high: float = 1.0, rng: Rng = None
 ) -> Dataset:
     """``y = max(x1, ..., x_inputs)`` (dataset name ``"max"``). X : (n, inputs); y : (n, 1)."""
-    return _uniform_task("max", lambda X: X.max(axis=1), n, inputs, low, high, rng)
+    return _uniform_task("max", _fn("max"), n, inputs, low, high, rng)
 
 
 def _integer(name: str, value: object) -> int:
@@ -248,7 +246,7 @@ def less_than(c: float = 10, low: int = 0, high: int = 20, *, rng: Rng = None) -
     if isinstance(c, bool) or not isinstance(c, numbers.Real):
         raise ConfigError(f"c must be a number, not {c!r}")
     x = np.arange(low, high, dtype=np.float64).reshape(-1, 1)
-    y = (x[:, 0] < c).astype(np.float64)
+    y = (x[:, 0] < c).astype(np.float64)  # c is a parameter: the shared less_than has c = 10
     return _task(
         "less_than",
         x,
@@ -266,7 +264,7 @@ def _bits_grid(name: str, bits: int, rng: Rng, fn: Any) -> Dataset:
     if bits > 24:  # float32 holds every integer up to 2**24 exactly
         raise ConfigError(f"bits must be <= 24 so every x is exact in float32, got {bits}")
     x = np.arange(2**bits, dtype=np.float64).reshape(-1, 1)
-    return _task(name, x, fn(x[:, 0]), rng=rng, input_range=(0.0, 2.0**bits - 1), bits=bits)
+    return _task(name, x, fn(x), rng=rng, input_range=(0.0, 2.0**bits - 1), bits=bits)
 
 
 def is_even(bits: int = 4, *, rng: Rng = None) -> Dataset:
@@ -274,7 +272,7 @@ def is_even(bits: int = 4, *, rng: Rng = None) -> Dataset:
 
     ``rng`` is accepted for a uniform signature and unused. X, y : arrays of shape (2**bits, 1).
     """
-    return _bits_grid("is_even", bits, rng, lambda x: (x % 2 == 0).astype(np.float64))
+    return _bits_grid("is_even", bits, rng, _fn("is_even"))
 
 
 def parity(bits: int = 4, *, rng: Rng = None) -> Dataset:
@@ -283,4 +281,4 @@ def parity(bits: int = 4, *, rng: Rng = None) -> Dataset:
     This is the parity of the integer (its lowest bit), not of its number of set bits.
     ``rng`` is accepted for a uniform signature and unused. X, y : arrays of shape (2**bits, 1).
     """
-    return _bits_grid("parity", bits, rng, lambda x: x % 2)
+    return _bits_grid("parity", bits, rng, _fn("parity"))

@@ -26,6 +26,7 @@ from tinylens.data._params import (
     seed_of,
 )
 from tinylens.data.dataset import Dataset
+from tinylens.data.functions import target_function
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
 
@@ -40,6 +41,18 @@ class Target(NamedTuple):
     description: str
 
 
+def _shared(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A one-input function of the shared table (:mod:`tinylens.data.functions`) on x of any
+    shape."""
+    batch = target_function(name).batch
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return batch(x.reshape(-1, 1)).reshape(x.shape)
+
+    return fn
+
+
 def _rough(x: np.ndarray) -> np.ndarray:
     # Weierstrass-like: bounded by sum(0.5**k) < 2, with wiggles at 6 scales (3**k half-periods
     # per unit), so a small network fits the coarse shape long before the fine one.
@@ -49,7 +62,7 @@ def _rough(x: np.ndarray) -> np.ndarray:
 TARGETS: dict[str, Target] = {
     "sine": Target(np.sin, (0.0, 2 * math.pi), "sin(x) on [0, 2pi]"),
     "polynomial": Target(lambda x: x**3 - x, (-1.5, 1.5), "x**3 - x on [-1.5, 1.5]"),
-    "abs": Target(np.abs, (-1.0, 1.0), "|x| on [-1, 1]"),
+    "abs": Target(_shared("abs"), (-1.0, 1.0), "|x| on [-1, 1]"),
     "rough": Target(_rough, (-1.0, 1.0), "sum_{k<6} 0.5**k cos(3**k pi x) on [-1, 1]"),
 }
 

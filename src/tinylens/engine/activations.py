@@ -107,6 +107,11 @@ class _Elementwise(Module):
     def _f(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """The activation as a pure function: the output for ``x``, with no state kept on
+        the module for a backward pass (for fast paths that run a network's tail)."""
+        return self._f(x)
+
     def _grad(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 

@@ -265,6 +265,10 @@ class Sequential(Module):
         """Remove every forward hook."""
         self._fwd_hooks.clear()
 
+    def hooks_at(self, name: str) -> tuple[HookFn, ...]:
+        """The forward hooks registered on the module ``name`` (empty if none), in order."""
+        return tuple(self._fwd_hooks.get(name, ()))
+
     @property
     def n_hooks(self) -> int:
         """Number of registered forward hooks (a hook on two points counts twice)."""
