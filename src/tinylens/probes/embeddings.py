@@ -275,7 +275,10 @@ class Embedding:
     silhouette_ : float
         Of the class labels in the 2-D embedding.
     silhouette_full_ : float
-        Of the class labels in the space itself (all its dimensions).
+        Of the class labels in the space itself (all its dimensions), on every subsampled
+        point (a superset of ``rows`` when t-SNE / UMAP embedded fewer).
+    rows : array of int of shape (n_samples,), optional
+        Which samples of the data ``points`` are.
     """
 
     space: str
@@ -284,6 +287,7 @@ class Embedding:
     labels: np.ndarray
     silhouette_: float
     silhouette_full_: float
+    rows: np.ndarray | None = None
 
 
 def layer_embeddings(
@@ -350,7 +354,9 @@ def layer_embeddings(
             rows_m = slow if method != "pca" else np.arange(len(ys))
             pts = embed(A[rows_m], method, rng=gen)
             lab = ys[rows_m]
-            out.append(Embedding(space, method, pts, lab, silhouette(pts, lab), full))
+            out.append(
+                Embedding(space, method, pts, lab, silhouette(pts, lab), full, rows[rows_m])
+            )
     return out
 
 

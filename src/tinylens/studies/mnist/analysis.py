@@ -383,7 +383,10 @@ def analyse_model(
             )
     sub_embeddings: list[Embedding] = []
     subspace = {n: selective_units(out[n].selectivity, cfg.subspace_k) for n in dense}
-    subspace = {n: u for n, u in subspace.items() if len(u)}
+    for n, u in subspace.items():
+        if len(u) < 2 and "subspaces" in chosen and cfg.embeddings:
+            notes.append(f"{n}: {len(u)} live selective unit(s); its subspace is not embedded.")
+    subspace = {n: u for n, u in subspace.items() if len(u) >= 2}  # a 2-D picture needs 2
     if "subspaces" in chosen and cfg.embeddings and subspace:
         with clock("subspace embeddings"):
             sub_embeddings = layer_embeddings(
