@@ -221,7 +221,10 @@ def metrics(result: MnistResult) -> dict[str, Any]:
             "total": round(result.seconds, 3),
             **{f"train_{n}": round(r.train_seconds, 3) for n, r in result.runs.items()},
         },
-        "stage_seconds": {k: round(v, 3) for k, v in (result.stage_seconds or {}).items()},
+        "stage_seconds": {
+            k: {"wall": round(w, 3), "cpu": round(c, 3)}
+            for k, (w, c) in (result.stage_seconds or {}).items()
+        },
         "notes": result.notes(),
     }
     if result.cnn is not None:

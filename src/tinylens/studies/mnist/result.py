@@ -185,8 +185,10 @@ class MnistResult:
     cnn : ModelRun, optional
     seconds : float
         Wall time of the run.
-    stage_seconds : dict of str -> float
-        Wall time per stage (loading, training and analysing each model).
+    stage_seconds : dict of str -> (float, float)
+        (wall, CPU) seconds per stage: loading, training and analysing each model, and each
+        analysis. CPU seconds (this process; BLAS and OpenMP on one thread) are what a stage
+        costs on a quiet machine.
     """
 
     config: MnistStudyConfig
@@ -194,7 +196,7 @@ class MnistResult:
     runs: dict[str, ModelRun]
     cnn: ModelRun | None = None
     seconds: float = 0.0
-    stage_seconds: dict[str, float] | None = None
+    stage_seconds: dict[str, tuple[float, float]] | None = None
 
     @property
     def primary(self) -> ModelRun:

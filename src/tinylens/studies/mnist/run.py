@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from tinylens.studies.mnist.analysis import analyse_model, neuron_points
 from tinylens.studies.mnist.config import VARIANTS, MnistStudyConfig
 from tinylens.studies.mnist.models import build_variant, load_data, train_model, variant_data
 from tinylens.studies.mnist.result import MnistResult, ModelRun
+from tinylens.studies.mnist.timing import now, since
 from tinylens.training.threads import limit_blas_threads
 
 __all__ = ["run", "run_mnist"]
@@ -65,7 +65,8 @@ def _run_one(
     data: ImageSplit,
     *,
     full: bool,
-    stages: dict[str, float],
+    quiet: bool,
+    stages: dict[str, tuple[float, float]],
 ) -> ModelRun:
     rng = np.random.default_rng(cfg.seed)
     notes_of: str | None = None
@@ -88,7 +89,7 @@ def _run_one(
         epochs = cfg.train.epochs
         analyses = cfg.analyses if full else tuple(a for a in cfg.analyses if a in _COMPARISON)
     layers = neuron_points(net)
-    t0 = time.perf_counter()
+    t0 = now()
     history, stats, seconds = train_model(
         net,
         train,
@@ -97,10 +98,10 @@ def _run_one(
         layers,
         rng=rng,
         stats_every=cfg.stats_every,
-        quiet=True,
+        quiet=quiet,
     )
-    stages[f"train {variant}"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    stages[f"train {variant}"] = since(t0)
+    t0 = now()
     settings = cfg.analysis_config().replace(analyses=analyses)
     analysis = analyse_model(net, train, test, layers, settings, stats=stats, quiet=True)
     run = ModelRun(
@@ -117,9 +118,9 @@ def _run_one(
         run.feature_maps, run.feature_map_rows = _feature_maps(
             net, test, layers, cfg.feature_map_inputs
         )
-    stages[f"analyse {variant}"] = time.perf_counter() - t0
+    stages[f"analyse {variant}"] = since(t0)
     for part, s in analysis.seconds.items():
-        stages[f"  {variant}: {part}"] = s
+        stages[f"  {variant}: {part}"] = (s, analysis.cpu_seconds[part])
     return run
 
 
@@ -153,11 +154,11 @@ def run(
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
         config = dataclasses.replace(config, seed=seed)
-    t_start = time.perf_counter()
-    stages: dict[str, float] = {}
+    t_start = now()
+    stages: dict[str, tuple[float, float]] = {}
     if data is None:
         data = load_data(config)
-        stages["load data"] = time.perf_counter() - t_start
+        stages["load data"] = since(t_start)
     runs: dict[str, ModelRun] = {}
     jobs = list(config.variants) + (["cnn"] if config.cnn else [])
     with (
@@ -166,14 +167,16 @@ def run(
     ):
         for i, variant in enumerate(config.variants):
             bar.update(description=f"mnist study: {variant}")
-            runs[variant] = _run_one(variant, config, data, full=i == 0, stages=stages)
+            runs[variant] = _run_one(
+                variant, config, data, full=i == 0, quiet=not progress, stages=stages
+            )
             bar.advance()
         cnn = None
         if config.cnn:
             bar.update(description="mnist study: cnn")
-            cnn = _run_one("cnn", config, data, full=True, stages=stages)
+            cnn = _run_one("cnn", config, data, full=True, quiet=not progress, stages=stages)
             bar.advance()
-    seconds = time.perf_counter() - t_start
+    seconds = since(t_start)[0]
     return MnistResult(config, data, runs, cnn, seconds, stages)
 
 

@@ -24,10 +24,12 @@ class Page:
     def __init__(self, rd: RunDir) -> None:
         self.rd = rd
         self.figures: list[Figure] = []
+        self.count = 0
 
     def add(self, path: str, fig: Any, caption: str) -> None:
-        self.rd.save_figure(path, fig)
+        self.rd.save_figure(path, fig)  # drawn once (tinylens.io.save_figure)
         self.figures.append(Figure(path, caption))
+        self.count += 1
 
     def take(self) -> list[Figure]:
         out, self.figures = self.figures, []

@@ -24,6 +24,7 @@ from tinylens.studies.mnist.sections_training import (
     selectivity_section,
     training_section,
 )
+from tinylens.studies.mnist.timing import now, since
 
 if TYPE_CHECKING:
     from tinylens.studies.mnist.result import MnistResult, ModelRun
@@ -90,8 +91,8 @@ def _csvs(run: ModelRun, rd: RunDir, prefix: str = "") -> None:
 def write(result: MnistResult, rd: RunDir) -> None:
     """Write the whole run into ``rd``."""
     cfg = result.config
+    t0 = now()
     rd.write_yaml("config.yaml", {**cfg.to_dict(), "lr": result.lr})
-    rd.write_json("metrics.json", metrics(result))
     runs = list(result.runs.values()) + ([result.cnn] if result.cnn is not None else [])
     history_rows = [[r.variant, *row] for r in runs for row in r.history.rows()]
     from tinylens.training import History
@@ -117,6 +118,8 @@ def write(result: MnistResult, rd: RunDir) -> None:
     _csvs(p, rd)
     if result.cnn is not None:
         _csvs(result.cnn, rd, "cnn_")
+    timing = {"tables, weights and snapshots": since(t0)}
+    t0 = now()
     page = Page(rd)
     sections = [
         training_section(result, page),
@@ -137,3 +140,9 @@ def write(result: MnistResult, rd: RunDir) -> None:
     title = f"tinylens mnist: {'-'.join(map(str, p.net.sizes))} on {result.data.source}"
     for s in sections:
         rd.add_section(s, title=title)
+    timing[f"report sections ({page.count} figures, each drawn once)"] = since(t0)
+    m = metrics(result)
+    m["write_seconds"] = {
+        k: {"wall": round(w, 3), "cpu": round(c, 3)} for k, (w, c) in timing.items()
+    }
+    rd.write_json("metrics.json", m)
