@@ -79,27 +79,23 @@ def plot_bottleneck_scaling(
     entries: Sequence[Mapping[str, Any]],
     *,
     title: str = "",
+    ax: Any = None,
 ) -> Figure:
-    """One panel per bottleneck unit: the accuracy of every class as the unit is scaled (grey),
-    the classes it is the bottleneck of in colour, dashed where a curve is not monotone.
+    """One line per (bottleneck unit, class it is the bottleneck of): that class's accuracy as
+    the unit is scaled; dashed where the curve is not monotone. One axes (figures with many
+    small axes cost most of a report's drawing time).
 
     ``entries`` as :meth:`tinylens.studies.mnist.ModelRun.bottleneck_scaling` returns them
     (``layer``, ``unit``, ``classes``, ``scales``, ``class_accuracy`` (scales, classes),
     ``monotone``).
     """
-    n = max(1, len(entries))
-    cols = min(4, n)
-    rows = (n + cols - 1) // cols
-    fig = new_figure(3.2 * cols, 2.7 * rows)
-    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
-    for ax in axes[len(entries) :]:
-        ax.set_visible(False)
-    for ax, e in zip(axes, entries, strict=False):
+    fig, ax = new_axes(ax, 6.0, 3.8)
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    for e in entries:
         s = np.asarray(e["scales"], dtype=np.float64)
         acc = np.asarray(e["class_accuracy"], dtype=np.float64)
-        for c in range(acc.shape[1]):
-            if c not in e["classes"]:
-                ax.plot(s, acc[:, c], color="0.75", lw=0.8)
         for c in e["classes"]:
             mono = e["monotone"][str(c)]
             ax.plot(
@@ -107,14 +103,13 @@ def plot_bottleneck_scaling(
                 acc[:, c],
                 marker="o",
                 ms=3,
-                lw=1.8,
+                lw=1.6,
                 ls="-" if mono else "--",
-                label=f"class {c}" + ("" if mono else " (not monotone)"),
+                color=cmap(c % 10),
+                label=f"class {c}: {e['layer']}#{e['unit']}" + ("" if mono else " (not monotone)"),
             )
-        ax.axvline(1.0, color="grey", lw=0.6, ls=":")
-        ax.set(xlabel="scale", ylabel="class accuracy", ylim=(-0.03, 1.03))
-        ax.set_title(f"{e['layer']} unit {e['unit']}", fontsize=9)
-        ax.legend(fontsize=6)
-    if title:
-        fig.suptitle(title)
+    ax.axvline(1.0, color="grey", lw=0.6, ls=":")
+    ax.set(xlabel="scale of the bottleneck unit", ylabel="its class's accuracy", ylim=(-0.03, 1.03))
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=6, ncol=2)
     return fig

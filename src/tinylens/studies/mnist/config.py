@@ -96,7 +96,8 @@ class AnalysisConfig:
         the time: 14-15 s against 28-32 s, one thread, loaded machine).
     tsne_samples : int
         t-SNE and UMAP embed a random subset of at most this many of those (PCA and the
-        full-space silhouettes use all of them). Our choice: 300.
+        full-space silhouettes use all of them). Our choice: 200 (issue 18: t-SNE was the
+        largest analysis of ``tinylens mnist --variant raw``).
     top_k : int
         Top units listed per class.
     scales : tuple of float
@@ -117,7 +118,7 @@ class AnalysisConfig:
     analyses: tuple[str, ...] = ANALYSES
     embeddings: tuple[str, ...] = ("pca", "tsne")
     embedding_samples: int = 500
-    tsne_samples: int = 300
+    tsne_samples: int = 200
     top_k: int = 3
     scales: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
     subspace_k: int = 3

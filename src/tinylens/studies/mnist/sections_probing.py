@@ -87,10 +87,10 @@ def ablation_section(run: ModelRun, page: Page, prefix: str = "") -> Section | N
             plot_bottleneck_scaling(
                 curves, title=f"{run.variant}: each bottleneck {first.unit}, scaled"
             ),
-            f"For each bottleneck {first.unit} (over all layers), the test accuracy of every "
-            "class as it is multiplied by each factor (1: the trained network): the classes it "
-            "is the bottleneck of in colour, dashed where that class's accuracy falls somewhere "
-            "as the factor grows (not monotone); the other classes grey.",
+            f"For each class, its bottleneck {first.unit} (over all layers) multiplied by each "
+            "factor (1: the trained network) and the class's test accuracy; dashed where it "
+            "falls somewhere as the factor grows (not monotone). Every class's accuracy at "
+            "every factor: metrics.json bottleneck_scaling and the scaling_*.csv tables.",
         )
         rows = []
         for e in curves:
