@@ -22,21 +22,17 @@ from tinylens.cli.common import (
 
 ORDER = 40
 EXAMPLE = "tinylens mnist --data-dir ~/mnist --variant all --cnn"
-_VARIANTS = (
-    "raw",
-    "normalized",
-    "layernorm",
-    "layernorm_pre",
-    "layernorm_post",
-    "dropout",
-    "best",
-    "all",
-)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     # defaults live once, in the study's config: the help quotes them from there
-    from tinylens.studies.mnist.config import ANALYSES, SOURCE, MnistStudyConfig
+    from tinylens.studies.mnist.config import (
+        ANALYSES,
+        SOURCE,
+        VARIANT_ALIASES,
+        VARIANTS,
+        MnistStudyConfig,
+    )
 
     d = MnistStudyConfig()
     t = d.train
@@ -79,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--variant",
         metavar="NAMES",
-        help=f"comma-separated, from {', '.join(_VARIANTS)} (default {','.join(d.variants)})",
+        help=f"comma-separated, from {', '.join([*VARIANTS, *VARIANT_ALIASES, 'all'])} "
+        f"(default {','.join(d.variants)})",
     )
     p.add_argument("--cnn", action="store_true", help="also train and diagnose a small CNN")
     channels = ",".join(map(str, d.cnn_channels))

@@ -263,13 +263,13 @@ class MnistResult:
             n = min(cfg.embedding_samples, self.data.test.n)
             slow = [m for m in cfg.embeddings if m != "pca"]
             tsne = (
-                f"; t-SNE and UMAP on {min(n, cfg.tsne_samples)} of them"
+                f"; t-SNE and UMAP on {cfg.tsne_samples} of them"
                 if slow and cfg.tsne_samples < n
                 else ""
             )
             notes.append(
                 f"Embeddings use a random subsample of {n} test images "
-                f"({', '.join(cfg.embeddings)}){tsne}; t-SNE and UMAP cost seconds per thousand "
+                f"({', '.join(cfg.embeddings)}{tsne}); t-SNE and UMAP cost seconds per thousand "
                 "points."
             )
         return notes
