@@ -78,6 +78,13 @@ def test_edges_span_every_epoch_and_a_constant_layer_gets_one_bin_around_it(trai
     h = activation_histograms(net, X, ["layers.1"], history.snapshots, bins=5)
     lo, hi = h.edges_["layers.1"][[0, -1]]
     assert lo == 0.0  # a ReLU layer: its smallest value is exactly 0
+    probe, peaks = net.copy(), []
+    for _, state in history.snapshots:
+        probe.load_state_dict(state)
+        with evaluating(probe) as hk:
+            _, cache = hk.run_with_cache(X, names=["layers.1"])
+        peaks.append(float(np.max(cache["layers.1"])))
+    assert hi == max(peaks) and hi > min(peaks)  # the widest epoch sets the last edge
     # a layer whose units are all dead: every activation is 0, one bin [-0.5, 0.5] holds them
     dead = net.copy()
     state = dict(history.snapshots[-1][1])

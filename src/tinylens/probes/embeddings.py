@@ -354,9 +354,7 @@ def layer_embeddings(
             rows_m = slow if method != "pca" else np.arange(len(ys))
             pts = embed(A[rows_m], method, rng=gen)
             lab = ys[rows_m]
-            out.append(
-                Embedding(space, method, pts, lab, silhouette(pts, lab), full, rows[rows_m])
-            )
+            out.append(Embedding(space, method, pts, lab, silhouette(pts, lab), full, rows[rows_m]))
     return out
 
 
