@@ -73,7 +73,7 @@ def main() -> None:
         with limit_blas_threads(1):
             net = tl.MLP(sizes, rng=cfg.seed, init=cfg.init)
             train_cfg = tl.TrainConfig(
-                epochs=cfg.epochs, batch_size=cfg.batch_size, optimizer="sgd", lr=lr
+                epochs=cfg.train.epochs, batch_size=cfg.train.batch_size, optimizer="sgd", lr=lr
             )
             t = time.perf_counter()
             tl.fit(net, data.train, train_cfg, rng=cfg.seed, quiet=True)
@@ -111,7 +111,7 @@ def main() -> None:
     ratio, end_ratio = study_s / plain_s, end_s / plain_s
     print(
         f"data: {data.source}, {data.train.n} train / {data.test.n} test "
-        f"(loaded in {load_seconds:.2f} s); {'-'.join(map(str, sizes))} MLP, {cfg.epochs} "
+        f"(loaded in {load_seconds:.2f} s); {'-'.join(map(str, sizes))} MLP, {cfg.train.epochs} "
         f"epochs of SGD at lr {lr:g}"
     )
     print(
@@ -144,7 +144,7 @@ def main() -> None:
                 "data_source": data.source,
                 "n_train": data.train.n,
                 "n_test": data.test.n,
-                "epochs": cfg.epochs,
+                "epochs": cfg.train.epochs,
                 "plain_seconds": round(plain_s, 4),
                 "end_to_end_seconds": round(end_s, 4),
                 "end_to_end_over_plain": round(end_ratio, 3),

@@ -436,10 +436,10 @@ def cnn_sections(result: MnistResult, page: Page) -> list[Section]:
         title="CNN track",
         summary=(
             f"{cnn.description}, trained like the MLP (SGD, lr {result.lr:g}, batch "
-            f"{result.config.batch_size}, {len(cnn.history.epoch)} epochs). The same diagnostics, "
-            "per channel: a channel is one unit, its activation summarised over positions "
-            "(dead: never > 0 anywhere on any training image; selectivity on its mean over "
-            "positions; ablation and scaling of the whole map)."
+            f"{result.config.train.batch_size}, {len(cnn.history.epoch)} epochs). The same "
+            "diagnostics, per channel: a channel is one unit, its activation summarised over "
+            "positions (dead: never > 0 anywhere on any training image; selectivity on its "
+            "mean over positions; ablation and scaling of the whole map)."
         ),
         metrics={"CNN test accuracy": round(cnn.test_accuracy, 4), "parameters": cnn.n_parameters},
         figures=page.take(),

@@ -129,7 +129,8 @@ def training_section(result: MnistResult, page: Page) -> Section:
     }
     summary = (
         f"The source's setup: a {'-'.join(map(str, p.net.sizes))} ReLU MLP, cross-entropy, SGD "
-        f"at lr {result.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epochs, seed {cfg.seed}, "
+        f"at lr {result.lr:g}, batch {cfg.train.batch_size}, {cfg.train.epochs} epochs, "
+        f"seed {cfg.seed}, init {cfg.init}, "
         f"inputs in {p.analysis.input_range}, trained on {d.train.n} images of {d.source} and "
         f"tested on {d.test.n}. It reached {_pct(p.test_accuracy)} test accuracy. "
         + (
