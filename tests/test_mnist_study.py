@@ -273,6 +273,8 @@ def test_the_run_directory_has_weights_snapshots_figures_and_a_report(digits_run
     info = read_info(path / "weights" / "normalized.safetensors")["info"]
     assert info["input_range"]["normalization"] is not None and info["variant"] == "normalized"
     html = (path / "index.html").read_text()
+    # the settings quoted in the text are the nested TrainConfig's (not the config's aliases)
+    assert "batch 64, 4 epochs" in html and "None" not in (path / "report.json").read_text()
     for anchor in (
         "training",
         "lifecycle",

@@ -22,26 +22,28 @@ from tinylens.cli.common import (
 
 ORDER = 40
 EXAMPLE = "tinylens mnist --data-dir ~/mnist --variant all --cnn"
-_VARIANTS = (
-    "raw",
-    "normalized",
-    "layernorm",
-    "layernorm_pre",
-    "layernorm_post",
-    "dropout",
-    "best",
-    "all",
-)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # defaults live once, in the study's config: the help quotes them from there
+    from tinylens.studies.mnist.config import (
+        ANALYSES,
+        SOURCE,
+        VARIANT_ALIASES,
+        VARIANTS,
+        MnistStudyConfig,
+    )
+
+    d = MnistStudyConfig()
+    t = d.train
     p = sub.add_parser(
         "mnist",
         help="the MNIST probing study: neurons, lifecycles, ablations, maps, variants, CNN",
         description=(
-            "Train the source's 784-32-16-10 ReLU MLP (SGD lr 0.01, batch 64, 20 epochs, inputs "
-            "in [0, 1]) with streaming neuron statistics every epoch, then measure it: dead "
-            "neurons and their lifecycle, class selectivity, drift, per-class accuracy, batched "
+            f"Train the {'-'.join(map(str, (784, *d.hidden, 10)))} ReLU MLP of {SOURCE} (SGD lr "
+            f"0.01, batch {t.batch_size}, {t.epochs} epochs, inputs in [0, 1]) with streaming "
+            "neuron statistics every epoch, then measure it: dead neurons and their lifecycle, "
+            "activation histograms, class selectivity, drift, per-class accuracy, batched "
             "ablation and scaling of every neuron, embeddings, single-pixel and saliency maps, "
             "pruning by selectivity. --variant compares normalized inputs, LayerNorm (before: "
             "layernorm_pre = layernorm; after: layernorm_post), dropout and the source's best "
@@ -51,49 +53,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset",
         choices=["mnist", "digits"],
-        help="mnist (default; falls back to the MNIST test set split 8,000/2,000, then digits)",
+        help=f"{d.dataset} (default; falls back to the MNIST test set split 8,000/2,000, not "
+        "comparable to the source's 94.80%%, then digits)",
     )
     p.add_argument("--data-dir", metavar="DIR", help="directory with the MNIST IDX files")
     p.add_argument(
         "--no-download", action="store_true", help="never download MNIST (use local files only)"
     )
-    p.add_argument("--hidden", type=int_list, help="hidden widths (32,16)")
-    p.add_argument("--epochs", type=positive_int, help="epochs (default 20)")
-    p.add_argument("--batch-size", type=positive_int, help="minibatch (default 64)")
+    hidden = ",".join(map(str, d.hidden))
+    p.add_argument("--hidden", type=int_list, help=f"hidden widths ({hidden})")
+    p.add_argument("--epochs", type=positive_int, help=f"epochs (default {t.epochs})")
+    p.add_argument("--batch-size", type=positive_int, help=f"minibatch (default {t.batch_size})")
     p.add_argument(
         "--lr", type=positive_float, help="SGD learning rate (default 0.01 on MNIST, 0.1 on digits)"
     )
     p.add_argument(
         "--init",
-        help="weight init: auto (He, default) or torch (nn.Linear's, as the source)",
+        help=f"weight init: {d.init} (He for ReLU layers, default), torch (nn.Linear's default, "
+        "as the source), he, he_uniform, xavier, xavier_normal",
     )
     p.add_argument(
         "--variant",
         metavar="NAMES",
-        help=f"comma-separated, from {', '.join(_VARIANTS)} (default raw)",
+        help=f"comma-separated, from {', '.join([*VARIANTS, *VARIANT_ALIASES, 'all'])} "
+        f"(default {','.join(d.variants)})",
     )
     p.add_argument("--cnn", action="store_true", help="also train and diagnose a small CNN")
-    p.add_argument("--cnn-channels", type=int_list, help="CNN channels (8,16)")
+    channels = ",".join(map(str, d.cnn_channels))
+    p.add_argument("--cnn-channels", type=int_list, help=f"CNN channels ({channels})")
     p.add_argument("--cnn-epochs", type=positive_int, help="CNN epochs (default: --epochs)")
     p.add_argument(
         "--embeddings",
         metavar="METHODS",
-        help="pca, tsne, umap (comma-separated), all or none (default pca,tsne)",
+        help=f"pca, tsne, umap (comma-separated), all or none (default {','.join(d.embeddings)})",
     )
     p.add_argument(
         "--embedding-samples",
         type=positive_int,
-        help="test images embedded (default 500; t-SNE and UMAP cost seconds per thousand)",
+        help=f"test images embedded (default {d.embedding_samples})",
+    )
+    p.add_argument(
+        "--tsne-samples",
+        type=positive_int,
+        help=f"of those, how many t-SNE and UMAP embed (default {d.tsne_samples}; they cost "
+        "seconds per thousand points)",
     )
     p.add_argument(
         "--skip",
         action="append",
         metavar="ANALYSIS",
-        help="skip an analysis, repeatable: gradients, ablation, scaling, embeddings, "
-        "subspaces, perturbation, saliency, pruning",
+        help=f"skip an analysis, repeatable: {', '.join(ANALYSES)}",
     )
     p.add_argument(
-        "--scales", type=float_list, help="scaling factors (default 0,0.5,1,1.5,2,2.5,3)"
+        "--scales",
+        type=float_list,
+        help=f"scaling factors (default {','.join(f'{s:g}' for s in d.scales)})",
     )
     p.add_argument("--train-size", type=positive_int, help="train on a stratified subset")
     p.add_argument(
@@ -102,13 +116,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the few-seconds preset: digits, cheap analyses (other options override it)",
     )
     add_common(p, seed=None)
-    p.add_argument("--seed", type=seed_int, help="random seed (default 31416, the source's)")
+    p.add_argument("--seed", type=seed_int, help=f"random seed (default {d.seed}, the source's)")
     p.set_defaults(func=run)
 
 
 def build_config(args: argparse.Namespace) -> Any:
     """The study config: the defaults (or the ``--quick`` preset), then every option given."""
     from tinylens.studies.mnist import ANALYSES, MnistStudyConfig
+    from tinylens.studies.mnist.config import names_of
 
     given: dict[str, Any] = {
         "dataset": args.dataset,
@@ -124,6 +139,7 @@ def build_config(args: argparse.Namespace) -> Any:
         "cnn_epochs": args.cnn_epochs,
         "embeddings": args.embeddings,
         "embedding_samples": args.embedding_samples,
+        "tsne_samples": args.tsne_samples,
         "train_size": args.train_size,
         "scales": args.scales,
     }
@@ -134,8 +150,6 @@ def build_config(args: argparse.Namespace) -> Any:
         given["download"] = False
     base = MnistStudyConfig.quick() if args.quick else MnistStudyConfig()
     if args.skip:
-        from tinylens.studies.mnist_analysis import names_of
-
         skipped = set(names_of("analysis", ",".join(args.skip), ANALYSES, {}))
         given["analyses"] = tuple(a for a in base.analyses if a not in skipped)
     return MnistStudyConfig.from_dict({**base.to_dict(), **given})
@@ -151,18 +165,19 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir(args.dataset or "mnist", args.data_dir)
     if args.hidden:
         check_network_size((784, *args.hidden, 10), "--hidden")
-    from tinylens.studies.mnist import run_mnist
+    from tinylens.studies.mnist import run as run_study
+    from tinylens.studies.mnist import write
 
     cfg = build_config(args)
     with open_run(args, "mnist") as run_dir:
-        result = run_mnist(cfg, quiet=args.quiet)
-        result.save(run_dir)
+        result = run_study(cfg, progress=not args.quiet)
+        write(result, run_dir)
     path = run_dir.path
     p = result.primary
     d = result.data
     lines = [
         f"mnist study on {d.source} ({d.train.n} train / {d.test.n} test, "
-        f"{'-'.join(map(str, p.net.sizes))} relu), {cfg.epochs} epochs of SGD at lr "
+        f"{'-'.join(map(str, p.net.sizes))} relu), {cfg.train.epochs} epochs of SGD at lr "
         f"{result.lr:g}, seed {cfg.seed}",
         f"  {'model':<15} {'test acc':>8}  {'dead/units per layer':<22} "
         f"{'mean S per layer':<18} {'params':>7} {'train s':>8}",

@@ -9,6 +9,7 @@ hook points by the hook API.
   gradient (:mod:`.gradients`) and selectivity.
 * :mod:`.lifecycle`: dead units per epoch, and their births, deaths and revivals.
 * :mod:`.drift`: how statistics, selectivity and weights move across epochs.
+* :mod:`.histograms`: histograms of each layer's activations at every weight snapshot.
 * :mod:`.confusion`: per-class accuracy and the confusion matrix.
 * :mod:`.embeddings`: PCA / t-SNE / UMAP of hidden layers, silhouettes, selective subspaces.
 * :mod:`.perturbation`: single-pixel perturbation maps and averaged saliency maps.
@@ -30,6 +31,7 @@ from tinylens.probes.embeddings import (
     silhouette,
 )
 from tinylens.probes.gradients import class_gradients, hook_point_gradient
+from tinylens.probes.histograms import ActivationHistograms, activation_histograms
 from tinylens.probes.input_range import (
     InputRange,
     InputRangeWarning,
@@ -74,6 +76,7 @@ from tinylens.probes.streaming import (
 
 __all__ = [
     "SELECTIVITY_EPS",
+    "ActivationHistograms",
     "Confusion",
     "Drift",
     "Embedding",
@@ -91,6 +94,7 @@ __all__ = [
     "StreamingStats",
     "SubspaceSilhouettes",
     "TopNeurons",
+    "activation_histograms",
     "binary_silhouettes",
     "check_input_range",
     "class_gradients",

@@ -21,7 +21,7 @@ random subset, drawn from ``rng``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,7 +275,10 @@ class Embedding:
     silhouette_ : float
         Of the class labels in the 2-D embedding.
     silhouette_full_ : float
-        Of the class labels in the space itself (all its dimensions).
+        Of the class labels in the space itself (all its dimensions), on every subsampled
+        point (a superset of ``rows`` when t-SNE / UMAP embedded fewer).
+    rows : array of int of shape (n_samples,), optional
+        Which samples of the data ``points`` are.
     """
 
     space: str
@@ -284,6 +287,7 @@ class Embedding:
     labels: np.ndarray
     silhouette_: float
     silhouette_full_: float
+    rows: np.ndarray | None = None
 
 
 def layer_embeddings(
@@ -295,6 +299,8 @@ def layer_embeddings(
     n_samples: int | None = 1000,
     include_input: bool = True,
     rng: Any = 0,
+    units: Mapping[str, Sequence[int]] | None = None,
+    slow_samples: int | None = None,
 ) -> list[Embedding]:
     """Embed the inputs and the activations at ``names`` of one random subsample of ``data``.
 
@@ -311,6 +317,12 @@ def layer_embeddings(
         Also embed the raw inputs (the space the network starts from).
     rng : int or Generator
         Draws the subsample and seeds t-SNE / UMAP.
+    units : mapping of str -> sequence of int, optional
+        Restrict a hook point to these units (e.g. a selective subspace); its space is named
+        ``"<name> [units u1,u2,...]"``.
+    slow_samples : int, optional
+        t-SNE and UMAP embed a random subset of this many of the subsampled points (their cost
+        grows faster than linearly); PCA and the full-space silhouette use every point.
 
     Returns
     -------
@@ -326,13 +338,23 @@ def layer_embeddings(
     spaces: dict[str, np.ndarray] = {}
     if include_input:
         spaces["input"] = np.asarray(Xs, dtype=np.float64).reshape(len(Xs), -1)
-    spaces.update(_activations(model, Xs, names))
+    for name, A in _activations(model, Xs, names).items():
+        if units is not None and name in units:
+            cols = np.asarray(units[name], dtype=np.int64)
+            spaces[f"{name} [units {','.join(map(str, cols))}]"] = A[:, cols]
+        else:
+            spaces[name] = A
+    slow = np.arange(len(ys))
+    if slow_samples is not None and slow_samples < len(ys):
+        slow = _subsample(len(ys), slow_samples, gen)
     out = []
     for space, A in spaces.items():
         full = silhouette(A, ys)
         for method in methods:
-            pts = embed(A, method, rng=gen)
-            out.append(Embedding(space, method, pts, ys, silhouette(pts, ys), full))
+            rows_m = slow if method != "pca" else np.arange(len(ys))
+            pts = embed(A[rows_m], method, rng=gen)
+            lab = ys[rows_m]
+            out.append(Embedding(space, method, pts, lab, silhouette(pts, lab), full, rows[rows_m]))
     return out
 
 

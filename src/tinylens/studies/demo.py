@@ -248,15 +248,16 @@ def _compile_section(run: RunDir) -> str:
 
 
 def _probing(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
-    from tinylens.studies.mnist import MnistStudyConfig, run_mnist
+    from tinylens.studies.mnist import MnistStudyConfig, write
+    from tinylens.studies.mnist import run as run_mnist
 
     # Offline by design: scikit-learn's bundled 8x8 digits, never a download.
     study = MnistStudyConfig.quick(
         variants=("raw",) if cfg.quick else ("raw", "normalized", "best"),
         epochs=10 if cfg.quick else 20,
     )
-    result = run_mnist(study, quiet=quiet)
-    result.save(run)
+    result = run_mnist(study, progress=not quiet)
+    write(result, run)
     m = result.metrics()
     return {"test accuracy": m["test_accuracy"], "data": m["data_source"]}
 

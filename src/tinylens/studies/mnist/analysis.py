@@ -18,8 +18,6 @@ you can run on your own (an engine network, or any torch MLP or CNN through
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ import numpy as np
 
 from tinylens.data import Dataset
 from tinylens.engine import Sequential
-from tinylens.errors import ConfigError, DataError, UnknownNameError
+from tinylens.errors import ConfigError, DataError
 from tinylens.hooks import evaluating, hooked
 from tinylens.interventions import AblationSweep, ScalingSweep, ablation_sweep, scaling_sweep
 from tinylens.probes import (
@@ -60,6 +58,11 @@ from tinylens.probes import (
     top_neurons,
 )
 from tinylens.progress import progress
+from tinylens.studies.mnist.config import (
+    ANALYSES,
+    EMBEDDING_METHODS,
+    AnalysisConfig,
+)
 
 __all__ = [
     "ANALYSES",
@@ -69,125 +72,8 @@ __all__ = [
     "ModelAnalysis",
     "analyse_model",
     "neuron_points",
+    "selective_units",
 ]
-
-ANALYSES = (
-    "gradients",
-    "ablation",
-    "scaling",
-    "embeddings",
-    "subspaces",
-    "perturbation",
-    "saliency",
-    "pruning",
-)
-"""Analyses that can be switched off. Per-unit statistics, dead units and their lifecycle,
-selectivity, drift and the confusion matrix always run (they cost almost nothing: the
-statistics are gathered during training)."""
-
-EMBEDDING_METHODS = ("pca", "tsne", "umap")
-
-
-def names_of(what: str, value: Any, known: Sequence[str], aliases: Mapping[str, str]) -> tuple:
-    """A tuple of known names from a list or a comma-separated string (``all``: every one)."""
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    items: list[str] = []
-    for v in value:
-        if v == "all":
-            items += list(known)
-        elif v in ("none", ""):
-            continue
-        else:
-            v = aliases.get(v, v)
-            if v not in known:
-                raise UnknownNameError(what, v, [*known, *aliases, "all"])
-            items.append(v)
-    return tuple(dict.fromkeys(items))
-
-
-def positive_ints(name: str, value: Any, *, allow_empty: bool = False) -> tuple[int, ...]:
-    if isinstance(value, int):
-        value = (value,)
-    try:
-        out = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a list of positive integers, not {value!r}") from None
-    if (not out and not allow_empty) or any(v < 1 for v in out):
-        raise ConfigError(f"{name} must be positive integers, got {list(out)}")
-    return out
-
-
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """How much :func:`analyse_model` does, and on how many samples.
-
-    Parameters
-    ----------
-    analyses : tuple of str
-        From :data:`ANALYSES` (``"all"`` or a subset).
-    embeddings : tuple of {"pca", "tsne", "umap"}
-        Embedding methods (t-SNE and UMAP take seconds per thousand points).
-    embedding_samples : int
-        Test images embedded (a random subsample). 500 by default (our choice, issue 18: t-SNE
-        of 1,000 points was a third of ``tinylens mnist --variant raw``; 500 take about half
-        the time: 14-15 s against 28-32 s, one thread, loaded machine).
-    top_k : int
-        Top units listed per class.
-    scales : tuple of float
-        Factors of the scaling sweep.
-    subspace_k, subspace_random, subspace_samples : int
-        Selective subspaces: each class's top-k units against ``subspace_random`` random
-        k-subsets of the live units, on a subsample of test images.
-    prune_ks : tuple of int
-        Pruning keeps each class's top-k selective units for each k.
-    prune_random : int
-        Random keep-sets per k (the control).
-    saliency_samples : int
-        Test images averaged per saliency map (per class for the class maps).
-    seed : int
-        Seeds every random subsample and control.
-    """
-
-    analyses: tuple[str, ...] = ANALYSES
-    embeddings: tuple[str, ...] = ("pca", "tsne")
-    embedding_samples: int = 500
-    top_k: int = 3
-    scales: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
-    subspace_k: int = 3
-    subspace_random: int = 20
-    subspace_samples: int = 300
-    prune_ks: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
-    prune_random: int = 10
-    saliency_samples: int = 100
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "analyses", names_of("analysis", self.analyses, ANALYSES, {}))
-        set_(
-            self,
-            "embeddings",
-            names_of("embedding method", self.embeddings, EMBEDDING_METHODS, {}),
-        )
-        set_(self, "prune_ks", positive_ints("prune_ks", self.prune_ks, allow_empty=True))
-        for name in ("embedding_samples", "top_k", "subspace_k", "subspace_samples"):
-            positive_ints(name, getattr(self, name))
-        positive_ints("saliency_samples", self.saliency_samples)
-        for name in ("subspace_random", "prune_random", "seed"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
-        try:
-            scales = tuple(float(s) for s in self.scales)
-        except (TypeError, ValueError):
-            raise ConfigError(f"scales must be numbers, not {self.scales!r}") from None
-        if not all(math.isfinite(s) for s in scales):
-            raise ConfigError(f"scales must be finite numbers, got {list(scales)}")
-        set_(self, "scales", scales)
-
-    def replace(self, **changes: Any) -> AnalysisConfig:
-        return dataclasses.replace(self, **changes)
 
 
 def neuron_points(model: Any) -> list[str]:
@@ -280,14 +166,18 @@ class ModelAnalysis:
     class_saliency : InputMaps, optional
         Mean saliency of each class's logit over that class's test images.
     embeddings : list of Embedding
+        The inputs and each hidden layer, by each method.
     joint_pruning : Pruning, optional
         Every hook point pruned at once.
     input_range : InputRange
         The range the model was trained on (the test inputs were checked against it).
-    seconds : dict of str -> float
-        Wall time of each analysis.
+    seconds, cpu_seconds : dict of str -> float
+        Wall and CPU (this process) time of each analysis.
     notes : list of str
         What could not be measured, and why.
+    subspace_embeddings : list of Embedding
+        Each hidden layer's selective subspace (the union of every class's top-k selective
+        live neurons), by each method; silhouettes in the subspace and in 2-D.
     """
 
     layers: dict[str, LayerAnalysis]
@@ -298,21 +188,27 @@ class ModelAnalysis:
     input_range: InputRange
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    subspace_embeddings: list[Embedding] = field(default_factory=list)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _Clock:
-    """Wall seconds per analysis: ``with clock("ablation"): ...`` (repeats add up)."""
+    """Wall and CPU seconds per analysis: ``with clock("ablation"): ...`` (repeats add up).
+    CPU seconds (this process) are what the work costs on a quiet machine, BLAS and OpenMP
+    being limited to one thread; wall seconds add the waits of a busy one."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
     def __call__(self, key: str) -> Iterator[None]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t0
+            self.cpu_seconds[key] = self.cpu_seconds.get(key, 0.0) + time.process_time() - c0
 
 
 def _last_stats(stats: Any) -> StreamingStats:
@@ -487,6 +383,46 @@ def analyse_model(
                 dense,
                 cfg.embeddings,
                 n_samples=cfg.embedding_samples,
+                slow_samples=cfg.tsne_samples,
                 rng=np.random.default_rng([seed, 6]),
             )
-    return ModelAnalysis(out, conf, class_maps, embeddings, joint, trained, clock.seconds, notes)
+    sub_embeddings: list[Embedding] = []
+    subspace = {n: selective_units(out[n].selectivity, cfg.subspace_k) for n in dense}
+    for n, u in subspace.items():
+        if len(u) < 2 and "subspaces" in chosen and cfg.embeddings:
+            notes.append(f"{n}: {len(u)} live selective unit(s); its subspace is not embedded.")
+    subspace = {n: u for n, u in subspace.items() if len(u) >= 2}  # a 2-D picture needs 2
+    if "subspaces" in chosen and cfg.embeddings and subspace:
+        with clock("subspace embeddings"):
+            sub_embeddings = layer_embeddings(
+                model,
+                test,
+                list(subspace),
+                cfg.embeddings,
+                n_samples=cfg.embedding_samples,
+                include_input=False,
+                units=subspace,
+                slow_samples=cfg.tsne_samples,
+                rng=np.random.default_rng([seed, 7]),
+            )
+    return ModelAnalysis(
+        out,
+        conf,
+        class_maps,
+        embeddings,
+        joint,
+        trained,
+        clock.seconds,
+        notes,
+        sub_embeddings,
+        clock.cpu_seconds,
+    )
+
+
+def selective_units(sel: Selectivity, k: int) -> np.ndarray:
+    """A layer's selective subspace: the union (sorted) of every class's ``k`` most selective
+    live units."""
+    from tinylens.probes import top_units
+
+    top = np.unique(np.asarray(top_units(sel.selectivity_, k, exclude=sel.dead_), dtype=np.int64))
+    return top[~np.asarray(sel.dead_, dtype=bool)[top]]  # top_units ranks dead units last
