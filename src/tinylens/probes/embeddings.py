@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.engine.init import as_rng
 from tinylens._optional import require
+from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, DataError, ShapeError, UnknownNameError
 from tinylens.hooks import evaluating
 from tinylens.probes._data import classification_arrays
