@@ -9,14 +9,19 @@ tinylens as the tests. Notebooks are stored without outputs; a test checks that 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+DOC = ROOT / "docs" / "notebooks.md"
 # Each notebook must run "in well under a minute" on a laptop; the cell timeout is generous
 # because CI machines are shared and slower.
 CELL_TIMEOUT_S = 300
@@ -116,3 +121,37 @@ def test_progress_and_results_show_in_a_real_kernel(kernel_spec_dir, tmp_path):
     result = next(o for o in outputs if o["output_type"] == "execute_result")["data"]
     assert result["text/plain"].startswith("History(epochs=4")
     assert "tinylens-card" in result["text/html"]
+
+
+def _doc_blocks(text):
+    """``(code, expected output or None)`` for every python block of a Markdown page, the
+    output being a text block that directly follows it."""
+    fences = re.findall(r"```(\w+)\n(.*?)```", text, flags=re.S)
+    return [
+        (body, fences[i + 1][1] if i + 1 < len(fences) and fences[i + 1][0] == "text" else None)
+        for i, (lang, body) in enumerate(fences)
+        if lang == "python"
+    ]
+
+
+def _steady(text):
+    # wall times differ from run to run; everything else is the same on this machine
+    return re.sub(r"seconds=[0-9.e+-]+", "seconds=...", text).strip()
+
+
+def test_the_notebook_guide_runs_and_prints_what_it_shows(monkeypatch):
+    """docs/notebooks.md: every python block runs, in order, in one namespace, and prints the
+    text block under it."""
+    pytest.importorskip("pandas")
+    monkeypatch.setenv("TINYLENS_QUIET", "1")
+    namespace: dict = {}
+    blocks = _doc_blocks(DOC.read_text())
+    assert len(blocks) >= 6
+    for code, expected in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, str(DOC), "exec"), namespace)
+        if expected is not None:
+            assert _steady(out.getvalue()) == _steady(expected), code
+    for name in ("notebooks-history.png", "notebooks-ablation.png"):
+        assert name in DOC.read_text() and (ROOT / "docs" / "images" / name).is_file()
