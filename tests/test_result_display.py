@@ -177,6 +177,31 @@ def scaling_oracle(problem):
     return oracle
 
 
+def _corrupted(data):
+    """The clean inputs with their two features swapped (another point of the spiral)."""
+    return data.X[:, ::-1].copy()
+
+
+def patching_oracle(problem):
+    data, net, _ = problem
+
+    def oracle(sweep):
+        # each hidden unit's clean activation copied into the corrupted run, by hand
+        clean = _hidden(net, data.X)
+        target = _logits(net, clean).argmax(1)
+        corrupted = _hidden(net, _corrupted(data))
+        effect = []
+        for u in range(12):
+            h = corrupted.copy()
+            h[:, u] = clean[:, u]
+            effect.append(float(np.mean(_logits(net, h).argmax(1) == target)))
+        base = float(np.mean(_logits(net, corrupted).argmax(1) == target))
+        restored = [(e - base) / (1.0 - base) for e in effect]
+        return {"unit": list(range(12)), "effect": effect, "restored": restored}, [base]
+
+    return oracle
+
+
 def sweep_oracle(tmp_path_factory):
     def oracle(result):
         # the table from the run records on disk; the aggregate means in plain Python
@@ -224,7 +249,7 @@ def build_sweep(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cases(problem, tmp_path_factory):
-    from tinylens.interventions import ablation_sweep, scaling_sweep
+    from tinylens.interventions import ablation_sweep, patching_sweep, scaling_sweep
 
     data, net, history = problem
     return {
@@ -243,14 +268,20 @@ def cases(problem, tmp_path_factory):
                 scaling_oracle(problem),
             ),
             Case(
+                "PatchingSweep",
+                lambda: patching_sweep(net, data.X, _corrupted(data), "layers.1"),
+                patching_oracle(problem),
+            ),
+            Case(
                 "SweepResult", lambda: build_sweep(tmp_path_factory), sweep_oracle(tmp_path_factory)
             ),
         ]
     }
 
 
-NAMES = ["History", "ActivationCache", "AblationSweep", "ScalingSweep", "SweepResult"]
-TO_DICT_IS_THE_TABLE = {"AblationSweep", "ScalingSweep", "SweepResult"}
+NAMES = ["History", "ActivationCache", "AblationSweep", "ScalingSweep", "PatchingSweep"]
+NAMES += ["SweepResult"]
+TO_DICT_IS_THE_TABLE = {"AblationSweep", "ScalingSweep", "PatchingSweep", "SweepResult"}
 
 
 @pytest.fixture(scope="module")
