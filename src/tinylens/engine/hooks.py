@@ -179,5 +179,50 @@ class ActivationCache(Mapping[str, np.ndarray]):
         return ActivationCache({k: self._data[k] for k in keep}, self.hook_names)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self._data.items())
-        return f"ActivationCache({inner})"
+        parts = [f"{k}: {tuple(v.shape)}" for k, v in self._data.items()]
+        if len(parts) > _REPR_ENTRIES:  # a deep model: the first entries and a count
+            parts = [*parts[: _REPR_ENTRIES - 1], f"... {len(parts) - _REPR_ENTRIES + 1} more"]
+        return f"ActivationCache({', '.join(parts)})"
+
+    # -- display (notebooks) -------------------------------------------------------------------
+    # The engine imports NumPy only (the lint-imports contract), so the HTML card, the figure
+    # and the DataFrame are built by tinylens.viz.activations, loaded on first use by name.
+
+    def table(self) -> dict[str, list[Any]]:
+        """One row per cached hook point: ``hook point``, ``shape``, ``mean``, ``std``, ``min``,
+        ``max`` and ``fraction > 0`` over all its activations (batch and units)."""
+        out: dict[str, list[Any]] = {
+            c: [] for c in ("hook point", "shape", "mean", "std", "min", "max", "fraction > 0")
+        }
+        for name, a in self._data.items():
+            v = np.asarray(a, dtype=np.float64)
+            empty = v.size == 0
+            out["hook point"].append(name)
+            out["shape"].append(tuple(int(n) for n in v.shape))
+            out["mean"].append(float("nan") if empty else float(v.mean()))
+            out["std"].append(float("nan") if empty else float(v.std()))
+            out["min"].append(float("nan") if empty else float(v.min()))
+            out["max"].append(float("nan") if empty else float(v.max()))
+            out["fraction > 0"].append(float("nan") if empty else float((v > 0).mean()))
+        return out
+
+    def to_pandas(self) -> Any:
+        """:meth:`table` as a ``pandas.DataFrame`` (needs pandas)."""
+        return _viz().activations_frame(self.table())
+
+    def plot(self, ax: Any = None) -> Any:
+        """Each hook point's range, mean ± sd and fraction above zero; a matplotlib Figure."""
+        return _viz().plot_activation_ranges(self.table(), ax=ax)
+
+    def _repr_html_(self) -> str:
+        batch = next((int(a.shape[0]) for a in self._data.values() if np.ndim(a)), 0)
+        return str(_viz().activations_card(self.table(), batch, self.nbytes))
+
+
+_REPR_ENTRIES = 8  # a repr lists at most this many hook points
+
+
+def _viz() -> Any:
+    import importlib  # by name: the engine never imports matplotlib (see the note above)
+
+    return importlib.import_module("tinylens.viz.activations")

@@ -7,7 +7,7 @@ and torch models.
 * presets: :func:`zero_ablation`, :func:`mean_ablation`, :func:`resample_ablation`
   (:mod:`.ablation`), :func:`scaling`, :func:`patching` / :func:`patch_activation`,
   :func:`steering` / :func:`mean_difference`;
-* :mod:`.sweeps`: :func:`ablation_sweep` (every unit or pair), :func:`scaling_sweep`,
+* :mod:`.unit_sweeps`: :func:`ablation_sweep` (every unit or pair), :func:`scaling_sweep`,
   :func:`patching_sweep`, :func:`batched_edits`;
 * :mod:`.attribution`: :func:`saliency`, :func:`gradient_x_input`,
   :func:`integrated_gradients` (Captum on torch, the engine's backward on the engine).
@@ -35,7 +35,7 @@ from tinylens.interventions.patching import patch_activation, patching
 from tinylens.interventions.scaling import scaling
 from tinylens.interventions.scoring import class_accuracy, correct_predictions
 from tinylens.interventions.steering import mean_difference, steering
-from tinylens.interventions.sweeps import (
+from tinylens.interventions.unit_sweeps import (
     AblationSweep,
     PatchingSweep,
     ScalingSweep,

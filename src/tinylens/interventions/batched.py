@@ -12,7 +12,8 @@ the tail runs feature-major (see ``_MLPTailRunner``). Stacks are cut into chunks
 memory, and ``cache=`` lets one ``run_with_cache`` serve the sweeps of several hook points.
 
 The named sweeps built on these (every neuron ablated, every scale, every patch) are in
-:mod:`tinylens.interventions.sweeps`; scoring functions in :mod:`tinylens.interventions.scoring`.
+:mod:`tinylens.interventions.unit_sweeps`; scoring functions in
+:mod:`tinylens.interventions.scoring`.
 """
 
 from __future__ import annotations

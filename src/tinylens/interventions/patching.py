@@ -3,7 +3,7 @@
 The question it answers: which units carry the information that distinguishes the clean input
 from the corrupted one? Patch a unit's clean value into the corrupted run; if the output moves
 back towards the clean output, that unit carries it. :func:`patching_sweep` in
-:mod:`tinylens.interventions.sweeps` patches every unit at once.
+:mod:`tinylens.interventions.unit_sweeps` patches every unit at once.
 
 >>> import numpy as np
 >>> import tinylens as tl

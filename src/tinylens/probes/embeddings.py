@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tinylens._optional import require
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, DataError, ShapeError, UnknownNameError
 from tinylens.hooks import evaluating
@@ -142,10 +143,7 @@ def embed(
         # each other: 1,000 points took 12 s with two threads and 1.6 s with one.
         with limit_blas_threads(threads):
             return np.asarray(model.fit_transform(A), dtype=np.float64)
-    try:
-        import umap
-    except ImportError:  # pragma: no cover - umap-learn is a dependency
-        raise ConfigError("UMAP needs umap-learn: pip install umap-learn") from None
+    umap = require("umap", feature="method='umap'")  # an extra: tinylens[umap]
     import warnings
 
     with warnings.catch_warnings():  # "n_jobs overridden by random_state": what we want

@@ -45,7 +45,7 @@ def _label(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepResult:
     """The runs of a sweep and their records.
 
@@ -160,12 +160,8 @@ class SweepResult:
         paths.append(self.path / "results.parquet")
         return paths
 
-    def _plots(self) -> list[Figure]:
-        from tinylens.viz.sweeps import plot_sweep_metric
-
-        x, group = self.spec.plot_axes()
-        if x is None:
-            return []
+    def _plot_metrics(self) -> list[str]:
+        """The metrics drawn against the grid's x parameter (at most ``_MAX_PLOTS``)."""
         from tinylens.sweeps.registry import sweep_study
 
         available = self.metric_names()
@@ -176,28 +172,79 @@ class SweepResult:
             or headline
             or available
         )[:_MAX_PLOTS]
-        agg = self.aggregate()
+        return [m for m in metrics if m in available]
+
+    def plot(self, metric: str | None = None, ax: Any = None) -> Any:
+        """``metric`` (default: the first plotted one) mean ± sd over seeds against the grid's
+        first parameter, one line per value of the others; a matplotlib Figure (None when the
+        sweep has no grid to draw against)."""
+        from tinylens.viz.sweeps import plot_sweep_metric
+
+        x, group = self.spec.plot_axes()
+        metrics = self._plot_metrics()
+        m = metric or (metrics[0] if metrics else None)
+        if x is None or m is None:
+            return None
         others = [k for k in self.spec.grid if k != x]
+        series: dict[str, tuple[list[Any], list[float], list[float]]] = {}
+        for a in self.aggregate():
+            label = ", ".join(f"{k}={_label(a[k])}" for k in others) if others else m
+            if group and len(others) == 1:
+                label = _label(a[group])
+            xs, means, sds = series.setdefault(label, ([], [], []))
+            xs.append(a[x])
+            means.append(a[f"{m}_mean"])
+            sds.append(a[f"{m}_sd"])
+        return plot_sweep_metric(
+            series, xlabel=x, ylabel=m, title=f"{self.spec.name}: {m} (mean ± sd over seeds)", ax=ax
+        )
+
+    def _plots(self) -> list[Figure]:
+        x, group = self.spec.plot_axes()
+        if x is None:
+            return []
         figures = []
-        for m in metrics:
-            if m not in self.metric_names():
-                continue
-            series: dict[str, tuple[list[Any], list[float], list[float]]] = {}
-            for a in agg:
-                label = ", ".join(f"{k}={_label(a[k])}" for k in others) if others else m
-                if group and len(others) == 1:
-                    label = _label(a[group])
-                xs, means, sds = series.setdefault(label, ([], [], []))
-                xs.append(a[x])
-                means.append(a[f"{m}_mean"])
-                sds.append(a[f"{m}_sd"])
-            fig = plot_sweep_metric(
-                series, xlabel=x, ylabel=m, title=f"{self.spec.name}: {m} (mean ± sd over seeds)"
-            )
+        for m in self._plot_metrics():
             name = re.sub(r"[^A-Za-z0-9._-]", "_", m) + ".png"
-            save_figure(fig, self.path / name, dpi=110)
+            save_figure(self.plot(m), self.path / name, dpi=110)
             figures.append(Figure(name, f"{m} against {x}; one line per {group or 'sweep'}."))
         return figures
+
+    # -- display (notebooks) --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, list[Any]]:
+        """:meth:`rows` as columns (:attr:`columns`), one entry per run with a record."""
+        rows = self.rows()
+        return {c: [r.get(c) for r in rows] for c in self.columns}
+
+    def to_pandas(self) -> Any:
+        """One row per run (:meth:`to_dict`); ``aggregate()`` is the per-combination table."""
+        from tinylens.viz.display import to_pandas
+
+        return to_pandas(self.to_dict())
+
+    def _key_numbers(self) -> dict[str, Any]:
+        return {
+            "study": self.spec.study,
+            "runs": len(self.runs),
+            "ok": len(self.records) - len(self.failed),
+            "failed": len(self.failed),
+            "ran": self.ran,
+            "skipped": self.skipped,
+        }
+
+    def __repr__(self) -> str:
+        from tinylens.viz.display import short_repr
+
+        return short_repr("SweepResult", name=self.spec.name, **self._key_numbers())
+
+    def _repr_html_(self) -> str:
+        from tinylens.viz.display import html_card
+
+        agg = self.aggregate()
+        table = {k: [a[k] for a in agg] for k in (agg[0] if agg else {})}
+        return html_card(
+            f"Sweep {self.spec.name} ({self.path})", self._key_numbers(), table, self.plot()
+        )
 
     def section(self, figures: list[Figure] | None = None) -> Section:
         """The report section: summary, plots, the aggregated table and the failures."""

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from tinylens._optional import require
 from tinylens.errors import ConfigError
 from tinylens.io.atomic import atomic_write_json, atomic_write_text
 from tinylens.io.rundir import lock_output, recover_output, replace_dir, unlock_output
@@ -178,12 +179,7 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
     """``(client, owned)``: a new client for an address (closed by us), or the one given."""
     if not isinstance(scheduler, str):
         return scheduler, False
-    try:
-        import distributed
-    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
-        raise ConfigError(
-            "--scheduler needs dask.distributed: pip install 'dask[distributed]'"
-        ) from None
+    distributed = require("distributed", feature="--scheduler")  # an extra: tinylens[dask]
     try:
         return distributed.Client(scheduler, timeout="20s"), True
     except (OSError, TimeoutError, ValueError) as exc:

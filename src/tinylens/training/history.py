@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["History"]
 
 
-@dataclass
+@dataclass(repr=False)
 class History:
     """Per-epoch metrics of one ``fit``.
 
@@ -99,3 +99,45 @@ class History:
         ]
 
     COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+
+    # -- display (notebooks) -------------------------------------------------------------------
+
+    def table(self) -> dict[str, list[Any]]:
+        """The per-epoch metrics as columns, leaving out metrics never recorded (accuracy of a
+        regression, validation without validation data); ``pandas.DataFrame`` accepts it."""
+        return {c: list(getattr(self, c)) for c in self.COLUMNS if getattr(self, c)}
+
+    def to_pandas(self) -> Any:
+        """:meth:`table` as a ``pandas.DataFrame``, one row per epoch."""
+        from tinylens.viz.display import to_pandas
+
+        return to_pandas(self.table())
+
+    def plot(self, ax: Any = None) -> Any:
+        """Loss per epoch (log scale) and, without ``ax``, accuracy beside it; the Figure."""
+        from tinylens.viz.training import plot_history
+
+        return plot_history(self.to_dict(), ax=ax)
+
+    def __repr__(self) -> str:
+        from tinylens.viz.display import short_repr  # matplotlib stays unloaded until a plot
+
+        extra = {"stopped_early": True, "best_epoch": self.best_epoch} if self.stopped_early else {}
+        return short_repr(
+            "History",
+            epochs=len(self.epoch),
+            **self.final,
+            seconds=float(sum(self.seconds)),
+            snapshots=len(self.snapshots),
+            **extra,
+        )
+
+    def _repr_html_(self) -> str:
+        from tinylens.viz.display import html_card
+
+        numbers: dict[str, Any] = {"epochs": len(self.epoch), **self.final}
+        numbers["seconds"] = float(sum(self.seconds))
+        if self.stopped_early:
+            numbers["stopped early; weights of epoch"] = self.best_epoch
+        figure = self.plot() if self.epoch else None
+        return html_card("History", numbers, self.table(), figure)

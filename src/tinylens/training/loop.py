@@ -120,7 +120,8 @@ def fit(
         A file written (atomically) every ``checkpoint_every`` epochs. If it exists when fit
         starts, training resumes from it: weights, optimizer, random state, history, snapshots.
     quiet : bool
-        No progress bar (there is none anyway when stderr is not a terminal).
+        No progress: otherwise a bar in a terminal or a notebook, and one line per epoch (at
+        most one every few seconds) in a log (:mod:`tinylens.progress`).
     blas_threads : "auto", int or None
         BLAS threads while training, restored after. ``"auto"``: the policy of
         :func:`tinylens.training.threads.blas_threads_for` for an engine MLP (one thread unless

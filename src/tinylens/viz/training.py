@@ -12,15 +12,19 @@ from tinylens.viz.figure import new_figure
 __all__ = ["plot_history"]
 
 
-def plot_history(history: Mapping[str, Sequence[float]], title: str = "") -> Figure:
+def plot_history(history: Mapping[str, Sequence[float]], title: str = "", ax: Any = None) -> Figure:
     """Loss (log scale) and, when present, accuracy per epoch.
 
     ``history`` has keys ``epoch``, ``train_loss`` and optionally ``val_loss``,
-    ``train_accuracy``, ``val_accuracy`` (what :meth:`History.to_dict` returns).
+    ``train_accuracy``, ``val_accuracy`` (what :meth:`History.to_dict` returns). Given ``ax``,
+    only the loss is drawn, on that axes.
     """
-    has_acc = bool(history.get("train_accuracy") or history.get("val_accuracy"))
-    fig = new_figure(9.0 if has_acc else 5.5, 3.6)
-    axes: list[Any] = list(fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0])
+    has_acc = ax is None and bool(history.get("train_accuracy") or history.get("val_accuracy"))
+    if ax is not None:
+        fig, axes = ax.figure, [ax]
+    else:
+        fig = new_figure(9.0 if has_acc else 5.5, 3.6)
+        axes = list(fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0])
     epochs = history["epoch"]
     ax = axes[0]
     ax.plot(epochs, history["train_loss"], label="train")

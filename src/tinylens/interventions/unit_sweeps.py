@@ -1,7 +1,8 @@
 """Batched sweeps: every neuron ablated, every pair, every scale, in one batched computation.
 
 The stacked computation itself is :mod:`tinylens.interventions.batched`; the scores are
-:mod:`tinylens.interventions.scoring`. This module holds the named sweeps and their tables.
+:mod:`tinylens.interventions.scoring`. This module holds the named sweeps; their result tables are
+:mod:`tinylens.interventions.sweep_tables`.
 
 >>> import numpy as np
 >>> import tinylens as tl
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ from tinylens.interventions.scoring import (
     _classification_data,
     correct_predictions,
 )
+from tinylens.interventions.sweep_tables import AblationSweep, PatchingSweep, ScalingSweep
 
 __all__ = [
     "AblationSweep",
@@ -72,145 +73,6 @@ def _chosen(
     if not chosen:
         raise ConfigError("choose at least one unit (or None for all of them)")
     return chosen
-
-
-# -- result tables ------------------------------------------------------------------------------
-
-
-@dataclass
-class AblationSweep:
-    """Accuracy with each unit (or each pair of units) ablated.
-
-    Attributes
-    ----------
-    name : str
-        The hook point.
-    kind : str
-        ``"zero"`` or ``"mean"``.
-    units : array of shape (k, r)
-        The ablated unit(s) of each row: r = 1 for single units, 2 for pairs.
-    accuracy_ : array of shape (k,)
-    class_accuracy_ : array of shape (k, n_classes)
-    baseline_accuracy_ : float
-    baseline_class_accuracy_ : array of shape (n_classes,)
-    class_counts_ : array of shape (n_classes,)
-    """
-
-    name: str
-    kind: str
-    units: np.ndarray
-    accuracy_: np.ndarray
-    class_accuracy_: np.ndarray
-    baseline_accuracy_: float
-    baseline_class_accuracy_: np.ndarray
-    class_counts_: np.ndarray
-    n_units: int = 0
-
-    @property
-    def drop_(self) -> np.ndarray:
-        """Accuracy lost by each ablation (baseline minus ablated)."""
-        return self.baseline_accuracy_ - self.accuracy_
-
-    @property
-    def class_drop_(self) -> np.ndarray:
-        return self.baseline_class_accuracy_ - self.class_accuracy_
-
-    def pair_matrix(self) -> np.ndarray:
-        """For a pairs sweep: accuracy as a symmetric (n_units, n_units) matrix (NaN diagonal)."""
-        if self.units.shape[1] != 2:
-            raise ConfigError("pair_matrix needs a sweep over pairs (pairs=True)")
-        ids = np.unique(self.units)
-        pos = {int(u): i for i, u in enumerate(ids)}
-        mat = np.full((len(ids), len(ids)), np.nan)
-        for (a, b), acc in zip(self.units, self.accuracy_, strict=True):
-            mat[pos[int(a)], pos[int(b)]] = mat[pos[int(b)], pos[int(a)]] = acc
-        return mat
-
-    def columns(self) -> list[str]:
-        k = self.class_accuracy_.shape[1]
-        return ["units", "accuracy", "drop"] + [f"class_{c}" for c in range(k)]
-
-    def rows(self) -> list[list[Any]]:
-        """One row per ablation: units (``"3"``, ``"3+7"``), accuracy, drop, per-class accuracy."""
-        out = []
-        for u, acc, drop, per in zip(
-            self.units, self.accuracy_, self.drop_, self.class_accuracy_, strict=True
-        ):
-            out.append(
-                ["+".join(str(int(v)) for v in u), round(float(acc), 6), round(float(drop), 6)]
-                + [round(float(v), 6) for v in per]
-            )
-        return out
-
-    def costliest_rows(self, k: int) -> list[list[Any]]:
-        """The :meth:`rows` of the ``k`` ablations that lose the most accuracy, costliest first."""
-        rows = self.rows()
-        return [rows[i] for i in np.argsort(-self.drop_)[:k]]
-
-
-@dataclass
-class ScalingSweep:
-    """Accuracy with each unit multiplied by each factor.
-
-    Attributes
-    ----------
-    name : str
-    units : array of shape (n_units,)
-    scales : array of shape (n_scales,)
-    accuracy_ : array of shape (n_units, n_scales)
-    class_accuracy_ : array of shape (n_units, n_scales, n_classes)
-    baseline_accuracy_ : float
-    baseline_class_accuracy_ : array of shape (n_classes,)
-    """
-
-    name: str
-    units: np.ndarray
-    scales: np.ndarray
-    accuracy_: np.ndarray
-    class_accuracy_: np.ndarray
-    baseline_accuracy_: float
-    baseline_class_accuracy_: np.ndarray
-    class_counts_: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    def columns(self) -> list[str]:
-        return ["unit"] + [f"x{s:g}" for s in self.scales]
-
-    def rows(self) -> list[list[Any]]:
-        return [
-            [int(u)] + [round(float(a), 6) for a in accs]
-            for u, accs in zip(self.units, self.accuracy_, strict=True)
-        ]
-
-
-@dataclass
-class PatchingSweep:
-    """The effect of patching each unit's clean activation into the corrupted run.
-
-    Attributes
-    ----------
-    name : str
-    units : array of shape (n_units,)
-    effect_ : array of shape (n_units,)
-        The metric with that unit patched (by default: the fraction of corrupted inputs whose
-        prediction becomes the clean prediction).
-    corrupted_ : float
-        The metric with nothing patched.
-    clean_ : float
-        The metric with every unit patched (the clean run itself).
-    """
-
-    name: str
-    units: np.ndarray
-    effect_: np.ndarray
-    corrupted_: float
-    clean_: float
-
-    @property
-    def restored_(self) -> np.ndarray:
-        """Fraction of the clean-minus-corrupted gap each unit restores."""
-        gap = self.clean_ - self.corrupted_
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.effect_ - self.corrupted_) / gap
 
 
 # -- the sweeps ---------------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""The install size of tinylens' core and of its optional extras, from the installed packages.
+
+Run as ``python benchmarks/install_size.py`` in an environment where ``pip install -e '.[all]'``
+(or ``.[test]``) ran. It reads ``pyproject.toml``, follows the installed distributions'
+requirements from the core dependencies (the core install) and from the core plus the ``umap``
+and ``dask`` extras (what the core was before they became extras), and sums the sizes of the
+files each distribution's RECORD lists. Nothing is downloaded; torch is counted as installed
+here (the CPU build).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import tomllib
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+DISTS = {_norm(d.metadata["Name"]): d for d in metadata.distributions()}
+
+
+def _requires(name: str, extras: frozenset[str]) -> list[tuple[str, frozenset[str]]]:
+    dist = DISTS.get(_norm(name))
+    out = []
+    for text in (dist.requires or []) if dist else []:
+        req = Requirement(text)
+        if req.marker is not None and not any(
+            req.marker.evaluate({"extra": e}) for e in (extras or {""})
+        ):
+            continue
+        out.append((req.name, frozenset(req.extras)))
+    return out
+
+
+def closure(roots: list[str]) -> set[str]:
+    """The installed distributions that ``roots`` (requirement strings) pull in."""
+    todo = [(Requirement(r).name, frozenset(Requirement(r).extras)) for r in roots]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while todo:
+        name, extras = todo.pop()
+        if (_norm(name), extras) in seen:
+            continue
+        seen.add((_norm(name), extras))
+        todo.extend(_requires(name, extras))
+    return {name for name, _ in seen if name in DISTS}
+
+
+def size(name: str) -> int:
+    dist, total = DISTS[name], 0
+    for f in dist.files or []:
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(dist.locate_file(f))
+    return total
+
+
+def main() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = list(project["dependencies"])
+    extras = project["optional-dependencies"]
+    wanted = core + extras["umap"] + extras["dask"]
+    missing = [r for r in wanted if _norm(Requirement(r).name) not in DISTS]
+    if missing:
+        sys.exit(f"not installed: {', '.join(missing)}; run pip install -e '.[all]' first")
+    now = closure(core)
+    before = closure(core + extras["umap"] + extras["dask"])
+    mb = lambda names: sum(size(n) for n in names) / 1e6  # noqa: E731
+    print("moved to extras (umap, dask) with their exclusive dependencies:")
+    for name in sorted(before - now, key=lambda n: -size(n)):
+        print(f"  {name:20s} {size(name) / 1e6:7.1f} MB")
+    print(f"core install before: {len(before)} distributions, {mb(before):.0f} MB")
+    print(f"core install now:    {len(now)} distributions, {mb(now):.0f} MB")
+    print(f"saved: {len(before - now)} distributions, {mb(before - now):.0f} MB "
+          f"({100 * mb(before - now) / mb(before):.0f}%)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
