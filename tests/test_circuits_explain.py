@@ -334,3 +334,70 @@ def test_domains_of_the_examples():
         ).max_error
         == 0
     )
+
+
+# -- the article's min model, with its skip connection (issue 16) -------------------------------
+
+
+def articles_min_model():
+    """The min model of "A gentle introduction to mechanistic interpretability through simple
+    algorithmic examples" as the article builds it: the output layer reads the inputs and the
+    hidden ReLUs, ``y = fc(cat([a, b], relu(W x + c)))``, output weights [1, 0, 0, -1.41] over
+    [a, b, r1, r2], r2's incoming weights [0.71, -0.71] (float32); r1's are not in the article
+    and do not matter (output weight 0): [0.5, 0.3], bias -0.1 as above."""
+    import torch
+    from torch import nn
+
+    class MinModel(nn.Module):
+        input_names = ("a", "b")
+
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(2, 2), nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.out(torch.cat([x, torch.relu(self.hidden(x))], dim=1))
+
+    m = MinModel()
+    with torch.no_grad():
+        m.hidden.weight.copy_(torch.tensor([[0.5, 0.3], [0.71, -0.71]]))
+        m.hidden.bias.copy_(torch.tensor([-0.1, 0.0]))
+        m.out.weight.copy_(torch.tensor([[1.0, 0.0, 0.0, -1.41]]))
+        m.out.bias.zero_()
+    return m
+
+
+def test_the_articles_skip_connection_min_model_reads_min():
+    e = explain(articles_min_model())
+    s = _sym(["a", "b"])
+    assert sympy.sympify(e.formula, locals=s) == sympy.Min(s["a"], s["b"])
+    # the same rounding cost as the plain-MLP rebuild above: 2 |1 - 1.41 * 0.71|
+    w = F(float(np.float32(1.41))) * F(float(np.float32(0.71)))
+    assert e.max_error == 2 * abs(1 - w) and e.method == "exact"
+
+
+def test_the_skip_models_exact_formula_equals_the_network_at_rational_points():
+    from tinylens.circuits.interpret import interpret
+    from tinylens.torch import trace_relu_graph
+
+    model = articles_min_model()
+    e = explain(model, digits=None)
+    assert e.max_error == 0
+    graph = trace_relu_graph(model)
+    rng = np.random.default_rng(2)
+    pts = [(F(int(p), 97), F(int(q), 89)) for p, q in rng.integers(-97, 97, size=(200, 2))]
+    X = np.array(pts, dtype=object)
+    want = graph.forward(X)[:, 0]  # the module's own graph, in exact arithmetic
+    got = interpret(parse(e.expression), {"a": X[:, 0], "b": X[:, 1]})  # exact coefficients
+    assert list(got) == list(want)
+
+
+def test_explain_study_reads_a_torch_module_and_shows_itself():
+    from tinylens.studies.circuits import ExplainConfig, run_explain
+
+    r = run_explain(ExplainConfig(model="article min model"), net=articles_min_model())
+    assert r.explanation.formula == "Min(a, b)"
+    assert repr(r).startswith("ExplainResult(Explanation('Min(a, b)', max_error=0.0022")
+    assert "<table>" in r._repr_html_() and len(repr(r)) < 200
+    assert list(r.explanation.to_pandas()["status"]) == ["switching"] * 6  # 2 units, 2 pairs
+    assert r.to_dict()["model"] == "article min model"

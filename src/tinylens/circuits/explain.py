@@ -63,6 +63,7 @@ __all__ = [
     "Explanation",
     "Lin",
     "UnitReading",
+    "as_affine_net",
     "as_domain",
     "explain",
     "sympy_to_expr",
@@ -500,6 +501,81 @@ class Explanation:
         symbols = {n: sympy.Symbol(n) for n in self.input_names}
         return [sympy_to_expr(sympy.sympify(f, locals=symbols)) for f in self.formulas]
 
+    def __repr__(self) -> str:
+        err = "not checked" if self.max_error is None else f"{float(self.max_error):.3g}"
+        return (
+            f"Explanation({self.formula!r}, max_error={err} ({self.method}), "
+            f"units={len(self.units)}, pruned={len(self.pruned_units)})"
+        )
+
+    def to_pandas(self) -> Any:
+        """One row per hidden (or ReLU output) unit: status, scale, argument, duplicate."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_pandas needs pandas: pip install pandas (or use to_dict())"
+            ) from None
+        return pd.DataFrame(
+            {
+                "layer": [u.layer for u in self.units],
+                "unit": [u.unit for u in self.units],
+                "status": [u.status for u in self.units],
+                "scale": [float(u.scale) for u in self.units],
+                "argument": [u.argument for u in self.units],
+                "duplicate_of": [u.duplicate_of for u in self.units],
+            }
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{u.layer}</td><td>{u.unit}</td><td>{u.status}</td>"
+            f"<td>{esc(u.argument or '-')}</td></tr>"
+            for u in self.units[:40]
+        )
+        more = f"<p>... {len(self.units) - 40} more units</p>" if len(self.units) > 40 else ""
+        err = "not checked" if self.max_error is None else f"{float(self.max_error):.3g}"
+        return (
+            f"<div><b>Explanation</b> on {esc(str(self.domain))}<br>formula: "
+            f"<code>{esc(self.formula)}</code><br>max error: {err} ({self.method}, "
+            f"{self.cells:,} pieces)<table><tr><th>layer</th><th>unit</th><th>status</th>"
+            f"<th>argument</th></tr>{rows}</table>{more}</div>"
+        )
+
+    def plot(self, net: Any, ax: Any = None) -> Any:
+        """The network (solid) and the formula (dashed) along the box of a one-input network,
+        or the formula's error over a two-input box. Returns the matplotlib Figure."""
+        from tinylens.circuits.interpret import interpret
+        from tinylens.viz.figure import new_axes
+
+        ivs = [iv for _, iv in self.domain.intervals]
+        if len(ivs) not in (1, 2):
+            raise ConfigError(f"plot draws networks of 1 or 2 inputs; this one has {len(ivs)}")
+        f = as_affine_net(net).to_float()
+        axes = [np.linspace(float(iv.lo), float(iv.hi), 201 if len(ivs) == 1 else 61) for iv in ivs]
+        grid = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+        env = {n: grid[:, i] for i, n in enumerate(self.input_names)}
+        want = np.asarray(interpret(self.exprs[0], env), dtype=np.float64)
+        got = f.forward(grid)[:, 0]
+        fig, ax = new_axes(ax)
+        if len(ivs) == 1:
+            ax.plot(grid[:, 0], got, label="network")
+            ax.plot(grid[:, 0], want, "--", label="formula")
+            ax.set_xlabel(self.input_names[0])
+            ax.legend()
+        else:
+            err = np.abs(got - want).reshape(len(axes[0]), len(axes[1]))
+            im = ax.imshow(err.T, origin="lower", aspect="auto",
+                           extent=(axes[0][0], axes[0][-1], axes[1][0], axes[1][-1]))  # fmt: skip
+            fig.colorbar(im, ax=ax, label="|formula - network|")
+            ax.set_xlabel(self.input_names[0])
+            ax.set_ylabel(self.input_names[1])
+        ax.set_title(self.formula[:60])
+        return fig
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` form: ``formula``, ``max_error`` (float), ``pruned_units`` and more."""
         return {
@@ -556,6 +632,29 @@ def as_domain(box: Any, names: Sequence[str]) -> Domain:
     return Domain(tuple(out))
 
 
+def as_affine_net(net: Any) -> AffineNet:
+    """``net`` as an :class:`~tinylens.engine.AffineNet`: as it is, from an engine
+    ``Sequential``, or from a torch module of Linear and ReLU layers with skip connections
+    (concatenations and sums of earlier values), read back exactly by
+    :func:`~tinylens.torch.trace_relu_graph`."""
+    if isinstance(net, AffineNet):
+        return net
+    from tinylens.engine import Sequential
+
+    if isinstance(net, Sequential):
+        return AffineNet.from_module(net)
+    if type(net).__module__.split(".")[0] == "torch" or any(
+        c.__module__.startswith("torch.nn") for c in type(net).__mro__
+    ):
+        from tinylens.torch.graph import trace_relu_graph
+
+        return trace_relu_graph(net).to_affine()
+    raise ConfigError(
+        f"explain reads an AffineNet, an engine Sequential or a torch module of Linear and ReLU "
+        f"layers, not {type(net).__name__}"
+    )
+
+
 def _interval_status(net: AffineNet, domain: Domain) -> list[str]:
     """Sound unit status from interval arithmetic (exact rationals): ``dead`` when the upper
     bound of the pre-activation is <= 0, ``linear`` when the lower bound is >= 0."""
@@ -607,8 +706,9 @@ def explain(
 
     Parameters
     ----------
-    net : AffineNet
+    net : AffineNet, engine Sequential or torch module
         Float or exact (Fraction) weights. Input names from the network (``x1, x2, ...``).
+        A torch module may have skip connections (see :func:`as_affine_net`).
     box : Domain, str, or sequence, optional
         The inputs' ranges (see :func:`as_domain`); default ``[-1, 1]`` for each.
     digits : int, None or "auto"
@@ -626,6 +726,8 @@ def explain(
     """
     import sympy
 
+    float_weights = not (isinstance(net, AffineNet) and net.is_exact)
+    net = as_affine_net(net)
     bad = [a for a in net.activations if a not in ("relu", "identity")]
     if bad:
         raise ConfigError(
@@ -633,7 +735,7 @@ def explain(
             "piecewise linear"
         )
     if digits == "auto":
-        digits = None if net.is_exact else DEFAULT_DIGITS
+        digits = DEFAULT_DIGITS if float_weights else None
     if digits is not None and (not isinstance(digits, int) or digits < 0):
         raise ConfigError(f"digits must be a non-negative integer or None, got {digits!r}")
     names = tuple(net.names)

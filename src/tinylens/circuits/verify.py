@@ -86,6 +86,22 @@ class Verification:
     message: str = ""
     cells: int = 0
 
+    def __repr__(self) -> str:
+        err = "-" if self.max_error is None else fmt(self.max_error)
+        if len(err) > 24:
+            err = f"{float(self.max_error):.3g}"  # type: ignore[arg-type]
+        where = f"{self.points:,} points" if self.points else f"{self.cells:,} pieces"
+        return f"Verification(verified={self.verified}, max_error={err}, {self.method}, {where})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.to_dict().items()
+        )
+        return f"<div><b>Verification</b><table>{rows}</table></div>"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verified": self.verified,

@@ -130,7 +130,7 @@ class ShowResult:
 
     def __repr__(self) -> str:
         c = self.circuit
-        v = "" if self.verification is None else f", {self.verification.message}"
+        v = "" if self.verification is None else f", verified={self.verification.verified}"
         return f"ShowResult({c.name!r}, {_sizes(c.net.sizes)}, {_units(c.neurons)}{v})"
 
     def _repr_html_(self) -> str:
@@ -172,7 +172,7 @@ class CompileResult:
 
     def __repr__(self) -> str:
         c, v = self.circuit, self.circuit.verification
-        how = "" if v is None else f", {v.message}"
+        how = "" if v is None else f", verified={v.verified}"
         return f"CompileResult({c.expression!r}, {_sizes(c.sizes)}, {c.neurons} ReLU units{how})"
 
     def _repr_html_(self) -> str:

@@ -2,7 +2,7 @@
 
 >>> r = run_compile(CompileConfig("min(x1, x2)", domain="x1=-2..2,x2=-2..2", verify=True))
 >>> r
-CompileResult('min(x1, x2)', 2-3-1, 3 ReLU units, verified on 25 points)
+CompileResult('min(x1, x2)', 2-2-1, 2 ReLU units, verified=True)
 >>> run_explain(ExplainConfig(), net=r.circuit.net).explanation.formula
 'Min(x1, x2)'
 """
@@ -169,16 +169,17 @@ def run_explain(
     """
     from tinylens.circuits import compare_on_box
     from tinylens.circuits.canonical import match_circuit
-    from tinylens.circuits.explain import as_domain, explain
+    from tinylens.circuits.explain import as_affine_net, as_domain, explain
     from tinylens.circuits.motifs import find_motifs
 
     if net is None:
         net, stored, origin = load_model(config.model)
     else:
         stored, origin = None, "default"
-    net = _as_affine(net)
+    given, net = net, as_affine_net(net)
     box = as_domain(config.box if config.box else stored, net.names)
-    e = explain(net, box, digits=config.digits, max_cells=config.max_cells)
+    # explain reads the network as given: a torch module's float weights are rounded by default
+    e = explain(given, box, digits=config.digits, max_cells=config.max_cells)
     motifs = find_motifs(e)
     compare = None
     if config.compare:
@@ -197,17 +198,6 @@ def run_explain(
             "match": match,
         }
     return ExplainResult(config, net, e, motifs, origin, compare)
-
-
-def _as_affine(net: Any) -> Any:
-    """An AffineNet as it is; a torch module read back exactly (skip connections included)."""
-    from tinylens.engine import AffineNet
-
-    if isinstance(net, AffineNet):
-        return net
-    from tinylens.circuits.readback import graph_from_torch
-
-    return graph_from_torch(net).to_affine()
 
 
 def run_minimal(config: MinimalConfig) -> MinimalResult | SizeTable:
