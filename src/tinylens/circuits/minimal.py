@@ -631,6 +631,26 @@ TABLE_ROWS: tuple[tuple[str, str, str | None], ...] = (
 )
 """The functions of the size table: expression, domain, library entry (hand-derived)."""
 
+SOSIER = "sosier/Mathematical_Circuits_in_Neural_Nets"
+
+HAND_SOURCES: dict[str, str] = {
+    "x": f"{SOSIER}: identity circuit relu(x) - relu(-x)",
+    "abs(x)": f"tinylens: relu(x) + relu(-x), the two detectors of {SOSIER} summed",
+    "relu(x)": f"{SOSIER}: positiveness detector",
+    "min(x, 0)": f"tinylens's reading of {SOSIER}'s negativeness detector: -relu(-x)",
+    "x1 + x2": "tinylens: relu(x1 + x2) - relu(-x1 - x2) (our construction)",
+    "x1 - x2": f"{SOSIER}: subtraction circuit",
+    "relu(x1 - x2)": f"{SOSIER}: greaterness detector",
+    "min(x1, x2)": f"{SOSIER}: minimum network x1 - relu(x1 - x2), x1 through an identity pair",
+    "max(x1, x2)": f"tinylens: the minimum network of {SOSIER} mirrored (our construction)",
+    "x < 10": "tinylens's exact ReLU step relu(10 - x) - relu(9 - x) (our construction); the "
+    'article "A gentle introduction to mechanistic interpretability through simple '
+    'algorithmic examples" used one sigmoid unit, which only approximates the step',
+    "is_even(x, bits=4)": "the parity network our sources call 'is_even' (it computes x mod 2), "
+    "its last layer changed by tinylens to give 1 for even x",
+}
+"""What each hand-derived row of the size table is, and whose it is."""
+
 SLOW = {"is_even(x, bits=3)": 90.0, "is_even(x, bits=4)": 600.0}
 """Rows whose MILP takes long (seconds, roughly, on a laptop core): skipped unless asked."""
 
@@ -655,6 +675,7 @@ def size_table(*, slow: bool = False, time_limit: float = 20.0) -> list[dict[str
             "domain": str(domain),
             "hand_derived": None if hand is None else hand.neurons,
             "hand_sizes": None if hand is None else hand.net.sizes,
+            "hand_source": HAND_SOURCES.get(source) if hand is not None else None,
             "compiled": compiled.neurons,
             "compiled_sizes": compiled.sizes,
             "compiled_verified": bool(compiled.verification and compiled.verification.verified),

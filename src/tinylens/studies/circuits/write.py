@@ -278,9 +278,13 @@ def table_lines(result: SizeTable) -> list[str]:
             f"{one:>8}  {r['one_layer_note']}{extra}"
         )
     lines.append(
-        "units = ReLU units; hand = the sources' network, compiled = tinylens circuits "
-        "compile, 1 layer = smallest one hidden layer (MILP, verified exactly)"
+        "units = ReLU units; hand = a hand-derived network (whose: below), compiled = tinylens "
+        "circuits compile, 1 layer = smallest one hidden layer (MILP, verified exactly)"
     )
+    lines.append("hand-derived networks:")
+    lines += [
+        f"  {r['expression']:20} {r['hand_source']}" for r in result.rows if r.get("hand_source")
+    ]
     return lines
 
 
