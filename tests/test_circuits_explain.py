@@ -401,3 +401,39 @@ def test_explain_study_reads_a_torch_module_and_shows_itself():
     assert "<table>" in r._repr_html_() and len(repr(r)) < 200
     assert list(r.explanation.to_pandas()["status"]) == ["switching"] * 6  # 2 units, 2 pairs
     assert r.to_dict()["model"] == "article min model"
+
+
+# -- issue 17: a network too large to read back is refused before the slow work ------------------
+
+
+def test_a_2_16_16_3_network_is_refused_in_one_line_naming_the_option(capsys, tmp_path):
+    import time
+
+    from tinylens.circuits.explain import formula_size
+    from tinylens.engine import MLP
+    from tinylens.io import save
+
+    net = AffineNet.from_module(MLP([2, 16, 16, 3], rng=0))
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match=r"2-16-16-3 network has [\d,]+ terms .* --max-terms"):
+        explain(net)
+    assert time.monotonic() - start < 60  # it ran for > 300 s before (issue 17)
+    path = tmp_path / "big.safetensors"
+    save(net, path)
+    assert main(["circuits", "explain", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "--max-terms" in err
+    # the size is the tree written out: a sum node, 1 per term, plus each ReLU's argument
+    from tinylens.circuits.explain import Lin, combine, relu_of
+
+    inner = relu_of(Lin.var("x"))
+    assert formula_size(inner) == 1 + 1 + (1 + 1)  # sum, relu term, its argument (sum, x)
+    nested = relu_of(combine([(F(1), inner), (F(2), relu_of(-Lin.var("x")))]))
+    assert formula_size(nested) == 1 + 1 + (1 + (1 + 2) + (1 + 2))
+
+
+def test_the_limit_leaves_small_networks_alone():
+    e = explain(sources_min_model(), max_terms=30)
+    assert e.formula == "Min(a, b)"
+    with pytest.raises(ConfigError, match="--max-terms"):
+        explain(sources_min_model(), max_terms=3)

@@ -42,7 +42,7 @@ import itertools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
@@ -78,6 +78,12 @@ SNAP_DENOMINATORS = (1, 2, 3, 4, 6)
 
 MAX_EXACT_CELLS = 20_000
 """Beyond this many linear pieces :func:`explain` falls back to interval bounds and a grid."""
+
+MAX_TERMS = 600
+"""Most nodes the formulas may have written out as trees (:func:`formula_size`) before
+:func:`explain` refuses (issue 17): reading back and checking one of 600 took about a minute
+on a loaded laptop core (a 2-12-12-1 network has about 500; a 2-16-16-3 one about 2,700 and
+ran for more than 300 s). Our own bound; ``max_terms`` (``--max-terms``) raises it."""
 
 GRID_POINTS = 20_000
 """Points of the dense grid used to estimate ``max_error`` when the pieces are too many."""
@@ -164,6 +170,18 @@ def combine(parts: Sequence[tuple[Fraction, Lin]], const: Fraction = Fraction(0)
             slot[1] += c * a
     terms = tuple((atom, v) for k, (atom, v) in sorted(acc.items()) if v != 0)
     return Lin(terms, total)
+
+
+def formula_size(lin: Lin, memo: dict[str, int] | None = None) -> int:
+    """Nodes of ``lin`` written out as a tree (a ReLU reused twice counts twice): the size of
+    what SymPy and the exact error check work on."""
+    memo = {} if memo is None else memo
+    if lin.key not in memo:
+        memo[lin.key] = 1 + sum(
+            1 + (formula_size(a.arg, memo) if isinstance(a, (_Relu, _Abs)) else 0)
+            for a, _ in lin.terms
+        )
+    return memo[lin.key]
 
 
 def _fold_pairs(lin: Lin) -> Lin:
@@ -701,6 +719,7 @@ def explain(
     digits: int | str | None = "auto",
     check: bool = True,
     max_cells: int = MAX_EXACT_CELLS,
+    max_terms: int = MAX_TERMS,
 ) -> Explanation:
     """Read ``net`` (ReLU hidden layers, relu or identity output) as a formula on ``box``.
 
@@ -719,6 +738,9 @@ def explain(
     max_cells : int
         Above this many linear pieces, unit status comes from interval bounds and the error
         from a grid.
+    max_terms : int
+        Refuse (ConfigError, before any symbolic work) formulas larger than this many nodes
+        written out (:func:`formula_size`); see :data:`MAX_TERMS`.
 
     Returns
     -------
@@ -789,11 +811,7 @@ def explain(
             if st in ("linear", "constant"):
                 value = z if st == "linear" else Lin.constant(max(z.const, Fraction(0)))
                 new_feats.append(value)
-                readings.append(
-                    UnitReading(
-                        li, j, st, Fraction(1), _text(z, names, memo), outgoing=out_w, arg=z
-                    )
-                )
+                readings.append(UnitReading(li, j, st, Fraction(1), None, outgoing=out_w, arg=z))
                 pruned.append(
                     {
                         "layer": li,
@@ -815,7 +833,7 @@ def explain(
                     j,
                     "switching",
                     s,
-                    _text(zn, names, memo),
+                    None,
                     dup,
                     tuple(s * w for w in out_w),
                     zn,
@@ -837,6 +855,18 @@ def explain(
                 )
         feats = new_feats
     outs = [_fold_pairs(_round_lin(_fold_pairs(f), digits)) for f in feats]
+    sizes: dict[str, int] = {}
+    size = sum(formula_size(o, sizes) for o in outs)
+    if size > max_terms:
+        raise ConfigError(
+            f"the formula of this {'-'.join(map(str, net.sizes))} network has {size:,} terms "
+            f"written out, more than the {max_terms:,} explain reads back (about a minute at "
+            f"{MAX_TERMS:,}; the work grows faster than the size): read a smaller network or "
+            "box, or raise --max-terms (max_terms=)"
+        )
+    readings = [
+        r if r.arg is None else replace(r, argument=_text(r.arg, names, memo)) for r in readings
+    ]
     symbols = {n: sympy.Symbol(n) for n in names}
     presented = [_present(o, symbols, memo) for o in outs]
     formulas = [formula_string(p) for p in presented]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from tinylens.cli.common import positive_int
+from tinylens.studies.circuits.config import CompileConfig
+
 
 def add(inner: argparse._SubParsersAction) -> None:
     comp = inner.add_parser(
@@ -24,6 +27,13 @@ def add(inner: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check the network against the expression on the whole domain",
     )
+    comp.add_argument(
+        "--max-work",
+        type=positive_int,
+        default=CompileConfig.max_work,
+        help="largest 2^(real inputs) x ReLU units the exact check on a real box starts "
+        f"({CompileConfig.max_work:,}, about a minute)",
+    )
     comp.add_argument("--out", metavar="F.safetensors", help="write the network here")
     comp.add_argument("--force", action="store_true", help="replace an existing --out file")
     comp.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -35,13 +45,15 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tinylens.cli.common import emit
-    from tinylens.studies.circuits import CompileConfig, run_compile
+    from tinylens.studies.circuits import run_compile
     from tinylens.studies.circuits.write import check_weights_path, compile_lines, write_weights
 
     out_path = Path(args.out) if args.out else None
     if out_path is not None:
         check_weights_path(out_path, args.force)
-    cfg = CompileConfig(expression=args.expression, domain=args.domain, verify=args.verify)
+    cfg = CompileConfig(
+        expression=args.expression, domain=args.domain, verify=args.verify, max_work=args.max_work
+    )
     result = run_compile(cfg)
     if out_path is not None:
         write_weights(result, out_path)

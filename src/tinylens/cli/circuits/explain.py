@@ -46,6 +46,13 @@ def add(inner: argparse._SubParsersAction) -> None:
         help=f"most linear pieces the exact check may visit ({ExplainConfig.max_cells:,}); "
         "beyond, units come from interval bounds and the error from a grid",
     )
+    ex.add_argument(
+        "--max-terms",
+        type=positive_int,
+        default=ExplainConfig.max_terms,
+        help=f"largest formula read back, in terms written out ({ExplainConfig.max_terms}); "
+        "larger networks are refused before the slow symbolic work",
+    )
     ex.add_argument("--json", action="store_true", help="print JSON")
     ex.set_defaults(func=run)
 
@@ -61,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         digits=digits,
         compare=args.compare,
         max_cells=args.max_pieces,
+        max_terms=args.max_terms,
     )
     result = run_explain(cfg)
     emit(args, result.to_dict(), explain_lines(result))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
+from tinylens.circuits.explain import MAX_EXACT_CELLS, MAX_TERMS
+from tinylens.circuits.verify import MAX_BOX_WORK
 from tinylens.errors import ConfigError, reject_unknown_keys
 
 __all__ = [
@@ -65,12 +67,14 @@ class ShowConfig(_Settings):
 @dataclass(frozen=True)
 class CompileConfig(_Settings):
     """``circuits compile``: an expression, its domain (``x=0..15`` integers or ``x=-1:1``
-    reals; None: no domain), and whether to verify the network on the whole domain."""
+    reals; None: no domain), and whether to verify the network on the whole domain;
+    ``max_work`` bounds the exact check on a real box (issue 17, :data:`MAX_BOX_WORK`)."""
 
     what: ClassVar[str] = "circuits compile"
     expression: str = ""
     domain: str | None = None
     verify: bool = False
+    max_work: int = MAX_BOX_WORK
 
 
 @dataclass(frozen=True)
@@ -78,16 +82,18 @@ class ExplainConfig(_Settings):
     """``circuits explain``: a weights file read back as a formula on ``box`` (None: the
     domain stored in the file, else -1:1 per input). ``digits``: decimals kept, None for
     exact, ``"auto"`` for 2 on float networks and exact on compiled ones. ``compare``: a
-    library name, an expression or a weights file. ``max_cells``: most linear pieces the
-    exact max-error check may visit (issue 17: above it, a clear refusal naming
-    ``--max-pieces``)."""
+    library name, an expression or a weights file. ``max_cells``: above this many linear
+    pieces the unit status comes from interval bounds and the error from a grid;
+    ``max_terms``: the largest formula read back (issue 17: above it, one line naming
+    ``--max-terms``; see :data:`tinylens.circuits.explain.MAX_TERMS`)."""
 
     what: ClassVar[str] = "circuits explain"
     model: str = ""
     box: str | None = None
     digits: int | str | None = "auto"
     compare: str | None = None
-    max_cells: int = 20_000
+    max_cells: int = MAX_EXACT_CELLS
+    max_terms: int = MAX_TERMS
 
     def __post_init__(self) -> None:
         d = self.digits

@@ -108,7 +108,9 @@ def run_compile(config: CompileConfig) -> CompileResult:
     """The expression compiled to an exact ReLU network (and verified when asked)."""
     from tinylens.circuits import compile_expression
 
-    c = compile_expression(config.expression, domain=config.domain, verify=config.verify)
+    c = compile_expression(config.expression, domain=config.domain)
+    if config.verify:
+        c = c.verify(max_work=config.max_work)
     return CompileResult(config, c)
 
 
@@ -179,7 +181,9 @@ def run_explain(
     given, net = net, as_affine_net(net)
     box = as_domain(config.box if config.box else stored, net.names)
     # explain reads the network as given: a torch module's float weights are rounded by default
-    e = explain(given, box, digits=config.digits, max_cells=config.max_cells)
+    e = explain(
+        given, box, digits=config.digits, max_cells=config.max_cells, max_terms=config.max_terms
+    )
     motifs = find_motifs(e)
     compare = None
     if config.compare:
