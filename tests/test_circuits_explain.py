@@ -437,3 +437,21 @@ def test_the_limit_leaves_small_networks_alone():
     assert e.formula == "Min(a, b)"
     with pytest.raises(ConfigError, match="--max-terms"):
         explain(sources_min_model(), max_terms=3)
+
+
+def test_an_explanation_shows_itself_and_plots_network_and_formula():
+    net = get_circuit("abs").net
+    e = explain(net)
+    assert repr(e) == "Explanation('Abs(x)', max_error=0 (exact), units=2, pruned=0)"
+    assert "<table>" in e._repr_html_() and "Abs(x)" in e._repr_html_()
+    (network, formula) = e.plot(net).axes[0].get_lines()
+    x = network.get_xdata()
+    np.testing.assert_array_equal(network.get_ydata(), np.abs(x))  # the network: |x|, exactly
+    np.testing.assert_array_equal(formula.get_ydata(), np.abs(x))  # and the formula read back
+    e2 = explain(get_circuit("min").net)
+    fig = e2.plot(get_circuit("min").net)  # two inputs: |formula - network| over the box
+    # the plot evaluates both in float64: x1 - relu(x1 - x2) rounds by at most an ulp of 2
+    assert fig.axes[0].images[0].get_array().max() <= FLOAT64_ULP_AT_2
+
+
+FLOAT64_ULP_AT_2 = 2 * np.finfo(np.float64).eps
