@@ -455,3 +455,19 @@ def test_an_explanation_shows_itself_and_plots_network_and_formula():
 
 
 FLOAT64_ULP_AT_2 = 2 * np.finfo(np.float64).eps
+
+
+def test_a_box_of_many_inputs_falls_back_to_bounds_and_a_grid(monkeypatch):
+    """Exact pieces of a d-dimensional box keep up to 2^d vertices each (max of 10 inputs
+    would take hours): above MAX_BOX_WORK explain uses interval bounds and a grid, and says
+    so. Shown on min with the bound lowered below its 2^2 x 3 units."""
+    import importlib
+
+    module = importlib.import_module("tinylens.circuits.explain")
+    monkeypatch.setattr(module, "MAX_BOX_WORK", 2**2 * 3 - 1)
+    e = explain(get_circuit("min").net)
+    assert e.method == "grid" and e.note.startswith("2 inputs: the exact pieces of the box")
+    assert e.formula == "Min(x1, x2)" and e.cells == 0
+    assert e.max_error <= FLOAT64_ULP_AT_2  # the grid evaluates the network in float64
+    monkeypatch.setattr(module, "MAX_BOX_WORK", 2**2 * 3)
+    assert explain(get_circuit("min").net).method == "exact"

@@ -55,6 +55,7 @@ from tinylens.circuits.exact import fmt, to_fraction
 from tinylens.circuits.expr import BinOp, Call, Expr, Neg, Num, Var, natural_key
 from tinylens.circuits.piecewise import compare_on_box, exact_copy, network_cells, relu_units
 from tinylens.circuits.polytope import box_polytope
+from tinylens.circuits.verify import MAX_BOX_WORK
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError, ShapeError
 
@@ -766,17 +767,26 @@ def explain(
     units = relu_units(exact)
     note = ""
     n_cells = 0
-    try:
-        status, n_cells = _cell_status(exact, domain, max_cells)
-        method = "exact"
-    except ConfigError:
-        status = _interval_status(exact, domain)
-        method = "grid"
+    fallback = (
+        "dead and always-active units come from interval bounds (sound, may keep a unit that "
+        f"never fires) and max_error from a grid of about {GRID_POINTS:,} points (an estimate, "
+        "not a bound)"
+    )
+    d = len(domain.intervals)
+    if 2**d * max(len(units), 1) > MAX_BOX_WORK:
+        # issue 17: each exact piece of a d-dimensional box keeps up to 2^d vertices
+        status, method = _interval_status(exact, domain), "grid"
         note = (
-            f"more than {max_cells:,} linear pieces: dead and always-active units come from "
-            "interval bounds (sound, may keep a unit that never fires) and max_error from a "
-            f"grid of about {GRID_POINTS:,} points (an estimate, not a bound)"
+            f"{d} inputs: the exact pieces of the box have up to 2^{d} vertices each, too "
+            f"many for {len(units)} units (2^{d} x {len(units)} > {MAX_BOX_WORK:,}); {fallback}"
         )
+    else:
+        try:
+            status, n_cells = _cell_status(exact, domain, max_cells)
+            method = "exact"
+        except ConfigError:
+            status, method = _interval_status(exact, domain), "grid"
+            note = f"more than {max_cells:,} linear pieces: {fallback}"
     status_of = dict(zip(units, status, strict=True))
 
     feats = [Lin.var(n) for n in names]
