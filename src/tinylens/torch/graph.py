@@ -211,14 +211,14 @@ def trace_relu_graph(module: nn.Module, n_inputs: int | None = None) -> ReluGrap
     if not inputs or output is None:
         raise ConfigError(f"{type(module).__name__} has no input or no output to read back")
     if n_inputs is None:
-        n_inputs = _input_width(nodes, mods, gm)
+        n_inputs = _input_width(nodes)
     names = getattr(module, "input_names", None)
     graph = ReluGraph(tuple(nodes), output, int(n_inputs), tuple(names) if names else None)
     _Layering(graph)  # checks the widths fit, so a bad graph fails here, not later
     return graph
 
 
-def _input_width(nodes: list[GraphNode], mods: dict[str, Any], gm: Any) -> int:
+def _input_width(nodes: list[GraphNode]) -> int:
     first = nodes[0].name
     for n in nodes:
         if n.op == "linear" and n.args == (first,):

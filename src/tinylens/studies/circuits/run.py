@@ -207,8 +207,10 @@ def run_explain(
 def run_minimal(config: MinimalConfig) -> MinimalResult | SizeTable:
     """The smallest one-hidden-layer network of the target, or (``table``) the size table."""
     from tinylens.circuits import CIRCUITS, get_circuit, parse
+    from tinylens.circuits.is_even_bound import is_even_bound
     from tinylens.circuits.library import _ALIASES
-    from tinylens.circuits.minimal import _is_even_bits, is_even_bound, minimal_width, size_table
+    from tinylens.circuits.minimal import minimal_width
+    from tinylens.circuits.size_table import _is_even_bits, size_table
     from tinylens.errors import ConfigError
 
     if config.table:
