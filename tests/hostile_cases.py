@@ -555,3 +555,13 @@ def issue_cases() -> list[dict[str, Any]]:
         {"id": f"issue: {' '.join(argv)[:80]}", "argv": argv, "must_fail": must_fail}
         for argv, must_fail in ISSUE_CASES
     ]
+
+
+# Issue 17's hangs, refused before any work (appended by the circuits change): the exact check
+# of max(x1, ..., x12) on a real box (2^12 vertices per piece), and an explain whose formula is
+# larger than --max-terms (the 2-16-16-3 net of the issue has about 2,700 terms).
+_MAX12 = f"max({', '.join(f'x{i}' for i in range(1, 13))})"
+ISSUE_CASES += [
+    (["circuits", "compile", _MAX12, "--domain=-1:1", "--verify"], True),
+    (["circuits", "explain", "{MODEL}", "--max-terms", "1"], True),
+]

@@ -165,3 +165,46 @@ def test_recover_writes_a_run_with_report_and_json(capsys, tmp_path):
         assert (out / name).exists(), name
     assert list((out / "examples").glob("*.safetensors"))
     assert "Does gradient descent find identity?" in (out / "index.html").read_text()
+
+
+# -- the study behind the commands: results that show themselves (issue 13) ---------------------
+
+
+def test_the_circuits_results_show_themselves():
+    from tinylens.studies.circuits import (
+        CompileConfig,
+        ListConfig,
+        ShowConfig,
+        run_compile,
+        run_list,
+        run_show,
+    )
+
+    listing = run_list(ListConfig())
+    shown = run_show(ShowConfig(name="min"))
+    compiled = run_compile(CompileConfig("min(x1, x2)", domain="x1=-2:2,x2=-2:2", verify=True))
+    v = compiled.verification
+    for r in (listing, shown, compiled, v):
+        assert len(repr(r)) < 200 and "array" not in repr(r)
+        assert "<table>" in r._repr_html_()
+        assert isinstance(r.to_dict(), dict)
+    assert repr(compiled) == "CompileResult('min(x1, x2)', 2-2-1, 2 ReLU units, verified=True)"
+    assert repr(v).startswith("Verification(verified=True, max_error=0, exact regions, ")
+    assert "<img" in compiled._repr_html_()  # the network over its box
+    assert compiled.plot().axes[0].get_xlabel() == "x1"
+    assert listing.to_pandas()["name"].tolist() == [r["name"] for r in listing.rows]
+    # the JSON of the command is the result's to_dict (one source of truth)
+    assert shown.to_dict()["verification"]["verified"] is True
+
+
+def test_a_command_module_only_parses_and_calls():
+    """The CLI modules hold no study logic: each is short and imports the study's run."""
+    from pathlib import Path
+
+    import tinylens.cli.circuits as pkg
+
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert len(text.splitlines()) < 160, path.name
+        if path.name not in ("__init__.py", "recover.py"):
+            assert "from tinylens.studies.circuits" in text, path.name

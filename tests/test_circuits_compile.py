@@ -343,3 +343,30 @@ def test_parse_of_compiled_expression_text_round_trips():
     for source, *_ in CASES:
         e = parse(source)
         assert parse(str(e)) == e
+
+
+# -- issue 17: an exact check on a real box that would run for hours is refused first ------------
+
+
+def test_verifying_max_of_12_on_a_real_box_is_refused_before_any_work(capsys):
+    import time
+
+    from tinylens.circuits import parse_domain
+    from tinylens.circuits.verify import MAX_BOX_WORK, check_box_work
+    from tinylens.cli.main import main
+
+    names = ", ".join(f"x{i}" for i in range(1, 13))
+    start = time.monotonic()
+    assert main(["circuits", "compile", f"max({names})", "--domain=-1:1", "--verify"]) == 2
+    err = capsys.readouterr().err
+    assert time.monotonic() - start < 30
+    assert "2^12 = 4,096 vertices" in err and "--max-work" in err and err.count("\n") == 1
+    # the estimate: 2^d x ReLU units, at the bound allowed, one more refused
+    c = compile_expression("max(x1, x2, x3)", domain="x1=-1:1,x2=-1:1,x3=-1:1")
+    units = c.neurons
+    check_box_work(c.net, c.domain, 2**3 * units)
+    with pytest.raises(ConfigError, match=rf"2\^3 x {units} ReLU units = {8 * units}"):
+        check_box_work(c.net, c.domain, 2**3 * units - 1)
+    # integer inputs are enumerated, not split: they do not count
+    check_box_work(c.net, parse_domain("x1=-1..1,x2=-1..1,x3=-1..1"), 1)
+    assert MAX_BOX_WORK >= 2**8 * 15  # max(x1, ..., x8) is still checked

@@ -334,3 +334,140 @@ def test_domains_of_the_examples():
         ).max_error
         == 0
     )
+
+
+# -- the article's min model, with its skip connection (issue 16) -------------------------------
+
+
+def articles_min_model():
+    """The min model of "A gentle introduction to mechanistic interpretability through simple
+    algorithmic examples" as the article builds it: the output layer reads the inputs and the
+    hidden ReLUs, ``y = fc(cat([a, b], relu(W x + c)))``, output weights [1, 0, 0, -1.41] over
+    [a, b, r1, r2], r2's incoming weights [0.71, -0.71] (float32); r1's are not in the article
+    and do not matter (output weight 0): [0.5, 0.3], bias -0.1 as above."""
+    import torch
+    from torch import nn
+
+    class MinModel(nn.Module):
+        input_names = ("a", "b")
+
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.out = nn.Linear(2, 2), nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.out(torch.cat([x, torch.relu(self.hidden(x))], dim=1))
+
+    m = MinModel()
+    with torch.no_grad():
+        m.hidden.weight.copy_(torch.tensor([[0.5, 0.3], [0.71, -0.71]]))
+        m.hidden.bias.copy_(torch.tensor([-0.1, 0.0]))
+        m.out.weight.copy_(torch.tensor([[1.0, 0.0, 0.0, -1.41]]))
+        m.out.bias.zero_()
+    return m
+
+
+def test_the_articles_skip_connection_min_model_reads_min():
+    e = explain(articles_min_model())
+    s = _sym(["a", "b"])
+    assert sympy.sympify(e.formula, locals=s) == sympy.Min(s["a"], s["b"])
+    # the same rounding cost as the plain-MLP rebuild above: 2 |1 - 1.41 * 0.71|
+    w = F(float(np.float32(1.41))) * F(float(np.float32(0.71)))
+    assert e.max_error == 2 * abs(1 - w) and e.method == "exact"
+
+
+def test_the_skip_models_exact_formula_equals_the_network_at_rational_points():
+    from tinylens.circuits.interpret import interpret
+    from tinylens.torch import trace_relu_graph
+
+    model = articles_min_model()
+    e = explain(model, digits=None)
+    assert e.max_error == 0
+    graph = trace_relu_graph(model)
+    rng = np.random.default_rng(2)
+    pts = [(F(int(p), 97), F(int(q), 89)) for p, q in rng.integers(-97, 97, size=(200, 2))]
+    X = np.array(pts, dtype=object)
+    want = graph.forward(X)[:, 0]  # the module's own graph, in exact arithmetic
+    got = interpret(parse(e.expression), {"a": X[:, 0], "b": X[:, 1]})  # exact coefficients
+    assert list(got) == list(want)
+
+
+def test_explain_study_reads_a_torch_module_and_shows_itself():
+    from tinylens.studies.circuits import ExplainConfig, run_explain
+
+    r = run_explain(ExplainConfig(model="article min model"), net=articles_min_model())
+    assert r.explanation.formula == "Min(a, b)"
+    assert repr(r).startswith("ExplainResult(Explanation('Min(a, b)', max_error=0.0022")
+    assert "<table>" in r._repr_html_() and len(repr(r)) < 200
+    assert list(r.explanation.to_pandas()["status"]) == ["switching"] * 6  # 2 units, 2 pairs
+    assert r.to_dict()["model"] == "article min model"
+
+
+# -- issue 17: a network too large to read back is refused before the slow work ------------------
+
+
+def test_a_2_16_16_3_network_is_refused_in_one_line_naming_the_option(capsys, tmp_path):
+    import time
+
+    from tinylens.circuits.explain import formula_size
+    from tinylens.engine import MLP
+    from tinylens.io import save
+
+    net = AffineNet.from_module(MLP([2, 16, 16, 3], rng=0))
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match=r"2-16-16-3 network has [\d,]+ terms .* --max-terms"):
+        explain(net)
+    assert time.monotonic() - start < 60  # it ran for > 300 s before (issue 17)
+    path = tmp_path / "big.safetensors"
+    save(net, path)
+    assert main(["circuits", "explain", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "--max-terms" in err
+    # the size is the tree written out: a sum node, 1 per term, plus each ReLU's argument
+    from tinylens.circuits.explain import Lin, combine, relu_of
+
+    inner = relu_of(Lin.var("x"))
+    assert formula_size(inner) == 1 + 1 + (1 + 1)  # sum, relu term, its argument (sum, x)
+    nested = relu_of(combine([(F(1), inner), (F(2), relu_of(-Lin.var("x")))]))
+    assert formula_size(nested) == 1 + 1 + (1 + (1 + 2) + (1 + 2))
+
+
+def test_the_limit_leaves_small_networks_alone():
+    e = explain(sources_min_model(), max_terms=30)
+    assert e.formula == "Min(a, b)"
+    with pytest.raises(ConfigError, match="--max-terms"):
+        explain(sources_min_model(), max_terms=3)
+
+
+def test_an_explanation_shows_itself_and_plots_network_and_formula():
+    net = get_circuit("abs").net
+    e = explain(net)
+    assert repr(e) == "Explanation('Abs(x)', max_error=0 (exact), units=2, pruned=0)"
+    assert "<table>" in e._repr_html_() and "Abs(x)" in e._repr_html_()
+    (network, formula) = e.plot(net).axes[0].get_lines()
+    x = network.get_xdata()
+    np.testing.assert_array_equal(network.get_ydata(), np.abs(x))  # the network: |x|, exactly
+    np.testing.assert_array_equal(formula.get_ydata(), np.abs(x))  # and the formula read back
+    e2 = explain(get_circuit("min").net)
+    fig = e2.plot(get_circuit("min").net)  # two inputs: |formula - network| over the box
+    # the plot evaluates both in float64: x1 - relu(x1 - x2) rounds by at most an ulp of 2
+    assert fig.axes[0].images[0].get_array().max() <= FLOAT64_ULP_AT_2
+
+
+FLOAT64_ULP_AT_2 = 2 * np.finfo(np.float64).eps
+
+
+def test_a_box_of_many_inputs_falls_back_to_bounds_and_a_grid(monkeypatch):
+    """Exact pieces of a d-dimensional box keep up to 2^d vertices each (max of 10 inputs
+    would take hours): above MAX_BOX_WORK explain uses interval bounds and a grid, and says
+    so. Shown on min with the bound lowered below its 2^2 x 3 units."""
+    import importlib
+
+    module = importlib.import_module("tinylens.circuits.explain")
+    monkeypatch.setattr(module, "MAX_BOX_WORK", 2**2 * 3 - 1)
+    e = explain(get_circuit("min").net)
+    assert e.method == "grid" and e.note.startswith("2 inputs: the exact pieces of the box")
+    assert e.formula == "Min(x1, x2)" and e.cells == 0
+    assert e.max_error <= FLOAT64_ULP_AT_2  # the grid evaluates the network in float64
+    monkeypatch.setattr(module, "MAX_BOX_WORK", 2**2 * 3)
+    assert explain(get_circuit("min").net).method == "exact"

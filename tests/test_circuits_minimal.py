@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from tinylens.circuits import parse, parse_domain, verify
-from tinylens.circuits.minimal import (
+from tinylens.circuits.is_even_bound import (
     SkipNet,
     folding_net,
     is_even_bound,
     lap_count,
-    minimal_width,
-    size_table,
     zigzag_net,
 )
+from tinylens.circuits.minimal import minimal_width
+from tinylens.circuits.size_table import size_table
 from tinylens.cli.main import main
 
 
@@ -142,6 +142,21 @@ def test_the_size_table():
     assert rows["is_even(x, bits=4)"]["hand_derived"] == 11
     assert rows["is_even(x, bits=4)"]["skip_connections"] == 4
     assert rows["is_even(x, bits=4)"]["one_layer_minimal"] is None  # the MILP needs --slow
+    # issue 16: each hand row says what it is and whose it is; the x < 10 row is ours, not the
+    # article's (one sigmoid unit)
+    for r in rows.values():
+        assert (r["hand_source"] is None) == (r["hand_derived"] is None)
+    step = rows["x < 10"]["hand_source"]
+    assert "our construction" in step and "sigmoid" in step and "A gentle introduction" in step
+    assert rows["relu(x1 - x2)"]["hand_source"].startswith("sosier/")
+
+    from tinylens.studies.circuits.config import MinimalConfig
+    from tinylens.studies.circuits.result import SizeTable
+    from tinylens.studies.circuits.write import table_lines
+
+    text = "\n".join(table_lines(SizeTable(MinimalConfig(table=True), list(rows.values()))))
+    assert "the sources' network" not in text
+    assert f"  {'x < 10':20} tinylens's exact ReLU step" in text
 
 
 def test_minimal_command(capsys):

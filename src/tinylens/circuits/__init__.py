@@ -36,8 +36,9 @@ from tinylens.circuits.exact import exact_net, load_exact, net_from_strings, net
 from tinylens.circuits.explain import Explanation, explain
 from tinylens.circuits.expr import FUNCTIONS, Expr, to_sympy_string
 from tinylens.circuits.interpret import evaluate, interpret
+from tinylens.circuits.is_even_bound import is_even_bound
 from tinylens.circuits.library import CIRCUITS, Circuit, circuit_names, get_circuit
-from tinylens.circuits.minimal import WidthSearch, is_even_bound, minimal_width
+from tinylens.circuits.minimal import WidthSearch, minimal_width
 from tinylens.circuits.motifs import Motif, find_motifs
 from tinylens.circuits.parse import parse
 from tinylens.circuits.piecewise import BoxComparison, compare_on_box, network_cells

@@ -38,23 +38,41 @@ Every step but rounding is exact algebra, so ``max_error`` is what the rounding 
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from tinylens.circuits.domain import Domain, Interval
 from tinylens.circuits.exact import fmt, to_fraction
-from tinylens.circuits.expr import BinOp, Call, Expr, Neg, Num, Var, natural_key
+from tinylens.circuits.expr import Expr
 from tinylens.circuits.piecewise import compare_on_box, exact_copy, network_cells, relu_units
 from tinylens.circuits.polytope import box_polytope
+from tinylens.circuits.symbolic import (  # noqa: F401  (re-exported: explain's public names)
+    _DEADLINE,
+    PRESENT_SECONDS,
+    SNAP_DENOMINATORS,
+    Lin,
+    _Abs,
+    _fold_pairs,
+    _normalise,
+    _present,
+    _Relu,
+    _round,
+    _round_lin,
+    _sympy_of,
+    _Var,
+    abs_of,
+    combine,
+    formula_size,
+    formula_string,
+    relu_of,
+    sympy_to_expr,
+)
+from tinylens.circuits.verify import MAX_BOX_WORK
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError, ShapeError
 
@@ -63,6 +81,7 @@ __all__ = [
     "Explanation",
     "Lin",
     "UnitReading",
+    "as_affine_net",
     "as_domain",
     "explain",
     "sympy_to_expr",
@@ -72,349 +91,17 @@ DEFAULT_DIGITS = 2
 """Decimals kept for float (trained) networks: a network trained to loss 1e-6 has errors of
 order 1e-3, so two decimals read its intended coefficients and drop its noise."""
 
-SNAP_DENOMINATORS = (1, 2, 3, 4, 6)
-"""Simple fractions a rounded coefficient snaps to when within half a unit of the last digit."""
-
 MAX_EXACT_CELLS = 20_000
 """Beyond this many linear pieces :func:`explain` falls back to interval bounds and a grid."""
 
+MAX_TERMS = 600
+"""Most nodes the formulas may have written out as trees (:func:`formula_size`) before
+:func:`explain` refuses (issue 17): reading back and checking one of 600 took about a minute
+on a loaded laptop core (a 2-12-12-1 network has about 500; a 2-16-16-3 one about 2,700 and
+ran for more than 300 s). Our own bound; ``max_terms`` (``--max-terms``) raises it."""
+
 GRID_POINTS = 20_000
 """Points of the dense grid used to estimate ``max_error`` when the pieces are too many."""
-
-
-# -- symbolic linear combinations of ReLU atoms ---------------------------------------------------
-
-
-class _Atom:
-    key: str
-
-
-@dataclass(frozen=True)
-class _Var(_Atom):
-    name: str
-
-    @cached_property
-    def key(self) -> str:  # type: ignore[override]
-        return "0:" + "".join(
-            f"{t:08d}" if isinstance(t, int) else str(t) for t in natural_key(self.name)
-        )
-
-
-@dataclass(frozen=True)
-class _Relu(_Atom):
-    arg: Lin
-
-    @cached_property
-    def key(self) -> str:  # type: ignore[override]
-        return f"1:relu({self.arg.key})"
-
-
-@dataclass(frozen=True)
-class _Abs(_Atom):
-    arg: Lin
-
-    @cached_property
-    def key(self) -> str:  # type: ignore[override]
-        return f"2:abs({self.arg.key})"
-
-
-@dataclass(frozen=True)
-class Lin:
-    """``sum(coef * atom) + const`` with exact coefficients; atoms are inputs, ``relu(Lin)``
-    and ``abs(Lin)``. Canonical: sorted atoms, no zero coefficients, so equal sums are equal
-    objects (and cancel exactly)."""
-
-    terms: tuple[tuple[_Atom, Fraction], ...] = ()
-    const: Fraction = Fraction(0)
-
-    @cached_property
-    def key(self) -> str:
-        return ";".join(f"{a.key}*{c}" for a, c in self.terms) + f"+{self.const}"
-
-    @staticmethod
-    def var(name: str) -> Lin:
-        return Lin(((_Var(name), Fraction(1)),))
-
-    @staticmethod
-    def constant(value: Fraction) -> Lin:
-        return Lin((), Fraction(value))
-
-    def scale(self, c: Fraction) -> Lin:
-        return combine([(c, self)])
-
-    def __neg__(self) -> Lin:
-        return self.scale(Fraction(-1))
-
-    @property
-    def is_constant(self) -> bool:
-        return not self.terms
-
-
-def combine(parts: Sequence[tuple[Fraction, Lin]], const: Fraction = Fraction(0)) -> Lin:
-    """``sum(c * L) + const``, canonical (exact; zero coefficients dropped)."""
-    acc: dict[str, list[Any]] = {}
-    total = Fraction(const)
-    for c, lin in parts:
-        if c == 0:
-            continue
-        total += c * lin.const
-        for atom, a in lin.terms:
-            slot = acc.setdefault(atom.key, [atom, Fraction(0)])
-            slot[1] += c * a
-    terms = tuple((atom, v) for k, (atom, v) in sorted(acc.items()) if v != 0)
-    return Lin(terms, total)
-
-
-def _fold_pairs(lin: Lin) -> Lin:
-    """``c1 relu(z) + c2 relu(-z) = (c1 - c2)/2 z + (c1 + c2)/2 |z|`` for every such pair."""
-    relus = {a.arg.key: (a, c) for a, c in lin.terms if isinstance(a, _Relu)}
-    done: set[str] = set()
-    parts: list[tuple[Fraction, Lin]] = []
-    for atom, c in lin.terms:
-        if isinstance(atom, _Relu):
-            if atom.arg.key in done:
-                continue
-            neg = -atom.arg
-            other = relus.get(neg.key)
-            if other is not None and neg.key != atom.arg.key:
-                c2 = other[1]
-                done.update((atom.arg.key, neg.key))
-                parts.append(((c - c2) / 2, atom.arg))
-                parts.append(((c + c2) / 2, abs_of(atom.arg)))
-                continue
-        parts.append((c, Lin(((atom, Fraction(1)),))))
-    return combine(parts, lin.const)
-
-
-def _round(v: Fraction, digits: int | None) -> Fraction:
-    """``v`` rounded to ``digits`` decimals, snapped to a simple fraction when that is within
-    half a unit of the last digit (None: unchanged)."""
-    if digits is None:
-        return v
-    half = Fraction(1, 2 * 10**digits)
-    for q in SNAP_DENOMINATORS:
-        p = round(v * q)
-        if abs(v - Fraction(p, q)) <= half:
-            return Fraction(p, q)
-    return Fraction(round(v * 10**digits), 10**digits)
-
-
-def _round_lin(lin: Lin, digits: int | None) -> Lin:
-    if digits is None:
-        return lin
-    parts = [(_round(c, digits), Lin(((a, Fraction(1)),))) for a, c in lin.terms]
-    return combine(parts, _round(lin.const, digits))
-
-
-def _normalise(z: Lin) -> tuple[Fraction, Lin]:
-    """``z = s * zn`` with ``s > 0`` and ``zn``'s largest coefficient magnitude 1."""
-    s = max(abs(c) for _, c in z.terms)
-    return s, z.scale(1 / s)
-
-
-def relu_of(z: Lin, digits: int | None = None) -> Lin:
-    """``relu(z)`` as ``s * relu(zn)`` (see :func:`_normalise`), ``zn`` rounded."""
-    if z.is_constant:
-        return Lin.constant(max(z.const, Fraction(0)))
-    s, zn = _normalise(z)
-    zn = _round_lin(zn, digits)
-    if zn.is_constant:  # pragma: no cover - the largest coefficient rounds to +-1
-        return Lin.constant(s * max(zn.const, Fraction(0)))
-    return Lin(((_Relu(zn), s),))
-
-
-def abs_of(z: Lin) -> Lin:
-    """``|z|`` as ``s * |zn|`` with the first coefficient of ``zn`` positive."""
-    if z.is_constant:
-        return Lin.constant(abs(z.const))
-    s, zn = _normalise(z)
-    if zn.terms[0][1] < 0:
-        zn = -zn
-    return Lin(((_Abs(zn), s),))
-
-
-# -- to SymPy, to the language ---------------------------------------------------------------------
-
-
-def _sympy_of(lin: Lin, symbols: dict[str, Any]) -> Any:
-    """The plain reading: every relu as ``Max(z, 0)``."""
-    import sympy
-
-    out = sympy.Rational(lin.const.numerator, lin.const.denominator)
-    for atom, c in lin.terms:
-        out += sympy.Rational(c.numerator, c.denominator) * _sympy_atom(atom, symbols, None)
-    return out
-
-
-def _sympy_atom(atom: _Atom, symbols: dict[str, Any], memo: dict[str, Any] | None) -> Any:
-    import sympy
-
-    inner = (lambda L: _present(L, symbols, memo)) if memo is not None else None
-    if isinstance(atom, _Var):
-        return symbols[atom.name]
-    if isinstance(atom, _Relu):
-        arg = inner(atom.arg) if inner else _sympy_of(atom.arg, symbols)
-        return sympy.Max(arg, 0)
-    if isinstance(atom, _Abs):
-        arg = inner(atom.arg) if inner else _sympy_of(atom.arg, symbols)
-        return sympy.Abs(arg)
-    raise TypeError(atom)  # pragma: no cover
-
-
-PRESENT_SECONDS = 10.0
-"""Time the search for the shortest min / max reading may take (our own bound). Huge or
-many-digit coefficients make SymPy's comparisons slow; past it the formula is shown in its relu
-form, which is the same function (max_error is computed either way)."""
-_DEADLINE = "\x00deadline"  # a memo key no Lin key can equal
-
-
-def _present(lin: Lin, symbols: dict[str, Any], memo: dict[str, Any]) -> Any:
-    """The shortest reading of ``lin`` with min / max absorbing one relu term (module doc)."""
-    import sympy
-
-    if lin.key in memo:
-        return memo[lin.key]
-    if time.monotonic() > memo.get(_DEADLINE, math.inf):
-        return _sympy_of(lin, symbols)  # out of time: the relu form, equal but not shortened
-
-    def rat(c: Fraction) -> Any:
-        return sympy.Rational(c.numerator, c.denominator)
-
-    plain = rat(lin.const)
-    for atom, c in lin.terms:
-        term = rat(c) * _sympy_atom(atom, symbols, memo)
-        if isinstance(atom, _Relu) and c < 0:  # -k relu(z) = k min(0, -z): keep the shorter
-            alt = rat(-c) * sympy.Min(0, _present(-atom.arg, symbols, memo))
-            term = alt if sympy.count_ops(alt) < sympy.count_ops(term) else term
-        plain += term
-    best, best_ops = plain, sympy.count_ops(plain)
-    relus = [(a, c) for a, c in lin.terms if isinstance(a, _Relu)]
-    if len(relus) <= 4:
-        for atom, c in relus:
-            rest = combine([(Fraction(1), lin), (-c, Lin(((atom, Fraction(1)),)))])
-            k = abs(c)
-            base = rest.scale(1 / k)
-            other = combine([(Fraction(1), base), (Fraction(1 if c > 0 else -1), atom.arg)])
-            first, second = _present(base, symbols, memo), _present(other, symbols, memo)
-            cand = rat(k) * (sympy.Max(first, second) if c > 0 else sympy.Min(first, second))
-            ops = sympy.count_ops(cand)
-            if ops < best_ops:
-                best, best_ops = cand, ops
-        # c relu(z) - c relu(z - g), g > 0, is c clamp(z, 0, g) = c min(max(z, 0), g)
-        for (a1, c1), (a2, c2) in itertools.combinations(relus, 2):
-            z1, z2 = a1.arg, a2.arg  # type: ignore[attr-defined]
-            if c1 != -c2 or z1.terms != z2.terms or z1.const == z2.const:
-                continue
-            (hi, c), lo = ((a1, c1), a2) if z1.const > z2.const else ((a2, c2), a1)
-            gap = hi.arg.const - lo.arg.const  # type: ignore[attr-defined]
-            rest = combine(
-                [
-                    (Fraction(1), lin),
-                    (-c1, Lin(((a1, Fraction(1)),))),
-                    (-c2, Lin(((a2, Fraction(1)),))),
-                ]
-            )
-            clamp = sympy.Min(sympy.Max(_present(hi.arg, symbols, memo), 0), rat(gap))  # type: ignore[attr-defined]
-            cand = _present(rest, symbols, memo) + rat(c) * clamp
-            ops = sympy.count_ops(cand)
-            if ops < best_ops:
-                best, best_ops = cand, ops
-    memo[lin.key] = best
-    return best
-
-
-def _decimal(q: Any) -> str | None:
-    """``'1.45'`` for a rational with a terminating decimal expansion, else None."""
-    den = int(q.q)
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
-        return None
-    text = format(Decimal(int(q.p)) / Decimal(int(q.q)), "f")
-    return text
-
-
-def formula_string(expr: Any) -> str:
-    """SymPy text of ``expr`` with terminating rationals written as decimals (``1.45*x1``,
-    not ``29*x1/20``); ``sympy.sympify`` reads it back."""
-    from sympy.printing.precedence import precedence
-    from sympy.printing.str import StrPrinter
-
-    class _Printer(StrPrinter):
-        def _print_Rational(self, e: Any) -> str:
-            dec = _decimal(e)
-            return dec if dec is not None else str(super()._print_Rational(e))
-
-        def _print_Mul(self, e: Any) -> str:
-            c, rest = e.as_coeff_Mul()
-            if c.is_Rational and not c.is_Integer and _decimal(c) is not None and rest != 1:
-                sign = "-" if c < 0 else ""
-                body = self.parenthesize(rest, precedence(e))
-                return f"{sign}{_decimal(abs(c))}*{body}"
-            return str(super()._print_Mul(e))
-
-    return str(_Printer().doprint(expr))
-
-
-def sympy_to_expr(e: Any) -> Expr:
-    """A SymPy expression made of symbols, numbers, ``+``, products by numbers, ``Max``,
-    ``Min`` and ``Abs`` as an expression of the circuit language (``Max(z, 0)`` becomes
-    ``relu(z)``). Anything else raises ConfigError."""
-    import sympy
-
-    if e.is_Symbol:
-        return Var(str(e))
-    if e.is_Number:
-        if not e.is_Rational:
-            return Num(to_fraction(str(e)))
-        return Num(Fraction(int(e.p), int(e.q)))
-    if e.is_Add:
-        args = list(e.as_ordered_terms())
-        out = sympy_to_expr(args[0])
-        for a in args[1:]:
-            c, rest = a.as_coeff_Mul()
-            if c.is_Number and c < 0:
-                out = BinOp("-", out, sympy_to_expr(-a))
-            else:
-                out = BinOp("+", out, sympy_to_expr(a))
-        return out
-    if e.is_Mul:
-        c, rest = e.as_coeff_Mul()
-        if rest.is_Mul and not all(f.is_Number for f in rest.args[:1]):
-            factors = [f for f in rest.args if not f.is_Number]
-            if len(factors) > 1:
-                raise ConfigError(f"{e} multiplies varying quantities; not piecewise affine")
-        if c == -1:
-            return Neg(sympy_to_expr(rest))
-        return BinOp("*", sympy_to_expr(c), sympy_to_expr(rest))
-    if isinstance(e, (sympy.Max, sympy.Min)):
-        args = list(e.args)
-        name = "max" if isinstance(e, sympy.Max) else "min"
-        if name == "max" and len(args) == 2 and any(a == 0 for a in args):
-            other = args[1] if args[0] == 0 else args[0]
-            return Call("relu", (sympy_to_expr(other),))
-        return Call(name, tuple(sympy_to_expr(a) for a in args))
-    if isinstance(e, sympy.Abs):
-        return Call("abs", (sympy_to_expr(e.args[0]),))
-    raise ConfigError(f"cannot read {e} ({type(e).__name__}) as a piecewise-affine expression")
-
-
-def _lin_to_expr(lin: Lin) -> Expr:
-    """The exact plain reading as an expression of the language (relu, abs)."""
-    out: Expr | None = None
-    for atom, c in lin.terms:
-        if isinstance(atom, _Var):
-            body: Expr = Var(atom.name)
-        elif isinstance(atom, _Relu):
-            body = Call("relu", (_lin_to_expr(atom.arg),))
-        else:
-            body = Call("abs", (_lin_to_expr(atom.arg),))  # type: ignore[attr-defined]
-        term = body if c == 1 else BinOp("*", Num(c), body)
-        out = term if out is None else BinOp("+", out, term)
-    if out is None:
-        return Num(lin.const)
-    return BinOp("+", out, Num(lin.const)) if lin.const else out
 
 
 # -- the explanation -------------------------------------------------------------------------------
@@ -500,6 +187,81 @@ class Explanation:
         symbols = {n: sympy.Symbol(n) for n in self.input_names}
         return [sympy_to_expr(sympy.sympify(f, locals=symbols)) for f in self.formulas]
 
+    def __repr__(self) -> str:
+        err = "not checked" if self.max_error is None else f"{float(self.max_error):.3g}"
+        return (
+            f"Explanation({self.formula!r}, max_error={err} ({self.method}), "
+            f"units={len(self.units)}, pruned={len(self.pruned_units)})"
+        )
+
+    def to_pandas(self) -> Any:
+        """One row per hidden (or ReLU output) unit: status, scale, argument, duplicate."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_pandas needs pandas: pip install pandas (or use to_dict())"
+            ) from None
+        return pd.DataFrame(
+            {
+                "layer": [u.layer for u in self.units],
+                "unit": [u.unit for u in self.units],
+                "status": [u.status for u in self.units],
+                "scale": [float(u.scale) for u in self.units],
+                "argument": [u.argument for u in self.units],
+                "duplicate_of": [u.duplicate_of for u in self.units],
+            }
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{u.layer}</td><td>{u.unit}</td><td>{u.status}</td>"
+            f"<td>{esc(u.argument or '-')}</td></tr>"
+            for u in self.units[:40]
+        )
+        more = f"<p>... {len(self.units) - 40} more units</p>" if len(self.units) > 40 else ""
+        err = "not checked" if self.max_error is None else f"{float(self.max_error):.3g}"
+        return (
+            f"<div><b>Explanation</b> on {esc(str(self.domain))}<br>formula: "
+            f"<code>{esc(self.formula)}</code><br>max error: {err} ({self.method}, "
+            f"{self.cells:,} pieces)<table><tr><th>layer</th><th>unit</th><th>status</th>"
+            f"<th>argument</th></tr>{rows}</table>{more}</div>"
+        )
+
+    def plot(self, net: Any, ax: Any = None) -> Any:
+        """The network (solid) and the formula (dashed) along the box of a one-input network,
+        or the formula's error over a two-input box. Returns the matplotlib Figure."""
+        from tinylens.circuits.interpret import interpret
+        from tinylens.viz.figure import new_axes
+
+        ivs = [iv for _, iv in self.domain.intervals]
+        if len(ivs) not in (1, 2):
+            raise ConfigError(f"plot draws networks of 1 or 2 inputs; this one has {len(ivs)}")
+        f = as_affine_net(net).to_float()
+        axes = [np.linspace(float(iv.lo), float(iv.hi), 201 if len(ivs) == 1 else 61) for iv in ivs]
+        grid = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+        env = {n: grid[:, i] for i, n in enumerate(self.input_names)}
+        want = np.asarray(interpret(self.exprs[0], env), dtype=np.float64)
+        got = f.forward(grid)[:, 0]
+        fig, ax = new_axes(ax)
+        if len(ivs) == 1:
+            ax.plot(grid[:, 0], got, label="network")
+            ax.plot(grid[:, 0], want, "--", label="formula")
+            ax.set_xlabel(self.input_names[0])
+            ax.legend()
+        else:
+            err = np.abs(got - want).reshape(len(axes[0]), len(axes[1]))
+            im = ax.imshow(err.T, origin="lower", aspect="auto",
+                           extent=(axes[0][0], axes[0][-1], axes[1][0], axes[1][-1]))  # fmt: skip
+            fig.colorbar(im, ax=ax, label="|formula - network|")
+            ax.set_xlabel(self.input_names[0])
+            ax.set_ylabel(self.input_names[1])
+        ax.set_title(self.formula[:60])
+        return fig
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` form: ``formula``, ``max_error`` (float), ``pruned_units`` and more."""
         return {
@@ -556,6 +318,29 @@ def as_domain(box: Any, names: Sequence[str]) -> Domain:
     return Domain(tuple(out))
 
 
+def as_affine_net(net: Any) -> AffineNet:
+    """``net`` as an :class:`~tinylens.engine.AffineNet`: as it is, from an engine
+    ``Sequential``, or from a torch module of Linear and ReLU layers with skip connections
+    (concatenations and sums of earlier values), read back exactly by
+    :func:`~tinylens.torch.trace_relu_graph`."""
+    if isinstance(net, AffineNet):
+        return net
+    from tinylens.engine import Sequential
+
+    if isinstance(net, Sequential):
+        return AffineNet.from_module(net)
+    if type(net).__module__.split(".")[0] == "torch" or any(
+        c.__module__.startswith("torch.nn") for c in type(net).__mro__
+    ):
+        from tinylens.torch.graph import trace_relu_graph
+
+        return trace_relu_graph(net).to_affine()
+    raise ConfigError(
+        f"explain reads an AffineNet, an engine Sequential or a torch module of Linear and ReLU "
+        f"layers, not {type(net).__name__}"
+    )
+
+
 def _interval_status(net: AffineNet, domain: Domain) -> list[str]:
     """Sound unit status from interval arithmetic (exact rationals): ``dead`` when the upper
     bound of the pre-activation is <= 0, ``linear`` when the lower bound is >= 0."""
@@ -602,13 +387,15 @@ def explain(
     digits: int | str | None = "auto",
     check: bool = True,
     max_cells: int = MAX_EXACT_CELLS,
+    max_terms: int = MAX_TERMS,
 ) -> Explanation:
     """Read ``net`` (ReLU hidden layers, relu or identity output) as a formula on ``box``.
 
     Parameters
     ----------
-    net : AffineNet
+    net : AffineNet, engine Sequential or torch module
         Float or exact (Fraction) weights. Input names from the network (``x1, x2, ...``).
+        A torch module may have skip connections (see :func:`as_affine_net`).
     box : Domain, str, or sequence, optional
         The inputs' ranges (see :func:`as_domain`); default ``[-1, 1]`` for each.
     digits : int, None or "auto"
@@ -619,6 +406,9 @@ def explain(
     max_cells : int
         Above this many linear pieces, unit status comes from interval bounds and the error
         from a grid.
+    max_terms : int
+        Refuse (ConfigError, before any symbolic work) formulas larger than this many nodes
+        written out (:func:`formula_size`); see :data:`MAX_TERMS`.
 
     Returns
     -------
@@ -626,6 +416,8 @@ def explain(
     """
     import sympy
 
+    float_weights = not (isinstance(net, AffineNet) and net.is_exact)
+    net = as_affine_net(net)
     bad = [a for a in net.activations if a not in ("relu", "identity")]
     if bad:
         raise ConfigError(
@@ -633,7 +425,7 @@ def explain(
             "piecewise linear"
         )
     if digits == "auto":
-        digits = None if net.is_exact else DEFAULT_DIGITS
+        digits = DEFAULT_DIGITS if float_weights else None
     if digits is not None and (not isinstance(digits, int) or digits < 0):
         raise ConfigError(f"digits must be a non-negative integer or None, got {digits!r}")
     names = tuple(net.names)
@@ -642,17 +434,26 @@ def explain(
     units = relu_units(exact)
     note = ""
     n_cells = 0
-    try:
-        status, n_cells = _cell_status(exact, domain, max_cells)
-        method = "exact"
-    except ConfigError:
-        status = _interval_status(exact, domain)
-        method = "grid"
+    fallback = (
+        "dead and always-active units come from interval bounds (sound, may keep a unit that "
+        f"never fires) and max_error from a grid of about {GRID_POINTS:,} points (an estimate, "
+        "not a bound)"
+    )
+    d = len(domain.intervals)
+    if 2**d * max(len(units), 1) > MAX_BOX_WORK:
+        # issue 17: each exact piece of a d-dimensional box keeps up to 2^d vertices
+        status, method = _interval_status(exact, domain), "grid"
         note = (
-            f"more than {max_cells:,} linear pieces: dead and always-active units come from "
-            "interval bounds (sound, may keep a unit that never fires) and max_error from a "
-            f"grid of about {GRID_POINTS:,} points (an estimate, not a bound)"
+            f"{d} inputs: the exact pieces of the box have up to 2^{d} vertices each, too "
+            f"many for {len(units)} units (2^{d} x {len(units)} > {MAX_BOX_WORK:,}); {fallback}"
         )
+    else:
+        try:
+            status, n_cells = _cell_status(exact, domain, max_cells)
+            method = "exact"
+        except ConfigError:
+            status, method = _interval_status(exact, domain), "grid"
+            note = f"more than {max_cells:,} linear pieces: {fallback}"
     status_of = dict(zip(units, status, strict=True))
 
     feats = [Lin.var(n) for n in names]
@@ -687,11 +488,7 @@ def explain(
             if st in ("linear", "constant"):
                 value = z if st == "linear" else Lin.constant(max(z.const, Fraction(0)))
                 new_feats.append(value)
-                readings.append(
-                    UnitReading(
-                        li, j, st, Fraction(1), _text(z, names, memo), outgoing=out_w, arg=z
-                    )
-                )
+                readings.append(UnitReading(li, j, st, Fraction(1), None, outgoing=out_w, arg=z))
                 pruned.append(
                     {
                         "layer": li,
@@ -713,7 +510,7 @@ def explain(
                     j,
                     "switching",
                     s,
-                    _text(zn, names, memo),
+                    None,
                     dup,
                     tuple(s * w for w in out_w),
                     zn,
@@ -735,6 +532,18 @@ def explain(
                 )
         feats = new_feats
     outs = [_fold_pairs(_round_lin(_fold_pairs(f), digits)) for f in feats]
+    sizes: dict[str, int] = {}
+    size = sum(formula_size(o, sizes) for o in outs)
+    if size > max_terms:
+        raise ConfigError(
+            f"the formula of this {'-'.join(map(str, net.sizes))} network has {size:,} terms "
+            f"written out, more than the {max_terms:,} explain reads back (about a minute at "
+            f"{MAX_TERMS:,}; the work grows faster than the size): read a smaller network or "
+            "box, or raise --max-terms (max_terms=)"
+        )
+    readings = [
+        r if r.arg is None else replace(r, argument=_text(r.arg, names, memo)) for r in readings
+    ]
     symbols = {n: sympy.Symbol(n) for n in names}
     presented = [_present(o, symbols, memo) for o in outs]
     formulas = [formula_string(p) for p in presented]

@@ -49,6 +49,13 @@ __all__ = [
 DEFAULT_MAX_POINTS = 1_000_000
 _CHUNK = 32_768
 
+MAX_BOX_WORK = 4096
+"""Most ``2**d x units`` (the vertices of a ``d``-dimensional box times the network's ReLU
+units: what splitting one linear piece costs) :func:`verify_real_box` starts (issue 17). At
+4,096, max(x1, ..., x8) (2**8 x 15 units) took about a minute on a loaded laptop core; the
+time grew about threefold per real input, so max(x1, ..., x12) would run for hours. Our own
+bound; ``max_work`` (``circuits compile --max-work``) raises it."""
+
 Reference = Expr | Callable[..., Any]
 """An expression, or a plain-Python function of the inputs (positional, exact numbers) that
 returns a number or a tuple of numbers (one per output)."""
@@ -85,6 +92,22 @@ class Verification:
     method: str
     message: str = ""
     cells: int = 0
+
+    def __repr__(self) -> str:
+        err = "-" if self.max_error is None else fmt(self.max_error)
+        if len(err) > 24:
+            err = f"{float(self.max_error):.3g}"  # type: ignore[arg-type]
+        where = f"{self.points:,} points" if self.points else f"{self.cells:,} pieces"
+        return f"Verification(verified={self.verified}, max_error={err}, {self.method}, {where})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.to_dict().items()
+        )
+        return f"<div><b>Verification</b><table>{rows}</table></div>"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,6 +192,7 @@ def verify(
     *,
     tolerance: Fraction | int = 0,
     max_points: int = DEFAULT_MAX_POINTS,
+    max_work: int = MAX_BOX_WORK,
 ) -> Verification:
     """Check ``net`` against ``reference`` on every point of ``domain``, exactly.
 
@@ -183,12 +207,20 @@ def verify(
         Largest error still counted as equal (0: exact equality).
     max_points : int
         An integer domain with more points raises :class:`~tinylens.errors.ConfigError`.
+    max_work : int
+        A real box whose ``2**d x units`` exceeds it raises ConfigError before any work
+        (:data:`MAX_BOX_WORK`).
     """
     names = tuple(net.names)
     domain = domain.restrict(names)
     if not domain.is_integer:
         return verify_real_box(
-            net, reference, domain, tolerance=Fraction(tolerance), max_points=max_points
+            net,
+            reference,
+            domain,
+            tolerance=Fraction(tolerance),
+            max_points=max_points,
+            max_work=max_work,
         )
     n = domain.n_points or 0
     if n > max_points:
@@ -244,6 +276,7 @@ def verify_real_box(
     tolerance: Fraction | int = 0,
     max_cells: int = DEFAULT_MAX_CELLS,
     max_points: int = DEFAULT_MAX_POINTS,
+    max_work: int = MAX_BOX_WORK,
 ) -> Verification:
     """Exact verification on a box with real (or mixed real / integer) ranges.
 
@@ -273,6 +306,9 @@ def verify_real_box(
         Stop (ConfigError) beyond this many cells.
     max_points : int
         Stop (ConfigError) beyond this many combinations of the integer inputs.
+    max_work : int
+        Refuse (ConfigError, before any work) when ``2**d x units`` exceeds it, ``d`` the
+        real inputs, ``units`` the ReLU units (:data:`MAX_BOX_WORK`).
     """
     names = tuple(net.names)
     domain = domain.restrict(names)
@@ -292,6 +328,7 @@ def verify_real_box(
         raise ConfigError(
             f"a reference must be an expression or a function, not {type(reference).__name__}"
         )
+    check_box_work(net, domain, max_work)
     r = compare_on_box(
         net,
         reference,
@@ -346,6 +383,23 @@ def verify_real_box(
         + ")",
         cells=r.cells,
     )
+
+
+def check_box_work(net: AffineNet, domain: Domain, max_work: int = MAX_BOX_WORK) -> None:
+    """Refuse an exact check on a real box that would run for hours (see :data:`MAX_BOX_WORK`)."""
+    d = sum(not iv.integer for _, iv in domain.intervals)
+    if d == 0:
+        return  # integer points are enumerated (their own cap), nothing is split
+    units = sum(la.out_features for la in net.layers if la.activation == "relu")
+    work = 2**d * max(units, 1)
+    if work > max_work:
+        raise ConfigError(
+            f"verifying on the real box of {d} inputs splits it into linear pieces of up to "
+            f"2^{d} = {2**d:,} vertices each: 2^{d} x {units} ReLU units = {work:,}, more than "
+            f"the {max_work:,} this check starts (about a minute; about threefold more per "
+            "input); verify on integers (e.g. --domain=-1..1), with fewer inputs, or raise "
+            "--max-work"
+        )
 
 
 def _pieces(n: int) -> str:

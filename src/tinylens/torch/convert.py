@@ -20,7 +20,7 @@ module. Register new layer types in both tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from torch import nn
 
 from tinylens.engine import (
     GELU,
+    MLP,
     AffineNet,
     Conv2d,
     Dropout,
@@ -49,7 +50,7 @@ from tinylens.engine import (
 from tinylens.errors import ConfigError
 from tinylens.torch.models import TorchSequential
 
-__all__ = ["FROM_TORCH", "TO_TORCH", "from_torch", "to_torch"]
+__all__ = ["FROM_TORCH", "TO_TORCH", "from_torch", "to_torch", "torch_mlp"]
 
 
 def _tensor(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -243,22 +244,23 @@ def from_torch(module: nn.Module) -> Sequential:
     """An engine :class:`~tinylens.engine.Sequential` with ``module``'s exact weights.
 
     Converts ``nn.Sequential`` stacks (nested ones are flattened) and
-    :class:`~tinylens.torch.TorchSequential`, made of the layers in :data:`FROM_TORCH`. Any
-    other module raises :class:`~tinylens.errors.ConfigError` naming it: a custom ``forward``
-    may compute anything. (To probe such a model, wrap it with ``tinylens.hooked`` instead.)
+    :class:`~tinylens.torch.TorchSequential`, made of the layers in :data:`FROM_TORCH`, and
+    any module whose ``forward`` is a graph of Linear and ReLU layers with skip connections
+    (concatenations and sums of earlier values; :func:`~tinylens.torch.trace_relu_graph`):
+    those become a layered Linear / ReLU stack computing the same function, the skipped values
+    carried by ReLU units. Any other module raises :class:`~tinylens.errors.ConfigError`
+    naming what it cannot read: a custom ``forward`` may compute anything. (To probe such a
+    model, wrap it with ``tinylens.hooked`` instead.)
     """
     if not isinstance(module, nn.Module):
         raise ConfigError(f"from_torch converts a torch.nn.Module, not {type(module).__name__}")
-    if not isinstance(module, (nn.Sequential, TorchSequential)):
-        raise ConfigError(
-            f"cannot convert {type(module).__name__}: from_torch converts nn.Sequential stacks; "
-            "a custom forward may compute anything (use tinylens.hooked(model) to probe it)"
-        )
     params = list(module.parameters())
     tdtype = params[0].dtype if params else torch.float32
     if tdtype not in (torch.float32, torch.float64):
         raise ConfigError(f"parameters are {tdtype}; convert the model to float32 or float64 first")
     np_dtype = np.float64 if tdtype == torch.float64 else np.float32
+    if not isinstance(module, (nn.Sequential, TorchSequential)):
+        return _from_relu_graph(module, np_dtype)
     built: list[Module] = []
     for path, leaf in _leaves(module, ""):
         builder = FROM_TORCH.get(type(leaf))
@@ -271,3 +273,37 @@ def from_torch(module: nn.Module) -> Sequential:
     net = Sequential(built, input_names=getattr(module, "input_names", None))
     net.train(module.training)
     return net
+
+
+def _from_relu_graph(module: nn.Module, np_dtype: type) -> Sequential:
+    """A skip-connection network as a layered stack. The weights are the module's own where
+    no two Linear layers follow each other without a ReLU between (else their product,
+    computed exactly, is rounded once to ``np_dtype``)."""
+    from tinylens.torch.graph import trace_relu_graph
+
+    try:
+        graph = trace_relu_graph(module)
+    except ConfigError as err:
+        raise ConfigError(
+            f"cannot convert {type(module).__name__}: {err}. from_torch converts nn.Sequential "
+            "stacks and Linear / ReLU networks with skip connections; a custom forward may "
+            "compute anything (use tinylens.hooked(model) to probe it)"
+        ) from None
+    net = graph.to_affine().to_float().to_module(dtype=np_dtype)
+    net.train(module.training)
+    return net
+
+
+def torch_mlp(
+    sizes: Sequence[int],
+    activation: str = "relu",
+    output_activation: str = "identity",
+    *,
+    rng: np.random.Generator | int | None = None,
+    init: str = "auto",
+    dtype: torch.dtype = torch.float32,
+) -> TorchSequential:
+    """The torch twin of :func:`tinylens.engine.MLP`: the same seed gives the same weights."""
+    np_dtype = np.float64 if dtype == torch.float64 else np.float32
+    net = MLP(sizes, activation, output_activation, rng=rng, init=init, dtype=np_dtype)
+    return to_torch(net)

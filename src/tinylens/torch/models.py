@@ -1,14 +1,17 @@
-"""Reference PyTorch models whose module paths equal the engine's hook names."""
+"""Reference PyTorch models whose module paths equal the engine's hook names.
+
+This module imports nothing of tinylens: ``convert.py`` builds on it, never the reverse
+(:func:`~tinylens.torch.convert.torch_mlp` lives there).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TorchSequential", "torch_mlp"]
+__all__ = ["TorchSequential"]
 
 
 class TorchSequential(nn.Module):
@@ -25,21 +28,3 @@ class TorchSequential(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
-
-
-def torch_mlp(
-    sizes: Sequence[int],
-    activation: str = "relu",
-    output_activation: str = "identity",
-    *,
-    rng: np.random.Generator | int | None = None,
-    init: str = "auto",
-    dtype: torch.dtype = torch.float32,
-) -> TorchSequential:
-    """The torch twin of :func:`tinylens.engine.MLP`: the same seed gives the same weights."""
-    from tinylens.engine import MLP
-    from tinylens.torch.convert import to_torch
-
-    np_dtype = np.float64 if dtype == torch.float64 else np.float32
-    net = MLP(sizes, activation, output_activation, rng=rng, init=init, dtype=np_dtype)
-    return to_torch(net)
