@@ -46,6 +46,7 @@ import numpy as np
 from tinylens.errors import ConfigError, UnknownNameError
 from tinylens.geometry._affine import NetLike, as_affine_net, piecewise_stack
 from tinylens.geometry._arrangement import INTERIOR_TOL, RESOLUTION, split_arrangement
+from tinylens.geometry._cells import split_cells
 from tinylens.geometry._intervals import SIDE_RTOL_1D, split_interval
 from tinylens.geometry._polygons import SIDE_RTOL_2D, split_polygons
 from tinylens.geometry.boxes import as_box, check_box_scale, check_magnitudes, too_large
@@ -167,7 +168,15 @@ def linear_regions(
     return result
 
 
-def _linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet:
+ARRANGEMENTS = {"batched": split_cells, "reference": split_arrangement}
+"""The two implementations of the arrangement method: ``batched`` (the default: the LPs of a
+round solved together, with certified bounds) and ``reference`` (one HiGHS LP per decision),
+kept as the oracle the tests and ``benchmarks/exact_regions.py`` compare against."""
+
+
+def _linear_regions(
+    net: NetLike, box: Any, *, method: str = "auto", arrangement: str = "batched"
+) -> RegionSet:
     if method not in METHODS:
         raise UnknownNameError("region method", method, METHODS)
     affine = as_affine_net(net)
@@ -219,7 +228,7 @@ def _linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSe
             vertices=verts,
             volumes=areas,
         )
-    arr = split_arrangement(unit)
+    arr = ARRANGEMENTS[arrangement](unit)
     extra: dict[str, Any] = {}
     if d == 2:  # polygons from the inequalities, so 2-D regions look the same either way
         polys = [_polygon_of(A, b, c) for A, b, c in zip(arr.A, arr.b, arr.centers, strict=True)]
