@@ -10,7 +10,9 @@ and gives each one its pattern, its inequalities and the affine map the network 
   :class:`Region` objects. One input: intervals; two inputs: polygons, found by cutting each
   region's polygon by each unit's line in that region's own affine coordinates, layer by
   layer, vectorised; three or more: an incremental hyperplane arrangement whose emptiness
-  checks are linear programs solved by HiGHS (``scipy.optimize.linprog``).
+  checks are small linear programs, solved a round at a time by one vectorised simplex with
+  certified bounds (:mod:`tinylens.geometry._cells`), exact rationals where those straddle the
+  resolution.
 * :func:`pieces_1d` gives the pieces and breakpoints of a one-input network on an interval,
   as exact ``fractions.Fraction`` values when the weights are exact (``AffineNet.is_exact``).
 
@@ -131,9 +133,10 @@ def linear_regions(
     checks a table of near-degenerate nets against a brute-force exact oracle). The
     arrangement settles its grey zone in exact rationals (:data:`RESOLUTION`); polygons use
     :data:`SIDE_RTOL_2D`, intervals :data:`SIDE_RTOL_1D`. Cost: 2-D
-    enumeration runs at tens of thousands of regions per second; n-D costs about one small LP
-    (~1 ms) per (region, unit) pair the cheap tests cannot decide, i.e. about 100-200 regions
-    per second, so keep n-D nets small (6-8-8-1: 566 regions in 3 s).
+    enumeration runs at tens of thousands of regions per second; n-D solves one small LP per
+    (region, unit) pair the cheap tests cannot decide, batched, at about a thousand regions
+    per second on an idle machine (a 6-12-12-1 net: 16,438 regions; see
+    ``benchmarks/exact_regions.py``), so n-D nets should stay small.
     """
     if (box is None) == (slice is None):
         raise ConfigError("give either a box or a slice (not both)")
