@@ -57,8 +57,9 @@ TARGET_ND_SPEEDUP = 10.0
 
 def nd_rows(spec: str, seed: int) -> list[dict]:
     """The batched arrangement against the reference on ``spec`` nets (e.g. ``6-12-12-1``):
-    seconds of each (one run each, reference first), regions, LPs, and whether the
-    activation patterns are the same."""
+    wall and CPU seconds of each (one run each, reference first; on a shared machine the CPU
+    seconds are the steadier ratio), regions, LPs, and whether the activation patterns are
+    the same."""
     rows = []
     head = f"{'n-D box':14s} {'regions':>8s} {'reference s':>12s} {'batched s':>10s}"
     print(f"\n{head} {'speed-up':>9s}")
@@ -66,11 +67,12 @@ def nd_rows(spec: str, seed: int) -> list[dict]:
         sizes = [int(v) for v in text.split("-")]
         net = MLP(sizes, rng=seed, init="torch")
         box = [(-1.0, 1.0)] * sizes[0]
-        seconds, found = {}, {}
+        seconds, cpu, found = {}, {}, {}
         for which in ("reference", "batched"):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             found[which] = _linear_regions(net, box, method="arrangement", arrangement=which)
             seconds[which] = time.perf_counter() - t0
+            cpu[which] = time.process_time() - c0
         ref, new = found["reference"], found["batched"]
         same = ref.pattern_strings == new.pattern_strings
         speedup = seconds["reference"] / seconds["batched"]
@@ -85,11 +87,18 @@ def nd_rows(spec: str, seed: int) -> list[dict]:
                 "reference_lps": ref.n_lp,
                 "batched_lps": new.n_lp,
                 "speedup": speedup,
+                "reference_cpu_seconds": cpu["reference"],
+                "batched_cpu_seconds": cpu["batched"],
+                "cpu_speedup": cpu["reference"] / cpu["batched"],
             }
         )
         print(
             f"{text:14s} {new.count:8d} {seconds['reference']:12.2f} {seconds['batched']:10.2f} "
             f"{speedup:8.1f}x{'' if same else '  MISMATCH'}"
+        )
+        print(
+            f"{'  CPU seconds':14s} {'':8s} {cpu['reference']:12.2f} {cpu['batched']:10.2f} "
+            f"{cpu['reference'] / cpu['batched']:8.1f}x"
         )
     return rows
 
