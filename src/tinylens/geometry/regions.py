@@ -134,9 +134,9 @@ def linear_regions(
     arrangement settles its grey zone in exact rationals (:data:`RESOLUTION`); polygons use
     :data:`SIDE_RTOL_2D`, intervals :data:`SIDE_RTOL_1D`. Cost: 2-D
     enumeration runs at tens of thousands of regions per second; n-D solves one small LP per
-    (region, unit) pair the cheap tests cannot decide, batched, at about a thousand regions
-    per second on an idle machine (a 6-12-12-1 net: 16,438 regions; see
-    ``benchmarks/exact_regions.py``), so n-D nets should stay small.
+    (region, unit) pair the cheap tests cannot decide, all of a round in one batched simplex:
+    a 6-12-12-1 net's 16,438 regions take about 2 CPU seconds, where one HiGHS call per LP
+    took minutes (``benchmarks/exact_regions.py``); n-D nets should still stay small.
     """
     if (box is None) == (slice is None):
         raise ConfigError("give either a box or a slice (not both)")
