@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ConfigError, ShapeError
+from tinylens.geometry import region_views
 from tinylens.geometry._affine import (
     PiecewiseStack,
     forward_patterns,
@@ -157,24 +158,17 @@ class Region:
         """JSON-ready: ``pattern``, ``affine`` ``{"W", "c"}``, and ``vertices`` + ``area`` (2-D),
         ``interval`` + ``length`` (1-D), or ``inequalities`` ``{"A", "b"}`` + ``interior_point``
         (n-D, and on request with ``hrep=True``)."""
-        d = self._set.n_inputs
-        out: dict[str, Any] = {
-            "pattern": self.pattern,
-            "affine": {"W": self.W.tolist(), "c": self.c.tolist()},
-        }
-        if d == 2:
-            out["vertices"] = self.vertices.tolist()  # type: ignore[union-attr]
-            out["area"] = self.volume
-        elif d == 1:
-            out["interval"] = self._set.intervals[self.index].tolist()  # type: ignore[index]
-            out["length"] = self.volume
-        if hrep if hrep is not None else d > 2:
-            out["inequalities"] = {"A": self.A.tolist(), "b": self.b.tolist()}
-            out["interior_point"] = self.interior_point.tolist()
-        return out
+        return region_views.region_dict(self, hrep=hrep)
+
+    @property
+    def predicted_class(self) -> int:
+        """The top output at the interior point (one output: 1 where it is positive)."""
+        return int(self._set.predicted_class[self.index])
 
     def __repr__(self) -> str:
-        return f"Region({self.index}, pattern={self.pattern!r})"
+        d = self._set.n_inputs
+        size = f", {'length' if d == 1 else 'area'}={self.volume:.4g}" if d <= 2 else ""
+        return f"Region({self.index}, pattern={self.pattern!r}, class={self.predicted_class}{size})"
 
 
 class RegionSet:
@@ -381,13 +375,10 @@ class RegionSet:
 
         assert self._unit_rows is not None
         A, b = self._unit_rows[0][i], self._unit_rows[1][i]
-        centre = (self.interior_points[i] - self.box.mean(axis=1)) / self._half
+        half = (self.box[:, 1] - self.box[:, 0]) / 2
+        centre = (self.interior_points[i] - self.box.mean(axis=1)) / half
         hs = HalfspaceIntersection(np.hstack([A, -b[:, None]]), centre)
-        return float(ConvexHull(hs.intersections).volume * np.prod(self._half))
-
-    @property
-    def _half(self) -> np.ndarray:
-        return (self.box[:, 1] - self.box[:, 0]) / 2
+        return float(ConvexHull(hs.intersections).volume * np.prod(half))
 
     # -- points ----------------------------------------------------------------------------------
     def _points(self, x: Any) -> np.ndarray:
@@ -468,28 +459,33 @@ class RegionSet:
         out[ok] = np.einsum("nod,nd->no", self.W[idx[ok]], X[ok]) + self.c[idx[ok]]
         return out
 
-    # -- export ----------------------------------------------------------------------------------
+    # -- export and display (tinylens.geometry.region_views) -------------------------------------
     def to_dict(self, *, hrep: bool | None = None) -> dict[str, Any]:
         """The JSON schema of ``tinylens regions --json``.
 
         ``{"count", "n_inputs", "n_outputs", "box", "units", "output_activation",
         "counts_per_layer", "regions": [Region.to_dict(), ...]}``
         """
-        return {
-            "count": self.count,
-            "n_inputs": self.n_inputs,
-            "n_outputs": self.n_outputs,
-            "box": self.box.tolist(),
-            "units": [list(u) for u in self.units],
-            "output_activation": self.output_activation,
-            "counts_per_layer": list(self.counts_per_layer),
-            "regions": [r.to_dict(hrep=hrep) for r in self],
-        }
+        return region_views.to_dict(self, hrep=hrep)
 
     def to_json(self, *, hrep: bool | None = None, indent: int | None = None) -> str:
         # allow_nan=False: NaN and Infinity are not JSON; linear_regions refuses the networks
         # and boxes that would produce them, so this only guards against a future bug.
         return json.dumps(self.to_dict(hrep=hrep), indent=indent, allow_nan=False)
+
+    def to_pandas(self, *, volumes: bool | None = None) -> Any:
+        """One row per region: ``pattern``, ``predicted_class``, ``length`` / ``area`` /
+        ``volume`` (n-D: once computed, or with ``volumes=True``) and the interior point, one
+        column per input. Needs pandas (``pip install pandas``)."""
+        return region_views.to_pandas(self, volumes=volumes)
+
+    def plot(self, ax: Any = None) -> Any:
+        """A matplotlib Figure: 2-D regions coloured by predicted class, the 1-D function with
+        its kinks, or (n-D) a histogram of the regions' volumes by class."""
+        return region_views.plot(self, ax)
+
+    def _repr_html_(self) -> str:
+        return region_views.card(self)
 
 
 def pattern_strings(patterns: np.ndarray) -> list[str]:

@@ -10,7 +10,9 @@ and gives each one its pattern, its inequalities and the affine map the network 
   :class:`Region` objects. One input: intervals; two inputs: polygons, found by cutting each
   region's polygon by each unit's line in that region's own affine coordinates, layer by
   layer, vectorised; three or more: an incremental hyperplane arrangement whose emptiness
-  checks are linear programs solved by HiGHS (``scipy.optimize.linprog``).
+  checks are small linear programs, solved a round at a time by one vectorised simplex with
+  certified bounds (:mod:`tinylens.geometry._cells`), exact rationals where those straddle the
+  resolution.
 * :func:`pieces_1d` gives the pieces and breakpoints of a one-input network on an interval,
   as exact ``fractions.Fraction`` values when the weights are exact (``AffineNet.is_exact``).
 
@@ -46,6 +48,7 @@ import numpy as np
 from tinylens.errors import ConfigError, UnknownNameError
 from tinylens.geometry._affine import NetLike, as_affine_net, piecewise_stack
 from tinylens.geometry._arrangement import INTERIOR_TOL, RESOLUTION, split_arrangement
+from tinylens.geometry._cells import split_cells
 from tinylens.geometry._intervals import SIDE_RTOL_1D, split_interval
 from tinylens.geometry._polygons import SIDE_RTOL_2D, split_polygons
 from tinylens.geometry.boxes import as_box, check_box_scale, check_magnitudes, too_large
@@ -130,9 +133,10 @@ def linear_regions(
     checks a table of near-degenerate nets against a brute-force exact oracle). The
     arrangement settles its grey zone in exact rationals (:data:`RESOLUTION`); polygons use
     :data:`SIDE_RTOL_2D`, intervals :data:`SIDE_RTOL_1D`. Cost: 2-D
-    enumeration runs at tens of thousands of regions per second; n-D costs about one small LP
-    (~1 ms) per (region, unit) pair the cheap tests cannot decide, i.e. about 100-200 regions
-    per second, so keep n-D nets small (6-8-8-1: 566 regions in 3 s).
+    enumeration runs at tens of thousands of regions per second; n-D solves one small LP per
+    (region, unit) pair the cheap tests cannot decide, all of a round in one batched simplex:
+    a 6-12-12-1 net's 16,438 regions take about 2 CPU seconds, where one HiGHS call per LP
+    took minutes (``benchmarks/exact_regions.py``); n-D nets should still stay small.
     """
     if (box is None) == (slice is None):
         raise ConfigError("give either a box or a slice (not both)")
@@ -167,7 +171,15 @@ def linear_regions(
     return result
 
 
-def _linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSet:
+ARRANGEMENTS = {"batched": split_cells, "reference": split_arrangement}
+"""The two implementations of the arrangement method: ``batched`` (the default: the LPs of a
+round solved together, with certified bounds) and ``reference`` (one HiGHS LP per decision),
+kept as the oracle the tests and ``benchmarks/exact_regions.py`` compare against."""
+
+
+def _linear_regions(
+    net: NetLike, box: Any, *, method: str = "auto", arrangement: str = "batched"
+) -> RegionSet:
     if method not in METHODS:
         raise UnknownNameError("region method", method, METHODS)
     affine = as_affine_net(net)
@@ -219,7 +231,7 @@ def _linear_regions(net: NetLike, box: Any, *, method: str = "auto") -> RegionSe
             vertices=verts,
             volumes=areas,
         )
-    arr = split_arrangement(unit)
+    arr = ARRANGEMENTS[arrangement](unit)
     extra: dict[str, Any] = {}
     if d == 2:  # polygons from the inequalities, so 2-D regions look the same either way
         polys = [_polygon_of(A, b, c) for A, b, c in zip(arr.A, arr.b, arr.centers, strict=True)]

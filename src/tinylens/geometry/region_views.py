@@ -1,0 +1,191 @@
+"""How a :class:`~tinylens.geometry.RegionSet` leaves the object: JSON, a pandas table, an HTML
+card for notebooks and a figure (built on :mod:`tinylens.viz`).
+
+>>> from tinylens.engine import AffineNet
+>>> from tinylens.geometry import linear_regions
+>>> net = AffineNet.from_lists([([[1, 0], [0, 1]], [0, 0], "relu"), ([[1, -1]], [0], "identity")])
+>>> regions = linear_regions(net, [(-1, 1), (-1, 1)])
+>>> table(regions)["pattern"], table(regions)["area"].tolist()
+(['00', '01', '10', '11'], [1.0, 1.0, 1.0, 1.0])
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MAX_ROWS", "card", "plot", "region_dict", "table", "to_dict", "to_pandas"]
+
+MAX_ROWS = 10
+"""The HTML card shows this many regions, then says how many more there are."""
+
+
+def to_dict(regions: Any, *, hrep: bool | None = None) -> dict[str, Any]:
+    """The JSON schema of ``tinylens regions --json`` (see :meth:`RegionSet.to_dict`)."""
+    return {
+        "count": regions.count,
+        "n_inputs": regions.n_inputs,
+        "n_outputs": regions.n_outputs,
+        "box": regions.box.tolist(),
+        "units": [list(u) for u in regions.units],
+        "output_activation": regions.output_activation,
+        "counts_per_layer": list(regions.counts_per_layer),
+        "regions": [r.to_dict(hrep=hrep) for r in regions],
+    }
+
+
+def region_dict(region: Any, *, hrep: bool | None = None) -> dict[str, Any]:
+    """One region as JSON (see :meth:`Region.to_dict`)."""
+    d = region._set.n_inputs
+    out: dict[str, Any] = {
+        "pattern": region.pattern,
+        "affine": {"W": region.W.tolist(), "c": region.c.tolist()},
+    }
+    if d == 2:
+        out["vertices"] = region.vertices.tolist()
+        out["area"] = region.volume
+    elif d == 1:
+        out["interval"] = region._set.intervals[region.index].tolist()
+        out["length"] = region.volume
+    if hrep if hrep is not None else d > 2:
+        out["inequalities"] = {"A": region.A.tolist(), "b": region.b.tolist()}
+        out["interior_point"] = region.interior_point.tolist()
+    return out
+
+
+def _size_name(d: int) -> str:
+    return {1: "length", 2: "area"}.get(d, "volume")
+
+
+def _coordinates(regions: Any) -> list[str]:
+    """The names of the regions' coordinates: the inputs', or ``s``, ``t`` on a slice."""
+    return list(regions.net.names) if regions.slice is None else ["s", "t"][: regions.n_inputs]
+
+
+def table(regions: Any, *, volumes: bool | None = None) -> dict[str, Any]:
+    """One column per field, one entry per region: ``pattern`` (0/1 string),
+    ``predicted_class``, the size (``length``, ``area`` or ``volume``) and the interior point
+    (one column per input, named after the inputs).
+
+    ``volumes``: n-D volumes need one Qhull call per region, so by default they are included
+    only once computed (:meth:`RegionSet.volumes`); True computes them, False leaves them out.
+    """
+    d = regions.n_inputs
+    out: dict[str, Any] = {
+        "pattern": list(regions.pattern_strings),
+        "predicted_class": regions.predicted_class,
+    }
+    known = d <= 2 or regions._volumes is not None
+    if volumes or (volumes is None and known):
+        out[_size_name(d)] = regions.volumes()
+    for k, name in enumerate(_coordinates(regions)):
+        out[name] = regions.interior_points[:, k]
+    return out
+
+
+def to_pandas(regions: Any, *, volumes: bool | None = None) -> Any:
+    """:func:`table` as a ``pandas.DataFrame`` (pandas is optional)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "RegionSet.to_pandas needs pandas: pip install pandas (or use RegionSet.to_dict())"
+        ) from None
+    return pd.DataFrame(table(regions, volumes=volumes))
+
+
+def plot(regions: Any, ax: Any = None) -> Any:
+    """The regions as a matplotlib Figure.
+
+    * 2-D: the polygons coloured by predicted class (slice coordinates for a slice);
+    * 1-D: the network along the interval with its kinks;
+    * n-D: a histogram of the regions' volumes (log scale, one Qhull call per region on first
+      use), stacked by predicted class: how the box's volume is shared out, typically many
+      tiny regions and a few large ones.
+    """
+    d = regions.n_inputs
+    names = _coordinates(regions)
+    title = f"{regions.count} linear regions"
+    if d == 2:
+        from tinylens.viz.geometry import plot_slice_regions
+
+        fig = plot_slice_regions(
+            regions.vertices, regions.predicted_class, regions.box, title=title, ax=ax
+        )
+        fig_ax = ax if ax is not None else fig.axes[0]
+        fig_ax.set(xlabel=names[0], ylabel=names[1])
+        return fig
+    if d == 1:
+        from tinylens.viz.geometry import plot_pieces_1d
+
+        lo, hi = regions.box[0]
+        x = np.unique(np.concatenate([np.linspace(lo, hi, 400), regions.intervals.ravel()]))
+        return plot_pieces_1d(
+            x, regions.evaluate(x[:, None]), regions.intervals[1:, 0], title=title, ax=ax
+        )
+    from tinylens.viz.figure import new_axes
+
+    fig, ax = new_axes(ax, 6.0, 3.8)
+    sizes = np.log10(regions.volumes())
+    classes = regions.predicted_class
+    bins = np.linspace(sizes.min(), sizes.max() + 1e-9, 30)
+    labels = sorted(set(classes.tolist()))
+    ax.hist(
+        [sizes[classes == k] for k in labels],
+        bins=bins,
+        stacked=True,
+        label=[f"class {k}" for k in labels],
+    )
+    ax.set(
+        xlabel="log10 region volume",
+        ylabel="regions",
+        title=f"{title} in {d}-D (box volume {np.prod(np.ptp(regions.box, axis=1)):.3g})",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def card(regions: Any) -> str:
+    """The HTML a notebook shows: key numbers, the first :data:`MAX_ROWS` regions and, in 1-D
+    and 2-D, the figure of :func:`plot` as an inline PNG."""
+    numbers = {
+        "regions": regions.count,
+        "inputs": regions.n_inputs,
+        "outputs": regions.n_outputs,
+        "method": regions.method,
+        "regions per layer": ", ".join(map(str, regions.counts_per_layer)),
+        "box": ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in regions.box),
+    }
+    if regions.n_lp:
+        numbers["linear programs"] = regions.n_lp
+    rows = "".join(
+        f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in numbers.items()
+    )
+    columns = table(regions)
+    shown = min(regions.count, MAX_ROWS)
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(v[i])}</td>" for v in columns.values()) + "</tr>"
+        for i in range(shown)
+    )
+    more = f"<p>... {regions.count - shown} more regions</p>" if regions.count > shown else ""
+    image = ""
+    if regions.n_inputs <= 2:
+        buf = io.BytesIO()
+        plot(regions).savefig(buf, format="png", dpi=72)
+        data = base64.b64encode(buf.getvalue()).decode()
+        image = f'<img src="data:image/png;base64,{data}" alt="the regions"/>'
+    return (
+        f"<div><b>RegionSet</b><table>{rows}</table>"
+        f"<table><tr>{head}</tr>{body}</table>{more}{image}</div>"
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return html.escape(str(value))
