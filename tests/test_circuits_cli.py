@@ -208,3 +208,30 @@ def test_a_command_module_only_parses_and_calls():
         assert len(text.splitlines()) < 160, path.name
         if path.name not in ("__init__.py", "recover.py"):
             assert "from tinylens.studies.circuits" in text, path.name
+
+
+def test_recover_takes_the_input_distribution_and_hidden_widths(tmp_path):
+    """--distribution and --hidden reach the study: the run's own config says so, and the
+    weights of its example networks have the asked widths."""
+    import yaml
+
+    from tinylens.io import load
+
+    out = tmp_path / "bp"
+    argv = ["circuits", "recover", "bottleneck_sum", "--seeds", "6", "--steps", "30"]
+    code = main([*argv, "--distribution", "uniform", "--hidden", "3", "--out", str(out), "--quiet"])
+    assert code == 0
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert "uniform" in yaml.safe_dump(config) and "3" in yaml.safe_dump(config)
+    nets = [load(p) for p in (out / "examples").glob("*.safetensors")]
+    assert nets and all(net.sizes[1:-1] == [3] for net in nets)
+    with pytest.raises(SystemExit) as bad:  # argparse's choices: one line, exit code 2
+        main([*argv, "--distribution", "cauchy", "--out", str(tmp_path / "x"), "--quiet"])
+    assert bad.value.code == 2 and not (tmp_path / "x").exists()
+
+
+def test_recover_says_what_success_means_where_there_is_no_formula(capsys, tmp_path):
+    argv = ["circuits", "recover", "less_than_sigmoid", "--seeds", "8", "--steps", "50"]
+    assert main([*argv, "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "success means the gentle-introduction article's solution" in out

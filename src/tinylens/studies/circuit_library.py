@@ -107,10 +107,12 @@ class LibraryResult:
                 id="circuits",
                 title="Circuits: the hand-derived networks",
                 summary=(
-                    f"{len(self.entries)} networks derived by hand in our sources, with exact "
-                    "weights (W in the [out, in] layout; hover an edge or a unit). ReLU units "
-                    "are drawn as 'ReLU', linear outputs as a sum. Every worked example is "
-                    "recomputed in exact rational arithmetic."
+                    f"{len(self.entries)} networks derived by hand in our sources "
+                    "(sosier/Mathematical_Circuits_in_Neural_Nets, the gentle-introduction "
+                    "article, the toy-examples post; docs/sources.md), with exact weights (W "
+                    "in the [out, in] layout; hover an edge or a unit). ReLU units are drawn "
+                    "as 'ReLU', linear outputs as a sum. Every worked example is recomputed in "
+                    "exact rational arithmetic."
                 ),
                 metrics={
                     "circuits": len(self.entries),
