@@ -4,6 +4,8 @@ layer by layer on the slice, checked against a brute-force LP oracle, torch's fo
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -305,3 +307,23 @@ def test_non_finite_weights_and_segments_are_refused():
         linear_regions(model, slice=Slice.plane(np.zeros(9), rng=0))
     with pytest.raises(ConfigError, match="segment"):
         linear_regions(tiny_cnn(1), slice=Slice.segment(np.zeros(9), np.ones(9)))
+
+
+def test_regions_command_on_a_cnn_weights_file(tmp_path, capsys):
+    from tinylens.cli.main import main
+    from tinylens.data import digits
+
+    net = small_cnn((8, 8), channels=(2, 3), classes=10, rng=1, dtype=np.float64)
+    path = tmp_path / "cnn.safetensors"
+    tl.save(net, path)
+    out = tmp_path / "run"
+    code = main(["regions", str(path), "--through", "0,1,2", "--data", "digits", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    X = digits().X
+    want = linear_regions(net, slice=Slice.through(*X[:3]))
+    assert f"{want.count} linear regions on the plane" in text
+    saved = json.loads((out / "regions.json").read_text())
+    assert saved["count"] == want.count
+    assert [r["pattern"] for r in saved["regions"]] == want.pattern_strings
+    assert (out / "index.html").exists()
