@@ -327,3 +327,11 @@ def test_regions_command_on_a_cnn_weights_file(tmp_path, capsys):
     assert saved["count"] == want.count
     assert [r["pattern"] for r in saved["regions"]] == want.pattern_strings
     assert (out / "index.html").exists()
+
+
+def test_too_many_regions_is_one_clear_error(monkeypatch):
+    from tinylens.geometry import conv_slice
+
+    monkeypatch.setattr(conv_slice, "MAX_REGIONS", 10)
+    with pytest.raises(ConfigError, match="more than 10 linear regions"):
+        linear_regions(tiny_cnn(1, second=True), slice=Slice.plane(np.zeros(9), radius=3.0, rng=1))

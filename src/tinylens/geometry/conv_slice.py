@@ -32,7 +32,24 @@ import numpy as np
 from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
 from tinylens.geometry.conv_layers import Step
 
-__all__ = ["CHUNK", "ImageSplit", "forward_codes", "split_image_slice"]
+__all__ = ["CHUNK", "MAX_REGIONS", "ImageSplit", "forward_codes", "split_image_slice"]
+
+MAX_REGIONS = 200_000
+"""The enumeration stops with a clear error past this many regions (in one layer's split or in
+all): each region holds a code per unit and pooling window (~12,000 bytes for the MNIST CNN),
+so a plane with millions of regions would exhaust memory. A smaller square
+(``Slice.plane(x, radius=...)``) has fewer; our choice, sized for a machine with a few GB."""
+
+
+def _check_size(n: int) -> None:
+    if n > MAX_REGIONS:
+        from tinylens.errors import ConfigError
+
+        raise ConfigError(
+            f"this slice has more than {MAX_REGIONS:,} linear regions (the enumeration's "
+            "memory limit, MAX_REGIONS); use a smaller plane, e.g. Slice.plane(x, radius=0.05)"
+        )
+
 
 CHUNK = 256
 """Regions pushed through a layer together: large enough for NumPy to run at speed, small
@@ -103,6 +120,7 @@ def split_image_slice(
         else:
             V, nv, root, new = _max(V, nv, M, step.windows)  # type: ignore[arg-type]
         counts[level] += len(V)
+        _check_size(counts[level])
         codes = np.concatenate([codes[root], new], axis=1)
         starts = list(range(0, len(V), chunk))
         for lo in reversed(starts):  # depth first, in order
@@ -217,6 +235,7 @@ def _kink(
             bits[rows, j] = 1
             new_bits = bits[rows].copy()
             new_bits[np.arange(len(rows)), j] = 0
+            _check_size(len(V) + len(rows))
             V = np.concatenate([V, _grow(neg, width)])
             nv = np.concatenate([nv, n_neg])
             bits = np.concatenate([bits, new_bits])
@@ -296,6 +315,7 @@ def _max(
         parent = rows[cfrom[extra]]
         add = code[parent].copy()
         add[np.arange(len(extra)), w[cfrom[extra]]] = ccode[extra]
+        _check_size(len(V) + len(extra))
         V = np.concatenate([V, cV[extra]])
         nv = np.concatenate([nv, cnv[extra]])
         code = np.concatenate([code, add])
