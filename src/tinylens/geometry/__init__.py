@@ -27,6 +27,7 @@ from tinylens.geometry.folding import (
     linear_separability,
     region_counts_per_layer,
 )
+from tinylens.geometry.image_regions import ImageRegionSet, image_slice_regions
 from tinylens.geometry.layers_affine import affine_from_torch
 from tinylens.geometry.lifting import (
     LiftedClassifier,
@@ -48,6 +49,7 @@ from tinylens.geometry.slices import DecisionBoundary, Slice, decision_boundary
 __all__ = [
     "BasisDecomposition",
     "DecisionBoundary",
+    "ImageRegionSet",
     "LiftedClassifier",
     "Piece",
     "PiecewiseLinear1D",
@@ -62,6 +64,7 @@ __all__ = [
     "decompose",
     "fit_lifted_classifier",
     "fold_grid",
+    "image_slice_regions",
     "layer_representations",
     "linear_regions",
     "linear_separability",

@@ -198,7 +198,7 @@ def _pad(V: np.ndarray, width: int) -> np.ndarray:
 
 
 def clip_halfplane(
-    V: np.ndarray, nv: np.ndarray, g: np.ndarray, h: np.ndarray
+    V: np.ndarray, nv: np.ndarray, g: np.ndarray, h: np.ndarray, *, keep_zero: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keep the part of every polygon where ``g . v + h >= 0`` (one line per polygon).
 
@@ -206,12 +206,14 @@ def clip_halfplane(
     ``h`` (n,). Returns ``V, nv, alive``: ``alive[i]`` is False when nothing of polygon ``i``
     with an interior is left (its row is then unchanged and must be dropped). The same
     snapping as the splits (:data:`SIDE_RTOL_2D`), so a clip along an edge removes nothing.
+    With ``keep_zero`` a polygon on which ``g . v + h`` is zero throughout is kept whole (a
+    tie that the caller settles in this side's favour).
     """
     z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
     eps = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
     z[np.abs(z) <= eps[:, None]] = 0.0
     z_max, z_min = z.max(axis=1), z.min(axis=1)
-    alive = z_max > 0
+    alive = (z_max > 0) | ((z_min >= 0) & keep_zero)
     cut = alive & (z_min < 0)
     if not cut.any():
         return V, nv, alive

@@ -9,8 +9,9 @@ the zero input is the bias, on each basis vector minus that, a column) in float6
 formula of ours can disagree with torch's; BatchNorm is thereby folded into its neighbours.
 
 MaxPool2d is the max of affine pieces: its argmax changes inside a region and brings its own
-boundaries, which this dense reading cannot express; it is refused with a clear error (not
-supported yet).
+boundaries, which this dense reading cannot express; it is refused here with a clear error.
+On a plane, ``linear_regions(model, slice=plane)`` reads max pools exactly, layer by layer and
+without dense matrices (:mod:`tinylens.geometry.image_regions`).
 
 >>> import torch
 >>> from torch import nn
@@ -102,8 +103,8 @@ def affine_from_torch(module: Any, input_shape: tuple[int, ...]) -> AffineNet:
             continue
         if kind not in AFFINE_MODULES:
             hint = (
-                " (the max of affine pieces adds boundaries of its own; not supported yet: use "
-                "AvgPool2d, or exact regions of the MLP)"
+                " (the max of affine pieces adds boundaries of its own, which a dense affine "
+                "view cannot hold: linear_regions(model, slice=plane) reads it exactly)"
                 if kind.startswith("MaxPool")
                 else ""
             )

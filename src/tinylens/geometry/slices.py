@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.engine import AffineLayer, AffineNet
-from tinylens.errors import ConfigError, ShapeError
+from tinylens.errors import ConfigError, ShapeError, WeightsFileError
 from tinylens.geometry._affine import NetLike, as_affine_net
 from tinylens.geometry._polygons import clip_halfplane, pack, unpack
 from tinylens.geometry.regions import linear_regions
@@ -168,9 +168,22 @@ def _same_length(*vs: np.ndarray) -> None:
 
 def linear_regions_on(net: NetLike, slc: Slice, *, method: str = "auto") -> Any:
     """Every linear region of ``net`` on the slice's domain (a :class:`RegionSet` in slice
-    coordinates, with ``.slice`` set). Used by ``linear_regions(net, slice=...)``."""
+    coordinates, with ``.slice`` set). Used by ``linear_regions(net, slice=...)``.
+
+    A network the dense affine view cannot hold (a max pool; conv layers, which it would
+    make into dense matrices) is enumerated layer by layer on the plane instead
+    (:func:`~tinylens.geometry.image_regions.image_slice_regions`): an
+    :class:`~tinylens.geometry.image_regions.ImageRegionSet`."""
     from tinylens.geometry.region_set import RegionSet
 
+    if _is_image_net(net):
+        from tinylens.geometry.image_regions import image_slice_regions
+
+        if method not in ("auto", "polygons"):
+            raise ConfigError(
+                f"method {method!r} does not apply to conv / max-pool networks; use 'auto'"
+            )
+        return image_slice_regions(net, slc)
     sub = slc.compose(net)
     regions = linear_regions(sub, slc.box, method=method)
     if slc.dim == 2 and not _is_box(slc.domain, slc.box):
@@ -200,6 +213,16 @@ def linear_regions_on(net: NetLike, slc: Slice, *, method: str = "auto") -> Any:
         )
     regions.slice = slc
     return regions
+
+
+def _is_image_net(net: NetLike) -> bool:
+    """True for a network with a layer the dense affine view cannot read (Conv2d, MaxPool2d,
+    BatchNorm...): those are read layer by layer by the image-slice enumeration."""
+    try:
+        as_affine_net(net)
+    except (ConfigError, WeightsFileError):  # a bad file is reported again by the image path
+        return True
+    return False
 
 
 def _is_box(domain: np.ndarray, box: np.ndarray) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.geometry import Slice, decision_boundary, linear_regions
 from tinylens.geometry.regions import check_piecewise_linear
+from tinylens.geometry.slices import _is_image_net
 from tinylens.studies.geometry.config import SliceStudyConfig
 from tinylens.studies.geometry.result import SliceResult
 
@@ -44,6 +45,20 @@ def make_slice(config: SliceStudyConfig, X: np.ndarray) -> Slice:
     return Slice.plane(rows[0], radius=config.radius, rng=config.seed)
 
 
+def _image_inputs(weights: str) -> int:
+    """The flat input size of a CNN weights file (its first layer unflattens flat rows)."""
+    from tinylens.io import load
+
+    first = load(weights).layers[0]
+    shape = getattr(first, "shape", None)
+    if shape is None:
+        raise ConfigError(
+            f"{weights}: a conv network for slices must start with Unflatten (take flat rows), "
+            "as tinylens.engine.small_cnn does"
+        )
+    return int(np.prod(shape))
+
+
 def run(
     config: SliceStudyConfig, *, data: Any = None, rng: Any = None, progress: Any = None
 ) -> SliceResult:
@@ -61,13 +76,18 @@ def run(
         The enumeration is one vectorised pass (well under a second on MNIST MLPs).
     """
     del rng, progress
-    net = check_piecewise_linear(config.weights)
+    if _is_image_net(config.weights):  # a CNN: read layer by layer on the plane
+        net: Any = config.weights
+        n_inputs = _image_inputs(config.weights)
+    else:
+        net = check_piecewise_linear(config.weights)
+        n_inputs = net.n_inputs
     dataset = data if data is not None else load_inputs(config)
     X = np.asarray(getattr(dataset, "X", dataset))
-    if X.ndim != 2 or X.shape[1] != net.n_inputs:
+    if X.ndim != 2 or X.shape[1] != n_inputs:
         raise ShapeError(
             f"the {config.data} inputs have {X.shape[-1]} features but the network takes "
-            f"{net.n_inputs}; use a model trained on {config.data}"
+            f"{n_inputs}; use a model trained on {config.data}"
         )
     slc = make_slice(config, X)
     t0 = time.perf_counter()

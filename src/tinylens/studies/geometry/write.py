@@ -80,9 +80,21 @@ def slice_map_spec(regions: Any) -> dict[str, Any]:
     items = [
         {
             "vertices": np.round(region.vertices, 5).tolist(),
-            "tip": f"region {region.index}\npattern {region.pattern}\nclass {int(classes[i])}",
+            "tip": f"region {region.index}\npattern {_short(region.pattern)}\n"
+            f"class {int(classes[i])}",
             "color": int(classes[i]),
         }
         for i, region in enumerate(regions)
     ]
     return {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t", "regions": items}
+
+
+PATTERN_CHARS = 64
+"""Hover tips show at most this many pattern characters (a CNN's pattern has one per unit and
+pooling window, ~12,000 for the MNIST CNN): the start, then the total length."""
+
+
+def _short(pattern: str) -> str:
+    if len(pattern) <= PATTERN_CHARS:
+        return pattern
+    return f"{pattern[:PATTERN_CHARS]}... ({len(pattern)} characters)"

@@ -1,0 +1,376 @@
+"""Every linear region of an image classifier (convolutions, max pools) on a plane, exactly.
+
+On a 2-D slice ``x = origin + s d1 + t d2`` every feature of every layer is, region by region,
+an affine function of ``(s, t)``: three numbers per feature (its value at the origin and its
+slopes along ``s`` and ``t``). This module carries that map, an array of shape
+``(regions, 3, features)``, through the network's :class:`~.conv_layers.Step` list:
+
+* an affine step (conv, linear, pooling by averaging, BatchNorm) runs the layer itself on the
+  three columns (the bias on the first only): one small conv per region, never a dense matrix
+  (a 28x28 conv layer as a matrix is 6272 x 784, and composing them takes minutes);
+* a kink (ReLU, LeakyReLU) cuts each polygon by the line ``z = 0`` of every unit that crosses
+  it, exactly as the MLP enumeration does (:mod:`tinylens.geometry._polygons`), and keeps one
+  bit per unit;
+* a max pool is the max of its window's affine pieces: inside a polygon, piece ``a`` wins on
+  ``{z_a >= z_b for every b}`` (ties to the first piece, as ``torch.max`` does), so a window
+  whose winner is not the same at every vertex splits the polygon into the cells where each
+  piece wins, each cut out by ``k - 1`` half-planes; the region's code for the window is the
+  winning piece (0 .. k-1). Where the pieces are identical (all dead after a ReLU) the first
+  wins and nothing is cut.
+
+The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
+(each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN).
+Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
+from tinylens.geometry.conv_layers import Step
+
+__all__ = ["CHUNK", "MAX_REGIONS", "ImageSplit", "forward_codes", "split_image_slice"]
+
+MAX_REGIONS = 200_000
+"""The enumeration stops with a clear error past this many regions (in one layer's split or in
+all): each region holds a code per unit and pooling window (~12,000 bytes for the MNIST CNN),
+so a plane with millions of regions would exhaust memory. A smaller square
+(``Slice.plane(x, radius=...)``) has fewer; our choice, sized for a machine with a few GB."""
+
+
+def _check_size(n: int) -> None:
+    if n > MAX_REGIONS:
+        from tinylens.errors import ConfigError
+
+        raise ConfigError(
+            f"this slice has more than {MAX_REGIONS:,} linear regions (the enumeration's "
+            "memory limit, MAX_REGIONS); use a smaller plane, e.g. Slice.plane(x, radius=0.05)"
+        )
+
+
+CHUNK = 256
+"""Regions pushed through a layer together: large enough for NumPy to run at speed, small
+enough that ``CHUNK * 3 * features`` floats (20 MB for the MNIST CNN's widest layer) stay in
+cache-friendly sizes. The result does not depend on it (a test checks)."""
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """The regions of a slice, in the slice's coordinates.
+
+    ``vertices[i]`` (k_i, 2) counter-clockwise; ``codes`` (n, n_codes) uint8, one per kink unit
+    (0/1) and one per pooling window (the winning piece), layer by layer; ``W`` (n, outputs, 2)
+    and ``c`` (n, outputs): the network's output on region i is ``W[i] @ (s, t) + c[i]``;
+    ``counts_per_layer``: regions after each kink and max step; ``areas``, ``centroids``.
+    """
+
+    vertices: list[np.ndarray]
+    codes: np.ndarray
+    W: np.ndarray
+    c: np.ndarray
+    counts_per_layer: tuple[int, ...]
+    layer_names: tuple[str, ...]
+    areas: np.ndarray
+    centroids: np.ndarray
+
+
+def split_image_slice(
+    steps: list[Step],
+    origin: np.ndarray,
+    directions: np.ndarray,
+    polygon: np.ndarray,
+    *,
+    chunk: int = CHUNK,
+) -> ImageSplit:
+    """Every region of the network ``steps`` on ``polygon`` (slice coordinates).
+
+    Parameters
+    ----------
+    steps : list of Step
+        From :func:`~tinylens.geometry.conv_layers.image_layers`.
+    origin : array of shape (n_inputs,)
+    directions : array of shape (2, n_inputs)
+    polygon : array of shape (m, 2)
+        The convex domain, counter-clockwise, in slice coordinates.
+    """
+    V, nv = pack([np.asarray(polygon, dtype=np.float64)])
+    M = np.concatenate([origin[None], directions])[None]  # (1, 3, n_inputs)
+    nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
+    counts = dict.fromkeys(nonlinear, 0)
+    done: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    # (next step, polygons, vertex counts, codes so far, a thunk giving the maps)
+    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object]] = [
+        (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M)
+    ]
+    while todo:
+        level, V, nv, codes, maps = todo.pop()
+        M = maps() if callable(maps) else maps
+        while level < len(steps) and steps[level].kind == "affine":
+            M = _affine(steps[level], M)
+            level += 1
+        if level == len(steps):
+            done.append((V, nv, codes, M))
+            continue
+        step = steps[level]
+        if step.kind == "kink":
+            V, nv, root, new = _kink(V, nv, M)
+        else:
+            V, nv, root, new = _max(V, nv, M, step.windows)  # type: ignore[arg-type]
+        counts[level] += len(V)
+        _check_size(counts[level])
+        codes = np.concatenate([codes[root], new], axis=1)
+        starts = list(range(0, len(V), chunk))
+        for lo in reversed(starts):  # depth first, in order
+            part = slice(lo, lo + chunk)
+            todo.append(
+                (
+                    level + 1,
+                    V[part],
+                    nv[part],
+                    codes[part],
+                    _thunk(step, M, root[part], new[part]),
+                )
+            )
+    vertices: list[np.ndarray] = []
+    parts_codes, parts_W, parts_c, areas, centroids = [], [], [], [], []
+    for V, nv, codes, M in done:
+        verts, area, centre = unpack(V, nv)
+        vertices += verts
+        areas.append(area)
+        centroids.append(centre)
+        parts_codes.append(codes)
+        parts_W.append(M[:, 1:].transpose(0, 2, 1))
+        parts_c.append(M[:, 0])
+    return ImageSplit(
+        vertices,
+        np.concatenate(parts_codes),
+        np.concatenate(parts_W),
+        np.concatenate(parts_c),
+        tuple(counts[i] for i in nonlinear),
+        tuple(steps[i].name for i in nonlinear),
+        np.concatenate(areas),
+        np.concatenate(centroids),
+    )
+
+
+def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> object:
+    """The maps after ``step`` for some regions, computed only when they are processed."""
+
+    def maps() -> np.ndarray:
+        if step.kind == "kink":
+            low, high = step.slopes  # type: ignore[misc]
+            return M[root] * np.where(new.astype(bool), high, low)[:, None, :]
+        windows = step.windows  # type: ignore[union-attr]
+        idx = windows[np.arange(len(windows))[None, :], new]  # (R, n_windows) input indices
+        return np.take_along_axis(M[root], idx[:, None, :], axis=2)
+
+    return maps
+
+
+def _affine(step: Step, M: np.ndarray) -> np.ndarray:
+    """Run the layer on the three columns of every region's map (bias on the first)."""
+    n = len(M)
+    out = step.linear(M.reshape(n * 3, -1)).reshape(n, 3, -1)  # type: ignore[misc]
+    out[:, 0] += step.bias
+    return out
+
+
+def _compact(cand: np.ndarray) -> np.ndarray:
+    """Move each row's remaining candidates (>= 0) to its front, in order; trim -1 columns."""
+    order = np.argsort(cand < 0, axis=1, kind="stable")
+    cand = np.take_along_axis(cand, order, axis=1)
+    keep = (cand >= 0).any(axis=0)
+    return cand[:, : int(keep.sum())] if keep.any() else cand[:, :0]
+
+
+def _grow(V: np.ndarray, width: int) -> np.ndarray:
+    return V if V.shape[1] >= width else _pad(V, width)
+
+
+def _kink(
+    V: np.ndarray, nv: np.ndarray, M: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut by every unit's line ``z = 0``; bit 1 where ``z > 0`` (``relu(0) = 0``).
+
+    Each polygon keeps the list of units whose lines still cross it; a round cuts every
+    polygon by the first unit on its list, and the two halves keep only the units that still
+    cross them, so a unit is only ever tested against the polygons it may cut."""
+    G = M[:, 1:]  # (R, 2, F)
+    H = M[:, 0]  # (R, F)
+    size = np.abs(M).sum(axis=1)  # (R, F): the terms of z = g . v + h
+    z = H[:, None, :] + V @ G
+    z[np.abs(z) <= SIDE_RTOL_2D * size[:, None, :]] = 0.0
+    bits = (z.max(axis=1) > 0).astype(np.uint8)
+    crossing = (z.max(axis=1) > 0) & (z.min(axis=1) < 0)
+    cand = _compact(np.where(crossing, np.arange(M.shape[2])[None, :], -1))
+    root = np.arange(len(V))
+
+    def side_values(rows: np.ndarray, units: np.ndarray) -> np.ndarray:
+        """z of units (n, m) at the vertices of polygons rows (n,), snapped: (n, cap, m)."""
+        r = root[rows][:, None]
+        g = G[r, :, units].transpose(0, 2, 1)  # (n, 2, m)
+        h = H[r, units]
+        zz = h[:, None, :] + V[rows] @ g
+        zz[np.abs(zz) <= SIDE_RTOL_2D * size[r, units][:, None, :]] = 0.0
+        return zz
+
+    while cand.shape[1]:
+        rows = np.flatnonzero(cand[:, 0] >= 0)
+        j = cand[rows, 0]
+        zz = side_values(rows, j[:, None])[:, :, 0]
+        cand[rows, 0] = -1
+        cut = (zz.max(axis=1) > 0) & (zz.min(axis=1) < 0)
+        bits[rows, j] = zz.max(axis=1) > 0
+        rows, j, zz = rows[cut], j[cut], zz[cut]
+        if len(rows):
+            pos, n_pos, neg, n_neg = _cut(V[rows], nv[rows], zz)
+            width = max(V.shape[1], pos.shape[1], neg.shape[1])
+            V = _grow(V, width).copy()
+            V[rows] = _grow(pos, width)
+            nv = nv.copy()
+            nv[rows] = n_pos
+            bits[rows, j] = 1
+            new_bits = bits[rows].copy()
+            new_bits[np.arange(len(rows)), j] = 0
+            _check_size(len(V) + len(rows))
+            V = np.concatenate([V, _grow(neg, width)])
+            nv = np.concatenate([nv, n_neg])
+            bits = np.concatenate([bits, new_bits])
+            cand = np.concatenate([cand, cand[rows]])
+            root = np.concatenate([root, root[rows]])
+            # the halves keep only the units that still cross them
+            halves = np.concatenate([rows, np.arange(len(V) - len(rows), len(V))])
+            rest = cand[halves]
+            ok = rest >= 0
+            zz = side_values(halves, np.where(ok, rest, 0))
+            still = ok & (zz.max(axis=1) > 0) & (zz.min(axis=1) < 0)
+            done = ok & ~still
+            hr, hc = np.nonzero(done)
+            bits[halves[hr], rest[hr, hc]] = zz.max(axis=1)[hr, hc] > 0
+            cand[halves] = np.where(still, rest, -1)
+        cand = _compact(cand)
+    return V, nv, root, bits
+
+
+def _max(
+    V: np.ndarray, nv: np.ndarray, M: np.ndarray, windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split by the cells of every pooling window's winner; code = the winning piece.
+
+    As for kinks, each polygon keeps the windows whose winner still changes inside it, and a
+    round splits every polygon by the first of them."""
+    k = windows.shape[1]
+    code, undecided = _winners(V, M[:, :, windows])
+    cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
+    root = np.arange(len(V))
+
+    def pieces(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The pieces of windows w (n, m) for polygons rows: (n, 3, m, k)."""
+        idx = windows[w]  # (n, m, k)
+        r = root[rows][:, None, None, None]
+        return M[r, np.arange(3)[None, :, None, None], idx[:, None]]
+
+    while cand.shape[1]:
+        rows = np.flatnonzero(cand[:, 0] >= 0)
+        w = cand[rows, 0]
+        P = pieces(rows, w[:, None])[:, :, 0]  # (n, 3, k)
+        win, split = _winners(V[rows], P[:, :, None, :])
+        cand[rows, 0] = -1
+        code[rows, w] = win[:, 0]
+        rows, w, P = rows[split[:, 0]], w[split[:, 0]], P[split[:, 0]]
+        if not len(rows):
+            cand = _compact(cand)
+            continue
+        cells_V, cells_nv, cells_from, cells_code = [], [], [], []
+        for a in range(k):
+            Va, nva, alive = V[rows], nv[rows], np.ones(len(rows), dtype=bool)
+            for b in range(k):
+                if b != a:  # piece a beats b: z_a >= z_b (b after a), z_a > z_b (b before)
+                    d = P[:, :, a] - P[:, :, b]
+                    Va, nva, ok = clip_halfplane(Va, nva, d[:, 1:], d[:, 0], keep_zero=b > a)
+                    alive &= ok
+            cells_V.append(Va[alive])
+            cells_nv.append(nva[alive])
+            cells_from.append(np.flatnonzero(alive))
+            cells_code.append(np.full(int(alive.sum()), a, dtype=np.uint8))
+        width = max(V.shape[1], *(c.shape[1] for c in cells_V))
+        cV = np.concatenate([_grow(c, width) for c in cells_V])
+        cnv, cfrom = np.concatenate(cells_nv), np.concatenate(cells_from)
+        ccode = np.concatenate(cells_code)
+        order = np.argsort(cfrom, kind="stable")
+        cV, cnv, cfrom, ccode = cV[order], cnv[order], cfrom[order], ccode[order]
+        if not np.array_equal(np.unique(cfrom), np.arange(len(rows))):
+            raise AssertionError("a max-pool window left a polygon without a winning cell")
+        first = np.ones(len(cfrom), dtype=bool)
+        first[1:] = cfrom[1:] != cfrom[:-1]
+        V = _grow(V, width).copy()
+        nv = nv.copy()
+        V[rows] = cV[first]
+        nv[rows] = cnv[first]
+        code[rows, w] = ccode[first]
+        extra = np.flatnonzero(~first)
+        parent = rows[cfrom[extra]]
+        add = code[parent].copy()
+        add[np.arange(len(extra)), w[cfrom[extra]]] = ccode[extra]
+        _check_size(len(V) + len(extra))
+        V = np.concatenate([V, cV[extra]])
+        nv = np.concatenate([nv, cnv[extra]])
+        code = np.concatenate([code, add])
+        cand = np.concatenate([cand, cand[parent]])
+        root = np.concatenate([root, root[parent]])
+        # the cells keep only the windows whose winner still changes inside them
+        cells = np.concatenate([rows, np.arange(len(V) - len(extra), len(V))])
+        cand = _compact(cand)
+        rest = cand[cells]
+        if rest.shape[1]:
+            ok = rest >= 0
+            win, split = _winners(V[cells], pieces(cells, np.where(ok, rest, 0)))
+            hr, hc = np.nonzero(ok & ~split)
+            code[cells[hr], rest[hr, hc]] = win[hr, hc]
+            cand[cells] = np.where(ok & split, rest, -1)
+        cand = _compact(cand)
+    return V, nv, root, code
+
+
+def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pieces ``P`` (R, 3, n_windows, k): the piece that wins on the whole polygon (first
+    of equals), (R, n_windows) uint8, and where no single piece does, (R, n_windows) bool."""
+    R, _, n_w, k = P.shape
+    z = P[:, 0][:, None] + np.einsum("rcd,rdwk->rcwk", V, P[:, 1:])  # (R, cap, n_w, k)
+    size = np.abs(P).sum(axis=1)  # (R, n_w, k)
+    code = np.zeros((R, n_w), dtype=np.uint8)
+    found = np.zeros((R, n_w), dtype=bool)
+    for a in range(k):
+        beats_all = ~found
+        for b in range(k):
+            if b == a:
+                continue
+            d = z[..., a] - z[..., b]
+            eps = SIDE_RTOL_2D * (size[..., a] + size[..., b])
+            d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
+            ok = d.min(axis=1) >= 0
+            if b < a:
+                ok &= d.max(axis=1) > 0
+            beats_all &= ok
+        code[beats_all] = a
+        found |= beats_all
+    return code, ~found
+
+
+def forward_codes(steps: list[Step], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The codes (kink bits, pool winners; first of equals) and outputs of inputs ``X``
+    (n, n_inputs): arrays of shape (n, n_codes) uint8 and (n, outputs)."""
+    x = np.asarray(X, dtype=np.float64)
+    codes = []
+    for step in steps:
+        if step.kind == "kink":
+            codes.append((x > 0).astype(np.uint8))
+        elif step.kind == "max":
+            codes.append(x[:, step.windows].argmax(axis=2).astype(np.uint8))
+        x = step.forward(x)
+    if not codes:
+        return np.zeros((len(x), 0), dtype=np.uint8), x
+    return np.concatenate(codes, axis=1), x
