@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import sys
 
 import numpy as np
@@ -17,6 +18,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from tinylens.engine import AffineNet
+from tinylens.errors import ConfigError
 from tinylens.geometry import linear_regions
 
 # Sizes are sums of O(1) terms (shoelace areas, Qhull volumes): rounding far below 1e-9.
@@ -75,14 +77,14 @@ def test_the_table_has_one_row_per_region_and_recomputes(regions):
 
 def test_the_html_card_shows_numbers_first_rows_and_a_figure(regions):
     card = regions._repr_html_()
-    assert f"<td>{regions.count}</td>" in card and regions.method in card
+    assert f"<li>regions: {regions.count}</li>" in card and regions.method in card
     shown = min(regions.count, 10)
     for pattern in regions.pattern_strings[:shown]:
         assert f"<td>{pattern}</td>" in card
     for pattern in regions.pattern_strings[shown:]:
         assert f"<td>{pattern}</td>" not in card
     if regions.count > 10:
-        assert f"... {regions.count - 10} more regions" in card
+        assert f"... {regions.count - 10} more rows" in card
     assert ("data:image/png;base64," in card) == (regions.n_inputs <= 2)
 
 
@@ -113,5 +115,5 @@ def test_plot_draws_on_a_given_axes():
 def test_to_pandas_without_pandas_names_the_install(monkeypatch):
     regions = linear_regions(random_net([2, 5, 2], seed=0), [(-1, 1), (-1, 1)])
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
-    with pytest.raises(ImportError, match="pip install pandas"):
+    with pytest.raises(ConfigError, match=re.escape("pip install 'tinylens[notebook]'")):
         regions.to_pandas()

@@ -122,6 +122,36 @@ class CompiledCircuit:
             "exact": exact_info(self.net),
         }
 
+    def __repr__(self) -> str:
+        v = self.verification
+        how = "" if v is None else f", verified={v.verified}"
+        sizes = "-".join(map(str, self.sizes))
+        return f"CompiledCircuit({self.expression!r}, {sizes}, {self.neurons} ReLU units{how})"
+
+    def _repr_html_(self) -> str:
+        """A notebook card: the key numbers and the exact weights, layer by layer."""
+        from tinylens.viz.display import html_card
+
+        layers = self.net.layers
+        table: dict[str, list[Any]] = {"layer": [], "activation": [], "W [out, in]": [], "b": []}
+        for i, layer in enumerate(layers):
+            table["layer"].append("output" if i == len(layers) - 1 else f"layer {i + 1}")
+            table["activation"].append(layer.activation)
+            table["W [out, in]"].append(
+                "; ".join(", ".join(fmt(w) for w in row) for row in layer.weight)
+            )
+            table["b"].append(", ".join(fmt(b) for b in layer.bias))
+        v = self.verification
+        numbers: dict[str, Any] = {
+            "expression": self.expression,
+            "network": "-".join(map(str, self.sizes)),
+            "ReLU units": self.neurons,
+            "domain": None if self.domain is None else str(self.domain),
+        }
+        if v is not None:
+            numbers["verified"] = v.verified
+        return html_card("CompiledCircuit", numbers, table)
+
     def to_dict(self, path: str | None = None) -> dict[str, Any]:
         """The ``--json`` summary of ``tinylens circuits compile``."""
         v = self.verification

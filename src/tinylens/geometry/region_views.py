@@ -11,9 +11,7 @@ card for notebooks and a figure (built on :mod:`tinylens.viz`).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
 import numpy as np
@@ -88,14 +86,11 @@ def table(regions: Any, *, volumes: bool | None = None) -> dict[str, Any]:
 
 
 def to_pandas(regions: Any, *, volumes: bool | None = None) -> Any:
-    """:func:`table` as a ``pandas.DataFrame`` (pandas is optional)."""
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError(
-            "RegionSet.to_pandas needs pandas: pip install pandas (or use RegionSet.to_dict())"
-        ) from None
-    return pd.DataFrame(table(regions, volumes=volumes))
+    """:func:`table` as a ``pandas.DataFrame`` (pandas is optional: without it, one line
+    naming the install)."""
+    from tinylens.viz.display import to_pandas as frame
+
+    return frame(table(regions, volumes=volumes))
 
 
 def plot(regions: Any, ax: Any = None) -> Any:
@@ -152,6 +147,8 @@ def plot(regions: Any, ax: Any = None) -> Any:
 def card(regions: Any) -> str:
     """The HTML a notebook shows: key numbers, the first :data:`MAX_ROWS` regions and, in 1-D
     and 2-D, the figure of :func:`plot` as an inline PNG."""
+    from tinylens.viz.display import html_card
+
     numbers = {
         "regions": regions.count,
         "inputs": regions.n_inputs,
@@ -162,27 +159,8 @@ def card(regions: Any) -> str:
     }
     if regions.n_lp:
         numbers["linear programs"] = regions.n_lp
-    rows = "".join(
-        f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in numbers.items()
-    )
-    columns = table(regions)
-    shown = min(regions.count, MAX_ROWS)
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(v[i])}</td>" for v in columns.values()) + "</tr>"
-        for i in range(shown)
-    )
-    more = f"<p>... {regions.count - shown} more regions</p>" if regions.count > shown else ""
-    image = ""
-    if regions.n_inputs <= 2:
-        buf = io.BytesIO()
-        plot(regions).savefig(buf, format="png", dpi=72)
-        data = base64.b64encode(buf.getvalue()).decode()
-        image = f'<img src="data:image/png;base64,{data}" alt="the regions"/>'
-    return (
-        f"<div><b>RegionSet</b><table>{rows}</table>"
-        f"<table><tr>{head}</tr>{body}</table>{more}{image}</div>"
-    )
+    figure = plot(regions) if regions.n_inputs <= 2 else None
+    return html_card("RegionSet", numbers, table(regions), figure, max_rows=MAX_ROWS)
 
 
 def _cell(value: Any) -> str:
