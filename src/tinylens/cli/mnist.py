@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "activation histograms, class selectivity, drift, per-class accuracy, batched "
             "ablation and scaling of every neuron, embeddings, single-pixel and saliency maps, "
             "pruning by selectivity. --variant compares normalized inputs, LayerNorm (before: "
-            "layernorm_pre = layernorm; after: layernorm_post), dropout and the source's best "
+            "layernorm_pre = layernorm; after: layernorm_post), dropout and "
+            "eriktholmes/interpreting_mnist's best "
             f"combination; --cnn adds a small CNN diagnosed per channel. Example: {EXAMPLE}"
         ),
     )
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dataset",
         choices=["mnist", "digits"],
         help=f"{d.dataset} (default; falls back to the MNIST test set split 8,000/2,000, not "
-        "comparable to the source's 94.80%%, then digits)",
+        "comparable to eriktholmes/interpreting_mnist's 94.80%%, then digits)",
     )
     p.add_argument("--data-dir", metavar="DIR", help="directory with the MNIST IDX files")
     p.add_argument(

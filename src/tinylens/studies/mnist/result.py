@@ -240,7 +240,7 @@ class MnistResult:
         if cfg.train.lr is None and not src.startswith("mnist"):
             steps = math.ceil(self.data.train.n / cfg.train.batch_size)
             notes.append(
-                f"SGD ran at lr 0.1, not the source's 0.01: {self.data.train.n} training images "
+                f"SGD ran at lr 0.1, not {SOURCE}'s 0.01: {self.data.train.n} training images "
                 f"give {steps} steps an epoch, and on digits 20 epochs at 0.01 reach about 37% "
                 "test accuracy (set lr to override)."
             )

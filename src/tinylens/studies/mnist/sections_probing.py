@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from tinylens.io import Section, Table
+from tinylens.studies.mnist.config import SOURCE
 from tinylens.studies.mnist.metrics import file_stem, rounded
 from tinylens.studies.mnist.sections_training import (
     Page,
@@ -342,7 +343,7 @@ def maps_section(
         summary=(
             f"Input-space pictures of what each unit responds to ({h}x{w}, the data's image "
             f"shape). The single-pixel maps use the model's own input scale, "
-            f"{a.input_range}: the source computed some of these on 0..255 pixels fed to a "
+            f"{a.input_range}: {SOURCE} computed some of these on 0..255 pixels fed to a "
             "model trained on [0, 1]."
         ),
         figures=page.take(),
@@ -380,7 +381,7 @@ def pruning_section(run: ModelRun, page: Page) -> Section | None:
         id="mnist-pruning",
         title="Pruning by selectivity",
         summary=(
-            "Planned by the source and never run: keep each class's top-k selective neurons "
+            f"Planned by {SOURCE} and never run: keep each class's top-k selective neurons "
             "(selectivity from the training set), zero the others, and score the network on the "
             "test set; the control keeps as many neurons chosen at random among the live ones."
         ),

@@ -128,7 +128,7 @@ def training_section(result: MnistResult, page: Page) -> Section:
         "training seconds": round(p.train_seconds, 2),
     }
     summary = (
-        f"The source's setup: a {'-'.join(map(str, p.net.sizes))} ReLU MLP, cross-entropy, SGD "
+        f"The setup of {SOURCE}: a {'-'.join(map(str, p.net.sizes))} ReLU MLP, cross-entropy, SGD "
         f"at lr {result.lr:g}, batch {cfg.train.batch_size}, {cfg.train.epochs} epochs, "
         f"seed {cfg.seed}, init {cfg.init}, "
         f"inputs in {p.analysis.input_range}, trained on {d.train.n} images of {d.source} and "
