@@ -31,6 +31,7 @@ from tinylens.data.dataset import Dataset
 from tinylens.data.functions import target_function
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError
+from tinylens.typing import Seed
 
 __all__ = [
     "absolute",
@@ -47,7 +48,7 @@ __all__ = [
     "weighted_sum",
 ]
 
-Rng = np.random.Generator | int | None
+Rng = Seed  # tinylens.typing.Seed
 
 
 def _names(k: int) -> tuple[str, ...]:

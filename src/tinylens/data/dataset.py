@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ConfigError, DataError, ShapeError
+from tinylens.typing import Seed
 
 __all__ = ["TASKS", "Dataset", "normalize"]
 
@@ -237,7 +238,7 @@ class Dataset:
         test_fraction: float | None = None,
         *,
         test_size: int | None = None,
-        rng: np.random.Generator | int | None,
+        rng: Seed,
         stratify: bool | np.ndarray | None = None,
     ) -> tuple[Dataset, Dataset]:
         """Shuffled ``(train, test)``; see :func:`train_test_split`."""

@@ -12,6 +12,7 @@ from tinylens.data._params import seed_of
 from tinylens.data.dataset import Dataset
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, ShapeError
+from tinylens.typing import Seed
 
 __all__ = ["split_indices", "train_test_split"]
 
@@ -21,7 +22,7 @@ def train_test_split(
     test_fraction: float | None = None,
     *,
     test_size: int | None = None,
-    rng: np.random.Generator | int | None,
+    rng: Seed,
     stratify: bool | np.ndarray | None = None,
 ) -> tuple[Dataset, Dataset]:
     """Split ``ds`` into shuffled ``(train, test)`` datasets of exact sizes.
@@ -106,7 +107,7 @@ def split_indices(
     n: int,
     n_test: int,
     *,
-    rng: np.random.Generator | int | None,
+    rng: Seed,
     labels: np.ndarray | None = None,
     name: str = "dataset",
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,7 @@ from tinylens.data.dataset import Dataset
 from tinylens.data.functions import target_function
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
+from tinylens.typing import Seed
 
 __all__ = ["TARGETS", "Target", "moons", "polynomial", "regression_1d", "sine", "spiral", "xor"]
 
@@ -72,7 +73,7 @@ def regression_1d(
     n: int = 200,
     noise: float = 0.0,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
     x_range: tuple[float, float] | None = None,
 ) -> Dataset:
     """A 1-D curve sampled on an even grid: ``y = f(x) + noise * N(0, 1)``.
@@ -147,7 +148,7 @@ def sine(
     n: int = 200,
     noise: float = 0.0,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
     x_range: tuple[float, float] = (0.0, 2 * math.pi),
 ) -> Dataset:
     """``y = sin(x) + noise * N(0, 1)`` with ``x = linspace(0, 2pi, n)``.
@@ -162,7 +163,7 @@ def polynomial(
     coefficients: Sequence[float] = (0.0, -1.0, 0.0, 1.0),
     noise: float = 0.0,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
     x_range: tuple[float, float] = (-1.5, 1.5),
 ) -> Dataset:
     """``y = sum_k coefficients[k] * x**k + noise * N(0, 1)`` on an even grid.
@@ -194,7 +195,7 @@ def spiral(
     classes: int = 3,
     noise: float = 0.2,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
 ) -> Dataset:
     """The CS231n spiral: ``classes`` interleaved arms in the unit disc, shuffled.
 
@@ -240,7 +241,7 @@ def xor(
     n: int = 400,
     noise: float = 0.1,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
 ) -> Dataset:
     """Four Gaussian blobs at the corners ``(+-1, +-1)``; class 1 where the signs differ.
 
@@ -273,7 +274,7 @@ def moons(
     n: int = 400,
     noise: float = 0.1,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
 ) -> Dataset:
     """Two interleaved half circles (the same construction as ``sklearn.datasets.make_moons``).
 

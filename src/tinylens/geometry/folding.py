@@ -24,6 +24,7 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.geometry._affine import NetLike, as_affine_net
 from tinylens.geometry.regions import as_box, linear_regions
+from tinylens.typing import Seed
 
 __all__ = [
     "SEPARABILITY_C",
@@ -168,7 +169,7 @@ def linear_separability(
     y: Any,
     *,
     test_fraction: float = 0.3,
-    rng: np.random.Generator | int | None = 0,
+    rng: Seed = 0,
 ) -> list[dict[str, float]]:
     """The accuracy of a logistic regression on each representation.
 

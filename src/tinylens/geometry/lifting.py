@@ -31,6 +31,7 @@ import numpy as np
 from tinylens.engine import MLP, Sequential
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.training import History, TrainConfig, fit
+from tinylens.typing import Seed
 
 __all__ = [
     "LiftedClassifier",
@@ -159,7 +160,7 @@ def fit_lifted_classifier(
     degree: int,
     config: TrainConfig | None = None,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
     quiet: bool = True,
 ) -> LiftedClassifier:
     """Fit a multinomial logistic regression on the monomials of ``X`` up to ``degree``.

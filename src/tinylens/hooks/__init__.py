@@ -41,6 +41,7 @@ from tinylens.engine.hooks import (
     select_names,
 )
 from tinylens.errors import ConfigError
+from tinylens.typing import ModelLike
 
 __all__ = [
     "ActivationCache",
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 
-def is_torch_model(model: Any) -> bool:
+def is_torch_model(model: ModelLike) -> bool:
     """Whether ``model`` is a ``torch.nn.Module`` or a :class:`HookedModule` (torch not imported
     when it is not loaded already: a torch model implies torch is)."""
     torch = sys.modules.get("torch")
@@ -70,7 +71,7 @@ def is_torch_model(model: Any) -> bool:
     return hooked_mod is not None and isinstance(model, hooked_mod.HookedModule)
 
 
-def hooked(model: Any) -> Any:
+def hooked(model: ModelLike) -> Any:
     """The model with the tinylens hook API, on either backend.
 
     Parameters
@@ -96,7 +97,7 @@ def hooked(model: Any) -> Any:
 
 
 @contextlib.contextmanager
-def evaluating(model: Any) -> Iterator[Any]:
+def evaluating(model: ModelLike) -> Iterator[Any]:
     """Evaluation mode (dropout off) inside the block; every module's own flag restored after.
 
     Works for engine networks and torch models (or their :class:`HookedModule`); yields
@@ -116,7 +117,7 @@ def evaluating(model: Any) -> Iterator[Any]:
             yield h
 
 
-def mode_dependent(model: Any) -> list[str]:
+def mode_dependent(model: ModelLike) -> list[str]:
     """Hook points of ``model`` that are in training mode and whose output depends on it.
 
     A module counts when its flag ``training`` is set and its class's ``forward`` reads that
@@ -153,7 +154,7 @@ def _reads_training(cls: type) -> bool:
     return "training" in source
 
 
-def require_eval(model: Any, what: str) -> None:
+def require_eval(model: ModelLike, what: str) -> None:
     """Refuse a model left in training mode where that changes its outputs (see
     :func:`mode_dependent`): ``what`` evaluates it, and dropout's random masks or batch norm's
     batch statistics would make its numbers differ from a loop of hooked forwards (and batch

@@ -7,9 +7,12 @@ from typing import Any
 import numpy as np
 
 from tinylens.hooks import evaluating
+from tinylens.typing import ModelLike
 
 
-def reference_activations(model: Any, reference: Any, name: str, batch_size: int = 4096) -> Any:
+def reference_activations(
+    model: ModelLike, reference: Any, name: str, batch_size: int = 4096
+) -> Any:
     """Activations at ``name`` for every row of ``reference`` (a Dataset or an array), in
     evaluation mode, as NumPy of shape (n_reference, *unit_shape)."""
     X = reference.X if hasattr(reference, "X") else np.asarray(reference)

@@ -24,6 +24,7 @@ from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError
 from tinylens.interventions._reference import reference_activations
 from tinylens.interventions.edits import Edit, as_units, unit_axis
+from tinylens.typing import ModelLike, Seed
 
 __all__ = ["mean_ablation", "resample_ablation", "zero_ablation"]
 
@@ -44,7 +45,7 @@ def mean_ablation(
     units: int | Sequence[int] | None = None,
     *,
     mean: np.ndarray | None = None,
-    model: Any = None,
+    model: ModelLike = None,
     reference: Any = None,
     axis: int | None = None,
 ) -> Edit:
@@ -77,9 +78,9 @@ def resample_ablation(
     name: str,
     units: int | Sequence[int] | None = None,
     *,
-    model: Any,
+    model: ModelLike,
     reference: Any,
-    rng: np.random.Generator | int | None,
+    rng: Seed,
     axis: int | None = None,
 ) -> Edit:
     """Replace the chosen units of each sample by their values on a random reference input.

@@ -27,6 +27,7 @@ import numpy as np
 
 from tinylens.errors import ConfigError
 from tinylens.hooks import evaluating, hooked, is_torch_model
+from tinylens.typing import ModelLike
 
 __all__ = ["METHODS", "gradient_x_input", "integrated_gradients", "neuron_gradient", "saliency"]
 
@@ -64,7 +65,7 @@ def _engine_gradient(net: Any, X: np.ndarray, name: str, unit: Any) -> np.ndarra
             p.grad[...] = g
 
 
-def neuron_gradient(model: Any, X: Any, name: str, unit: int | tuple[int, ...]) -> np.ndarray:
+def neuron_gradient(model: ModelLike, X: Any, name: str, unit: int | tuple[int, ...]) -> np.ndarray:
     """d unit / d input for every sample: an array of the input's shape (evaluation mode)."""
     with evaluating(model) as h:
         if is_torch_model(model):
@@ -73,14 +74,16 @@ def neuron_gradient(model: Any, X: Any, name: str, unit: int | tuple[int, ...]) 
 
 
 def saliency(
-    model: Any, X: Any, name: str, unit: int | tuple[int, ...], *, abs: bool = True
+    model: ModelLike, X: Any, name: str, unit: int | tuple[int, ...], *, abs: bool = True
 ) -> np.ndarray:
     """|d unit / d input| (Simonyan et al.); ``abs=False`` keeps the sign."""
     g = neuron_gradient(model, X, name, unit)
     return np.abs(g) if abs else g
 
 
-def gradient_x_input(model: Any, X: Any, name: str, unit: int | tuple[int, ...]) -> np.ndarray:
+def gradient_x_input(
+    model: ModelLike, X: Any, name: str, unit: int | tuple[int, ...]
+) -> np.ndarray:
     """input * d unit / d input: a first-order estimate of each input's contribution."""
     with evaluating(model) as h:
         if is_torch_model(model):
@@ -107,7 +110,7 @@ def _quadrature(steps: int, method: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def integrated_gradients(
-    model: Any,
+    model: ModelLike,
     X: Any,
     name: str,
     unit: int | tuple[int, ...],

@@ -28,6 +28,7 @@ from tinylens.errors import ConfigError, ShapeError
 from tinylens.hooks import evaluating, require_eval
 from tinylens.interventions.edits import Edit
 from tinylens.progress import progress
+from tinylens.typing import ModelLike
 
 __all__ = ["MAX_STACK_ELEMENTS", "batched_edits", "batched_scores"]
 
@@ -57,7 +58,7 @@ def _check_edits(edits: Sequence[Edit]) -> str:
 
 
 def _map_chunks(
-    model: Any,
+    model: ModelLike,
     X: Any,
     edits: Sequence[Edit],
     finish: Callable[[Sequence[Edit | None], _Result], np.ndarray],
@@ -91,7 +92,7 @@ def _map_chunks(
 
 
 def batched_edits(
-    model: Any,
+    model: ModelLike,
     X: Any,
     edits: Sequence[Edit],
     *,
@@ -145,7 +146,7 @@ def batched_edits(
 
 
 def batched_scores(
-    model: Any,
+    model: ModelLike,
     X: Any,
     edits: Sequence[Edit],
     score: Callable[[np.ndarray, np.ndarray], np.ndarray],

@@ -44,6 +44,7 @@ import numpy as np
 
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.hooks import hooked
+from tinylens.typing import ModelLike
 
 __all__ = [
     "Edit",
@@ -243,7 +244,7 @@ class Edit:
 
 
 @contextlib.contextmanager
-def intervene(model: Any, edits: Sequence[Edit]) -> Iterator[Any]:
+def intervene(model: ModelLike, edits: Sequence[Edit]) -> Iterator[Any]:
     """The model with ``edits`` active inside the block (engine or torch); removed on exit.
 
     Yields ``hooked(model)``; the model itself is never changed.
@@ -253,12 +254,12 @@ def intervene(model: Any, edits: Sequence[Edit]) -> Iterator[Any]:
         yield h
 
 
-def run_with_edits(model: Any, x: Any, edits: Sequence[Edit]) -> Any:
+def run_with_edits(model: ModelLike, x: Any, edits: Sequence[Edit]) -> Any:
     """The output of ``x`` with ``edits`` applied for this call only."""
     return hooked(model).run_with_hooks(x, [e.hook for e in edits])
 
 
-def edited_copy(net: Any, edits: Sequence[Edit]) -> Any:
+def edited_copy(net: ModelLike, edits: Sequence[Edit]) -> Any:
     """A new engine network computing what ``net`` computes under ``edits``; ``net`` untouched.
 
     Constant edits (zero, mean, scaling, steering) are folded into weights: an edit of a Linear

@@ -23,6 +23,7 @@ import numpy as np
 
 from tinylens.hooks import hooked
 from tinylens.interventions.edits import Edit, as_units, unit_axis
+from tinylens.typing import ModelLike
 
 __all__ = ["patch_activation", "patching"]
 
@@ -46,7 +47,7 @@ def patching(
 
 
 def patch_activation(
-    model: Any,
+    model: ModelLike,
     corrupted_x: Any,
     clean_x: Any,
     name: str,

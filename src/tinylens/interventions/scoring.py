@@ -12,6 +12,7 @@ from tinylens.errors import DataError, ShapeError
 from tinylens.hooks import evaluating
 from tinylens.interventions.batched import _as_numpy, _no_grad, batched_scores
 from tinylens.interventions.edits import Edit
+from tinylens.typing import ModelLike
 
 __all__ = ["class_accuracy", "correct_predictions"]
 
@@ -130,7 +131,7 @@ def _per_class(scores: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _class_accuracy_table(
-    model: Any,
+    model: ModelLike,
     X: np.ndarray,
     y: np.ndarray,
     n_classes: int,

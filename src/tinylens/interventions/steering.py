@@ -16,6 +16,7 @@ import numpy as np
 from tinylens.errors import DataError
 from tinylens.interventions._reference import reference_activations
 from tinylens.interventions.edits import Edit, as_units
+from tinylens.typing import ModelLike
 
 __all__ = ["mean_difference", "steering"]
 
@@ -38,7 +39,7 @@ def steering(
     return Edit(name, as_units(units), value=vec, label=f"steer {alpha:g}", axis=axis)
 
 
-def mean_difference(model: Any, source: Any, target: Any, name: str) -> np.ndarray:
+def mean_difference(model: ModelLike, source: Any, target: Any, name: str) -> np.ndarray:
     """The mean activation at ``name`` on ``target`` inputs minus that on ``source`` inputs:
     a direction that steers the one towards the other (e.g. class 3 towards class 8)."""
     a = reference_activations(model, source, name)

@@ -44,6 +44,7 @@ from tinylens.interventions.scoring import (
     correct_predictions,
 )
 from tinylens.interventions.sweep_tables import AblationSweep, PatchingSweep, ScalingSweep
+from tinylens.typing import DataLike, ModelLike
 
 __all__ = [
     "AblationSweep",
@@ -55,14 +56,19 @@ __all__ = [
 ]
 
 
-def _unit_count(model: Any, X: np.ndarray, name: str, axis: int | None) -> int:
+def _unit_count(model: ModelLike, X: np.ndarray, name: str, axis: int | None) -> int:
     with evaluating(model) as h, _no_grad(h):
         act = h.forward_to(X[:1], name)
     return int(act.shape[unit_axis(axis, np.ndim(act), name)])
 
 
 def _chosen(
-    model: Any, X: np.ndarray, name: str, units: Any, cache: Any = None, axis: int | None = None
+    model: ModelLike,
+    X: np.ndarray,
+    name: str,
+    units: Any,
+    cache: Any = None,
+    axis: int | None = None,
 ) -> tuple[int, ...]:
     chosen = as_units(units)
     if chosen is None:
@@ -88,8 +94,8 @@ def _ablation(
 
 
 def ablation_sweep(
-    model: Any,
-    data: Any,
+    model: ModelLike,
+    data: DataLike,
     name: str,
     units: int | Sequence[int] | None = None,
     *,
@@ -158,8 +164,8 @@ def ablation_sweep(
 
 
 def scaling_sweep(
-    model: Any,
-    data: Any,
+    model: ModelLike,
+    data: DataLike,
     name: str,
     scales: Sequence[float] = (0.0, 0.5, 1.0, 2.0, 3.0),
     units: int | Sequence[int] | None = None,
@@ -193,7 +199,7 @@ def scaling_sweep(
 
 
 def patching_sweep(
-    model: Any,
+    model: ModelLike,
     clean_x: Any,
     corrupted_x: Any,
     name: str,

@@ -17,6 +17,7 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.hooks import evaluating
 from tinylens.probes._data import classification_arrays
+from tinylens.typing import DataLike, ModelLike
 
 __all__ = ["Confusion", "confusion", "confusion_matrix", "predict_classes"]
 
@@ -33,7 +34,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
     )
 
 
-def predict_classes(model: Any, X: Any, *, batch_size: int = 8192) -> np.ndarray:
+def predict_classes(model: ModelLike, X: Any, *, batch_size: int = 8192) -> np.ndarray:
     """Predicted classes (argmax of the outputs; ``> 0`` for one output), evaluation mode.
 
     Returns an int64 array of shape (n_samples,).
@@ -90,7 +91,7 @@ class Confusion:
         ]
 
 
-def confusion(model: Any, data: Any, *, batch_size: int = 8192) -> Confusion:
+def confusion(model: ModelLike, data: DataLike, *, batch_size: int = 8192) -> Confusion:
     """The confusion matrix and per-class accuracy of ``model`` on ``data``.
 
     Parameters

@@ -32,6 +32,7 @@ from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, DataError, ShapeError, UnknownNameError
 from tinylens.hooks import evaluating
 from tinylens.probes._data import classification_arrays
+from tinylens.typing import ModelLike
 
 __all__ = [
     "METHODS",
@@ -253,7 +254,7 @@ def _subsample(n: int, n_samples: int | None, rng: Any) -> np.ndarray:
     return np.sort(as_rng(rng).choice(n, size=n_samples, replace=False))
 
 
-def _activations(model: Any, X: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+def _activations(model: ModelLike, X: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
     with evaluating(model) as h:
         _, cache = h.run_with_cache(X, names=list(names))
     return {n: np.asarray(cache[n]).reshape(len(X), -1) for n in names}
@@ -289,7 +290,7 @@ class Embedding:
 
 
 def layer_embeddings(
-    model: Any,
+    model: ModelLike,
     data: Any,
     names: Sequence[str],
     methods: Sequence[str] = ("pca",),
@@ -396,7 +397,7 @@ class SubspaceSilhouettes:
 
 
 def selective_subspaces(
-    model: Any,
+    model: ModelLike,
     data: Any,
     name: str,
     selectivity: Any,

@@ -25,6 +25,7 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.hooks import evaluating, is_torch_model
 from tinylens.probes._data import classification_arrays
+from tinylens.typing import ModelLike
 
 __all__ = ["class_gradients", "hook_point_gradient"]
 
@@ -80,7 +81,7 @@ def _torch_gradient(h: Any, X: Any, name: str, grad_out: np.ndarray) -> np.ndarr
     return g.detach().cpu().numpy()  # type: ignore[no-any-return]
 
 
-def hook_point_gradient(model: Any, X: Any, name: str, grad_output: Any) -> np.ndarray:
+def hook_point_gradient(model: ModelLike, X: Any, name: str, grad_output: Any) -> np.ndarray:
     """``d <output, grad_output> / d activation`` at hook point ``name``, per sample.
 
     Parameters
@@ -106,7 +107,9 @@ def hook_point_gradient(model: Any, X: Any, name: str, grad_output: Any) -> np.n
         return _engine_gradient(h, h.check_input(X), name, grad_out)
 
 
-def class_gradients(model: Any, data: Any, name: str, *, batch_size: int = 2048) -> np.ndarray:
+def class_gradients(
+    model: ModelLike, data: Any, name: str, *, batch_size: int = 2048
+) -> np.ndarray:
     """Mean of ``d logit_y / d unit`` over the samples of each class ``y``.
 
     Parameters

@@ -26,6 +26,7 @@ import numpy as np
 
 from tinylens.errors import ConfigError, DataError
 from tinylens.hooks import evaluating
+from tinylens.typing import ModelLike
 
 __all__ = ["ActivationHistograms", "activation_histograms"]
 
@@ -70,7 +71,7 @@ class ActivationHistograms:
 
 
 def activation_histograms(
-    model: Any,
+    model: ModelLike,
     X: Any,
     names: Sequence[str],
     snapshots: Sequence[tuple[int, dict[str, np.ndarray]]],

@@ -34,6 +34,7 @@ import numpy as np
 from tinylens.errors import ConfigError, DataError, ShapeError
 from tinylens.hooks import NameSelector
 from tinylens.probes.streaming import StreamingStats, neuron_stats
+from tinylens.typing import ModelLike
 
 __all__ = [
     "EVENT_KINDS",
@@ -184,7 +185,7 @@ def lifecycle(stats_by_epoch: Mapping[int, Mapping[str, Any]], name: str) -> Lif
 
 
 def stats_from_snapshots(
-    model: Any,
+    model: ModelLike,
     snapshots: Sequence[tuple[int, Mapping[str, np.ndarray]]],
     data: Any,
     names: NameSelector = None,

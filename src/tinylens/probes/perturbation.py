@@ -30,6 +30,7 @@ from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
 from tinylens.hooks import evaluating, hooked
 from tinylens.probes._data import classification_arrays
+from tinylens.typing import DataLike, ModelLike
 
 __all__ = [
     "ATTRIBUTIONS",
@@ -95,7 +96,7 @@ def _unit_values(act: Any) -> np.ndarray:
 
 
 def single_pixel_maps(
-    model: Any,
+    model: ModelLike,
     name: str,
     image_shape: Sequence[int],
     *,
@@ -169,7 +170,7 @@ def _as_image_map(attr: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
 
 
 def saliency_maps(
-    model: Any,
+    model: ModelLike,
     X: Any,
     name: str,
     image_shape: Sequence[int],
@@ -212,8 +213,8 @@ def saliency_maps(
 
 
 def class_saliency_maps(
-    model: Any,
-    data: Any,
+    model: ModelLike,
+    data: DataLike,
     image_shape: Sequence[int],
     *,
     name: str | None = None,

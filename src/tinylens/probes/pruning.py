@@ -31,6 +31,7 @@ from tinylens.interventions import Edit, batched_scores, correct_predictions, ru
 from tinylens.probes._data import classification_arrays
 from tinylens.probes.selectivity import top_units
 from tinylens.probes.streaming import neuron_stats
+from tinylens.typing import ModelLike
 
 __all__ = ["Pruning", "keep_set", "prune_by_selectivity"]
 
@@ -117,7 +118,7 @@ def _per_class(correct: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray
         return (correct @ onehot) / counts
 
 
-def _no_grad(model: Any) -> Any:
+def _no_grad(model: ModelLike) -> Any:
     if is_torch_model(model):
         import torch
 
@@ -133,7 +134,7 @@ def _silence(name: str, n_units: int, kept: np.ndarray) -> Edit:
 
 
 def _dead_units(
-    model: Any, X: np.ndarray, y: np.ndarray, S: dict[str, np.ndarray], dead: dict[str, Any]
+    model: ModelLike, X: np.ndarray, y: np.ndarray, S: dict[str, np.ndarray], dead: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """``dead`` as bool arrays, completed by the units that never fire on ``X``."""
     missing = [n for n in S if n not in dead]
@@ -153,7 +154,7 @@ def _dead_units(
 
 
 def prune_by_selectivity(
-    model: Any,
+    model: ModelLike,
     data: Any,
     selectivity: Mapping[str, Any],
     ks: Sequence[int] = (1, 2, 3, 5, 8),

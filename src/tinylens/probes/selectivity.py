@@ -33,6 +33,7 @@ from tinylens.errors import ConfigError, DataError
 from tinylens.probes._data import classification_arrays
 from tinylens.probes.gradients import class_gradients
 from tinylens.probes.streaming import NeuronStats, neuron_stats
+from tinylens.typing import ModelLike
 
 __all__ = [
     "RANKINGS",
@@ -152,7 +153,7 @@ def _flat_units(a: np.ndarray, lead: int) -> np.ndarray:
 
 
 def selectivity(
-    model: Any = None,
+    model: ModelLike = None,
     data: Any = None,
     name: str | None = None,
     *,
@@ -234,7 +235,7 @@ class TopNeurons:
 
 
 def top_neurons(
-    model: Any,
+    model: ModelLike,
     data: Any,
     name: str,
     k: int = 3,

@@ -34,6 +34,7 @@ from tinylens.errors import ConfigError, DataError, ShapeError
 from tinylens.hooks import NameSelector, evaluating
 from tinylens.progress import progress
 from tinylens.training.callbacks import Callback
+from tinylens.typing import ModelLike
 
 __all__ = ["NeuronStats", "StatsCallback", "StatsRow", "StreamingStats", "neuron_stats"]
 
@@ -411,7 +412,7 @@ class StreamingStats(Mapping[str, NeuronStats]):
 
 
 def neuron_stats(
-    model: Any,
+    model: ModelLike,
     data: Any,
     names: NameSelector = None,
     *,

@@ -49,6 +49,7 @@ from tinylens.engine import (
 )
 from tinylens.errors import ConfigError
 from tinylens.torch.models import TorchSequential
+from tinylens.typing import Seed
 
 __all__ = ["FROM_TORCH", "TO_TORCH", "from_torch", "to_torch", "torch_mlp"]
 
@@ -299,7 +300,7 @@ def torch_mlp(
     activation: str = "relu",
     output_activation: str = "identity",
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
     init: str = "auto",
     dtype: torch.dtype = torch.float32,
 ) -> TorchSequential:
