@@ -61,5 +61,4 @@ def plot_plane_snapshots(epochs: Sequence[int], regions: Sequence[Any]) -> Any:
         ax.set_ylabel("")
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    fig.subplots_adjust(wspace=0.3, hspace=0.35)
     return fig
