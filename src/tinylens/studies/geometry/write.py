@@ -89,6 +89,23 @@ def slice_map_spec(regions: Any) -> dict[str, Any]:
     return {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t", "regions": items}
 
 
+def _last_plane_map(result: Any, run: RunDir) -> list[Figure]:
+    """The hover map of the plane at the last epoch (when small enough), as a widget."""
+    r = result.plane_regions[-1]
+    if r.count > MAX_HOVER_REGIONS:
+        return []
+    run.write_json("plane_over_training_map.json", slice_map_spec(r))
+    return [
+        Figure(
+            "plane_over_training_map.json",
+            f"The plane at epoch {result.epochs[-1]}: {r.count} regions coloured by predicted "
+            "class; hover one for its activation pattern and class.",
+            kind="widget",
+            widget="regions-map",
+        )
+    ]
+
+
 PATTERN_CHARS = 64
 """Hover tips show at most this many pattern characters (a CNN's pattern has one per unit and
 pooling window, ~12,000 for the MNIST CNN): the start, then the total length."""
@@ -133,6 +150,7 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 },
             },
             figures=[
+                *_last_plane_map(result, run),
                 Figure(
                     "local_complexity.png",
                     "Mean regions per square over epochs: colour is the layer (the network up "
