@@ -27,6 +27,13 @@ needs no training) on the square of half-width R around test image 0 along two r
 directions (seed ``--seed``), with max pools read exactly (:mod:`tinylens.geometry.conv_slice`);
 its grid is ``--grid`` x ``--grid`` points of the square, patterns read by a forward pass.
 
+The local-complexity row (issue 15): a 64-32-16-10 MLP trained 19 epochs on the 8x8 digits
+(SGD lr 0.1, batch 64, seeded; snapshots at epochs 0..19, so 20 networks), and
+:func:`tinylens.studies.geometry.over_training.partition_over_training` on them: ``--lc-points``
+training, test and far points each (16 by default, as ``tinylens mnist --geometry``), squares
+of half-width 0.5 (our choice, the CLI's default), plus the plane through three test images.
+Its seconds are for one pass (no repeats), on one BLAS thread as the study runs.
+
 Targets (issue 4): >= 10,000 regions per second, and never fewer regions than the grid.
 Target (issue 15): the MNIST MLP slice in under 2 s; the CNN on the plane through three test
 images in under 60 s (not met: see docs/geometry.md; the square row measures the rate).
@@ -113,6 +120,47 @@ def cnn_square(mnist_dir: str, seed: int, radius: float) -> dict:
     return {"regions": regions, "seconds": seconds, "plane": plane}
 
 
+def local_complexity_row(seed: int, points: int) -> dict:
+    """Local complexity over 20 snapshots of a digits MLP: seconds, points, layers, squares."""
+    from tinylens.data import digits
+    from tinylens.engine import MLP
+    from tinylens.studies.geometry.over_training import RADIUS, partition_over_training
+    from tinylens.training import TrainConfig, fit
+    from tinylens.training.threads import limit_blas_threads
+
+    data = digits()
+    rng = np.random.default_rng(seed)
+    net = MLP([64, 32, 16, 10], rng=rng)
+    cfg = TrainConfig(epochs=19, lr=0.1, batch_size=64, snapshot_every=1)
+    history = fit(net, data, cfg, rng=rng, quiet=True)
+    snaps = []
+    for epoch, state in history.snapshots:
+        snap = net.copy()
+        snap.load_state_dict(state)
+        snaps.append((epoch, snap))
+    pick = np.random.default_rng([seed, 15]).choice(len(data.X), size=2 * points, replace=False)
+    X = data.X[pick]
+    with limit_blas_threads(1):
+        t0 = time.perf_counter()
+        r = partition_over_training(
+            snaps, X[:points], X[points:], radius=RADIUS, far_points=points, rng=seed
+        )
+        seconds = time.perf_counter() - t0
+    squares = len(snaps) * 3 * points
+    return {
+        "network": "digits MLP 64-32-16-10, 20 snapshots",
+        "snapshots": len(snaps),
+        "points_per_set": points,
+        "layers": r.n_layers,
+        "squares": squares,
+        "seconds": seconds,
+        "squares_per_second": squares / seconds,
+        "blas_threads": 1,
+        "mean_regions_last_epoch": {n: float(r.mean(n)[-1, -1]) for n in ("train", "test", "far")},
+        "plane_regions_first_last": [int(r.plane_counts[0, -1]), int(r.plane_counts[-1, -1])],
+    }
+
+
 def grid_patterns(stack: object, box: list[tuple[float, float]], n: int) -> tuple[set, float]:
     """Distinct activation patterns on an n x n grid (as bytes), and the seconds it took."""
     from tinylens.geometry._affine import forward_patterns
@@ -138,6 +186,9 @@ def main() -> None:
     parser.add_argument("--mnist-dir", help="MNIST IDX files: adds the MNIST slice rows")
     parser.add_argument(
         "--cnn-radius", type=float, help="with --mnist-dir: the CNN square row, half-width R"
+    )
+    parser.add_argument(
+        "--lc-points", type=int, default=16, help="local complexity: points per set (16)"
     )
     args = parser.parse_args()
 
@@ -224,6 +275,12 @@ def main() -> None:
             f"({cnn_row['regions_per_second']:.0f}/s); grid {len(seen)} patterns, "
             f"{cnn_row['grid_patterns_not_exact']} not among the exact regions"
         )
+    lc = local_complexity_row(args.seed, args.lc_points)
+    print(
+        f"local complexity over {lc['snapshots']} snapshots ({lc['network']}): "
+        f"{lc['squares']} squares ({lc['points_per_set']} points x 3 sets), {lc['layers']} "
+        f"layers, {lc['seconds']:.2f} s ({lc['squares_per_second']:.0f} squares/s, 1 thread)"
+    )
     # the rate target is for boxes (issue 4); the slice has its own target in seconds
     min_rate = min(r["regions_per_second"] for r in results if not r["slice"])
     never_fewer = all(
@@ -245,6 +302,7 @@ def main() -> None:
         "never_fewer_than_grid": never_fewer,
         "mnist_slice_seconds": slice_seconds,
         "mnist_cnn_square": cnn_row,
+        "local_complexity_over_snapshots": lc,
         "mnist_slice_target_met": None
         if slice_seconds is None
         else slice_seconds < TARGET_MNIST_SLICE_SECONDS,

@@ -112,6 +112,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--train-size", type=positive_int, help="train on a stratified subset")
     p.add_argument(
+        "--geometry",
+        action="store_true",
+        help="also count the linear regions near training, test and far points at every epoch's "
+        "snapshot, and the regions of a plane through three test images (issue 15; the first "
+        "ReLU MLP variant only: LayerNorm is not piecewise linear, and a CNN is too slow on "
+        "MNIST); writes local_complexity.csv",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="the few-seconds preset: digits, cheap analyses (other options override it)",
@@ -170,9 +178,12 @@ def run(args: argparse.Namespace) -> int:
     from tinylens.studies.mnist import write
 
     cfg = build_config(args)
+    geometry_variant = _geometry_variant(cfg) if args.geometry else None
     with open_run(args, "mnist") as run_dir:
         result = run_study(cfg, progress=not args.quiet)
         write(result, run_dir)
+        if geometry_variant is not None:
+            geometry = _geometry(result, geometry_variant, run_dir)
     path = run_dir.path
     p = result.primary
     d = result.data
@@ -201,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
                 for c, b in bottlenecks.items()
             )
         )
+    if geometry_variant is not None:
+        lines.append(_geometry_line(geometry, geometry_variant))
     lines += [f"note: {n}" for n in result.notes()]
     lines += [f"weights: {path / 'model.safetensors'}", f"report:  {path / 'index.html'}"]
     m = result.metrics()
@@ -228,5 +241,50 @@ def run(args: argparse.Namespace) -> int:
     }
     if "cnn_comparison" in m:
         summary["cnn_comparison"] = m["cnn_comparison"]
+    if geometry_variant is not None:
+        summary["local_complexity"] = {
+            "model": geometry_variant,
+            "epochs": geometry.epochs,
+            **{n: geometry.mean(n)[:, -1].round(3).tolist() for n in ("train", "test", "far")},
+            "plane_regions": geometry.plane_counts[:, -1].tolist(),
+        }
     emit(args, summary, lines)
     return 0
+
+
+def _geometry_variant(cfg: Any) -> str:
+    """The variant ``--geometry`` reads: the first ReLU MLP (checked before training)."""
+    from tinylens.errors import ConfigError
+    from tinylens.studies.mnist.config import VARIANT_ALIASES
+
+    plain = ("raw", "normalized", "dropout")
+    for v in cfg.variants:
+        if VARIANT_ALIASES.get(v, v) in plain:
+            return str(v)
+    raise ConfigError(
+        f"--geometry needs a ReLU MLP variant ({', '.join(plain)}); {', '.join(cfg.variants)} "
+        "use LayerNorm, which is not piecewise linear (and the CNN is too slow on MNIST)"
+    )
+
+
+def _geometry(result: Any, variant: str, run_dir: Any) -> Any:
+    from tinylens.studies.geometry.over_training import over_training_of
+    from tinylens.studies.geometry.write import write_over_training
+
+    geometry = over_training_of(result.runs[variant], seed=result.config.seed)
+    p = result.primary
+    title = f"tinylens mnist: {'-'.join(map(str, p.net.sizes))} on {result.data.source}"
+    write_over_training(geometry, run_dir, model=variant, title=title)
+    return geometry
+
+
+def _geometry_line(g: Any, variant: str) -> str:
+    last = {n: g.mean(n)[-1, -1] for n in ("train", "test", "far")}
+    return (
+        f"  local complexity ({variant}, {len(g.points['train'])} points per set, square "
+        f"half-width {g.radius:g}), epoch {g.epochs[0]} -> {g.epochs[-1]}: train "
+        f"{g.mean('train')[0, -1]:.1f} -> {last['train']:.1f}, test "
+        f"{g.mean('test')[0, -1]:.1f} -> {last['test']:.1f}, far "
+        f"{g.mean('far')[0, -1]:.1f} -> {last['far']:.1f} regions per square; plane through "
+        f"three test images {g.plane_counts[0, -1]} -> {g.plane_counts[-1, -1]} regions"
+    )

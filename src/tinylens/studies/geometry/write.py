@@ -11,7 +11,7 @@ from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.studies.geometry.result import SliceResult
 from tinylens.studies.regions import MAX_HOVER_REGIONS
 
-__all__ = ["slice_map_spec", "write"]
+__all__ = ["slice_map_spec", "write", "write_over_training"]
 
 
 def write(result: SliceResult, run: RunDir) -> None:
@@ -89,6 +89,23 @@ def slice_map_spec(regions: Any) -> dict[str, Any]:
     return {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t", "regions": items}
 
 
+def _last_plane_map(result: Any, run: RunDir) -> list[Figure]:
+    """The hover map of the plane at the last epoch (when small enough), as a widget."""
+    r = result.plane_regions[-1]
+    if r.count > MAX_HOVER_REGIONS:
+        return []
+    run.write_json("plane_over_training_map.json", slice_map_spec(r))
+    return [
+        Figure(
+            "plane_over_training_map.json",
+            f"The plane at epoch {result.epochs[-1]}: {r.count} regions coloured by predicted "
+            "class; hover one for its activation pattern and class.",
+            kind="widget",
+            widget="regions-map",
+        )
+    ]
+
+
 PATTERN_CHARS = 64
 """Hover tips show at most this many pattern characters (a CNN's pattern has one per unit and
 pooling window, ~12,000 for the MNIST CNN): the start, then the total length."""
@@ -98,3 +115,60 @@ def _short(pattern: str) -> str:
     if len(pattern) <= PATTERN_CHARS:
         return pattern
     return f"{pattern[:PATTERN_CHARS]}... ({len(pattern)} characters)"
+
+
+def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> None:
+    """``local_complexity.csv`` (:meth:`OverTrainingResult.table`), the two figures and one
+    report section, for the partition over training of ``model``."""
+    table = result.table()
+    run.write_csv("local_complexity.csv", list(zip(*table.values(), strict=True)), list(table))
+    run.save_figure("local_complexity.png", result.plot(), dpi=150)
+    run.save_figure("plane_over_training.png", result.plot_planes(), dpi=120)
+    last = result.epochs[-1]
+    means = {n: result.mean(n)[-1, -1] for n in ("train", "test", "far")}
+    plane = result.plane_counts
+    run.add_section(
+        Section(
+            id="local-complexity",
+            title=f"The partition over training ({model})",
+            summary=(
+                f"Linear regions of {model} meeting a 2-D square of half-width "
+                f"{result.radius:g} around {len(result.points['train'])} training, test and far "
+                f"points (far: uniform in the training sample's bounding box), at each of "
+                f"{len(result.epochs)} snapshots, exact. At epoch {last} the whole network "
+                f"averages {means['train']:.1f} regions per square near training points, "
+                f"{means['test']:.1f} near test points and {means['far']:.1f} far from the "
+                f"data; the plane through three test images has {int(plane[0, -1])} regions at "
+                f"epoch {result.epochs[0]} and {int(plane[-1, -1])} at epoch {last}."
+            ),
+            metrics={
+                "snapshots": len(result.epochs),
+                "points per set": len(result.points["train"]),
+                "radius": result.radius,
+                **{
+                    f"mean regions, {n}, epoch {last}": round(float(v), 3) for n, v in means.items()
+                },
+            },
+            figures=[
+                *_last_plane_map(result, run),
+                Figure(
+                    "local_complexity.png",
+                    "Mean regions per square over epochs: colour is the layer (the network up "
+                    "to it), line style the point set (solid train, dashed test, dotted far).",
+                ),
+                Figure(
+                    "plane_over_training.png",
+                    "Every linear region of the plane through three test images (black dots) "
+                    "at a few epochs, coloured by the class the network predicts there.",
+                ),
+            ],
+            tables=[
+                Table(
+                    "plane regions per layer",
+                    ["epoch", *(f"layer {k + 1}" for k in range(result.n_layers))],
+                    [[e, *map(int, row)] for e, row in zip(result.epochs, plane, strict=True)],
+                )
+            ],
+        ),
+        title=title,
+    )
