@@ -4,15 +4,18 @@ The pipeline is readable from the file names::
 
     parse.py          text -> syntax tree (expr.py), never eval
     interpret.py      syntax tree -> exact values: the reference (oracle)
-    expr_to_graph.py  syntax tree -> layers of ReLU units (the constructions; bounds.py)
+    expr_to_graph.py  syntax tree -> layers of ReLU units (the constructions; bounds.py,
+                      expr_functions.py for the function calls, graph.py the units)
     graph_to_weights.py  units -> an exact AffineNet (fractions.Fraction weights)
     compiler.py       the whole pipeline: compile_expression
     verify.py         network == reference on the whole domain, exactly (domain.py)
     polytope.py       exact rational polytopes, split by hyperplanes
     piecewise.py      networks and expressions as exact piecewise-affine maps on a box
+                      (cells.py the cells, compare.py compare_on_box)
     library.py        the hand-derived networks of our sources
     canonical.py      networks up to permutation and positive rescaling of units
-    explain.py        weights -> formula (circuits explain); motifs.py: pairs, detectors
+    explain.py        weights -> formula (circuits explain; explanation.py the result);
+                      motifs.py: pairs, detectors
     minimal.py        the smallest networks (MILP + exact proof); the is_even bound
 
 >>> import tinylens.circuits as tc
@@ -37,7 +40,7 @@ from tinylens.circuits.explain import Explanation, explain
 from tinylens.circuits.expr import FUNCTIONS, Expr, to_sympy_string
 from tinylens.circuits.interpret import evaluate, interpret
 from tinylens.circuits.is_even_bound import is_even_bound
-from tinylens.circuits.library import CIRCUITS, Circuit, circuit_names, get_circuit
+from tinylens.circuits.library import CIRCUIT_ALIASES, CIRCUITS, Circuit, circuit_names, get_circuit
 from tinylens.circuits.minimal import WidthSearch, minimal_width
 from tinylens.circuits.motifs import Motif, find_motifs
 from tinylens.circuits.parse import parse
@@ -46,6 +49,7 @@ from tinylens.circuits.verify import Verification, exact_outputs, verify, verify
 
 __all__ = [
     "CIRCUITS",
+    "CIRCUIT_ALIASES",
     "FUNCTIONS",
     "BoxComparison",
     "CanonicalNet",

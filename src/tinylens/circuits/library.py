@@ -53,6 +53,7 @@ from tinylens.errors import UnknownNameError
 
 __all__ = [
     "CIRCUITS",
+    "CIRCUIT_ALIASES",
     "Circuit",
     "CircuitSpec",
     "Example",
@@ -160,7 +161,8 @@ CIRCUITS: dict[str, CircuitSpec] = {
 }
 """Every library entry by name."""
 
-_ALIASES = {alias: spec.name for spec in CIRCUITS.values() for alias in spec.aliases}
+CIRCUIT_ALIASES = {alias: spec.name for spec in CIRCUITS.values() for alias in spec.aliases}
+"""Every alias of a library entry -> the entry's name (``get_circuit`` accepts both)."""
 
 
 def circuit_names() -> list[str]:
@@ -170,9 +172,9 @@ def circuit_names() -> list[str]:
 
 def get_circuit(name: str, **params: Any) -> Circuit:
     """The library entry ``name`` (or an alias), built with ``params`` where it takes any."""
-    key = _ALIASES.get(name, name)
+    key = CIRCUIT_ALIASES.get(name, name)
     if key not in CIRCUITS:
-        raise UnknownNameError("circuit", name, [*CIRCUITS, *_ALIASES])
+        raise UnknownNameError("circuit", name, [*CIRCUITS, *CIRCUIT_ALIASES])
     return CIRCUITS[key](**params)
 
 

@@ -11,7 +11,7 @@ from tinylens.circuits.is_even_bound import is_even_bound
 from tinylens.circuits.minimal import minimal_width
 from tinylens.circuits.parse import parse
 
-__all__ = ["HAND_SOURCES", "SLOW", "TABLE_ROWS", "size_table"]
+__all__ = ["HAND_SOURCES", "SLOW", "TABLE_ROWS", "is_even_bits", "size_table"]
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def size_table(*, slow: bool = False, time_limit: float = 20.0) -> list[dict[str
             "compiled_sizes": compiled.sizes,
             "compiled_verified": bool(compiled.verification and compiled.verification.verified),
         }
-        bits = _is_even_bits(expr)
+        bits = is_even_bits(expr)
         if bits is not None:
             bound = is_even_bound(bits)
             row["lower_bound_any_depth"] = bound.lower_bound
@@ -107,7 +107,7 @@ def size_table(*, slow: bool = False, time_limit: float = 20.0) -> list[dict[str
     return rows
 
 
-def _is_even_bits(expr: Expr) -> int | None:
+def is_even_bits(expr: Expr) -> int | None:
     """``n`` when ``expr`` is ``is_even(x, bits=n)`` or ``is_odd(x, bits=n)`` of a variable."""
     from tinylens.circuits.expr import Call, Var
 

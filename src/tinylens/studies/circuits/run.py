@@ -87,10 +87,17 @@ def _raw_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def run_show(config: ShowConfig) -> ShowResult:
     """One library entry: its network, worked examples, compiled size and exact verification."""
-    from tinylens.circuits import CIRCUITS, compile_expression, get_circuit, parse, verify
-    from tinylens.circuits.library import _ALIASES, parse_params
+    from tinylens.circuits import (
+        CIRCUIT_ALIASES,
+        CIRCUITS,
+        compile_expression,
+        get_circuit,
+        parse,
+        verify,
+    )
+    from tinylens.circuits.library import parse_params
 
-    key = _ALIASES.get(config.name, config.name)
+    key = CIRCUIT_ALIASES.get(config.name, config.name)
     params: dict[str, Any] = {}
     if config.params:
         if key not in CIRCUITS:
@@ -136,13 +143,12 @@ def load_model(path: str) -> tuple[Any, Any, str]:
 
 
 def _circuit_net(spec: str, names: list[str], box: Any) -> Any:
-    from tinylens.circuits import CIRCUITS, compile_expression, get_circuit
-    from tinylens.circuits.library import _ALIASES
+    from tinylens.circuits import CIRCUIT_ALIASES, CIRCUITS, compile_expression, get_circuit
     from tinylens.studies.circuits.limits import as_float
 
     if spec.endswith(".safetensors") or Path(spec).is_file():
         return load_model(spec)[0]
-    if _ALIASES.get(spec, spec) in CIRCUITS:
+    if CIRCUIT_ALIASES.get(spec, spec) in CIRCUITS:
         return get_circuit(spec).net
     net = compile_expression(spec, domain=box, inputs=names).net
     as_float(net, spec, "cannot be compared with a float network")
@@ -206,17 +212,16 @@ def run_explain(
 
 def run_minimal(config: MinimalConfig) -> MinimalResult | SizeTable:
     """The smallest one-hidden-layer network of the target, or (``table``) the size table."""
-    from tinylens.circuits import CIRCUITS, get_circuit, parse
+    from tinylens.circuits import CIRCUIT_ALIASES, CIRCUITS, get_circuit, parse
     from tinylens.circuits.is_even_bound import is_even_bound
-    from tinylens.circuits.library import _ALIASES
     from tinylens.circuits.minimal import minimal_width
-    from tinylens.circuits.size_table import _is_even_bits, size_table
+    from tinylens.circuits.size_table import is_even_bits, size_table
     from tinylens.errors import ConfigError
 
     if config.table:
         return SizeTable(config, size_table(slow=config.slow, time_limit=config.time_limit))
     assert config.target is not None  # MinimalConfig checks it
-    key = _ALIASES.get(config.target, config.target)
+    key = CIRCUIT_ALIASES.get(config.target, config.target)
     if key in CIRCUITS:
         c = get_circuit(config.target)
         if not c.expression:
@@ -235,6 +240,6 @@ def run_minimal(config: MinimalConfig) -> MinimalResult | SizeTable:
     r = minimal_width(
         expr, domain, max_width=config.max_width, bound=config.bound, time_limit=config.time_limit
     )
-    bits = _is_even_bits(expr)
+    bits = is_even_bits(expr)
     bound = None if bits is None else is_even_bound(bits, milp=False)
     return MinimalResult(config, r, bits, bound)
