@@ -267,23 +267,13 @@ class NeuronStats:
             frac_active=float(self.frac_active_.mean()),
         )
 
-    # -- display (notebooks) --------------------------------------------------------------------
+    # -- display (notebooks): tinylens.probes.stats_display ---------------------------------------
     def to_dict(self) -> dict[str, list[Any]]:
         """One row per unit (flattened in C order): mean, std, min, max, fraction active, dead;
         ``pandas.DataFrame`` accepts it directly."""
-        self._need()
-        flat = {
-            "mean": self.mean_,
-            "std": self.std_,
-            "min": self.min_,
-            "max": self.max_,
-            "frac_active": self.frac_active_,
-            "dead": self.dead_,
-        }
-        table: dict[str, list[Any]] = {"unit": list(range(self.mean_.size))}
-        for key, values in flat.items():
-            table[key] = np.asarray(values).reshape(-1).tolist()
-        return table
+        from tinylens.probes.stats_display import unit_table
+
+        return unit_table(self)
 
     def to_pandas(self) -> Any:
         """:meth:`to_dict` as a ``pandas.DataFrame``."""
@@ -294,35 +284,14 @@ class NeuronStats:
     def plot(self, ax: Any = None) -> Any:
         """Mean activation (bars, with the standard deviation) and the fraction of samples where
         each unit is active (dots, right axis), unit by unit; dead units in grey."""
-        import matplotlib.pyplot as plt
+        from tinylens.probes.stats_display import plot_units
 
-        table = self.to_dict()
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(max(4.0, 0.18 * len(table["unit"]) + 2), 3))
-        else:
-            fig = ax.figure
-        colors = ["0.7" if d else "C0" for d in table["dead"]]
-        ax.bar(table["unit"], table["mean"], yerr=table["std"], color=colors, capsize=1)
-        ax.set_xlabel("unit")
-        ax.set_ylabel("mean activation")
-        right = ax.twinx()
-        right.plot(table["unit"], table["frac_active"], "o", color="C1", ms=3)
-        right.set_ylabel("fraction active")
-        right.set_ylim(0, 1.05)
-        return fig
+        return plot_units(self.to_dict(), ax)
 
     def _repr_html_(self) -> str:
-        from tinylens.viz.display import html_card
+        from tinylens.probes.stats_display import card
 
-        if self._mean is None:
-            return html_card("NeuronStats", {"count": 0})
-        numbers = {
-            "units": self.unit_shape,
-            "samples": self.count_,
-            "dead": int(self.dead_.sum()),
-            "mean fraction active": float(self.frac_active_.mean()),
-        }
-        return html_card("NeuronStats", numbers, self.to_dict(), self.plot())
+        return card(self)
 
 
 @dataclass
