@@ -44,7 +44,7 @@ from tinylens.geometry.regions import (
     linear_regions,
     pieces_1d,
 )
-from tinylens.geometry.slices import DecisionBoundary, Slice, decision_boundary
+from tinylens.geometry.slices import DecisionBoundary, Slice, decision_boundary, is_image_net
 
 __all__ = [
     "BasisDecomposition",
@@ -65,6 +65,7 @@ __all__ = [
     "fit_lifted_classifier",
     "fold_grid",
     "image_slice_regions",
+    "is_image_net",
     "layer_representations",
     "linear_regions",
     "linear_separability",

@@ -176,7 +176,7 @@ def linear_regions_on(net: NetLike, slc: Slice, *, method: str = "auto") -> Any:
     :class:`~tinylens.geometry.image_regions.ImageRegionSet`."""
     from tinylens.geometry.region_set import RegionSet
 
-    if _is_image_net(net):
+    if is_image_net(net):
         from tinylens.geometry.image_regions import image_slice_regions
 
         if method not in ("auto", "polygons"):
@@ -215,7 +215,7 @@ def linear_regions_on(net: NetLike, slc: Slice, *, method: str = "auto") -> Any:
     return regions
 
 
-def _is_image_net(net: NetLike) -> bool:
+def is_image_net(net: NetLike) -> bool:
     """True for a network with a layer the dense affine view cannot read (Conv2d, MaxPool2d,
     BatchNorm...): those are read layer by layer by the image-slice enumeration."""
     try:

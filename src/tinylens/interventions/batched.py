@@ -369,7 +369,7 @@ def _step(m: Any, numpy_side: bool) -> tuple[str, Any, Any]:
             return ("act", lambda z: z, None)
         if m.kind == "relu":  # in place: the tail owns its arrays
             return ("relu", None, None)
-        return ("act", m._f, None)  # the pure function: no state written on the module
+        return ("act", m.apply, None)  # the pure function: no state written on the module
     from torch import nn
 
     if isinstance(m, nn.Linear):
@@ -390,7 +390,7 @@ def _mlp_tail(h: Any, name: str) -> list[Any] | None:
         for m in mods:
             if m.kind != "linear" and m.kind not in _ELEMENTWISE:
                 return None
-            if h._fwd_hooks.get(m.name):
+            if h.hooks_at(m.name):
                 return None
         return list(mods)
     from torch import nn

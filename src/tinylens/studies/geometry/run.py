@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ConfigError, ShapeError
-from tinylens.geometry import Slice, decision_boundary, linear_regions
+from tinylens.geometry import Slice, decision_boundary, is_image_net, linear_regions
 from tinylens.geometry.regions import check_piecewise_linear
-from tinylens.geometry.slices import _is_image_net
 from tinylens.studies.geometry.config import SliceStudyConfig
 from tinylens.studies.geometry.result import SliceResult
 
@@ -76,7 +75,7 @@ def run(
         The enumeration is one vectorised pass (well under a second on MNIST MLPs).
     """
     del rng, progress
-    if _is_image_net(config.weights):  # a CNN: read layer by layer on the plane
+    if is_image_net(config.weights):  # a CNN: read layer by layer on the plane
         net: Any = config.weights
         n_inputs = _image_inputs(config.weights)
     else:
