@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import fixed_margins, new_axes, new_figure
+from tinylens.viz.figure import fixed_margins, new_axes_fixed, new_figure
 
 __all__ = [
     "outcome_colors",
@@ -37,14 +37,6 @@ _PALETTE = [
 ]
 
 
-def _own_axes(ax: Any, width: float, height: float, **margins: float) -> tuple[Figure, Any]:
-    """``new_axes``, with fixed margins when the figure is made here (not a caller's axes)."""
-    fig, ax2 = new_axes(ax, width, height)
-    if ax is None:
-        fixed_margins(fig, **margins)
-    return fig, ax2
-
-
 def outcome_colors(outcomes: Sequence[str]) -> dict[str, str]:
     """A stable colour per outcome name, in the given order."""
     return {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(outcomes)}
@@ -63,7 +55,7 @@ def plot_loss_distribution(
 
     losses : array of shape (n_seeds,); outcomes : array of str, shape (n_seeds,).
     """
-    fig, ax = _own_axes(ax, 7.0, 3.8)
+    fig, ax = new_axes_fixed(ax, 7.0, 3.8)
     finite = np.isfinite(losses)
     logs = np.log10(np.maximum(losses[finite], 1e-16))
     if logs.size:
@@ -92,7 +84,7 @@ def plot_success_rates(
 
     rows : dicts with keys ``optimizer``, ``init``, ``success_rate``, ``solved_rate``.
     """
-    fig, ax = _own_axes(ax, 7.0, 3.6)
+    fig, ax = new_axes_fixed(ax, 7.0, 3.6)
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
     inits = list(dict.fromkeys(r["init"] for r in rows))
     width = 0.8 / max(len(inits), 1)
@@ -138,7 +130,7 @@ def plot_loss_curves(
 
     steps : array of shape (n_points,); curves : array of shape (n_points, n_seeds).
     """
-    fig, ax = _own_axes(ax, 7.0, 3.8, left=0.8)
+    fig, ax = new_axes_fixed(ax, 7.0, 3.8, left=0.8)
     colors = outcome_colors(order)
     for name in order:
         sel = outcomes == name

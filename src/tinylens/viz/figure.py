@@ -6,7 +6,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-__all__ = ["fixed_margins", "new_axes", "new_figure"]
+__all__ = ["fixed_margins", "new_axes", "new_axes_fixed", "new_figure"]
 
 
 def new_figure(width: float = 6.0, height: float = 4.0) -> Figure:
@@ -52,3 +52,14 @@ def fixed_margins(
         wspace=wspace,
     )
     return fig
+
+
+def new_axes_fixed(
+    ax: Any = None, width: float = 6.0, height: float = 4.0, **margins: float
+) -> tuple[Figure, Any]:
+    """:func:`new_axes`, laid out by :func:`fixed_margins` (``margins`` passed on) when the
+    figure is made here; a caller's axes keep their figure's layout."""
+    fig, axes = new_axes(ax, width, height)
+    if ax is None:
+        fixed_margins(fig, **margins)
+    return fig, axes

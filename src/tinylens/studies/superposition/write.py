@@ -32,7 +32,7 @@ def _save_weights(run: RunDir, result: SuperpositionResult) -> None:
 def write(result: SuperpositionResult, run: RunDir) -> None:
     """Write ``config.yaml``, ``metrics.json``, ``features.csv``, ``weights.safetensors``, the
     figures and the report section into ``run``."""
-    from tinylens.viz.figure import new_figure
+    from tinylens.viz.figure import fixed_margins, new_figure
     from tinylens.viz.superposition import plot_feature_norms, plot_gram
 
     cfg = result.config
@@ -56,6 +56,9 @@ def write(result: SuperpositionResult, run: RunDir) -> None:
         )
     fig = new_figure(2.6 * len(best), 5.0)
     axes = np.array(fig.subplots(2, len(best))).reshape(2, len(best))
+    # fixed margins, set before the colorbar takes its share (constrained layout measured
+    # every tick label: most of this figure's drawing time, issue 18)
+    fixed_margins(fig, left=0.35, right=0.1, bottom=0.5, top=0.3, hspace=0.3, wspace=0.25)
     grams, norms, sup = result.gram_, result.norms_, result.superposition_
     vmax = float(np.abs(grams[best]).max())  # one colour scale for every panel
     for col, (k, t) in enumerate(zip(best, titles, strict=True)):
