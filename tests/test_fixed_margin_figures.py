@@ -127,3 +127,18 @@ def test_a_callers_axes_keep_their_figure_and_layout():
     same, same_ax = new_axes_fixed(their_ax)
     assert same is theirs and same_ax is their_ax
     assert isinstance(theirs.get_layout_engine(), ConstrainedLayoutEngine)
+
+
+@pytest.mark.parametrize("name", ["curves", "dimensionality"])
+def test_log_axes_are_labelled_in_plain_text_with_their_tick_values(name):
+    fig = next(f for n, f in _figures() if n == name)
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    axis = ax.yaxis if name == "curves" else ax.xaxis
+    shown = [(t.get_loc(), t.label1.get_text()) for t in axis.get_major_ticks()]
+    lo, hi = sorted(axis.get_view_interval())
+    labelled = [(v, s) for v, s in shown if s and lo <= v <= hi]
+    assert len(labelled) >= 2
+    for value, text in labelled:  # no mathtext, and the text is the tick's value
+        assert "$" not in text
+        assert float(text.replace("\u2212", "-")) == pytest.approx(value, rel=1e-12)

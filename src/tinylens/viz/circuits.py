@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import fixed_margins, new_axes_fixed, new_figure
+from tinylens.viz.figure import fixed_margins, new_axes_fixed, new_figure, plain_log_labels
 
 __all__ = [
     "outcome_colors",
@@ -148,6 +148,7 @@ def plot_loss_curves(
                 alpha=0.15,
             )
     ax.set_yscale("log")
+    plain_log_labels(ax.yaxis)
     ax.set(xlabel="step", ylabel="loss", title=title)
     ax.legend(fontsize=8)
     return fig

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from tinylens.viz.figure import fixed_margins, new_axes, new_figure
+from tinylens.viz.figure import fixed_margins, new_axes, new_figure, plain_log_labels
 
 __all__ = [
     "plot_columns",
@@ -152,6 +152,7 @@ def plot_dimensionality(
         ylim=(-0.05, 1.1),
         title="dimensions per feature against sparsity",
     )
+    plain_log_labels(ax.xaxis)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.07, 1.0))
     return fig
