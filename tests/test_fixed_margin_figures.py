@@ -9,6 +9,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
+from tinylens.studies.sae.write import selectivity_figure
 from tinylens.viz.circuits import (
     plot_example_fits,
     plot_loss_curves,
@@ -76,6 +77,15 @@ def _figures():
             title="layers.1: class entropy against selectivity",
         ),
     )
+    for units in (32, 128):  # the demo's hidden layer and its SAE's latents
+        dead = np.zeros(units, dtype=bool)
+        dead[::7] = True
+        yield (
+            f"selectivity{units}",
+            selectivity_figure(
+                rng.uniform(-1, 1, (10, units)), dead=dead, unit_label="latent", title="SAE latents"
+            ),
+        )
     yield (
         "dimensionality",
         plot_dimensionality(
