@@ -9,7 +9,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-from tinylens.studies.sae.write import selectivity_figure
+from tinylens.studies.sae.write import fixed_margin_plot, selectivity_figure
 from tinylens.viz.circuits import (
     plot_example_fits,
     plot_loss_curves,
@@ -86,6 +86,11 @@ def _figures():
                 rng.uniform(-1, 1, (10, units)), dead=dead, unit_label="latent", title="SAE latents"
             ),
         )
+    from tinylens.superposition.sae import SparseAutoencoder
+
+    sae = SparseAutoencoder(32, 128, k=8, hook_name="layers.1")
+    sae.loss_history_ = list(np.geomspace(0.9, 0.07, 300))
+    yield "sae_loss", fixed_margin_plot(sae.plot, log_y=True)
     yield (
         "dimensionality",
         plot_dimensionality(
@@ -139,12 +144,12 @@ def test_a_callers_axes_keep_their_figure_and_layout():
     assert isinstance(theirs.get_layout_engine(), ConstrainedLayoutEngine)
 
 
-@pytest.mark.parametrize("name", ["curves", "dimensionality"])
+@pytest.mark.parametrize("name", ["curves", "dimensionality", "sae_loss"])
 def test_log_axes_are_labelled_in_plain_text_with_their_tick_values(name):
     fig = next(f for n, f in _figures() if n == name)
     FigureCanvasAgg(fig).draw()
     ax = fig.axes[0]
-    axis = ax.yaxis if name == "curves" else ax.xaxis
+    axis = ax.xaxis if name == "dimensionality" else ax.yaxis
     shown = [(t.get_loc(), t.label1.get_text()) for t in axis.get_major_ticks()]
     lo, hi = sorted(axis.get_view_interval())
     labelled = [(v, s) for v, s in shown if s and lo <= v <= hi]

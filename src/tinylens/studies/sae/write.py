@@ -3,6 +3,7 @@ section (called by ``tinylens sae``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,19 @@ def selectivity_figure(selectivity: np.ndarray, **kw: object) -> object:
     bar, gap = 0.15 / width, 0.15 / width
     ax.set_position([box.x0, box.y0, box.width - bar - gap, box.height])
     fig.axes[-1].set_position([box.x1 - bar, box.y0, bar, box.height])
+    return fig
+
+
+def fixed_margin_plot(plot: Callable[..., object], *, log_y: bool = False) -> object:
+    """``plot(ax=...)`` (a result's ``plot`` method) drawn on a 5 x 3 in figure, its default
+    size, laid out by fixed margins; a log y axis labelled in plain text. Constrained layout
+    and mathtext were most of drawing these small figures (issue 18)."""
+    from tinylens.viz.figure import new_axes_fixed, plain_log_labels
+
+    fig, ax = new_axes_fixed(None, 5.0, 3.0, left=0.9, top=0.35)
+    plot(ax=ax)
+    if log_y:
+        plain_log_labels(ax.yaxis)
     return fig
 
 
@@ -88,12 +102,12 @@ def _figures(result: SAEStudyResult, run: RunDir) -> list[Figure]:
     )
     save(
         "sae_loss.png",
-        result.sae.plot(),
+        fixed_margin_plot(result.sae.plot, log_y=True),
         "The SAE's training loss per step (reconstruction MSE + sparsity + AuxK).",
     )
     save(
         "latent_frequency.png",
-        ev.plot(),
+        fixed_margin_plot(ev.plot),
         f"Firing frequency of the live latents on held-out data (dense: > {DENSE_FREQUENCY:g}).",
     )
     chosen = result.polysemantic_units
