@@ -3,7 +3,8 @@ layout, side by side in one process (issue 18).
 
 Each figure is built with the studies' longest labels, then drawn and written as PNG the way
 ``tinylens.io.save_figure`` does (one Agg draw), once as it is made (fixed margins) and once with
-constrained layout put back; both are warmed up first (fonts, mathtext), the best of
+constrained layout put back (the selectivity heatmaps: ``plot_selectivity`` as the SAE study
+drew it before); both are warmed up first (fonts, mathtext), the best of
 ``--repeats`` is kept. The ratio fixed / constrained is what this run measures; the seconds
 depend on the machine's load, printed beside them. BLAS plays no part (drawing is Python and Agg).
 
@@ -27,6 +28,16 @@ from tinylens.io import save_figure
 
 
 def _build(name: str, constrained: bool):  # type: ignore[no-untyped-def]
+    if constrained and name.startswith("selectivity"):  # made before its colorbar: as before
+        import numpy as np
+
+        from tinylens.viz.probes import plot_selectivity
+
+        units = int(name.removeprefix("selectivity"))
+        dead = np.zeros(units, dtype=bool)
+        dead[::7] = True
+        S = np.random.default_rng(0).uniform(-1, 1, (10, units))
+        return plot_selectivity(S, dead=dead, unit_label="latent", title="SAE latents")
     fig = next(f for n, f in _figures() if n == name)
     if constrained:
         fig.set_layout_engine("constrained")
