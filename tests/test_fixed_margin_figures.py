@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from tinylens.studies.sae.write import fixed_margin_plot, selectivity_figure
+from tinylens.studies.superposition.write import gram_norms_figure
 from tinylens.viz.circuits import (
     plot_example_fits,
     plot_loss_curves,
@@ -91,6 +92,17 @@ def _figures():
     sae = SparseAutoencoder(32, 128, k=8, hook_name="layers.1")
     sae.loss_history_ = list(np.geomspace(0.9, 0.07, 300))
     yield "sae_loss", fixed_margin_plot(sae.plot, log_y=True)
+    for n in (5, 20):  # the demo's features, the article's (Elhage et al. 2022)
+        W = rng.normal(size=(3, 2, n))
+        yield (
+            f"gram_norms{n}",
+            gram_norms_figure(
+                np.einsum("kmi,kmj->kij", W, W),
+                np.linalg.norm(W, axis=1),
+                rng.uniform(0, 1, (3, n)),
+                ["S=0, r=0.9", "S=0.9, r=0.9", "S=0.99, r=0.9"],
+            ),
+        )
     yield (
         "dimensionality",
         plot_dimensionality(
