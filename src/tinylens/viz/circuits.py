@@ -1,4 +1,9 @@
-"""Figures of the circuit-recovery study: losses across seeds, outcomes, success rates, fits."""
+"""Figures of the circuit-recovery study: losses across seeds, outcomes, success rates, fits.
+
+A figure made here (no ``ax`` given) is laid out by fixed margins
+(:func:`~tinylens.viz.figure.fixed_margins`): constrained layout measured every tick label and
+was two thirds of drawing them (issue 18); the margins are sized for these labels.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import fixed_margins, new_axes_fixed, new_figure, plain_log_labels
 
 __all__ = [
     "outcome_colors",
@@ -50,7 +55,7 @@ def plot_loss_distribution(
 
     losses : array of shape (n_seeds,); outcomes : array of str, shape (n_seeds,).
     """
-    fig, ax = new_axes(ax, 7.0, 3.8)
+    fig, ax = new_axes_fixed(ax, 7.0, 3.8)
     finite = np.isfinite(losses)
     logs = np.log10(np.maximum(losses[finite], 1e-16))
     if logs.size:
@@ -79,7 +84,7 @@ def plot_success_rates(
 
     rows : dicts with keys ``optimizer``, ``init``, ``success_rate``, ``solved_rate``.
     """
-    fig, ax = new_axes(ax, 7.0, 3.6)
+    fig, ax = new_axes_fixed(ax, 7.0, 3.6)
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
     inits = list(dict.fromkeys(r["init"] for r in rows))
     width = 0.8 / max(len(inits), 1)
@@ -125,7 +130,7 @@ def plot_loss_curves(
 
     steps : array of shape (n_points,); curves : array of shape (n_points, n_seeds).
     """
-    fig, ax = new_axes(ax, 7.0, 3.8)
+    fig, ax = new_axes_fixed(ax, 7.0, 3.8, left=0.8)
     colors = outcome_colors(order)
     for name in order:
         sel = outcomes == name
@@ -143,6 +148,7 @@ def plot_loss_curves(
                 alpha=0.15,
             )
     ax.set_yscale("log")
+    plain_log_labels(ax.yaxis)
     ax.set(xlabel="step", ylabel="loss", title=title)
     ax.legend(fontsize=8)
     return fig
@@ -163,6 +169,7 @@ def plot_example_fits(
     names = [n for n in order if n in examples]
     fig = new_figure(3.0 * max(len(names), 1), 2.8)
     axes = fig.subplots(1, max(len(names), 1), squeeze=False)[0]
+    fixed_margins(fig, left=0.45, right=0.1, top=0.65 if title else 0.35, wspace=0.22)
     colors = outcome_colors(order)
     for ax, name in zip(axes, names, strict=False):
         ax.plot(x, y, color="0.6", lw=3, label="target")

@@ -1,4 +1,9 @@
-"""Figures of the SAE study: arrays in, matplotlib figures out."""
+"""Figures of the SAE study: arrays in, matplotlib figures out.
+
+A figure made here (no ``ax`` given) is laid out by fixed margins
+(:func:`~tinylens.viz.figure.fixed_margins`), sized for these labels: constrained layout measured
+every tick label and was most of drawing them (issue 18).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import new_axes
+from tinylens.viz.figure import new_axes_fixed
 
 __all__ = ["plot_classes_responded", "plot_entropy_selectivity"]
+
 
 _COLOURS = ("#4477aa", "#ee6677")
 
@@ -32,7 +38,7 @@ def plot_classes_responded(
     n_classes : int
     labels : one per group
     """
-    fig, ax = new_axes(ax, 6.0, 3.4)
+    fig, ax = new_axes_fixed(ax, 6.0, 3.4)
     width = 0.8 / len(counts)
     x = np.arange(1, n_classes + 1)
     for i, (c, label) in enumerate(zip(counts, labels, strict=True)):
@@ -69,7 +75,7 @@ def plot_entropy_selectivity(
     max_entropy : float, optional
         ``log2(n_classes)``, drawn as a dashed line.
     """
-    fig, ax = new_axes(ax, 5.5, 4.0)
+    fig, ax = new_axes_fixed(ax, 5.5, 4.0)
     for i, ((h, s), label) in enumerate(zip(groups, labels, strict=True)):
         ax.scatter(s, h, s=10, alpha=0.6, label=label, color=_COLOURS[i % len(_COLOURS)])
     if max_entropy is not None:

@@ -2,6 +2,10 @@
 
 Each function draws what Elhage et al. (2022) draw: the columns of ``W`` in the plane, ``W^T W``,
 feature norms coloured by superposition, dimensionality against sparsity, the phase diagram.
+
+The study's figures (made here, no ``ax`` given) are laid out by fixed margins
+(:func:`~tinylens.viz.figure.fixed_margins`), sized for their labels: constrained layout measured
+every tick label and was most of drawing them (issue 18).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import fixed_margins, new_axes, new_figure, plain_log_labels
 
 __all__ = [
     "plot_columns",
@@ -64,6 +68,7 @@ def plot_columns_grid(
     Ws = np.asarray(Ws)
     fig = new_figure(2.4 * len(Ws), 2.7)
     axes = np.atleast_1d(fig.subplots(1, len(Ws)))
+    fixed_margins(fig, left=0.1, right=0.1, bottom=0.1, top=0.3, wspace=0.08)
     n = Ws.shape[2]
     for ax, W, r, t in zip(axes, Ws, importance_decay, titles, strict=True):
         plot_columns(W, float(r) ** np.arange(n), ax=ax, title=t)
@@ -124,7 +129,10 @@ def plot_dimensionality(
     sparsity : array of shape (K,); dimensionality : array of shape (K, n)."""
     S = np.asarray(sparsity, dtype=float)
     D = np.asarray(dimensionality, dtype=float)
+    own = ax is None
     fig, ax = new_axes(ax, 5.0, 3.4)
+    if own:  # the legend sits right of the axes
+        fixed_margins(fig, left=0.6, right=1.35, bottom=0.5, top=0.3)
     x = 1.0 / (1.0 - S)
     for label, f in _FRACTION_LINES.items():
         ax.axhline(f, color="0.75", lw=0.7, ls=":")
@@ -144,6 +152,7 @@ def plot_dimensionality(
         ylim=(-0.05, 1.1),
         title="dimensions per feature against sparsity",
     )
+    plain_log_labels(ax.xaxis)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.07, 1.0))
     return fig

@@ -3,6 +3,7 @@ section (called by ``tinylens sae``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,40 @@ def _rows(table: dict[str, list]) -> tuple[list[str], list[list]]:
     return list(table), [list(r) for r in zip(*table.values(), strict=True)]
 
 
+def selectivity_figure(selectivity: np.ndarray, **kw: object) -> object:
+    """:func:`tinylens.viz.probes.plot_selectivity` at its own size, laid out by fixed margins:
+    constrained layout measured every tick label of these wide heatmaps (128 latents), most of
+    their drawing time (issue 18)."""
+    from tinylens.viz.figure import new_axes_fixed
+    from tinylens.viz.probes import plot_selectivity
+
+    c, u = np.shape(selectivity)
+    width = max(4.0, 0.22 * u + 2.2)
+    fig, ax = new_axes_fixed(None, width, max(2.8, 0.3 * c + 1.2), right=0.9)
+    box = ax.get_position()
+    plot_selectivity(selectivity, ax=ax, **kw)
+    # the colorbar 0.15 in wide, 0.15 in right of the heatmap (not a fraction of a wide axes)
+    bar, gap = 0.15 / width, 0.15 / width
+    ax.set_position([box.x0, box.y0, box.width - bar - gap, box.height])
+    fig.axes[-1].set_position([box.x1 - bar, box.y0, bar, box.height])
+    return fig
+
+
+def fixed_margin_plot(plot: Callable[..., object], *, log_y: bool = False) -> object:
+    """``plot(ax=...)`` (a result's ``plot`` method) drawn on a 5 x 3 in figure, its default
+    size, laid out by fixed margins; a log y axis labelled in plain text. Constrained layout
+    and mathtext were most of drawing these small figures (issue 18)."""
+    from tinylens.viz.figure import new_axes_fixed, plain_log_labels
+
+    fig, ax = new_axes_fixed(None, 5.0, 3.0, left=0.9, top=0.35)
+    plot(ax=ax)
+    if log_y:
+        plain_log_labels(ax.yaxis)
+    return fig
+
+
 def _figures(result: SAEStudyResult, run: RunDir) -> list[Figure]:
-    from tinylens.viz.probes import plot_image_grid, plot_selectivity
+    from tinylens.viz.probes import plot_image_grid
     from tinylens.viz.sae import plot_entropy_selectivity
 
     hook, ev = result.config.hook, result.evaluation
@@ -55,26 +88,26 @@ def _figures(result: SAEStudyResult, run: RunDir) -> list[Figure]:
     )
     save(
         "selectivity_neurons.png",
-        plot_selectivity(
+        selectivity_figure(
             n.selectivity_, dead=n.dead_, unit_label=n.kind, title=f"{hook}: {n.kind}s"
         ),
         f"Class selectivity of every {n.kind} of {hook} (x: dead).",
     )
     save(
         "selectivity_latents.png",
-        plot_selectivity(
+        selectivity_figure(
             lat.selectivity_, dead=lat.dead_, unit_label="latent", title="SAE latents"
         ),
         "Class selectivity of every SAE latent (x: dead).",
     )
     save(
         "sae_loss.png",
-        result.sae.plot(),
+        fixed_margin_plot(result.sae.plot, log_y=True),
         "The SAE's training loss per step (reconstruction MSE + sparsity + AuxK).",
     )
     save(
         "latent_frequency.png",
-        ev.plot(),
+        fixed_margin_plot(ev.plot),
         f"Firing frequency of the live latents on held-out data (dense: > {DENSE_FREQUENCY:g}).",
     )
     chosen = result.polysemantic_units
