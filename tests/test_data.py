@@ -709,3 +709,23 @@ def test_one_table_of_target_functions_for_datasets_library_and_recovery():
     assert np.array_equal(
         TARGETS["is_even"].function(np.arange(16.0)[:, None])[:, 0], np.arange(16) % 2
     )
+
+
+def test_digits_are_scikit_learns_without_importing_sklearn_datasets():
+    """Read from the CSV scikit-learn ships, the arrays equal load_digits' exactly, and
+    sklearn.datasets (seconds to import) is never imported."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    from tinylens.data import digits
+
+    ds, ref = digits(), load_digits()
+    assert np.array_equal(ds.X, ref.data / 16.0) and np.array_equal(ds.y, ref.target)
+    code = (
+        "import sys; from tinylens.data import digits; d = digits(); "
+        "print(d.X.shape, 'sklearn.datasets' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "(1797, 64) False", out.stdout + out.stderr
