@@ -251,6 +251,8 @@ class BasisDecomposition:
     def _repr_html_(self) -> str:
         import html
 
+        from tinylens.viz.display import figure_img  # matplotlib on first use
+
         cols = self.to_dict()
         shown = min(self.n_neurons, 16)
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
@@ -261,7 +263,7 @@ class BasisDecomposition:
         more = f"<p>... {self.n_neurons - shown} more neurons</p>" if self.n_neurons > shown else ""
         figure = ""
         if self.n_inputs == 1 and self.n_outputs == 1 and self.domain is not None:
-            figure = _inline_png(self.plot())
+            figure = figure_img(self.plot())
         return (
             f"<div><b>{html.escape(repr(self))}</b><table><tr>{head}</tr>{body}</table>{more}"
             f"{figure}</div>"
@@ -325,16 +327,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)
-
-
-def _inline_png(fig: Any) -> str:
-    """An ``<img>`` holding the figure as a base64 PNG (for ``_repr_html_``)."""
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
 
 
 def decompose(

@@ -35,6 +35,7 @@ from tinylens.io.sections import format_number
 __all__ = [
     "MAX_REPR",
     "MAX_ROWS",
+    "figure_img",
     "figure_png",
     "format_value",
     "html_card",
@@ -74,11 +75,23 @@ def short_repr(type_name: str, /, **fields: Any) -> str:
     return text if len(text) <= MAX_REPR else text[: MAX_REPR - 4] + "...)"
 
 
-def figure_png(fig: Any, dpi: int = 80) -> str:
-    """``fig`` (a matplotlib Figure) as a ``data:image/png;base64,...`` URI."""
+def figure_png(fig: Any, dpi: int = 80, *, tight: bool = False) -> str:
+    """``fig`` (a matplotlib Figure) as a ``data:image/png;base64,...`` URI (``tight``: cropped
+    to what is drawn)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def figure_img(fig: Any, dpi: int = 72, *, tight: bool = False, close: bool = False) -> str:
+    """``fig`` as an ``<img>`` holding a base64 PNG, for a ``_repr_html_`` (``close``: close the
+    figure afterwards, so that a notebook does not show it a second time)."""
+    uri = figure_png(fig, dpi, tight=tight)
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return f'<img src="{uri}"/>'
 
 
 def _cell(value: Any) -> str:

@@ -7,20 +7,13 @@ topology results).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 from typing import Any
 
+from tinylens.viz.display import figure_img  # one inline-PNG helper for every result
+
 __all__ = ["figure_img", "html_table"]
-
-
-def figure_img(fig: Any, dpi: int = 72) -> str:
-    """``fig`` (a matplotlib Figure) as an ``<img>`` holding a base64 PNG; drawn once."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
 
 
 def html_table(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:

@@ -30,15 +30,6 @@ def html_table(header: list[str], rows: list[list[Any]], title: str = "") -> str
     return f"<div>{caption}<table><tr>{head}</tr>{body}</table></div>"
 
 
-def _inline_png(fig: Any) -> str:
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
-
-
 def _pandas(columns: dict[str, list[Any]]) -> Any:
     try:
         import pandas as pd
@@ -177,6 +168,7 @@ class CompileResult:
 
     def _repr_html_(self) -> str:
         from tinylens.circuits.exact import fmt
+        from tinylens.viz.display import figure_img  # matplotlib on first use
 
         c = self.circuit
         rows = [
@@ -187,7 +179,7 @@ class CompileResult:
         ]  # fmt: skip
         out = html_table(["layer", "activation", "W [out, in]", "b"], rows, repr(self))
         if c.domain is not None and len(c.inputs) <= 2:
-            out += _inline_png(self.plot())
+            out += figure_img(self.plot(), tight=True)
         return out
 
     def plot(self, ax: Any = None) -> Any:

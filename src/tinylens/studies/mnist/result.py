@@ -162,16 +162,6 @@ class ModelRun:
         return row
 
 
-def _inline_png(fig: Any) -> str:
-    """An ``<img>`` holding the figure as a base64 PNG (for ``_repr_html_``)."""
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
-
-
 @dataclass
 class MnistResult:
     """Everything ``tinylens mnist`` measured (:func:`tinylens.studies.mnist.run`).
@@ -351,6 +341,8 @@ class MnistResult:
         )
 
     def _repr_html_(self) -> str:
+        from tinylens.viz.display import figure_img  # matplotlib on first use
+
         table = self.to_dict()
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table)
         rows = "".join(
@@ -367,7 +359,7 @@ class MnistResult:
         fig = self.plot()
         return (
             f"<div><b>MNIST probing study</b> ({key})<table><tr>{head}</tr>{rows}</table>"
-            f"{_inline_png(fig)}</div>"
+            f"{figure_img(fig)}</div>"
         )
 
 

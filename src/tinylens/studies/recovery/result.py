@@ -132,6 +132,8 @@ class RecoveryResult:
         )
 
     def _repr_html_(self) -> str:
+        from tinylens.viz.display import figure_img  # matplotlib on first use
+
         m, n = self.main, len(self.main.seeds)
         rows = "".join(
             f"<tr><td>{html.escape(o)}</td><td>{c}</td><td>{c / n:.1%}</td>"
@@ -144,7 +146,7 @@ class RecoveryResult:
             f"success {m.success_rate:.1%}, known circuit {m.structural_rate:.1%}, loss &lt; "
             f"{self.config.tol:g} {m.solved_rate:.1%}"
             "<table><tr><th>outcome</th><th>seeds</th><th>share</th><th>example seeds</th></tr>"
-            f"{rows}</table>{_inline_png(self.plot())}</div>"
+            f"{rows}</table>{figure_img(self.plot(), close=True)}</div>"
         )
 
     def plot(self, ax: Any = None) -> Any:
@@ -176,16 +178,3 @@ class RecoveryResult:
         with RunDir(run) as out:
             write(self, out)
         return out.path
-
-
-def _inline_png(fig: Any) -> str:
-    """A figure as an inline ``<img>`` (closed afterwards: a notebook shows it once)."""
-    import base64
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    plt.close(fig)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'

@@ -18,16 +18,6 @@ from tinylens.superposition import geometry as G
 __all__ = ["PhaseDiagram", "SuperpositionResult"]
 
 
-def _inline_png(fig: Any) -> str:
-    """An ``<img>`` holding the figure as a base64 PNG (for ``_repr_html_``)."""
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
-
-
 @dataclass
 class PhaseDiagram:
     """The ``n=2, m=1`` grid: ``W_[row, col]`` (shape ``(1, 2)``) and its phase, for relative
@@ -64,11 +54,13 @@ class PhaseDiagram:
         )
 
     def _repr_html_(self) -> str:
+        from tinylens.viz.display import figure_img  # matplotlib on first use
+
         rows = "".join(f"<tr><td>{p}</td><td>{c}</td></tr>" for p, c in self.counts().items())
         return (
             f"<div><b>Phase diagram, n=2, m=1</b> ({len(self.relative_importance)} relative "
             f"importances x {len(self.densities)} densities)<table><tr><th>phase of feature 2"
-            f"</th><th>cells</th></tr>{rows}</table>{_inline_png(self.plot())}</div>"
+            f"</th><th>cells</th></tr>{rows}</table>{figure_img(self.plot(), tight=True)}</div>"
         )
 
     def __repr__(self) -> str:
@@ -267,6 +259,8 @@ class SuperpositionResult:
         return plot_columns_grid(self.W_[best], self.importance_decay[best], titles)
 
     def _repr_html_(self) -> str:
+        from tinylens.viz.display import figure_img  # matplotlib on first use
+
         cfg = self.config
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.SUMMARY_COLUMNS)
         body = "".join(
@@ -278,7 +272,7 @@ class SuperpositionResult:
             + "</tr>"
             for row in self.summary_rows()
         )
-        img = _inline_png(self.plot_columns() if cfg.hidden == 2 else self.plot())
+        img = figure_img(self.plot_columns() if cfg.hidden == 2 else self.plot(), tight=True)
         phase = (
             ""
             if self.phase is None
