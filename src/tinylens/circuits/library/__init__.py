@@ -17,6 +17,7 @@ from tinylens.circuits.library.catalog import (
     Param,
     circuit_names,
     get_circuit,
+    parse_params,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "Param",
     "circuit_names",
     "get_circuit",
+    "parse_params",
 ]

@@ -60,6 +60,7 @@ __all__ = [
     "Param",
     "circuit_names",
     "get_circuit",
+    "parse_params",
 ]
 
 

@@ -1,6 +1,6 @@
 """is_even on ``2**n`` consecutive integers: the lower bound for any ReLU network, and the
 constructions that meet it (skip connections), the layered one and the one-hidden-layer zigzag
-(moved out of ``minimal.py`` unchanged; the argument is in that module's docstring)."""
+(the argument is in the docstring of ``search.py``, the module it was split from)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The size table of ``circuits minimal --table``: hand-derived (and whose), compiled and
-smallest one-hidden-layer sizes of small functions (moved out of ``minimal.py``)."""
+smallest one-hidden-layer sizes of small functions (split from ``search.py``)."""
 
 from __future__ import annotations
 
