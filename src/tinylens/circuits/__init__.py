@@ -16,7 +16,8 @@ below it (``lint-imports`` checks it)::
     minimal/   the smallest networks: search.py (MILP + exact proof), is_even_bound.py,
                size_table.py
 
-Every public name below is importable from ``tinylens.circuits`` itself.
+Each stage's ``__init__`` exports that stage's API; ``tinylens.circuits`` re-exports the
+names users call (``__all__``), so ``from tinylens.circuits import verify`` works as before.
 
 >>> import tinylens.circuits as tc
 >>> c = tc.compile_expression("max(x1, x2, x3)")

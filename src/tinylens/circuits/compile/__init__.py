@@ -11,28 +11,11 @@ builds); nothing imports it but the stages above::
     compiler.py          the whole pipeline: compile_expression
 """
 
-from tinylens.circuits.compile.bounds import (
-    Lattice,
-    Range,
-    rational_gcd,
-)
-from tinylens.circuits.compile.compiler import (
-    CompiledCircuit,
-    compile_expression,
-    count_neurons,
-)
-from tinylens.circuits.compile.expr_to_graph import (
-    expr_to_graph,
-)
-from tinylens.circuits.compile.graph import (
-    Graph,
-    Neuron,
-    Value,
-)
-from tinylens.circuits.compile.graph_to_weights import (
-    WeightsResult,
-    graph_to_weights,
-)
+from tinylens.circuits.compile.bounds import Lattice, Range, rational_gcd
+from tinylens.circuits.compile.compiler import CompiledCircuit, compile_expression, count_neurons
+from tinylens.circuits.compile.expr_to_graph import expr_to_graph
+from tinylens.circuits.compile.graph import Graph, Neuron, Value
+from tinylens.circuits.compile.graph_to_weights import WeightsResult, graph_to_weights
 
 __all__ = [
     "CompiledCircuit",

@@ -18,16 +18,8 @@ from tinylens.circuits.exact.cells import (
     network_cells,
     relu_units,
 )
-from tinylens.circuits.exact.compare import (
-    BoxComparison,
-    compare_on_box,
-)
-from tinylens.circuits.exact.polytope import (
-    Hyperplanes,
-    Polytope,
-    box_polytope,
-    rank,
-)
+from tinylens.circuits.exact.compare import BoxComparison, compare_on_box
+from tinylens.circuits.exact.polytope import Hyperplanes, Polytope, box_polytope, rank
 from tinylens.circuits.exact.verify import (
     DEFAULT_MAX_POINTS,
     MAX_BOX_WORK,

@@ -10,20 +10,9 @@ Every other circuits sub-package imports this one, and it imports none of them::
     domain.py     the inputs' ranges: integer grids and real boxes
 """
 
-from tinylens.circuits.expr.domain import (
-    Domain,
-    Interval,
-    parse_domain,
-)
-from tinylens.circuits.expr.interpret import (
-    evaluate,
-    interpret,
-)
-from tinylens.circuits.expr.parse import (
-    Token,
-    parse,
-    tokenize,
-)
+from tinylens.circuits.expr.domain import Domain, Interval, parse_domain
+from tinylens.circuits.expr.interpret import evaluate, interpret
+from tinylens.circuits.expr.parse import Token, parse, tokenize
 from tinylens.circuits.expr.rational import (
     exact_info,
     exact_net,

@@ -17,10 +17,7 @@ from tinylens.circuits.minimal.is_even_bound import (
     lap_count,
     zigzag_net,
 )
-from tinylens.circuits.minimal.search import (
-    WidthSearch,
-    minimal_width,
-)
+from tinylens.circuits.minimal.search import WidthSearch, minimal_width
 from tinylens.circuits.minimal.size_table import (
     HAND_SOURCES,
     SLOW,

@@ -25,15 +25,8 @@ from tinylens.circuits.readback.explain import (
     as_domain,
     explain,
 )
-from tinylens.circuits.readback.explanation import (
-    Explanation,
-    UnitReading,
-)
-from tinylens.circuits.readback.motifs import (
-    MOTIF_KINDS,
-    Motif,
-    find_motifs,
-)
+from tinylens.circuits.readback.explanation import Explanation, UnitReading
+from tinylens.circuits.readback.motifs import MOTIF_KINDS, Motif, find_motifs
 from tinylens.circuits.readback.symbolic import (
     PRESENT_SECONDS,
     SNAP_DENOMINATORS,
