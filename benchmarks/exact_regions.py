@@ -1,7 +1,7 @@
 """Exact (rational) cells against the float region enumeration of tinylens.geometry.
 
 The exact verification of circuits on real boxes enumerates a network's linear pieces with
-rational vertices (tinylens.circuits.piecewise.network_cells). This benchmark times it against
+rational vertices (tinylens.circuits.exact.piecewise.network_cells). This benchmark times it against
 tinylens.geometry.linear_regions (float64: polygons in 2-D, an LP arrangement in 3-D and 4-D)
 on the same random networks, checks that both find the same regions (same count and
 activation patterns), and times a full exact verification of compiled circuits.
@@ -30,8 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from tinylens.circuits import compile_expression, verify
-from tinylens.circuits.piecewise import network_cells
-from tinylens.circuits.polytope import box_polytope
+from tinylens.circuits.exact import box_polytope, network_cells
 from tinylens.engine import MLP, AffineNet
 from tinylens.geometry import linear_regions
 from tinylens.geometry.regions import _linear_regions

@@ -352,7 +352,7 @@ def test_verifying_max_of_12_on_a_real_box_is_refused_before_any_work(capsys):
     import time
 
     from tinylens.circuits import parse_domain
-    from tinylens.circuits.verify import MAX_BOX_WORK, check_box_work
+    from tinylens.circuits.exact import MAX_BOX_WORK, check_box_work
     from tinylens.cli.main import main
 
     names = ", ".join(f"x{i}" for i in range(1, 13))

@@ -21,8 +21,7 @@ from tinylens.circuits import (
     parse_domain,
     verify,
 )
-from tinylens.circuits.piecewise import compare_on_box, exact_copy, network_cells
-from tinylens.circuits.polytope import box_polytope, rank
+from tinylens.circuits.exact import box_polytope, compare_on_box, exact_copy, network_cells, rank
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError
 from tinylens.geometry import linear_regions

@@ -24,9 +24,7 @@ from tinylens.circuits import (
     parse_domain,
     verify,
 )
-from tinylens.circuits.canonical import match_circuit
-from tinylens.circuits.explain import as_domain, explain, sympy_to_expr
-from tinylens.circuits.motifs import find_motifs
+from tinylens.circuits.readback import as_domain, explain, find_motifs, match_circuit, sympy_to_expr
 from tinylens.cli.main import main
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError, ShapeError
@@ -377,7 +375,7 @@ def test_the_articles_skip_connection_min_model_reads_min():
 
 
 def test_the_skip_models_exact_formula_equals_the_network_at_rational_points():
-    from tinylens.circuits.interpret import interpret
+    from tinylens.circuits.expr import interpret
     from tinylens.torch import trace_relu_graph
 
     model = articles_min_model()
@@ -409,7 +407,7 @@ def test_explain_study_reads_a_torch_module_and_shows_itself():
 def test_a_2_16_16_3_network_is_refused_in_one_line_naming_the_option(capsys, tmp_path):
     import time
 
-    from tinylens.circuits.explain import formula_size
+    from tinylens.circuits.readback import formula_size
     from tinylens.engine import MLP
     from tinylens.io import save
 
@@ -424,7 +422,7 @@ def test_a_2_16_16_3_network_is_refused_in_one_line_naming_the_option(capsys, tm
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "--max-terms" in err
     # the size is the tree written out: a sum node, 1 per term, plus each ReLU's argument
-    from tinylens.circuits.explain import Lin, combine, relu_of
+    from tinylens.circuits.readback import Lin, combine, relu_of
 
     inner = relu_of(Lin.var("x"))
     assert formula_size(inner) == 1 + 1 + (1 + 1)  # sum, relu term, its argument (sum, x)
@@ -463,7 +461,7 @@ def test_a_box_of_many_inputs_falls_back_to_bounds_and_a_grid(monkeypatch):
     so. Shown on min with the bound lowered below its 2^2 x 3 units."""
     import importlib
 
-    module = importlib.import_module("tinylens.circuits.explain")
+    module = importlib.import_module("tinylens.circuits.readback.explain")
     monkeypatch.setattr(module, "MAX_BOX_WORK", 2**2 * 3 - 1)
     e = explain(get_circuit("min").net)
     assert e.method == "grid" and e.note.startswith("2 inputs: the exact pieces of the box")

@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from tinylens.circuits import parse, parse_domain, verify
-from tinylens.circuits.is_even_bound import (
+from tinylens.circuits.minimal import (
     SkipNet,
     folding_net,
     is_even_bound,
     lap_count,
+    minimal_width,
+    size_table,
     zigzag_net,
 )
-from tinylens.circuits.minimal import minimal_width
-from tinylens.circuits.size_table import size_table
 from tinylens.cli.main import main
 
 

@@ -329,7 +329,7 @@ def test_every_damaged_file_raises_weights_file_error_or_loads(tmp_path):
     WeightsFileError (never another type), and files that must not load do not."""
     import warnings
 
-    from tinylens.circuits.exact import load_exact
+    from tinylens.circuits.expr import load_exact
 
     from tests.hostile_cases import damaged_weights, valid_weights_bytes
 

@@ -34,19 +34,19 @@ MOVED = [
     ("tinylens.engine.network", "small_cnn", "tinylens.engine.builders"),
     ("tinylens.engine.network", "build_module", "tinylens.engine.builders"),
     ("tinylens.engine.network", "MODULE_TYPES", "tinylens.engine.builders"),
-    ("tinylens.circuits.piecewise", "compare_on_box", "tinylens.circuits.compare"),
-    ("tinylens.circuits.piecewise", "BoxComparison", "tinylens.circuits.compare"),
-    ("tinylens.circuits.piecewise", "network_cells", "tinylens.circuits.cells"),
-    ("tinylens.circuits.piecewise", "expression_cells", "tinylens.circuits.cells"),
-    ("tinylens.circuits.piecewise", "exact_copy", "tinylens.circuits.cells"),
-    ("tinylens.circuits.piecewise", "relu_units", "tinylens.circuits.cells"),
-    ("tinylens.circuits.piecewise", "NetCell", "tinylens.circuits.cells"),
-    ("tinylens.circuits.piecewise", "DEFAULT_MAX_CELLS", "tinylens.circuits.cells"),
-    ("tinylens.circuits.explain", "Explanation", "tinylens.circuits.explanation"),
-    ("tinylens.circuits.explain", "UnitReading", "tinylens.circuits.explanation"),
-    ("tinylens.circuits.expr_to_graph", "Graph", "tinylens.circuits.graph"),
-    ("tinylens.circuits.expr_to_graph", "Neuron", "tinylens.circuits.graph"),
-    ("tinylens.circuits.expr_to_graph", "Value", "tinylens.circuits.graph"),
+    ("tinylens.circuits.exact.piecewise", "compare_on_box", "tinylens.circuits.exact.compare"),
+    ("tinylens.circuits.exact.piecewise", "BoxComparison", "tinylens.circuits.exact.compare"),
+    ("tinylens.circuits.exact.piecewise", "network_cells", "tinylens.circuits.exact.cells"),
+    ("tinylens.circuits.exact.piecewise", "expression_cells", "tinylens.circuits.exact.cells"),
+    ("tinylens.circuits.exact.piecewise", "exact_copy", "tinylens.circuits.exact.cells"),
+    ("tinylens.circuits.exact.piecewise", "relu_units", "tinylens.circuits.exact.cells"),
+    ("tinylens.circuits.exact.piecewise", "NetCell", "tinylens.circuits.exact.cells"),
+    ("tinylens.circuits.exact.piecewise", "DEFAULT_MAX_CELLS", "tinylens.circuits.exact.cells"),
+    ("tinylens.circuits.readback.explain", "Explanation", "tinylens.circuits.readback.explanation"),
+    ("tinylens.circuits.readback.explain", "UnitReading", "tinylens.circuits.readback.explanation"),
+    ("tinylens.circuits.compile.expr_to_graph", "Graph", "tinylens.circuits.compile.graph"),
+    ("tinylens.circuits.compile.expr_to_graph", "Neuron", "tinylens.circuits.compile.graph"),
+    ("tinylens.circuits.compile.expr_to_graph", "Value", "tinylens.circuits.compile.graph"),
 ]
 
 
@@ -63,8 +63,8 @@ def test_the_builder_keeps_every_function_construction():
     """expr_functions.py holds the function-call constructions as a mixin of the builder:
     every one must still be reachable from the builder, or compiling a call breaks."""
     from tinylens.circuits import compile_expression
-    from tinylens.circuits.expr_functions import _FunctionBuilder
-    from tinylens.circuits.expr_to_graph import _Builder
+    from tinylens.circuits.compile.expr_functions import _FunctionBuilder
+    from tinylens.circuits.compile.expr_to_graph import _Builder
 
     assert issubclass(_Builder, _FunctionBuilder)
     for expr, domain in [

@@ -1,22 +1,23 @@
 """Circuits: exact ReLU networks built by hand, compiled from expressions, verified, and found.
 
-The pipeline is readable from the file names::
+The pipeline is readable from the sub-packages, each a stage that imports only the stages
+below it (``lint-imports`` checks it)::
 
-    parse.py          text -> syntax tree (expr.py), never eval
-    interpret.py      syntax tree -> exact values: the reference (oracle)
-    expr_to_graph.py  syntax tree -> layers of ReLU units (the constructions; bounds.py,
-                      expr_functions.py for the function calls, graph.py the units)
-    graph_to_weights.py  units -> an exact AffineNet (fractions.Fraction weights)
-    compiler.py       the whole pipeline: compile_expression
-    verify.py         network == reference on the whole domain, exactly (domain.py)
-    polytope.py       exact rational polytopes, split by hyperplanes
-    piecewise.py      networks and expressions as exact piecewise-affine maps on a box
-                      (cells.py the cells, compare.py compare_on_box)
-    library.py        the hand-derived networks of our sources
-    canonical.py      networks up to permutation and positive rescaling of units
-    explain.py        weights -> formula (circuits explain; explanation.py the result);
-                      motifs.py: pairs, detectors
-    minimal.py        the smallest networks (MILP + exact proof); the is_even bound
+    expr/      the shared language: rationals (rational.py), the syntax tree (syntax.py), the
+               parser (parse.py, never eval), the reference interpreter, the oracle
+               (interpret.py), and domains (domain.py)
+    exact/     exact piecewise-affine maps on a box (polytope.py, cells.py, compare.py,
+               piecewise.py) and verify.py: network == reference on the whole domain, exactly
+    compile/   expression -> exact ReLU network: bounds.py, graph.py, expr_to_graph.py
+               (expr_functions.py the function calls), graph_to_weights.py, compiler.py
+    library/   the hand-derived networks of our sources (catalog.py)
+    readback/  weights -> formula: symbolic.py, explain.py (explanation.py the result),
+               motifs.py; canonical.py networks up to permutation and rescaling of units
+    minimal/   the smallest networks: search.py (MILP + exact proof), is_even_bound.py,
+               size_table.py
+
+Each stage's ``__init__`` exports that stage's API; ``tinylens.circuits`` re-exports the
+names users call (``__all__``), so ``from tinylens.circuits import verify`` works as before.
 
 >>> import tinylens.circuits as tc
 >>> c = tc.compile_expression("max(x1, x2, x3)")
@@ -26,26 +27,44 @@ The pipeline is readable from the file names::
 [[Fraction(1, 1)], [Fraction(-1, 1)]]
 """
 
-from tinylens.circuits.canonical import (
+from tinylens.circuits.compile import CompiledCircuit, compile_expression, count_neurons
+from tinylens.circuits.exact import (
+    BoxComparison,
+    Verification,
+    compare_on_box,
+    exact_outputs,
+    network_cells,
+    verify,
+    verify_real_box,
+)
+from tinylens.circuits.expr import (
+    FUNCTIONS,
+    Domain,
+    Expr,
+    Interval,
+    evaluate,
+    exact_net,
+    interpret,
+    load_exact,
+    net_from_strings,
+    net_to_strings,
+    parse,
+    parse_domain,
+    to_sympy_string,
+)
+from tinylens.circuits.library import CIRCUIT_ALIASES, CIRCUITS, Circuit, circuit_names, get_circuit
+from tinylens.circuits.minimal import WidthSearch, is_even_bound, minimal_width
+from tinylens.circuits.readback import (
     CanonicalNet,
     CircuitMatch,
+    Explanation,
+    Motif,
     canonicalize,
+    explain,
+    find_motifs,
     match_circuit,
     same_circuit,
 )
-from tinylens.circuits.compiler import CompiledCircuit, compile_expression, count_neurons
-from tinylens.circuits.domain import Domain, Interval, parse_domain
-from tinylens.circuits.exact import exact_net, load_exact, net_from_strings, net_to_strings
-from tinylens.circuits.explain import Explanation, explain
-from tinylens.circuits.expr import FUNCTIONS, Expr, to_sympy_string
-from tinylens.circuits.interpret import evaluate, interpret
-from tinylens.circuits.is_even_bound import is_even_bound
-from tinylens.circuits.library import CIRCUIT_ALIASES, CIRCUITS, Circuit, circuit_names, get_circuit
-from tinylens.circuits.minimal import WidthSearch, minimal_width
-from tinylens.circuits.motifs import Motif, find_motifs
-from tinylens.circuits.parse import parse
-from tinylens.circuits.piecewise import BoxComparison, compare_on_box, network_cells
-from tinylens.circuits.verify import Verification, exact_outputs, verify, verify_real_box
 
 __all__ = [
     "CIRCUITS",

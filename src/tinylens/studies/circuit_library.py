@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinylens.circuits import CIRCUITS, compile_expression, get_circuit
-from tinylens.circuits.exact import net_to_strings
+from tinylens.circuits.expr import net_to_strings
 from tinylens.circuits.library import Circuit
 from tinylens.errors import UnknownNameError
 from tinylens.io import Figure, RunDir, Section, Table

@@ -211,7 +211,7 @@ def _explain_section(run: RunDir, recover: RunDir) -> str:
 def _compile_section(run: RunDir) -> str:
     """Compile one expression, verify it exhaustively, save it and describe it."""
     from tinylens.circuits import compile_expression
-    from tinylens.circuits.exact import net_to_strings
+    from tinylens.circuits.expr import net_to_strings
     from tinylens.io import Figure
 
     expr, domain = "max(x1, x2, x3)", "x1=-4..4,x2=-4..4,x3=-4..4"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
-from tinylens.circuits.explain import MAX_EXACT_CELLS, MAX_TERMS
-from tinylens.circuits.verify import MAX_BOX_WORK
+from tinylens.circuits.exact import MAX_BOX_WORK
+from tinylens.circuits.readback import MAX_EXACT_CELLS, MAX_TERMS
 from tinylens.errors import ConfigError, reject_unknown_keys
 
 __all__ = [
@@ -85,7 +85,7 @@ class ExplainConfig(_Settings):
     library name, an expression or a weights file. ``max_cells``: above this many linear
     pieces the unit status comes from interval bounds and the error from a grid;
     ``max_terms``: the largest formula read back (issue 17: above it, one line naming
-    ``--max-terms``; see :data:`tinylens.circuits.explain.MAX_TERMS`)."""
+    ``--max-terms``; see :data:`tinylens.circuits.readback.explain.MAX_TERMS`)."""
 
     what: ClassVar[str] = "circuits explain"
     model: str = ""

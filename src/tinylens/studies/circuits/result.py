@@ -125,7 +125,7 @@ class ShowResult:
         return f"ShowResult({c.name!r}, {_sizes(c.net.sizes)}, {_units(c.neurons)}{v})"
 
     def _repr_html_(self) -> str:
-        from tinylens.circuits.exact import net_to_strings
+        from tinylens.circuits.expr import net_to_strings
 
         rows = [
             [i, layer["activation"], "; ".join(", ".join(r) for r in layer["weight"]),
@@ -167,7 +167,7 @@ class CompileResult:
         return f"CompileResult({c.expression!r}, {_sizes(c.sizes)}, {c.neurons} ReLU units{how})"
 
     def _repr_html_(self) -> str:
-        from tinylens.circuits.exact import fmt
+        from tinylens.circuits.expr import fmt
         from tinylens.viz.display import figure_img  # matplotlib on first use
 
         c = self.circuit
@@ -184,7 +184,7 @@ class CompileResult:
 
     def plot(self, ax: Any = None) -> Any:
         """The network over its domain (1 or 2 inputs)."""
-        from tinylens.circuits.explain import as_domain
+        from tinylens.circuits.readback import as_domain
 
         c = self.circuit
         box = as_domain(c.domain, list(c.inputs))
@@ -193,7 +193,7 @@ class CompileResult:
 
 @dataclass
 class ExplainResult:
-    """``circuits explain``: the :class:`~tinylens.circuits.explain.Explanation`, the motifs
+    """``circuits explain``: the :class:`~tinylens.circuits.Explanation`, the motifs
     found in it, where the box came from (``origin``) and, with ``compare``, the comparison."""
 
     config: Any

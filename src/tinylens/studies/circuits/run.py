@@ -176,9 +176,13 @@ def run_explain(
     torch module of Linear / ReLU layers with skip connections) instead of ``config.model``.
     """
     from tinylens.circuits import compare_on_box
-    from tinylens.circuits.canonical import match_circuit
-    from tinylens.circuits.explain import as_affine_net, as_domain, explain
-    from tinylens.circuits.motifs import find_motifs
+    from tinylens.circuits.readback import (
+        as_affine_net,
+        as_domain,
+        explain,
+        find_motifs,
+        match_circuit,
+    )
 
     if net is None:
         net, stored, origin = load_model(config.model)
@@ -213,9 +217,7 @@ def run_explain(
 def run_minimal(config: MinimalConfig) -> MinimalResult | SizeTable:
     """The smallest one-hidden-layer network of the target, or (``table``) the size table."""
     from tinylens.circuits import CIRCUIT_ALIASES, CIRCUITS, get_circuit, parse
-    from tinylens.circuits.is_even_bound import is_even_bound
-    from tinylens.circuits.minimal import minimal_width
-    from tinylens.circuits.size_table import is_even_bits, size_table
+    from tinylens.circuits.minimal import is_even_bits, is_even_bound, minimal_width, size_table
     from tinylens.errors import ConfigError
 
     if config.table:

@@ -71,7 +71,7 @@ def _matrix_lines(rows: list[list[str]], indent: str) -> list[str]:
 
 
 def show_lines(result: ShowResult) -> list[str]:
-    from tinylens.circuits.exact import fmt, net_to_strings
+    from tinylens.circuits.expr import fmt, net_to_strings
 
     c, compiled, check = result.circuit, result.compiled, result.verification
     lines = [
@@ -125,7 +125,7 @@ def show_lines(result: ShowResult) -> list[str]:
 
 
 def _unit_text(weights: list[Any], bias: Any, names: list[str]) -> str:
-    from tinylens.circuits.exact import fmt
+    from tinylens.circuits.expr import fmt
 
     parts = []
     for w, n in zip(weights, names, strict=True):
@@ -209,7 +209,7 @@ def compile_lines(result: CompileResult, out_path: Path | None = None) -> list[s
 
 
 def explain_lines(result: ExplainResult) -> list[str]:
-    from tinylens.circuits.exact import fmt
+    from tinylens.circuits.expr import fmt
 
     e, net, config = result.explanation, result.net, result.config
     lines = [

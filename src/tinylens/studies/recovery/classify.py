@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.circuits import compare_on_box, parse, same_circuit
-from tinylens.circuits.explain import explain
+from tinylens.circuits.readback import explain
 from tinylens.engine import AffineNet, BatchedMLP
 from tinylens.studies.recovery.targets import RecoveryTarget
 

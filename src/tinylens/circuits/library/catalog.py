@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from fractions import Fraction as F
 from typing import Any
 
-from tinylens.circuits._library_entries import (
+from tinylens.circuits.expr import to_fraction
+from tinylens.circuits.library._entries import (
     _abs,
     _add,
     _bottleneck_product,
@@ -47,8 +48,7 @@ from tinylens.circuits._library_entries import (
     _reconstructor,
     _subtract,
 )
-from tinylens.circuits._library_types import Circuit, CircuitSpec, Example, Param
-from tinylens.circuits.exact import to_fraction
+from tinylens.circuits.library._types import Circuit, CircuitSpec, Example, Param
 from tinylens.errors import UnknownNameError
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "Param",
     "circuit_names",
     "get_circuit",
+    "parse_params",
 ]
 
 

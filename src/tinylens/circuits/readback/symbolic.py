@@ -1,5 +1,5 @@
 """Symbolic sums of ReLU atoms with exact coefficients, and their presentation: the algebra
-behind :func:`~tinylens.circuits.explain.explain` (moved out of ``explain.py`` unchanged).
+behind :func:`~tinylens.circuits.explain` (moved out of ``explain.py`` unchanged).
 
 :class:`Lin` is ``sum(coef * atom) + const`` over inputs, ``relu(Lin)`` and ``abs(Lin)``;
 :func:`combine` adds them exactly, ``_fold_pairs`` turns ``c1 relu(z) + c2 relu(-z)`` into a
@@ -19,8 +19,7 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
-from tinylens.circuits.exact import to_fraction
-from tinylens.circuits.expr import BinOp, Call, Expr, Neg, Num, Var, natural_key
+from tinylens.circuits.expr import BinOp, Call, Expr, Neg, Num, Var, natural_key, to_fraction
 from tinylens.errors import ConfigError
 
 __all__ = [

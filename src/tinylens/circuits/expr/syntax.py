@@ -1,6 +1,6 @@
 """The circuit expression language: its syntax tree, its functions, and how it prints.
 
-The language (parsed by :mod:`tinylens.circuits.parse`, never by ``eval``):
+The language (parsed by :mod:`tinylens.circuits.expr.parse`, never by ``eval``):
 
 ==========================  ==============================================================
 ``x``, ``x1``, ``3``, ``0.5``  variables and exact numbers (decimals are exact rationals)
@@ -16,7 +16,7 @@ The language (parsed by :mod:`tinylens.circuits.parse`, never by ``eval``):
 ``where(c, a, b)``            ``a`` if ``c`` (a 0/1 value) is 1, else ``b``
 ==========================  ==============================================================
 
->>> from tinylens.circuits.parse import parse
+>>> from tinylens.circuits.expr.parse import parse
 >>> e = parse("min(x1, x2) + 2*relu(x1 - 1/2)")
 >>> str(e)
 'min(x1, x2) + 2*relu(x1 - 1/2)'
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from tinylens.circuits.exact import fmt
+from tinylens.circuits.expr.rational import fmt
 
 __all__ = [
     "COMPARISONS",

@@ -3,9 +3,9 @@
 A ReLU network is affine on each cell of a polyhedral partition of its input box; so is every
 real-valued expression of the circuit language built from ``+ - *`` and ``/`` by constants,
 ``abs``, ``relu``, ``min``, ``max`` and ``clamp``. This module computes those cells *exactly*
-(:mod:`tinylens.circuits.polytope`: rational vertices, no tolerance anywhere) and the affine map
-of the network or the expression on each one, and from them the exact largest difference of
-two such functions on a box (:func:`compare_on_box`).
+(:mod:`~tinylens.circuits.exact.polytope`: rational vertices, no tolerance anywhere) and the
+affine map of the network or the expression on each one, and from them the exact largest
+difference of two such functions on a box (:func:`compare_on_box`).
 
 How a cell is found. Evaluate the function symbolically on a polytope ``P``, carrying every
 quantity as an affine form ``g . x + h`` (exact Fractions). At a kink (a ReLU unit, ``abs``,
@@ -29,9 +29,9 @@ their switching set meets the box, so a caller can say what was and was not chec
 ``is_even`` needs an integer argument and a product of two varying quantities is not piecewise
 affine: both raise :class:`~tinylens.errors.ConfigError`.
 
->>> from tinylens.circuits.parse import parse
+>>> from tinylens.circuits.expr import parse
 >>> from tinylens.circuits.library import get_circuit
->>> from tinylens.circuits.domain import parse_domain
+>>> from tinylens.circuits.expr import parse_domain
 >>> r = compare_on_box(get_circuit("min").net, parse("min(x1, x2)"),
 ...                    parse_domain("x1=-1:1,x2=-1:1"))
 >>> r.max_error, r.cells
@@ -42,7 +42,7 @@ affine: both raise :class:`~tinylens.errors.ConfigError`.
 (Fraction(1, 20), {'x1': Fraction(1, 1), 'x2': Fraction(-1, 1)})
 """
 
-from tinylens.circuits.cells import (
+from tinylens.circuits.exact.cells import (
     DEFAULT_MAX_CELLS,
     NetCell,
     Program,
@@ -51,7 +51,7 @@ from tinylens.circuits.cells import (
     network_cells,
     relu_units,
 )
-from tinylens.circuits.compare import BoxComparison, compare_on_box
+from tinylens.circuits.exact.compare import BoxComparison, compare_on_box
 
 __all__ = [
     "DEFAULT_MAX_CELLS",

@@ -1,7 +1,7 @@
 """The exact cells of a network or an expression on a box, with the affine map on each.
 
-How a cell is found is told in :mod:`tinylens.circuits.piecewise`; :mod:`tinylens.circuits.compare`
-uses these cells to compare two functions exactly.
+How a cell is found is told in :mod:`tinylens.circuits.exact.piecewise`;
+:mod:`tinylens.circuits.exact.compare` uses these cells to compare two functions exactly.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from tinylens.circuits.exact.polytope import Polytope
 from tinylens.circuits.expr import BinOp, Call, Compare, Expr, Neg, Num, Var
-from tinylens.circuits.polytope import Polytope
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError, did_you_mean
 

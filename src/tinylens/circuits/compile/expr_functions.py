@@ -1,6 +1,6 @@
 """The constructions of the circuit language's functions (``relu``, ``abs``, ``min``, ``max``,
 ``clamp``, ``is_even``, ``where``) as ReLU units; the table is in
-:mod:`tinylens.circuits.expr_to_graph`, whose builder these methods are part of.
+:mod:`tinylens.circuits.compile.expr_to_graph`, whose builder these methods are part of.
 """
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction as F
 
-from tinylens.circuits.bounds import Lattice, Range
-from tinylens.circuits.exact import fmt
-from tinylens.circuits.expr import Call
-from tinylens.circuits.graph import Value, _const
+from tinylens.circuits.compile.bounds import Lattice, Range
+from tinylens.circuits.compile.graph import Value, _const
+from tinylens.circuits.expr import Call, fmt
 from tinylens.errors import ConfigError
 
 __all__: list[str] = []

@@ -1,13 +1,13 @@
 """The reference interpreter: what an expression means, computed with exact rationals.
 
 This is the oracle the compiled networks are verified against. It follows the definitions in
-:mod:`tinylens.circuits.expr` directly (``min`` is the minimum, ``a < b`` is 1 or 0, ``is_even``
-is the remainder mod 2) and shares no code with the compiler.
+:mod:`~tinylens.circuits.expr.syntax` directly (``min`` is the minimum, ``a < b`` is 1 or 0,
+``is_even`` is the remainder mod 2) and shares no code with the compiler.
 
 Values are NumPy object arrays of :class:`fractions.Fraction` (or Python ints), one entry per
 point, so a whole integer domain is interpreted in one call.
 
->>> from tinylens.circuits.parse import parse
+>>> from tinylens.circuits.expr.parse import parse
 >>> import numpy as np
 >>> x = np.array([0, 3, 10, 11], dtype=object)
 >>> interpret(parse("x < 10"), {"x": x}).tolist()
@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tinylens.circuits.expr import BinOp, Call, Compare, Expr, Neg, Num, Var
+from tinylens.circuits.expr.syntax import BinOp, Call, Compare, Expr, Neg, Num, Var
 from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = ["evaluate", "interpret"]

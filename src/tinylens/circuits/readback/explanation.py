@@ -1,4 +1,4 @@
-"""What :func:`~tinylens.circuits.explain.explain` returns: :class:`Explanation` (the formula, its
+"""What :func:`~tinylens.circuits.explain` returns: :class:`Explanation` (the formula, its
 exact error on the box, the pruned units) and :class:`UnitReading` (one unit as it was read).
 """
 
@@ -10,10 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.circuits.domain import Domain
-from tinylens.circuits.exact import fmt
-from tinylens.circuits.expr import Expr
-from tinylens.circuits.symbolic import Lin, _Var, sympy_to_expr
+from tinylens.circuits.expr import Domain, Expr, fmt
+from tinylens.circuits.readback.symbolic import Lin, _Var, sympy_to_expr
 from tinylens.errors import ConfigError
 
 __all__ = ["Explanation", "UnitReading"]
@@ -149,8 +147,8 @@ class Explanation:
     def plot(self, net: Any, ax: Any = None) -> Any:
         """The network (solid) and the formula (dashed) along the box of a one-input network,
         or the formula's error over a two-input box. Returns the matplotlib Figure."""
-        from tinylens.circuits.explain import as_affine_net  # explain imports this module
-        from tinylens.circuits.interpret import interpret
+        from tinylens.circuits.expr import interpret
+        from tinylens.circuits.readback.explain import as_affine_net  # explain imports this module
         from tinylens.viz.figure import new_axes
 
         ivs = [iv for _, iv in self.domain.intervals]

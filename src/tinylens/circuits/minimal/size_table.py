@@ -1,15 +1,13 @@
 """The size table of ``circuits minimal --table``: hand-derived (and whose), compiled and
-smallest one-hidden-layer sizes of small functions (moved out of ``minimal.py``)."""
+smallest one-hidden-layer sizes of small functions (split from ``search.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tinylens.circuits.domain import parse_domain
-from tinylens.circuits.expr import Expr
-from tinylens.circuits.is_even_bound import is_even_bound
-from tinylens.circuits.minimal import minimal_width
-from tinylens.circuits.parse import parse
+from tinylens.circuits.expr import Expr, parse, parse_domain
+from tinylens.circuits.minimal.is_even_bound import is_even_bound
+from tinylens.circuits.minimal.search import minimal_width
 
 __all__ = ["HAND_SOURCES", "SLOW", "TABLE_ROWS", "is_even_bits", "size_table"]
 
@@ -63,7 +61,7 @@ def size_table(*, slow: bool = False, time_limit: float = 20.0) -> list[dict[str
 
     ``slow``: also run the MILP for the rows in :data:`SLOW` (is_even on 8 and 16 points).
     """
-    from tinylens.circuits.compiler import compile_expression
+    from tinylens.circuits.compile import compile_expression
     from tinylens.circuits.library import get_circuit
 
     rows = []

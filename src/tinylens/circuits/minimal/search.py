@@ -65,12 +65,8 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.circuits.domain import Domain, parse_domain
-from tinylens.circuits.exact import exact_net, fmt
-from tinylens.circuits.expr import Expr
-from tinylens.circuits.interpret import interpret
-from tinylens.circuits.parse import parse
-from tinylens.circuits.verify import Verification, verify
+from tinylens.circuits.exact import Verification, verify
+from tinylens.circuits.expr import Domain, Expr, exact_net, fmt, interpret, parse, parse_domain
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError
 
@@ -124,7 +120,7 @@ class WidthSearch:
         return self.width is not None and set(self.infeasible) == set(range(self.width))
 
     def to_dict(self) -> dict[str, Any]:
-        from tinylens.circuits.exact import net_to_strings
+        from tinylens.circuits.expr import net_to_strings
 
         return {
             "expression": self.expression,

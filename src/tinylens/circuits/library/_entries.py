@@ -8,9 +8,8 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction as F
 from typing import Any
 
-from tinylens.circuits._library_types import Circuit, Example
-from tinylens.circuits.domain import Domain
-from tinylens.circuits.exact import exact_net, fmt, to_fraction
+from tinylens.circuits.expr import Domain, exact_net, fmt, to_fraction
+from tinylens.circuits.library._types import Circuit, Example
 from tinylens.data.functions import target_function
 from tinylens.errors import ConfigError
 

@@ -1,6 +1,6 @@
 """is_even on ``2**n`` consecutive integers: the lower bound for any ReLU network, and the
 constructions that meet it (skip connections), the layered one and the one-hidden-layer zigzag
-(moved out of ``minimal.py`` unchanged; the argument is in that module's docstring)."""
+(the argument is in the docstring of ``search.py``, the module it was split from)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from tinylens.circuits.domain import parse_domain
-from tinylens.circuits.exact import exact_net
-from tinylens.circuits.minimal import WidthSearch, minimal_width
-from tinylens.circuits.parse import parse
-from tinylens.circuits.verify import verify
+from tinylens.circuits.exact import verify
+from tinylens.circuits.expr import exact_net, parse, parse_domain
+from tinylens.circuits.minimal.search import WidthSearch, minimal_width
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError
 
@@ -106,7 +104,7 @@ def zigzag_net(n: int) -> AffineNet:
 @dataclass(frozen=True)
 class IsEvenBound:
     """What :func:`is_even_bound` establishes for one ``n`` (the argument: the docstring of
-    :mod:`tinylens.circuits.minimal`).
+    :mod:`tinylens.circuits.minimal.search`).
 
     Attributes
     ----------
@@ -165,7 +163,7 @@ def is_even_bound(n: int, *, milp: bool = False, time_limit: float = 20.0) -> Is
         (:func:`minimal_width` up to width ``n - 1``): the computer's check of the bound in
         that class (infeasible at every width, within the weight bound).
     """
-    from tinylens.circuits.compiler import compile_expression
+    from tinylens.circuits.compile import compile_expression
 
     if not 1 <= n <= 6:
         raise ConfigError(f"n must be between 1 and 6, got {n}")

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from tinylens.circuits.expr import (
+from tinylens.circuits.expr.syntax import (
     COMPARISONS,
     FUNCTIONS,
     BinOp,

@@ -1,6 +1,6 @@
 """Motifs in a network: abs pairs, identity pairs, greaterness and sign detectors.
 
-:func:`find_motifs` reads the units as :func:`~tinylens.circuits.explain.explain` does (each
+:func:`find_motifs` reads the units as :func:`~tinylens.circuits.explain` does (each
 switching unit as ``s * relu(z)`` with ``z`` normalised to largest coefficient 1 and rounded to
 ``digits``, dead and always-active units decided exactly on the box) and names what it sees:
 
@@ -18,7 +18,7 @@ switching unit as ``s * relu(z)`` with ``z`` normalised to largest coefficient 1
 
 Outgoing weights are compared after rounding to ``digits`` decimals (exactly for exact
 networks). To compare a whole trained network with a compiled circuit unit by unit, use
-:func:`~tinylens.circuits.canonical.match_circuit`.
+:func:`~tinylens.circuits.readback.canonical.match_circuit`.
 
 >>> from tinylens.circuits.library import get_circuit
 >>> for m in find_motifs(get_circuit("min").net):
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from tinylens.circuits.exact import fmt
-from tinylens.circuits.explain import Explanation, _round, explain
+from tinylens.circuits.expr import fmt
+from tinylens.circuits.readback.explain import Explanation, _round, explain
 from tinylens.engine import AffineNet
 
 __all__ = ["MOTIF_KINDS", "Motif", "find_motifs"]
@@ -95,9 +95,9 @@ def find_motifs(
     Parameters
     ----------
     net : AffineNet or Explanation
-        A ReLU network, or the result of :func:`~tinylens.circuits.explain.explain` (reused).
+        A ReLU network, or the result of :func:`~tinylens.circuits.explain` (reused).
     box, digits :
-        As in :func:`~tinylens.circuits.explain.explain`.
+        As in :func:`~tinylens.circuits.explain`.
     """
     e = net if isinstance(net, Explanation) else explain(net, box, digits=digits, check=False)
     digits_used = e.digits

@@ -13,7 +13,7 @@ from fractions import Fraction as F
 
 import numpy as np
 
-from tinylens.circuits.expr_to_graph import Graph, Neuron, Value
+from tinylens.circuits.compile.expr_to_graph import Graph, Neuron, Value
 from tinylens.engine import AffineLayer, AffineNet
 
 __all__ = ["WeightsResult", "graph_to_weights"]

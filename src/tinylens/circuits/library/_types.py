@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.circuits.domain import Domain
-from tinylens.circuits.exact import fmt, to_fraction
+from tinylens.circuits.expr import Domain, fmt, to_fraction
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError, UnknownNameError
 
@@ -79,7 +78,7 @@ class Circuit:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
-        from tinylens.circuits.exact import net_to_strings
+        from tinylens.circuits.expr import net_to_strings
 
         return {
             "name": self.name,

@@ -4,7 +4,7 @@ For a network with a few inputs (trained, compiled or loaded) on a box, :func:`e
 
 1. decides which hidden units are **dead** (never active on the box) and which are **always
    active** (``relu(z) = z`` on the whole box, a linear pass-through), exactly: from the
-   network's exact linear pieces (:func:`~tinylens.circuits.piecewise.network_cells`), or, when
+   network's exact linear pieces (:func:`~tinylens.circuits.network_cells`), or, when
    there are too many, from sound interval bounds (which may keep a unit that is in fact
    dead, never the reverse);
 2. reads every unit as ``s * relu(z)`` with ``z``'s coefficients scaled to largest magnitude 1
@@ -19,7 +19,7 @@ For a network with a few inputs (trained, compiled or loaded) on a box, :func:`e
    ``L + c relu(z) = c max(L/c, L/c + z)`` (so ``a - relu(a - b)`` reads ``min(a, b)``),
    choosing, at every sum, the reading with the fewest operations (SymPy's ``count_ops``);
 5. measures ``max_error``, the exact largest ``|formula - network|`` over the box
-   (:func:`~tinylens.circuits.piecewise.compare_on_box`), unless the network has too many
+   (:func:`~tinylens.circuits.exact.piecewise.compare_on_box`), unless the network has too many
    pieces, when a dense grid gives an estimate (and says so).
 
 Every step but rounding is exact algebra, so ``max_error`` is what the rounding cost. Exact
@@ -46,13 +46,17 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.circuits.domain import Domain, Interval
-from tinylens.circuits.exact import fmt, to_fraction
-from tinylens.circuits.explanation import Explanation, UnitReading
-from tinylens.circuits.expr import Expr
-from tinylens.circuits.piecewise import compare_on_box, exact_copy, network_cells, relu_units
-from tinylens.circuits.polytope import box_polytope
-from tinylens.circuits.symbolic import (  # noqa: F401  (re-exported: explain's public names)
+from tinylens.circuits.exact import (
+    MAX_BOX_WORK,
+    box_polytope,
+    compare_on_box,
+    exact_copy,
+    network_cells,
+    relu_units,
+)
+from tinylens.circuits.expr import Domain, Expr, Interval, fmt, to_fraction
+from tinylens.circuits.readback.explanation import Explanation, UnitReading
+from tinylens.circuits.readback.symbolic import (  # noqa: F401  (re-exported: explain's public names)
     _DEADLINE,
     PRESENT_SECONDS,
     SNAP_DENOMINATORS,
@@ -73,12 +77,13 @@ from tinylens.circuits.symbolic import (  # noqa: F401  (re-exported: explain's 
     relu_of,
     sympy_to_expr,
 )
-from tinylens.circuits.verify import MAX_BOX_WORK
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError, ShapeError
 
 __all__ = [
     "DEFAULT_DIGITS",
+    "MAX_EXACT_CELLS",
+    "MAX_TERMS",
     "Explanation",
     "Lin",
     "UnitReading",
@@ -109,7 +114,7 @@ def as_domain(box: Any, names: Sequence[str]) -> Domain:
     """A real box for ``names`` from a Domain, a domain string (``x1=-1:1,x2=0:2``; integer
     ranges become their real hull), ``[(lo, hi), ...]`` or a flat ``[lo, hi, lo, hi, ...]``;
     None gives ``[-1, 1]`` for every input. Ends are read exactly (``"0.1"`` is 1/10)."""
-    from tinylens.circuits.domain import parse_domain
+    from tinylens.circuits.expr import parse_domain
 
     names = list(names)
     if box is None:
@@ -421,7 +426,7 @@ def _max_error(
             r = compare_on_box(sub, e, domain, max_cells=4 * max_cells)
             worst = max(worst, r.max_error)
         return worst
-    from tinylens.circuits.interpret import interpret
+    from tinylens.circuits.expr import interpret
 
     d = len(domain.intervals)
     per = max(2, round(GRID_POINTS ** (1 / d)))

@@ -1,8 +1,8 @@
 """The compiler's graph: :class:`Neuron` (one ReLU unit), :class:`Value` (an exact affine
 function of one layer's units, with its bounds) and :class:`Graph` (the layers).
 
-:mod:`tinylens.circuits.expr_to_graph` builds it; :mod:`tinylens.circuits.graph_to_weights`
-turns it into weights.
+:mod:`~tinylens.circuits.compile.expr_to_graph` builds it;
+:mod:`~tinylens.circuits.compile.graph_to_weights` turns it into weights.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction as F
 
-from tinylens.circuits.bounds import Lattice, Range
-from tinylens.circuits.exact import fmt
+from tinylens.circuits.compile.bounds import Lattice, Range
+from tinylens.circuits.expr import fmt
 
 __all__ = ["Graph", "Neuron", "Value"]
 

@@ -18,14 +18,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinylens.circuits.domain import Domain, parse_domain
-from tinylens.circuits.exact import exact_info, fmt
-from tinylens.circuits.expr import Expr, natural_key, to_sympy_string
-from tinylens.circuits.expr_to_graph import Neuron, expr_to_graph
-from tinylens.circuits.graph_to_weights import graph_to_weights
-from tinylens.circuits.parse import parse
-from tinylens.circuits.verify import Verification
-from tinylens.circuits.verify import verify as verify_net
+from tinylens.circuits.compile.expr_to_graph import Neuron, expr_to_graph
+from tinylens.circuits.compile.graph_to_weights import graph_to_weights
+from tinylens.circuits.exact import Verification
+from tinylens.circuits.exact import verify as verify_net
+from tinylens.circuits.expr import (
+    Domain,
+    Expr,
+    exact_info,
+    fmt,
+    natural_key,
+    parse,
+    parse_domain,
+    to_sympy_string,
+)
 from tinylens.engine import AffineNet
 from tinylens.errors import ConfigError, did_you_mean
 
@@ -88,7 +94,7 @@ class CompiledCircuit:
         return self.net.sizes
 
     def verify(self, **kwargs: Any) -> CompiledCircuit:
-        """A copy carrying the :func:`~tinylens.circuits.verify.verify` result on the domain."""
+        """A copy carrying the :func:`~tinylens.circuits.verify` result on the domain."""
         if self.domain is None:
             raise ConfigError(
                 "verification needs a domain: compile with domain='x=0..15' (integers) or "
@@ -207,7 +213,7 @@ def compile_expression(
     inputs: Sequence[str] | None = None,
     verify: bool = False,
 ) -> CompiledCircuit:
-    """Compile an expression of :mod:`tinylens.circuits.expr` into an exact ReLU network.
+    """Compile an expression of :mod:`tinylens.circuits.expr.syntax` into an exact ReLU network.
 
     Parameters
     ----------

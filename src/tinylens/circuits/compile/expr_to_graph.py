@@ -42,12 +42,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from fractions import Fraction as F
 
-from tinylens.circuits.bounds import Lattice, Range
-from tinylens.circuits.domain import Domain
-from tinylens.circuits.exact import fmt
-from tinylens.circuits.expr import BinOp, Call, Compare, Expr, Neg, Num, Var
-from tinylens.circuits.expr_functions import _FunctionBuilder
-from tinylens.circuits.graph import Graph, Neuron, Value, _const
+from tinylens.circuits.compile.bounds import Lattice, Range
+from tinylens.circuits.compile.expr_functions import _FunctionBuilder
+from tinylens.circuits.compile.graph import Graph, Neuron, Value, _const
+from tinylens.circuits.expr import BinOp, Call, Compare, Domain, Expr, Neg, Num, Var, fmt
 from tinylens.errors import ConfigError
 
 __all__ = ["Graph", "Neuron", "Value", "expr_to_graph"]

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tinylens.circuits.exact import fmt, to_fraction
+from tinylens.circuits.expr.rational import fmt, to_fraction
 from tinylens.errors import ConfigError, did_you_mean
 
 __all__ = ["Domain", "Interval", "parse_domain"]

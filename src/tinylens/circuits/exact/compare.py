@@ -1,6 +1,6 @@
 """The exact largest difference of two networks or expressions on a box: :func:`compare_on_box`.
 
-The method is told in :mod:`tinylens.circuits.piecewise`: ``f - g`` is affine on each common
+The method is told in :mod:`tinylens.circuits.exact.piecewise`: ``f - g`` is affine on each common
 cell, so its largest absolute value is attained at a cell vertex.
 """
 
@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tinylens.circuits.cells import (
+from tinylens.circuits.exact.cells import (
     DEFAULT_MAX_CELLS,
     Program,
     _check_net,
@@ -22,9 +22,8 @@ from tinylens.circuits.cells import (
     expression_cells,
     network_cells,
 )
-from tinylens.circuits.domain import Domain
-from tinylens.circuits.interpret import evaluate
-from tinylens.circuits.polytope import Point, Polytope, box_polytope
+from tinylens.circuits.exact.polytope import Point, Polytope, box_polytope
+from tinylens.circuits.expr import Domain, evaluate
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError
 

@@ -6,10 +6,10 @@
   exact arithmetic. ``verified`` is a proof, and ``max_error`` the exact largest deviation.
 * On a **real box** no finite set of samples proves anything. :func:`verify_real_box`
   computes the cells on which both the network and the expression are affine, exactly
-  (:mod:`tinylens.circuits.piecewise`), and compares the two affine maps on each: ``verified``
+  (:mod:`tinylens.circuits.exact.piecewise`), and compares the two affine maps on each: ``verified``
   is again a proof and ``max_error`` exact. Integer inputs of a mixed domain are enumerated.
 
->>> from tinylens.circuits.compiler import compile_expression
+>>> from tinylens.circuits.compile import compile_expression
 >>> c = compile_expression("x < 10", domain="x=0..19")
 >>> v = verify(c.net, c.expr, c.domain)
 >>> v.verified, v.max_error, v.points
@@ -29,18 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.circuits.domain import Domain
-from tinylens.circuits.exact import fmt
-from tinylens.circuits.expr import Expr
-from tinylens.circuits.interpret import interpret
-from tinylens.circuits.piecewise import DEFAULT_MAX_CELLS, compare_on_box
+from tinylens.circuits.exact.piecewise import DEFAULT_MAX_CELLS, compare_on_box
+from tinylens.circuits.expr import Domain, Expr, fmt, interpret
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MAX_POINTS",
+    "MAX_BOX_WORK",
     "Reference",
     "Verification",
+    "check_box_work",
     "exact_outputs",
     "verify",
     "verify_real_box",
@@ -281,7 +280,7 @@ def verify_real_box(
     """Exact verification on a box with real (or mixed real / integer) ranges.
 
     The network and the expression are both piecewise affine on the box. Their common cells
-    are computed exactly (:mod:`tinylens.circuits.piecewise`: rational vertices, no float, no
+    are computed exactly (:mod:`tinylens.circuits.exact.piecewise`: rational vertices, no float, no
     tolerance); on each cell the difference is one affine map, zero iff its coefficients are,
     and largest at a vertex. So ``max_error`` is the exact maximum of ``|net - reference|``
     over the box and ``verified`` is a proof. Integer inputs of a mixed domain are enumerated.
