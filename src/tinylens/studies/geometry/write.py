@@ -7,11 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from tinylens.geometry import decision_boundary
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.studies.geometry.result import SliceResult
 from tinylens.studies.regions import MAX_HOVER_REGIONS
 
-__all__ = ["slice_map_spec", "write", "write_over_training"]
+__all__ = [
+    "MAX_SLIDER_REGIONS",
+    "plane_frames_spec",
+    "slice_map_spec",
+    "write",
+    "write_over_training",
+]
 
 
 def write(result: SliceResult, run: RunDir) -> None:
@@ -35,13 +42,14 @@ def write(result: SliceResult, run: RunDir) -> None:
         )
     ]
     if r.n_inputs == 2 and r.count <= MAX_HOVER_REGIONS:
-        run.write_json("regions_map.json", slice_map_spec(r))
+        run.write_json("regions_map.json", slice_map_spec(r, result.boundary))
         figures.insert(
             0,
             Figure(
                 "regions_map.json",
-                f"{r.count} linear regions on the plane, coloured by predicted class. Hover one "
-                "for its activation pattern and class.",
+                f"{r.count} linear regions on the plane, coloured by predicted class"
+                + ("; black lines: the decision boundary" if result.boundary is not None else "")
+                + ". Hover one for its activation pattern and class.",
                 kind="widget",
                 widget="regions-map",
             ),
@@ -73,9 +81,9 @@ def write(result: SliceResult, run: RunDir) -> None:
     )
 
 
-def slice_map_spec(regions: Any) -> dict[str, Any]:
-    """The ``regions-map`` widget's data, each region coloured by its predicted class."""
-    (x0, x1), (y0, y1) = regions.box.tolist()
+def slice_map_spec(regions: Any, boundary: Any = None) -> dict[str, Any]:
+    """The ``regions-map`` widget's data, each region coloured by its predicted class, with the
+    decision boundary's segments as ``lines`` when given and the slice's anchors as dots."""
     classes = regions.predicted_class
     items = [
         {
@@ -86,7 +94,85 @@ def slice_map_spec(regions: Any) -> dict[str, Any]:
         }
         for i, region in enumerate(regions)
     ]
-    return {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t", "regions": items}
+    spec = {**_canvas(regions), "regions": items}
+    if boundary is not None:
+        spec["lines"] = np.round(boundary.segments, 5).tolist()
+    return spec
+
+
+def _canvas(regions: Any) -> dict[str, Any]:
+    """The axes of a regions widget: the slice's box, ``s``/``t`` and its anchors."""
+    (x0, x1), (y0, y1) = regions.box.tolist()
+    spec: dict[str, Any] = {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t"}
+    if regions.slice is not None:
+        spec["anchors"] = regions.slice.anchors.tolist()
+    return spec
+
+
+MAX_SLIDER_REGIONS = 20_000
+"""The slider's frames together hold at most this many polygons (each about 250 bytes of the
+page; our choice: a report of a few MB that a browser redraws at once). A run with more shows
+evenly spaced epochs (first and last always), and its caption says so."""
+
+
+def slider_picks(counts: list[int], cap: int = MAX_SLIDER_REGIONS) -> list[int]:
+    """The snapshots the slider shows: all when their regions fit in ``cap``, else the most
+    evenly spaced ones that fit (first and last kept); [] when even those two do not.
+
+    >>> slider_picks([5, 5, 5, 5], cap=20), slider_picks([5, 5, 5, 5], cap=12)
+    ([0, 1, 2, 3], [0, 3])
+    """
+    n = len(counts)
+    for k in range(n, 1 if n > 1 else 0, -1):
+        picks = sorted(set(np.linspace(0, n - 1, k).round().astype(int).tolist()))
+        if sum(counts[i] for i in picks) <= cap:
+            return picks
+    return []
+
+
+def plane_frames_spec(result: Any, picks: list[int]) -> dict[str, Any]:
+    """The ``regions-frames`` widget's data: the fixed plane's regions (coloured by predicted
+    class, hover for pattern and class) and exact decision boundary at the ``picks`` snapshots,
+    each labelled with its epoch, region count and boundary segments."""
+    frames = []
+    for i in picks:
+        r = result.plane_regions[i]
+        boundary = decision_boundary(r) if r.n_outputs > 1 else None
+        spec = slice_map_spec(r, boundary)
+        info = f"{r.count} regions"
+        if boundary is not None:
+            info += f", {len(boundary.segments)} boundary segments"
+        frame = {"label": f"epoch {result.epochs[i]}", "info": info, "regions": spec["regions"]}
+        frame["lines"] = spec.get("lines", [])
+        frames.append(frame)
+    return {**_canvas(result.plane_regions[picks[-1]]), "frames": frames}
+
+
+def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
+    """The plane at every snapshot under a slider (when the frames fit MAX_SLIDER_REGIONS), else
+    the hover map of the last epoch (when that fits MAX_HOVER_REGIONS)."""
+    picks = slider_picks([r.count for r in result.plane_regions], MAX_SLIDER_REGIONS)
+    if len(picks) < 2:
+        return _last_plane_map(result, run)
+    run.write_json("plane_over_training_frames.json", plane_frames_spec(result, picks))
+    some = (
+        ""
+        if len(picks) == len(result.epochs)
+        else f" ({len(picks)} of the {len(result.epochs)} snapshots, evenly spaced: together "
+        f"they fit the slider's {MAX_SLIDER_REGIONS:,} regions)"
+    )
+    return [
+        Figure(
+            "plane_over_training_frames.json",
+            "The plane through three test images (black dots) at each epoch"
+            f"{some}: every linear region coloured by the class the network predicts there, the "
+            "exact decision boundary in black. Move the slider (or press play) to watch the "
+            "partition change over training; hover a region for its activation pattern and "
+            "class.",
+            kind="widget",
+            widget="regions-frames",
+        )
+    ]
 
 
 def _last_plane_map(result: Any, run: RunDir) -> list[Figure]:
@@ -150,7 +236,7 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 },
             },
             figures=[
-                *_last_plane_map(result, run),
+                *_plane_slider(result, run),
                 Figure(
                     "local_complexity.png",
                     "Mean regions per square over epochs: colour is the layer (the network up "
