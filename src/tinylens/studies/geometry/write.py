@@ -1,4 +1,5 @@
-"""Write a slice study: regions.json, metrics, the picture, the hover map and the section."""
+"""Write the geometry studies: a slice study or a box study (regions.json, metrics, the picture,
+the hover map and the section), and the partition over training's section with its slider."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.geometry import decision_boundary
+from tinylens.geometry import as_affine_net, decision_boundary
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.studies.geometry.result import SliceResult
-from tinylens.studies.regions import MAX_HOVER_REGIONS
 
 __all__ = [
+    "MAX_HOVER_REGIONS",
     "MAX_SLIDER_REGIONS",
     "plane_frames_spec",
+    "regions_map_spec",
     "slice_map_spec",
     "write",
+    "write_box",
     "write_over_training",
 ]
 
@@ -258,3 +261,114 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
         ),
         title=title,
     )
+
+
+def write_box(result: Any, run: RunDir) -> None:
+    """A box study (:class:`~tinylens.studies.geometry.result.RegionsResult`): ``config.yaml``,
+    ``metrics.json``, ``regions.json`` (the ``--json`` schema), a picture (1-D, 2-D), the hover
+    map (2-D, up to MAX_HOVER_REGIONS regions) and one report section."""
+    r = result.regions
+    run.write_yaml("config.yaml", result.config.to_dict())
+    run.write_json("metrics.json", result.metrics)
+    run.write_text("regions.json", r.to_json())
+    figures = []
+    name = Path(result.config.weights).name
+    if r.n_inputs == 2:
+        from tinylens.viz.geometry import plot_regions_2d
+
+        run.save_figure(
+            "regions.png",
+            plot_regions_2d(
+                r.vertices,  # type: ignore[arg-type]
+                r.box,
+                title=f"{name}: {r.count} linear regions",
+            ),
+            dpi=150,
+        )
+        figures.append(
+            Figure(
+                "regions.png",
+                "Every linear region in the box, each in its own colour; the black edges "
+                "are the network's kinks (where some unit switches).",
+            )
+        )
+        if r.count <= MAX_HOVER_REGIONS:
+            run.write_json("regions_map.json", regions_map_spec(r))
+            figures.insert(
+                0,
+                Figure(
+                    "regions_map.json",
+                    f"{r.count} linear regions. Hover one to see its activation pattern "
+                    "and the affine map the network computes there.",
+                    kind="widget",
+                    widget="regions-map",
+                ),
+            )
+    elif r.n_inputs == 1:
+        from tinylens.viz.geometry import plot_pieces_1d
+
+        lo, hi = r.box[0]
+        x = np.unique(np.concatenate([np.linspace(lo, hi, 400), r.intervals.ravel()]))  # type: ignore[union-attr]
+        run.save_figure(
+            "regions.png",
+            plot_pieces_1d(
+                x,
+                r.evaluate(x[:, None]),
+                r.intervals[1:, 0],  # type: ignore[index]
+                title=f"{name}: {r.count} linear pieces",
+            ),
+        )
+        figures.append(Figure("regions.png", "The network with its kinks (dotted)."))
+    rows = []
+    for region in list(r)[:20]:
+        row: list[Any] = [region.index, region.pattern, "; ".join(region.formula())]
+        if r.n_inputs <= 2:
+            row.append(region.volume)
+        rows.append(row)
+    columns = ["region", "pattern", "affine map"] + (
+        ["area" if r.n_inputs == 2 else "length"] if r.n_inputs <= 2 else []
+    )
+    section = Section(
+        id="regions",
+        title=f"Linear regions of {name}",
+        summary=(
+            f"The {'-'.join(map(str, as_affine_net(r.net).sizes))} network is affine on "
+            f"each of {r.count} regions of the box {r.box.tolist()} (exact enumeration, "
+            f"method {r.method!r}, {result.seconds:.3g} s). Counting layer by layer, the "
+            f"sub-networks have {', '.join(map(str, r.counts_per_layer))} regions. Every "
+            "region's pattern, affine map and geometry are in regions.json."
+        ),
+        metrics={k: v for k, v in result.metrics.items() if not isinstance(v, list)},
+        figures=figures,
+        tables=[
+            Table(
+                "regions",
+                columns,
+                rows,
+                note=f"the first {len(rows)} of {r.count}, by pattern"
+                if r.count > len(rows)
+                else "",
+            )
+        ],
+        config=result.config.to_dict(),
+    )
+    run.add_section(section, title=f"tinylens regions: {name}")
+
+
+MAX_HOVER_REGIONS = 5000
+"""Above this many regions the report shows only the picture (the SVG would grow too large)."""
+
+
+def regions_map_spec(regions: Any) -> dict[str, Any]:
+    """The report's ``regions-map`` widget data for a 2-D :class:`RegionSet`."""
+    (x0, x1), (y0, y1) = regions.box.tolist()
+    names = as_affine_net(regions.net).names
+    items = []
+    for region in regions:
+        tip = f"region {region.index}\npattern {region.pattern}\n" + "\n".join(
+            region.formula(digits=4)
+        )
+        if region.area is not None:
+            tip += f"\narea {region.area:.4g}"
+        items.append({"vertices": np.round(region.vertices, 5).tolist(), "tip": tip})
+    return {"box": [x0, x1, y0, y1], "xlabel": names[0], "ylabel": names[1], "regions": items}
