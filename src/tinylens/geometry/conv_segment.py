@@ -24,6 +24,7 @@ bounded for the MNIST CNN (``2 x 6272`` floats per interval after its first conv
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -152,8 +153,14 @@ def _merge(
     return merged, root[start], code[start]
 
 
-def _blocks(n: int, size: int = CHUNK) -> list[slice]:
-    return [slice(i, i + size) for i in range(0, n, size)]
+def _each_piece(root: np.ndarray, n_parents: int, parents: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For every entry ``parents[i]`` (a parent interval), the pieces it was broken into:
+    ``(piece index, i)`` pairs. ``root`` (the pieces' parents) is sorted, as _pieces gives it."""
+    start = np.searchsorted(root, np.arange(n_parents))
+    n = np.bincount(root, minlength=n_parents)[parents]
+    first = np.repeat(np.cumsum(n) - n, n)
+    which = np.repeat(np.arange(len(parents)), n)
+    return np.repeat(start[parents], n) + np.arange(int(n.sum())) - first, which
 
 
 def _kink(ends: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,14 +173,15 @@ def _kink(ends: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     rows, units = np.nonzero(split)
     cuts = -h[rows, units] / g[rows, units] + 0.0  # + 0.0: no -0.0 breakpoint
     pieces, root = _pieces(ends, rows, cuts)
-    bits = np.empty((len(pieces), h.shape[1]), dtype=np.uint8)
-    for b in _blocks(len(pieces)):
-        # each unit keeps one sign on a piece: read it at the end where |z| is largest (a unit
-        # zero on the whole piece, within eps, is on the z <= 0 branch: relu(0) = 0)
-        r, e = root[b], pieces[b]
-        za, zb = h[r] + g[r] * e[:, :1], h[r] + g[r] * e[:, 1:]
-        far = np.where(np.abs(zb) >= np.abs(za), zb, za)
-        bits[b] = far > eps[r]
+    # a unit that does not split an interval keeps one sign on it: read it at the end where
+    # |z| is largest (zero on the whole interval, within eps: the z <= 0 branch, relu(0) = 0)
+    far = np.where(np.abs(zb) >= np.abs(za), zb, za)
+    bits = (far > eps).astype(np.uint8)[root]
+    # a unit that splits it: its sign on each piece (away from its root, at the far end)
+    p, i = _each_piece(root, len(ends), rows)
+    r, u = rows[i], units[i]
+    za, zb = h[r, u] + g[r, u] * pieces[p, 0], h[r, u] + g[r, u] * pieces[p, 1]
+    bits[p, u] = np.where(np.abs(zb) >= np.abs(za), zb, za) > eps[r, u]
     return _merge(pieces, root, bits)
 
 
@@ -185,7 +193,7 @@ def _max(
     h, g = P[:, 0], P[:, 1]
     size = np.abs(h) + np.abs(g) * np.abs(ends).max(axis=1)[:, None, None]
     k = windows.shape[1]
-    rows_all, cuts_all = [], []
+    rows_all, w_all, cuts_all = [], [], []
     for a in range(k):
         for b in range(a + 1, k):
             dh, dg = h[..., a] - h[..., b], g[..., a] - g[..., b]  # (R, n_windows)
@@ -199,12 +207,24 @@ def _max(
             top = z.max(axis=1) - SIDE_RTOL_1D * size[rows, w].max(axis=1)
             on_top = (z[:, a] >= top) & (z[:, b] >= top)
             rows_all.append(rows[on_top])
+            w_all.append(w[on_top])
             cuts_all.append(t[on_top])
-    pieces, root = _pieces(ends, np.concatenate(rows_all), np.concatenate(cuts_all))
-    winner = np.empty((len(pieces), len(windows)), dtype=np.uint8)
-    for b in _blocks(len(pieces)):
-        r = root[b]
-        z = h[r] + g[r] * pieces[b].mean(axis=1)[:, None, None]  # (m, n_windows, k)
-        tol = SIDE_RTOL_1D * size[r]
-        winner[b] = (z >= z.max(axis=2, keepdims=True) - tol).argmax(axis=2)
+    rows, ws = np.concatenate(rows_all), np.concatenate(w_all)
+    pieces, root = _pieces(ends, rows, np.concatenate(cuts_all))
+
+    def winners(r: np.ndarray, w: Any, t: np.ndarray) -> np.ndarray:
+        """The first piece within tolerance of the window's max at ``t``."""
+        z = h[r, w] + g[r, w] * t
+        tol = SIDE_RTOL_1D * size[r, w]
+        return (z >= z.max(axis=-1, keepdims=True) - tol).argmax(axis=-1)
+
+    # a window with no crossing at its top keeps one winner on the interval: read it at the
+    # middle; a window with one: its winner on each piece, at the piece's middle
+    every = np.arange(len(ends))
+    winner = winners(every, slice(None), ends.mean(axis=1)[:, None, None]).astype(np.uint8)
+    winner = winner[root]
+    pairs = np.unique(rows * len(windows) + ws)
+    p, i = _each_piece(root, len(ends), pairs // len(windows))
+    r, w = root[p], (pairs % len(windows))[i]
+    winner[p, w] = winners(r, w, pieces[p].mean(axis=1)[:, None])
     return _merge(pieces, root, winner)
