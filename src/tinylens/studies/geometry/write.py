@@ -112,10 +112,10 @@ def _canvas(regions: Any) -> dict[str, Any]:
     return spec
 
 
-MAX_SLIDER_REGIONS = 20_000
-"""The slider's frames together hold at most this many polygons (each about 250 bytes of the
-page; our choice: a report of a few MB that a browser redraws at once). A run with more shows
-evenly spaced epochs (first and last always), and its caption says so."""
+MAX_SLIDER_REGIONS = 10_000
+"""The slider's frames together hold at most this many polygons (about 500 bytes each in the
+page, hover tip included; our choice: at most a 5 MB page, which a browser redraws at once). A
+run with more shows evenly spaced epochs (first and last always), and its caption says so."""
 
 
 def slider_picks(counts: list[int], cap: int = MAX_SLIDER_REGIONS) -> list[int]:
