@@ -251,3 +251,32 @@ def test_regions_command_on_a_cnn_segment(tmp_path, capsys):
     assert saved["count"] == want.count and saved["n_inputs"] == 1
     assert [r["interval"] for r in saved["regions"]] == want.intervals.tolist()
     assert (out / "regions.png").stat().st_size > 1000 and (out / "index.html").exists()
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_image_region_sets_share_the_region_set_surface(dim):
+    """The shared base: the same repr, card, table, figure and JSON as a RegionSet, on a
+    segment and on a plane of a conv net (each number against the set's own arrays)."""
+    model = tiny_cnn(0)
+    rng = np.random.default_rng(3)
+    a, b, c = rng.normal(size=(3, 9)) * 3
+    regions = linear_regions(
+        model, slice=Slice.segment(a, b) if dim == 1 else Slice.through(a, b, c)
+    )
+    assert repr(regions).startswith(f"ImageRegionSet(count={regions.count}, n_inputs={dim}, ")
+    assert len(repr(regions)) < 200 and len(repr(regions[0])) < 120
+    assert "ImageRegionSet" in regions._repr_html_()
+    frame = regions.to_pandas()
+    size = "length" if dim == 1 else "area"
+    assert frame["pattern"].tolist() == regions.pattern_strings
+    assert frame[size].sum() == pytest.approx(1.0 if dim == 1 else 0.5, rel=1e-12)
+    assert frame["predicted_class"].tolist() == regions.predicted_class.tolist()
+    assert regions.plot().axes
+    saved = json.loads(regions.to_json())
+    assert saved["n_inputs"] == dim and len(saved["regions"]) == regions.count
+    assert ("interval" if dim == 1 else "vertices") in saved["regions"][0]
+    # evaluate rebuilds the network from the regions' maps: torch at the interior points
+    with torch.no_grad():
+        x = torch.from_numpy(regions.slice.to_input(regions.interior_points))
+        want = model(x.reshape(-1, 1, 3, 3)).numpy()
+    np.testing.assert_allclose(regions.evaluate(regions.interior_points), want, rtol=TORCH_RTOL)

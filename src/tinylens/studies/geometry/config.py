@@ -25,7 +25,7 @@ class SliceStudyConfig:
     Attributes
     ----------
     weights : str
-        A tinylens weights file (a piecewise-linear MLP).
+        A tinylens weights file: a piecewise-linear MLP, or a CNN (conv, ReLU, max pool).
     through : tuple of int
         Two indices (a segment) or three (the plane through them), into ``data``'s test set.
         Empty when ``plane`` is given.
