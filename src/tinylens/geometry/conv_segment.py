@@ -74,7 +74,7 @@ def split_image_segment(
         From :func:`~tinylens.geometry.conv_layers.image_layers`.
     origin, direction : arrays of shape (n_inputs,)
     """
-    M = np.stack([origin, direction]).astype(np.float64)[None]  # (1, 2, n_inputs)
+    M: np.ndarray = np.stack([origin, direction]).astype(np.float64)[None]  # (1, 2, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
     counts = dict.fromkeys(nonlinear, 0)
     done: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -84,7 +84,7 @@ def split_image_segment(
     ]
     while todo:
         level, ends, codes, maps = todo.pop()
-        M = maps() if callable(maps) else maps
+        M = maps() if callable(maps) else maps  # type: ignore[assignment]
         while level < len(steps) and steps[level].kind == "affine":
             M = _affine(steps[level], M)
             level += 1

@@ -279,7 +279,7 @@ def write_box(result: Any, run: RunDir) -> None:
         run.save_figure(
             "regions.png",
             plot_regions_2d(
-                r.vertices,  # type: ignore[arg-type]
+                r.vertices,
                 r.box,
                 title=f"{name}: {r.count} linear regions",
             ),
@@ -308,13 +308,13 @@ def write_box(result: Any, run: RunDir) -> None:
         from tinylens.viz.geometry import plot_pieces_1d
 
         lo, hi = r.box[0]
-        x = np.unique(np.concatenate([np.linspace(lo, hi, 400), r.intervals.ravel()]))  # type: ignore[union-attr]
+        x = np.unique(np.concatenate([np.linspace(lo, hi, 400), r.intervals.ravel()]))
         run.save_figure(
             "regions.png",
             plot_pieces_1d(
                 x,
                 r.evaluate(x[:, None]),
-                r.intervals[1:, 0],  # type: ignore[index]
+                r.intervals[1:, 0],
                 title=f"{name}: {r.count} linear pieces",
             ),
         )
