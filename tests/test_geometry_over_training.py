@@ -146,8 +146,10 @@ def test_cli_geometry_writes_the_csv_and_section_and_refuses_layernorm(tmp_path,
     sections = json.loads((out / "report.json").read_text())["sections"]
     assert "local-complexity" in [s["id"] for s in sections]
     assert (out / "local_complexity.png").stat().st_size > 0
-    hover = json.loads((out / "plane_over_training_map.json").read_text())
-    assert len(hover["regions"]) == lc["plane_regions"][-1]  # the last epoch's plane
+    # the slider: the plane at every epoch (its last frame is the last epoch's hover map)
+    frames = json.loads((out / "plane_over_training_frames.json").read_text())["frames"]
+    assert [len(f["regions"]) for f in frames] == lc["plane_regions"]
+    assert [f["label"] for f in frames] == [f"epoch {e}" for e in lc["epochs"]]
 
     bad = tmp_path / "bad"
     argv = ["mnist", "--quick", "--variant", "layernorm", "--geometry", "--out", str(bad)]

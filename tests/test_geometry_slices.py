@@ -193,6 +193,10 @@ def test_the_study_and_command_on_digits(tmp_path, capsys):
     assert saved["count"] == result.regions.count
     spec = json.loads((out / "regions_map.json").read_text())
     assert [r["color"] for r in spec["regions"]] == result.regions.predicted_class.tolist()
+    # the decision boundary is drawn on the hover map, rounded to 5 decimals as the polygons
+    assert len(spec["lines"]) == len(result.boundary.segments) > 0
+    np.testing.assert_allclose(spec["lines"], result.boundary.segments, atol=5e-6)
+    assert spec["anchors"] == [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     assert (out / "regions.png").stat().st_size > 1000
     capsys.readouterr()
     for bad in (

@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.box is None:
         return run_slice(args)
-    from tinylens.studies.regions import RegionsStudyConfig, run_regions
+    from tinylens.studies.geometry import RegionsStudyConfig, run_regions, write_box
 
     cfg = RegionsStudyConfig(args.weights, args.box, args.method)
     cfg.check()  # a bad file or box is reported before any run directory is made
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with open_run(args, "regions") as run_dir:
         result = run_regions(cfg)
-        result.save(run_dir)
+        write_box(result, run_dir)
     path = run_dir.path
     m = result.metrics
     if args.json:

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from tinylens.errors import ConfigError, ShapeError
-from tinylens.geometry import region_views
+from tinylens.errors import ConfigError
 from tinylens.geometry._affine import (
     PiecewiseStack,
     forward_patterns,
     pattern_maps,
     piecewise_stack,
 )
+from tinylens.geometry.region_base import BaseRegion, BaseRegionSet
 
 __all__ = ["CONTAINS_RTOL", "Region", "RegionSet", "pattern_strings"]
 
@@ -30,7 +28,7 @@ region (``relu(a) - relu(a)``) does not make its tiny row impossible to satisfy.
 
 
 # -- regions -------------------------------------------------------------------------------------
-class Region:
+class Region(BaseRegion):
     """One linear region: a convex polytope on which the network is the affine map ``W x + c``.
 
     A light view into its :class:`RegionSet`; obtain it by indexing, iterating or
@@ -59,18 +57,8 @@ class Region:
         Length, area, or (n-D, computed on first use with Qhull) volume.
     """
 
-    __slots__ = ("_set", "index")
-
-    def __init__(self, region_set: RegionSet, index: int) -> None:
-        self._set, self.index = region_set, index
-
-    @property
-    def pattern(self) -> str:
-        return self._set.pattern_strings[self.index]
-
-    @property
-    def pattern_array(self) -> np.ndarray:
-        return self._set.patterns[self.index]
+    __slots__ = ()
+    _set: RegionSet
 
     @property
     def A(self) -> np.ndarray:
@@ -79,32 +67,6 @@ class Region:
     @property
     def b(self) -> np.ndarray:
         return self._set.hrep()[1][self.index]
-
-    @property
-    def W(self) -> np.ndarray:
-        return self._set.W[self.index]
-
-    @property
-    def c(self) -> np.ndarray:
-        return self._set.c[self.index]
-
-    @property
-    def interior_point(self) -> np.ndarray:
-        return self._set.interior_points[self.index]
-
-    @property
-    def vertices(self) -> np.ndarray | None:
-        if self._set.vertices is None:
-            return None
-        return self._set.vertices[self.index]
-
-    @property
-    def area(self) -> float | None:
-        return float(self._set.volumes()[self.index]) if self._set.n_inputs == 2 else None
-
-    @property
-    def volume(self) -> float:
-        return float(self._set.volumes()[self.index])
 
     def contains(self, x: Any, rtol: float = CONTAINS_RTOL) -> bool | np.ndarray:
         """Whether ``x`` (shape (d,) or (n, d)) satisfies ``A x <= b`` up to ``rtol``."""
@@ -154,24 +116,8 @@ class Region:
             lines.append(text)
         return lines
 
-    def to_dict(self, *, hrep: bool | None = None) -> dict[str, Any]:
-        """JSON-ready: ``pattern``, ``affine`` ``{"W", "c"}``, and ``vertices`` + ``area`` (2-D),
-        ``interval`` + ``length`` (1-D), or ``inequalities`` ``{"A", "b"}`` + ``interior_point``
-        (n-D, and on request with ``hrep=True``)."""
-        return region_views.region_dict(self, hrep=hrep)
 
-    @property
-    def predicted_class(self) -> int:
-        """The top output at the interior point (one output: 1 where it is positive)."""
-        return int(self._set.predicted_class[self.index])
-
-    def __repr__(self) -> str:
-        d = self._set.n_inputs
-        size = f", {'length' if d == 1 else 'area'}={self.volume:.4g}" if d <= 2 else ""
-        return f"Region({self.index}, pattern={self.pattern!r}, class={self.predicted_class}{size})"
-
-
-class RegionSet:
+class RegionSet(BaseRegionSet):
     """Every linear region of a network on a box (see :func:`linear_regions`).
 
     Iterating gives :class:`Region` objects, left to right in 1-D and sorted by pattern
@@ -199,7 +145,14 @@ class RegionSet:
         What the network applies after ``W x + c`` (``identity`` for a linear output).
     n_lp : int
         Linear programs solved (arrangement only).
+
+    The collection, ``predicted_class``, ``region_of``, ``evaluate``, ``decision_boundary``
+    and the exports (``to_dict``, ``to_json``, ``to_pandas``, ``plot``, the notebook card) are
+    shared with :class:`~tinylens.geometry.ImageRegionSet`
+    (:class:`~tinylens.geometry.region_base.BaseRegionSet`).
     """
+
+    region_type = Region
 
     def __init__(
         self,
@@ -228,7 +181,7 @@ class RegionSet:
         self.output_activation = stack.readout_activation
         self.counts_per_layer = counts_per_layer
         self.n_lp = n_lp
-        self.slice: Any = None  # the Slice when the regions are of a slice (slice coordinates)
+        self.slice = None  # the Slice when the regions are of a slice (slice coordinates)
         # A canonical order that does not depend on the algorithm: left to right in 1-D, by
         # pattern otherwise.
         strings = pattern_strings(patterns)
@@ -252,46 +205,6 @@ class RegionSet:
         self._reach = np.abs(box).max(axis=1)
         self._hrep: tuple[np.ndarray, np.ndarray] | None = None
         self._row_scale = np.zeros((0, 0))  # set with the H-representation
-
-    # -- the collection --------------------------------------------------------------------------
-    @property
-    def count(self) -> int:
-        return len(self.pattern_strings)
-
-    @property
-    def n_inputs(self) -> int:
-        return int(self.box.shape[0])
-
-    @property
-    def n_outputs(self) -> int:
-        return int(self.W.shape[1])
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self) -> Iterator[Region]:
-        return (Region(self, i) for i in range(self.count))
-
-    def __getitem__(self, i: int) -> Region:
-        if not -self.count <= i < self.count:
-            raise IndexError(f"region {i} out of range; there are {self.count}")
-        return Region(self, i % self.count)
-
-    def __repr__(self) -> str:
-        return (
-            f"RegionSet(count={self.count}, n_inputs={self.n_inputs}, method={self.method!r}, "
-            f"counts_per_layer={list(self.counts_per_layer)})"
-        )
-
-    @property
-    def predicted_class(self) -> np.ndarray:
-        """The top output at each region's interior point, shape (count,), int (with one
-        output: 1 where it is positive). A region the decision boundary crosses holds more
-        than one class: see :func:`~tinylens.geometry.decision_boundary`."""
-        out = np.einsum("nod,nd->no", self.W, self.interior_points) + self.c
-        if out.shape[1] == 1:
-            return (out[:, 0] > 0).astype(np.int64)
-        return out.argmax(axis=1)
 
     def by_pattern(self, pattern: str) -> Region:
         """The region with activation pattern ``pattern`` (a 0/1 string)."""
@@ -380,18 +293,6 @@ class RegionSet:
         hs = HalfspaceIntersection(np.hstack([A, -b[:, None]]), centre)
         return float(ConvexHull(hs.intersections).volume * np.prod(half))
 
-    # -- points ----------------------------------------------------------------------------------
-    def _points(self, x: Any) -> np.ndarray:
-        X = np.asarray(x, dtype=np.float64)
-        if X.ndim == 1:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise ShapeError(
-                f"points have shape {np.shape(x)}; expected ({self.n_inputs},) or "
-                f"(n, {self.n_inputs})"
-            )
-        return X
-
     def locate(self, X: Any) -> np.ndarray:
         """The index of the region holding each point; -1 for points outside the box.
 
@@ -427,65 +328,6 @@ class RegionSet:
         A, b = self.hrep()
         violation = (A @ x - b) / np.maximum(self._row_scale, np.finfo(float).tiny)
         return int(np.argmin(violation.max(axis=1)))
-
-    def region_of(self, x: Any) -> Region:
-        """The region holding the point ``x`` (shape (n_inputs,)).
-
-        Raises
-        ------
-        ConfigError
-            ``x`` lies outside the box.
-        """
-        X = self._points(x)
-        if len(X) != 1:
-            raise ShapeError(f"region_of takes one point; use locate for {len(X)} points")
-        i = int(self.locate(X)[0])
-        if i < 0:
-            raise ConfigError(
-                f"point {X[0].tolist()} lies outside the box {self.box.tolist()}; "
-                "enumerate the regions of a larger box"
-            )
-        return Region(self, i)
-
-    def evaluate(self, X: Any) -> np.ndarray:
-        """The network's output rebuilt from the regions' affine maps, shape (n, n_outputs).
-
-        Equal to the network (up to rounding) inside the box; NaN outside it.
-        """
-        X = self._points(X)
-        idx = self.locate(X)
-        out = np.full((len(X), self.n_outputs), np.nan)
-        ok = idx >= 0
-        out[ok] = np.einsum("nod,nd->no", self.W[idx[ok]], X[ok]) + self.c[idx[ok]]
-        return out
-
-    # -- export and display (tinylens.geometry.region_views) -------------------------------------
-    def to_dict(self, *, hrep: bool | None = None) -> dict[str, Any]:
-        """The JSON schema of ``tinylens regions --json``.
-
-        ``{"count", "n_inputs", "n_outputs", "box", "units", "output_activation",
-        "counts_per_layer", "regions": [Region.to_dict(), ...]}``
-        """
-        return region_views.to_dict(self, hrep=hrep)
-
-    def to_json(self, *, hrep: bool | None = None, indent: int | None = None) -> str:
-        # allow_nan=False: NaN and Infinity are not JSON; linear_regions refuses the networks
-        # and boxes that would produce them, so this only guards against a future bug.
-        return json.dumps(self.to_dict(hrep=hrep), indent=indent, allow_nan=False)
-
-    def to_pandas(self, *, volumes: bool | None = None) -> Any:
-        """One row per region: ``pattern``, ``predicted_class``, ``length`` / ``area`` /
-        ``volume`` (n-D: once computed, or with ``volumes=True``) and the interior point, one
-        column per input. Needs pandas (``pip install pandas``)."""
-        return region_views.to_pandas(self, volumes=volumes)
-
-    def plot(self, ax: Any = None) -> Any:
-        """A matplotlib Figure: 2-D regions coloured by predicted class, the 1-D function with
-        its kinks, or (n-D) a histogram of the regions' volumes by class."""
-        return region_views.plot(self, ax)
-
-    def _repr_html_(self) -> str:
-        return region_views.card(self)
 
 
 def pattern_strings(patterns: np.ndarray) -> list[str]:

@@ -160,7 +160,7 @@ def card(regions: Any) -> str:
     if regions.n_lp:
         numbers["linear programs"] = regions.n_lp
     figure = plot(regions) if regions.n_inputs <= 2 else None
-    return html_card("RegionSet", numbers, table(regions), figure, max_rows=MAX_ROWS)
+    return html_card(type(regions).__name__, numbers, table(regions), figure, max_rows=MAX_ROWS)
 
 
 def _cell(value: Any) -> str:

@@ -87,7 +87,7 @@ def _basis(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
 
 
 def _regions(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
-    from tinylens.studies.regions import RegionsStudyConfig, run_regions
+    from tinylens.studies.geometry import RegionsStudyConfig, run_regions
     from tinylens.studies.train import TrainStudyConfig, run_train
     from tinylens.training import TrainConfig
 

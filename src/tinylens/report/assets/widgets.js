@@ -1,8 +1,8 @@
 /* tinylens report widgets: dependency-free SVG charts, inlined into every report so it opens
  * offline from file://. Each widget is a <div class="tl-widget" data-kind="..."> followed by a
  * <script type="application/json"> holding its data. Kinds: frames-chart (lines over a shared x
- * axis, one set per frame, with a slider), regions-map (polygons with hover), circuit (a layered
- * network with its weights). */
+ * axis, one set per frame, with a slider), regions-map (polygons with hover), regions-frames (a
+ * regions map per frame, with a slider), circuit (a layered network with its weights). */
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
@@ -118,16 +118,12 @@
     }
     var lineGroup = el("g", {}, plot), pointGroup = el("g", {}, svg);
     var tip = tooltip(box);
-    var controls = html("div", "tl-controls", root);
-    var play = html("button", "tl-play", controls, "\u25B6");
-    var slider = html("input", "tl-slider", controls);
-    slider.type = "range"; slider.min = 0; slider.max = frames.length - 1; slider.step = 1;
-    var label = html("span", "tl-frame-label", controls);
+    var label = frameControls(root, frames.length, function (i) { draw(i); });
     var legend = html("div", "tl-legend", root);
     var paths = [];
     function draw(i) {
       var f = frames[i];
-      label.textContent = f.label + (f.info ? "  \u00B7  " + f.info : "");
+      label.textContent = frameLabel(f);
       f.lines.forEach(function (line, j) {
         if (!paths[j]) { paths[j] = el("path", {}, lineGroup); }
         var kind = line.kind || "main";
@@ -153,36 +149,71 @@
         s.setAttribute("data-kind", item.kind);
       });
     }
+    startAt(root, spec, frames.length);
+  }
+
+  function frameLabel(f) { return f.label + (f.info ? "  \u00B7  " + f.info : ""); }
+  /* A play button, a slider over frames 0..n-1 and a label; draw(i) redraws frame i. Returns
+   * the label element. startAt() then shows the initial frame (the last by default). */
+  function frameControls(root, n, draw) {
+    var controls = html("div", "tl-controls", root);
+    var play = html("button", "tl-play", controls, "\u25B6");
+    var slider = html("input", "tl-slider", controls);
+    slider.type = "range"; slider.min = 0; slider.max = n - 1; slider.step = 1;
+    var label = html("span", "tl-frame-label", controls);
     slider.addEventListener("input", function () { draw(+slider.value); });
     var timer = null;
     play.addEventListener("click", function () {
       if (timer) { clearInterval(timer); timer = null; play.textContent = "\u25B6"; return; }
       play.textContent = "\u23F8";
       timer = setInterval(function () {
-        var next = (+slider.value + 1) % frames.length;
+        var next = (+slider.value + 1) % n;
         slider.value = next; draw(next);
-        if (next === frames.length - 1) { clearInterval(timer); timer = null; play.textContent = "\u25B6"; }
+        if (next === n - 1) { clearInterval(timer); timer = null; play.textContent = "\u25B6"; }
       }, 250);
     });
-    var start = spec.initial !== undefined ? spec.initial : frames.length - 1;
-    slider.value = start; draw(start);
+    root._tlShow = function (i) { slider.value = i; draw(i); };
+    return label;
   }
+  function startAt(root, spec, n) { root._tlShow(spec.initial !== undefined ? spec.initial : n - 1); }
 
-  /* regions-map: {box: [x0, x1, y0, y1], xlabel, ylabel, regions: [{vertices: [[x, y]...], tip}],
-   * lines?: [[[x, y], [x, y]]...]} */
-  function regionsMap(root, spec) {
+  /* regions-map: {box: [x0, x1, y0, y1], xlabel, ylabel, regions: [{vertices: [[x, y]...], tip,
+   * color?}], lines?: [[[x, y], [x, y]]...] (drawn on top: the decision boundary), anchors?:
+   * [[x, y]...] (the inputs the slice passes through, as dots)} */
+  function regionsCanvas(root, spec) {
     var size = 520, m = { l: 50, r: 12, t: 12, b: 40 };
     var b = spec.box, sx = linear(b[0], b[1], m.l, size - m.r), sy = linear(b[2], b[3], size - m.b, m.t);
     var box = html("div", "tl-chart", root);
     var svg = el("svg", { viewBox: "0 0 " + size + " " + size, width: "100%", "class": "tl-svg tl-square" }, box);
     axes(svg, sx, sy, [b[0], b[1]], [b[2], b[3]], m, size, size, spec.xlabel, spec.ylabel);
-    var tip = tooltip(box), g = el("g", {}, svg);
-    spec.regions.forEach(function (r, i) {
-      var pts = r.vertices.map(function (v) { return sx(v[0]).toFixed(2) + "," + sy(v[1]).toFixed(2); }).join(" ");
-      var poly = el("polygon", { points: pts, "class": "tl-region" }, g);
-      poly.style.fill = PALETTE[(r.color !== undefined ? r.color : i) % PALETTE.length];
-      hoverable(poly, tip, r.tip);
+    var tip = tooltip(box), g = el("g", {}, svg), top = el("g", {}, svg);
+    (spec.anchors || []).forEach(function (a) {
+      el("circle", { cx: sx(a[0]), cy: sy(a[1]), r: 4, "class": "tl-anchor" }, top);
     });
+    return function draw(regions, lines) {
+      while (g.firstChild) { g.removeChild(g.firstChild); }
+      regions.forEach(function (r, i) {
+        var pts = r.vertices.map(function (v) { return sx(v[0]).toFixed(2) + "," + sy(v[1]).toFixed(2); }).join(" ");
+        var poly = el("polygon", { points: pts, "class": "tl-region" }, g);
+        poly.style.fill = PALETTE[(r.color !== undefined ? r.color : i) % PALETTE.length];
+        hoverable(poly, tip, r.tip);
+      });
+      (lines || []).forEach(function (s) {
+        el("line", { x1: sx(s[0][0]), y1: sy(s[0][1]), x2: sx(s[1][0]), y2: sy(s[1][1]), "class": "tl-boundary" }, g);
+      });
+    };
+  }
+  function regionsMap(root, spec) { regionsCanvas(root, spec)(spec.regions, spec.lines); }
+
+  /* regions-frames: {box, xlabel, ylabel, anchors?, initial?, frames: [{label, info?, regions,
+   * lines?}]}: one regions map per frame (e.g. the plane at each epoch), with a slider. */
+  function regionsFrames(root, spec) {
+    var draw = regionsCanvas(root, spec), frames = spec.frames;
+    var label = frameControls(root, frames.length, function (i) {
+      label.textContent = frameLabel(frames[i]);
+      draw(frames[i].regions, frames[i].lines);
+    });
+    startAt(root, spec, frames.length);
   }
 
   /* circuit: {input_names, layers: [{weight: [[...]], bias: [...], activation}], title?} */
@@ -267,8 +298,8 @@
                         { name: "data", kind: "data" }] });
   }
 
-  var KINDS = { "frames-chart": framesChart, "regions-map": regionsMap, "circuit": circuit,
-                "basis": basis };
+  var KINDS = { "frames-chart": framesChart, "regions-map": regionsMap,
+                "regions-frames": regionsFrames, "circuit": circuit, "basis": basis };
   function init() {
     var widgets = document.querySelectorAll(".tl-widget");
     for (var i = 0; i < widgets.length; i++) {

@@ -1,14 +1,17 @@
-"""The slice study's settings: which network, which inputs, which slice."""
+"""The geometry studies' settings: the slice study (which network, which inputs, which slice)
+and the box study behind ``tinylens regions --box`` (which network, which box)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from tinylens.errors import ConfigError, reject_unknown_keys
+import numpy as np
+
+from tinylens.errors import ConfigError, UnknownNameError, reject_unknown_keys
 from tinylens.geometry.regions import METHODS
 
-__all__ = ["SLICE_DATASETS", "SliceStudyConfig"]
+__all__ = ["SLICE_DATASETS", "RegionsStudyConfig", "SliceStudyConfig"]
 
 SLICE_DATASETS = ("mnist", "digits")
 """Where ``through`` and ``plane`` indices point: the MNIST test set (10,000 images, as
@@ -22,7 +25,7 @@ class SliceStudyConfig:
     Attributes
     ----------
     weights : str
-        A tinylens weights file (a piecewise-linear MLP).
+        A tinylens weights file: a piecewise-linear MLP, or a CNN (conv, ReLU, max pool).
     through : tuple of int
         Two indices (a segment) or three (the plane through them), into ``data``'s test set.
         Empty when ``plane`` is given.
@@ -66,12 +69,8 @@ class SliceStudyConfig:
                 f"--through repeats an index: {list(self.through)}; give distinct ones"
             )
         if self.data not in SLICE_DATASETS:
-            from tinylens.errors import UnknownNameError
-
             raise UnknownNameError("slice dataset", self.data, SLICE_DATASETS)
         if self.method not in METHODS:
-            from tinylens.errors import UnknownNameError
-
             raise UnknownNameError("region method", self.method, METHODS)
         if not self.margin >= 0:
             raise ConfigError(f"margin must be >= 0, got {self.margin}")
@@ -87,3 +86,32 @@ class SliceStudyConfig:
         out = asdict(self)
         out["through"] = list(self.through)
         return out
+
+
+@dataclass(frozen=True)
+class RegionsStudyConfig:
+    """A weights file, a box (flat ``lo, hi, lo, hi, ...``) and the enumeration method."""
+
+    weights: str
+    box: tuple[float, ...]
+    method: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise UnknownNameError("region method", self.method, METHODS)
+        object.__setattr__(self, "box", tuple(float(v) for v in self.box))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weights": self.weights, "box": list(self.box), "method": self.method}
+
+    def check(self) -> tuple[Any, np.ndarray]:
+        """Load the network and check the box against it: ``(AffineNet, box array)``.
+
+        Raises WeightsFileError, ShapeError or ConfigError (a bad box, a hidden activation
+        that is not piecewise linear) with one line.
+        """
+        from tinylens.geometry import as_box
+        from tinylens.geometry.regions import check_piecewise_linear
+
+        net = check_piecewise_linear(self.weights)
+        return net, as_box(self.box, net.n_inputs)

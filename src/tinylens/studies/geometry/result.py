@@ -1,4 +1,5 @@
-"""The slice study's result: regions, classes and boundary, showable in a notebook."""
+"""The geometry studies' results: the slice study's regions, classes and boundary, showable in a
+notebook, and the box study's regions (``tinylens regions --box``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.studies.geometry.config import SliceStudyConfig
+from tinylens.studies.geometry.config import RegionsStudyConfig, SliceStudyConfig
 
-__all__ = ["SliceResult"]
+__all__ = ["RegionsResult", "SliceResult"]
 
 
 @dataclass
@@ -132,3 +133,32 @@ class SliceResult:
             for k, v in m.items()
         )
         return f"<div><b>SliceResult</b>: {html.escape(self._where())}<table>{rows}</table></div>"
+
+
+@dataclass
+class RegionsResult:
+    """Every linear region of a network in a box, and the seconds the enumeration took."""
+
+    config: RegionsStudyConfig
+    regions: Any  # RegionSet
+    seconds: float
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        r = self.regions
+        return {
+            "count": r.count,
+            "n_inputs": r.n_inputs,
+            "units": len(r.units),
+            "counts_per_layer": list(r.counts_per_layer),
+            "method": r.method,
+            "seconds": self.seconds,
+            "regions_per_second": r.count / self.seconds if self.seconds > 0 else None,
+        }
+
+    def save(self, run: Any) -> None:
+        """Write ``regions.json`` (the ``--json`` schema), a picture (1-D, 2-D) and a report
+        section (:func:`~tinylens.studies.geometry.write.write_box`)."""
+        from tinylens.studies.geometry.write import write_box
+
+        write_box(self, run)

@@ -1,4 +1,13 @@
-"""Compute a slice study: load the network and the inputs, enumerate, find the boundary."""
+"""Compute the geometry studies: a slice study (load the network and the inputs, enumerate, find
+the boundary) or a box study (``tinylens regions --box``: load, check the box, enumerate).
+
+>>> import tempfile, pathlib, tinylens as tl
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "net.safetensors"
+>>> _ = tl.save(tl.MLP([2, 4, 1], rng=0, init="torch"), path)
+>>> result = run_regions(RegionsStudyConfig(str(path), (-1.0, 1.0, -1.0, 1.0)))
+>>> result.regions.count == len(result.regions.to_dict()["regions"])
+True
+"""
 
 from __future__ import annotations
 
@@ -10,10 +19,10 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.geometry import Slice, decision_boundary, is_image_net, linear_regions
 from tinylens.geometry.regions import check_piecewise_linear
-from tinylens.studies.geometry.config import SliceStudyConfig
-from tinylens.studies.geometry.result import SliceResult
+from tinylens.studies.geometry.config import RegionsStudyConfig, SliceStudyConfig
+from tinylens.studies.geometry.result import RegionsResult, SliceResult
 
-__all__ = ["load_inputs", "make_slice", "run"]
+__all__ = ["load_inputs", "make_slice", "run", "run_regions"]
 
 
 def load_inputs(config: SliceStudyConfig) -> Any:
@@ -103,3 +112,11 @@ def run(
     if y is not None:
         labels = [int(y[int(i)]) for i in picks]  # type: ignore[arg-type]
     return SliceResult(config, regions, boundary, seconds, images, labels)
+
+
+def run_regions(config: RegionsStudyConfig) -> RegionsResult:
+    """Load the network, check the box against it, and enumerate its regions."""
+    net, box = config.check()
+    t0 = time.perf_counter()
+    regions = linear_regions(net, box, method=config.method)
+    return RegionsResult(config, regions, time.perf_counter() - t0)

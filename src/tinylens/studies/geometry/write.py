@@ -1,4 +1,5 @@
-"""Write a slice study: regions.json, metrics, the picture, the hover map and the section."""
+"""Write the geometry studies: a slice study or a box study (regions.json, metrics, the picture,
+the hover map and the section), and the partition over training's section with its slider."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from typing import Any
 
 import numpy as np
 
+from tinylens.geometry import as_affine_net, decision_boundary
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.studies.geometry.result import SliceResult
-from tinylens.studies.regions import MAX_HOVER_REGIONS
 
-__all__ = ["slice_map_spec", "write", "write_over_training"]
+__all__ = [
+    "MAX_HOVER_REGIONS",
+    "MAX_SLIDER_REGIONS",
+    "plane_frames_spec",
+    "regions_map_spec",
+    "slice_map_spec",
+    "write",
+    "write_box",
+    "write_over_training",
+]
 
 
 def write(result: SliceResult, run: RunDir) -> None:
@@ -35,13 +45,14 @@ def write(result: SliceResult, run: RunDir) -> None:
         )
     ]
     if r.n_inputs == 2 and r.count <= MAX_HOVER_REGIONS:
-        run.write_json("regions_map.json", slice_map_spec(r))
+        run.write_json("regions_map.json", slice_map_spec(r, result.boundary))
         figures.insert(
             0,
             Figure(
                 "regions_map.json",
-                f"{r.count} linear regions on the plane, coloured by predicted class. Hover one "
-                "for its activation pattern and class.",
+                f"{r.count} linear regions on the plane, coloured by predicted class"
+                + ("; black lines: the decision boundary" if result.boundary is not None else "")
+                + ". Hover one for its activation pattern and class.",
                 kind="widget",
                 widget="regions-map",
             ),
@@ -73,9 +84,9 @@ def write(result: SliceResult, run: RunDir) -> None:
     )
 
 
-def slice_map_spec(regions: Any) -> dict[str, Any]:
-    """The ``regions-map`` widget's data, each region coloured by its predicted class."""
-    (x0, x1), (y0, y1) = regions.box.tolist()
+def slice_map_spec(regions: Any, boundary: Any = None) -> dict[str, Any]:
+    """The ``regions-map`` widget's data, each region coloured by its predicted class, with the
+    decision boundary's segments as ``lines`` when given and the slice's anchors as dots."""
     classes = regions.predicted_class
     items = [
         {
@@ -86,7 +97,85 @@ def slice_map_spec(regions: Any) -> dict[str, Any]:
         }
         for i, region in enumerate(regions)
     ]
-    return {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t", "regions": items}
+    spec = {**_canvas(regions), "regions": items}
+    if boundary is not None:
+        spec["lines"] = np.round(boundary.segments, 5).tolist()
+    return spec
+
+
+def _canvas(regions: Any) -> dict[str, Any]:
+    """The axes of a regions widget: the slice's box, ``s``/``t`` and its anchors."""
+    (x0, x1), (y0, y1) = regions.box.tolist()
+    spec: dict[str, Any] = {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t"}
+    if regions.slice is not None:
+        spec["anchors"] = regions.slice.anchors.tolist()
+    return spec
+
+
+MAX_SLIDER_REGIONS = 10_000
+"""The slider's frames together hold at most this many polygons (about 500 bytes each in the
+page, hover tip included; our choice: at most a 5 MB page, which a browser redraws at once). A
+run with more shows evenly spaced epochs (first and last always), and its caption says so."""
+
+
+def slider_picks(counts: list[int], cap: int = MAX_SLIDER_REGIONS) -> list[int]:
+    """The snapshots the slider shows: all when their regions fit in ``cap``, else the most
+    evenly spaced ones that fit (first and last kept); [] when even those two do not.
+
+    >>> slider_picks([5, 5, 5, 5], cap=20), slider_picks([5, 5, 5, 5], cap=12)
+    ([0, 1, 2, 3], [0, 3])
+    """
+    n = len(counts)
+    for k in range(n, 1 if n > 1 else 0, -1):
+        picks = sorted(set(np.linspace(0, n - 1, k).round().astype(int).tolist()))
+        if sum(counts[i] for i in picks) <= cap:
+            return picks
+    return []
+
+
+def plane_frames_spec(result: Any, picks: list[int]) -> dict[str, Any]:
+    """The ``regions-frames`` widget's data: the fixed plane's regions (coloured by predicted
+    class, hover for pattern and class) and exact decision boundary at the ``picks`` snapshots,
+    each labelled with its epoch, region count and boundary segments."""
+    frames = []
+    for i in picks:
+        r = result.plane_regions[i]
+        boundary = decision_boundary(r) if r.n_outputs > 1 else None
+        spec = slice_map_spec(r, boundary)
+        info = f"{r.count} regions"
+        if boundary is not None:
+            info += f", {len(boundary.segments)} boundary segments"
+        frame = {"label": f"epoch {result.epochs[i]}", "info": info, "regions": spec["regions"]}
+        frame["lines"] = spec.get("lines", [])
+        frames.append(frame)
+    return {**_canvas(result.plane_regions[picks[-1]]), "frames": frames}
+
+
+def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
+    """The plane at every snapshot under a slider (when the frames fit MAX_SLIDER_REGIONS), else
+    the hover map of the last epoch (when that fits MAX_HOVER_REGIONS)."""
+    picks = slider_picks([r.count for r in result.plane_regions], MAX_SLIDER_REGIONS)
+    if len(picks) < 2:
+        return _last_plane_map(result, run)
+    run.write_json("plane_over_training_frames.json", plane_frames_spec(result, picks))
+    some = (
+        ""
+        if len(picks) == len(result.epochs)
+        else f" ({len(picks)} of the {len(result.epochs)} snapshots, evenly spaced: together "
+        f"they fit the slider's {MAX_SLIDER_REGIONS:,} regions)"
+    )
+    return [
+        Figure(
+            "plane_over_training_frames.json",
+            "The plane through three test images (black dots) at each epoch"
+            f"{some}: every linear region coloured by the class the network predicts there, the "
+            "exact decision boundary in black. Move the slider (or press play) to watch the "
+            "partition change over training; hover a region for its activation pattern and "
+            "class.",
+            kind="widget",
+            widget="regions-frames",
+        )
+    ]
 
 
 def _last_plane_map(result: Any, run: RunDir) -> list[Figure]:
@@ -150,7 +239,7 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 },
             },
             figures=[
-                *_last_plane_map(result, run),
+                *_plane_slider(result, run),
                 Figure(
                     "local_complexity.png",
                     "Mean regions per square over epochs: colour is the layer (the network up "
@@ -172,3 +261,114 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
         ),
         title=title,
     )
+
+
+def write_box(result: Any, run: RunDir) -> None:
+    """A box study (:class:`~tinylens.studies.geometry.result.RegionsResult`): ``config.yaml``,
+    ``metrics.json``, ``regions.json`` (the ``--json`` schema), a picture (1-D, 2-D), the hover
+    map (2-D, up to MAX_HOVER_REGIONS regions) and one report section."""
+    r = result.regions
+    run.write_yaml("config.yaml", result.config.to_dict())
+    run.write_json("metrics.json", result.metrics)
+    run.write_text("regions.json", r.to_json())
+    figures = []
+    name = Path(result.config.weights).name
+    if r.n_inputs == 2:
+        from tinylens.viz.geometry import plot_regions_2d
+
+        run.save_figure(
+            "regions.png",
+            plot_regions_2d(
+                r.vertices,
+                r.box,
+                title=f"{name}: {r.count} linear regions",
+            ),
+            dpi=150,
+        )
+        figures.append(
+            Figure(
+                "regions.png",
+                "Every linear region in the box, each in its own colour; the black edges "
+                "are the network's kinks (where some unit switches).",
+            )
+        )
+        if r.count <= MAX_HOVER_REGIONS:
+            run.write_json("regions_map.json", regions_map_spec(r))
+            figures.insert(
+                0,
+                Figure(
+                    "regions_map.json",
+                    f"{r.count} linear regions. Hover one to see its activation pattern "
+                    "and the affine map the network computes there.",
+                    kind="widget",
+                    widget="regions-map",
+                ),
+            )
+    elif r.n_inputs == 1:
+        from tinylens.viz.geometry import plot_pieces_1d
+
+        lo, hi = r.box[0]
+        x = np.unique(np.concatenate([np.linspace(lo, hi, 400), r.intervals.ravel()]))
+        run.save_figure(
+            "regions.png",
+            plot_pieces_1d(
+                x,
+                r.evaluate(x[:, None]),
+                r.intervals[1:, 0],
+                title=f"{name}: {r.count} linear pieces",
+            ),
+        )
+        figures.append(Figure("regions.png", "The network with its kinks (dotted)."))
+    rows = []
+    for region in list(r)[:20]:
+        row: list[Any] = [region.index, region.pattern, "; ".join(region.formula())]
+        if r.n_inputs <= 2:
+            row.append(region.volume)
+        rows.append(row)
+    columns = ["region", "pattern", "affine map"] + (
+        ["area" if r.n_inputs == 2 else "length"] if r.n_inputs <= 2 else []
+    )
+    section = Section(
+        id="regions",
+        title=f"Linear regions of {name}",
+        summary=(
+            f"The {'-'.join(map(str, as_affine_net(r.net).sizes))} network is affine on "
+            f"each of {r.count} regions of the box {r.box.tolist()} (exact enumeration, "
+            f"method {r.method!r}, {result.seconds:.3g} s). Counting layer by layer, the "
+            f"sub-networks have {', '.join(map(str, r.counts_per_layer))} regions. Every "
+            "region's pattern, affine map and geometry are in regions.json."
+        ),
+        metrics={k: v for k, v in result.metrics.items() if not isinstance(v, list)},
+        figures=figures,
+        tables=[
+            Table(
+                "regions",
+                columns,
+                rows,
+                note=f"the first {len(rows)} of {r.count}, by pattern"
+                if r.count > len(rows)
+                else "",
+            )
+        ],
+        config=result.config.to_dict(),
+    )
+    run.add_section(section, title=f"tinylens regions: {name}")
+
+
+MAX_HOVER_REGIONS = 5000
+"""Above this many regions the report shows only the picture (the SVG would grow too large)."""
+
+
+def regions_map_spec(regions: Any) -> dict[str, Any]:
+    """The report's ``regions-map`` widget data for a 2-D :class:`RegionSet`."""
+    (x0, x1), (y0, y1) = regions.box.tolist()
+    names = as_affine_net(regions.net).names
+    items = []
+    for region in regions:
+        tip = f"region {region.index}\npattern {region.pattern}\n" + "\n".join(
+            region.formula(digits=4)
+        )
+        if region.area is not None:
+            tip += f"\narea {region.area:.4g}"
+        items.append({"vertices": np.round(region.vertices, 5).tolist(), "tip": tip})
+    return {"box": [x0, x1, y0, y1], "xlabel": names[0], "ylabel": names[1], "regions": items}
