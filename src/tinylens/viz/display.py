@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tinylens._optional import require
+from tinylens._optional import require_pandas
 from tinylens.io.sections import format_number
 
 __all__ = [
@@ -137,5 +137,5 @@ def html_card(
 def to_pandas(table: Mapping[str, Sequence[Any]]) -> Any:
     """``pandas.DataFrame(table)``; without pandas, one line naming the install (and
     ``to_dict()``, which ``pandas.DataFrame`` accepts too)."""
-    pd = require("pandas", feature="to_pandas() (or use to_dict())")
+    pd = require_pandas()
     return pd.DataFrame({k: list(v) for k, v in table.items()})

@@ -31,11 +31,9 @@ def html_table(header: list[str], rows: list[list[Any]], title: str = "") -> str
 
 
 def _pandas(columns: dict[str, list[Any]]) -> Any:
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("to_pandas needs pandas: pip install pandas (or use to_dict())") from None
-    return pd.DataFrame(columns)
+    from tinylens._optional import require_pandas
+
+    return require_pandas().DataFrame(columns)
 
 
 def plot_function(net: Any, domain: Any, ax: Any = None, title: str = "") -> Any:

@@ -256,12 +256,9 @@ class OptimizerStudyResult:
 
     def to_pandas(self) -> Any:
         """One row per optimizer: every measure of :meth:`summary`, indexed by optimizer."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use summary(), a dict)"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas("summary(), a dict")
         frame = pd.DataFrame.from_dict(self.summary(), orient="index")
         frame.index.name = "optimizer"
         return frame

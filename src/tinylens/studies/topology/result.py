@@ -70,12 +70,9 @@ class TopologyResult:
 
     def to_pandas(self) -> Any:
         """One row per spiral and model (parameters, train and test accuracy)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use per_class, a dict)"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas("per_class, a dict")
         header, rows = self.model_rows()
         return pd.DataFrame(rows, columns=header)
 
