@@ -282,13 +282,13 @@ class OptimizerStudyResult:
         )
 
     def _repr_html_(self) -> str:
-        from tinylens.viz.inline import figure_img, html_table
+        from tinylens.viz.display import figure_img, html_table
 
         header, rows = self.table()
-        shown = [[f"{v:.4g}" if isinstance(v, float) else v for v in row] for row in rows]
+        columns = {h: [row[i] for row in rows] for i, h in enumerate(header)}
         return (
             f"<div><b>OptimizerStudyResult</b>: {html.escape(repr(self))}"
-            f"{html_table(header, shown)}{figure_img(self.plot())}</div>"
+            f"{html_table(columns)}{figure_img(self.plot())}</div>"
         )
 
     def save(self, run: RunDir) -> None:
