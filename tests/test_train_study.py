@@ -146,7 +146,8 @@ def test_hidden_and_arch_train_the_same_network_and_not_both(tmp_path):
 
 def test_a_huge_hidden_width_is_refused_before_anything_is_built(capsys):
     assert main([*CMD, "--hidden", "1000000000,1000000000"]) == 2
-    assert "--hidden 1,1000000000,1000000000,1 makes a network of" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--hidden (with one input and one output) 1,1000000000,1000000000,1 makes" in err
 
 
 # -- the result in a notebook ----------------------------------------------------------------------

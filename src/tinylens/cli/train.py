@@ -67,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir(args.data, args.data_dir)
     if args.arch:
         check_network_size(args.arch)
-    if args.hidden:  # the data's widths are not known yet: one unit at each end
-        check_network_size((1, *args.hidden, 1), "--hidden")
+    if args.hidden:  # the data's widths are not known yet: at least one at each end
+        check_network_size((1, *args.hidden, 1), "--hidden (with one input and one output)")
     from tinylens.errors import DivergenceError
     from tinylens.studies import train as study
-    from tinylens.studies.train.write import CHECKPOINT, CHECKPOINT_CONFIG, resume_checkpoint
+    from tinylens.studies.train.write import drop_checkpoint, resume_checkpoint
 
     # Options left out keep the config's defaults (TrainStudyConfig, its TrainConfig).
     train = {
@@ -107,10 +107,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = study.run(cfg, progress=not args.quiet, checkpoint=checkpoint)
         except DivergenceError:
-            # A diverged run is not worth resuming: drop its checkpoint, so that rerunning with
-            # the smaller rate the message suggests is a new run, not "other settings waiting".
-            for name in (CHECKPOINT, CHECKPOINT_CONFIG):
-                (run_dir.work / name).unlink(missing_ok=True)
+            drop_checkpoint(run_dir)  # not worth resuming: a smaller rate starts a new run
             raise
         study.write(result, run_dir)
     path = run_dir.path

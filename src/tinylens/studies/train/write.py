@@ -15,7 +15,7 @@ from tinylens.studies.train.config import TrainStudyConfig
 from tinylens.studies.train.result import TrainResult
 from tinylens.training import History
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_CONFIG", "resume_checkpoint", "write"]
+__all__ = ["CHECKPOINT", "CHECKPOINT_CONFIG", "drop_checkpoint", "resume_checkpoint", "write"]
 
 CHECKPOINT, CHECKPOINT_CONFIG = "checkpoint.safetensors", "checkpoint.json"
 """Files a run keeps while training (removed when it finishes)."""
@@ -39,6 +39,13 @@ def resume_checkpoint(run: RunDir, config: TrainStudyConfig) -> tuple[Path, bool
         return ckpt, True
     run.write_json(CHECKPOINT_CONFIG, settings)
     return ckpt, False
+
+
+def drop_checkpoint(run: RunDir) -> None:
+    """Remove the resume point: a finished run needs none, and a diverged one is not worth
+    resuming (rerunning with a smaller rate is then a new run, not "other settings waiting")."""
+    for name in (CHECKPOINT, CHECKPOINT_CONFIG):
+        run.file(name).unlink(missing_ok=True)
 
 
 def _figures(result: TrainResult, run: RunDir) -> list[Figure]:
@@ -71,8 +78,7 @@ def write(result: TrainResult, run_dir: RunDir) -> None:
     from tinylens.probes import input_range_of
 
     cfg, history = result.config, result.history
-    for name in (CHECKPOINT, CHECKPOINT_CONFIG):
-        run_dir.file(name).unlink(missing_ok=True)
+    drop_checkpoint(run_dir)
     run_dir.write_yaml("config.yaml", cfg.to_dict())
     run_dir.write_json("metrics.json", {**result.metrics, "history": history.to_dict()})
     run_dir.write_csv("history.csv", history.rows(), History.COLUMNS)
