@@ -166,3 +166,16 @@ def test_the_result_shows_itself():
     assert pd.DataFrame(result.to_dict()).equals(frame)
     fig = result.plot()
     assert fig.axes and fig.axes[0].lines
+
+
+def test_a_diverged_run_leaves_no_resume_point_so_a_smaller_rate_is_a_new_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    huge = ["--hidden", "8", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "30"]
+    assert main([*CMD, *huge, "--out", str(out)]) == 2
+    assert "diverged" in capsys.readouterr().err.lower()
+    partial = tmp_path / ".run.partial"
+    assert not (partial / "checkpoint.safetensors").exists()
+    assert not (partial / "checkpoint.json").exists()
+    # the same command with a sane rate trains from scratch, not "other settings waiting"
+    assert main([*CMD, "--hidden", "8", "--lr", "0.01", "--out", str(out)]) == 0
+    assert (out / "model.safetensors").exists() and not (out / "checkpoint.json").exists()
