@@ -6,14 +6,27 @@ requirements from the core dependencies (the core install) and from the core plu
 and ``dask`` extras (what the core was before they became extras), and sums the sizes of the
 files each distribution's RECORD lists. Nothing is downloaded; torch is counted as installed
 here (the CPU build).
+
+``--time`` also times the install itself, in fresh virtual environments in a temporary
+directory: torch (the version installed here) goes in first, untimed, then ``pip install -e``
+of the core, of the core as it was before the split (core + the ``umap`` and ``dask`` extras'
+requirements) and of ``.[all]`` (those plus the ``notebook`` extra), one after the other. pip
+installs from its cache and the local indexes of this machine, so the seconds are those of a
+warm cache: unpacking and linking, not downloading. Each environment is deleted after its
+timing.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -64,7 +77,37 @@ def size(name: str) -> int:
     return total
 
 
+def time_installs(extras: dict[str, list[str]]) -> None:
+    """Seconds of ``pip install -e`` for the core, the core before the split and ``.[all]``."""
+    torch = f"torch=={metadata.version('torch')}"
+    variants = {
+        "core (now)": [str(ROOT)],
+        "core before the split (+ umap, dask)": [str(ROOT), *extras["umap"], *extras["dask"]],
+        "all extras (.[all])": [f"{ROOT}[all]"],
+    }
+    seconds = {}
+    with tempfile.TemporaryDirectory(prefix="tinylens-install-") as tmp:
+        for label, targets in variants.items():
+            env = Path(tmp) / "venv"
+            subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+            pip = [str(env / "bin" / "python"), "-m", "pip", "install", "-q"]
+            subprocess.run([*pip, torch], check=True)  # not timed: the same in every variant
+            start = time.perf_counter()
+            subprocess.run([*pip, "-e", targets[0], *targets[1:]], check=True)
+            seconds[label] = time.perf_counter() - start
+            shutil.rmtree(env)
+            print(f"  {label:38s} {seconds[label]:6.1f} s", flush=True)
+    core = seconds["core (now)"]
+    for label, s in seconds.items():
+        print(f"{label}: {s / core:.2f} x the core install's time")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--time", action="store_true", help="also time pip install in fresh venvs (minutes)"
+    )
+    args = parser.parse_args()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = list(project["dependencies"])
     extras = project["optional-dependencies"]
@@ -82,6 +125,9 @@ def main() -> None:
     print(f"core install now:    {len(now)} distributions, {mb(now):.0f} MB")
     print(f"saved: {len(before - now)} distributions, {mb(before - now):.0f} MB "
           f"({100 * mb(before - now) / mb(before):.0f}%)")  # fmt: skip
+    if args.time:
+        print("pip install -e, warm pip cache, torch already installed (seconds):")
+        time_installs(extras)
 
 
 if __name__ == "__main__":

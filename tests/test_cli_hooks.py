@@ -16,7 +16,7 @@ import tinylens as tl
 from tinylens.cli.main import main
 from tinylens.interventions import ablation_sweep, scaling_sweep
 from tinylens.probes import neuron_stats
-from tinylens.studies.ablate import evaluation_data
+from tinylens.studies.data import evaluation_data
 
 
 @pytest.fixture(scope="module")

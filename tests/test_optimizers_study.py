@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -307,7 +308,11 @@ def test_to_pandas_names_pandas_when_it_is_missing(result, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_pandas)
-    with pytest.raises(ImportError, match="to_pandas needs pandas: pip install pandas"):
+    # the one message of every result's to_pandas (tinylens._optional.require_pandas)
+    message = "to_pandas() (or use summary(), a dict) needs pandas, which is not installed; "
+    with pytest.raises(
+        ImportError, match=re.escape(message + "run: pip install 'tinylens[notebook]'")
+    ):
         result.to_pandas()
 
 

@@ -71,3 +71,50 @@ def test_the_extras_exist_in_pyproject():
     assert "tinylens[all]" in extras["test"]  # CI covers every optional path
     core = " ".join(project["dependencies"])
     assert "umap" not in core and "dask" not in core
+
+
+# Modules that still import pandas by hand: owned by other engineers while this change was made
+# (geometry, circuits, the recovery study); the lead moves them onto require_pandas after merging.
+PANDAS_BY_HAND = {
+    "geometry/basis.py",
+    "studies/geometry/result.py",
+    "studies/recovery/result.py",
+    "circuits/explanation.py",
+}
+
+
+def test_every_to_pandas_imports_pandas_through_the_one_helper():
+    from pathlib import Path
+
+    src = Path(__file__).parents[1] / "src" / "tinylens"
+    by_hand = {
+        p.relative_to(src).as_posix()
+        for p in src.rglob("*.py")
+        if re.search(r"^\s*import pandas|^\s*from pandas", p.read_text(), re.M)
+    }
+    assert by_hand <= PANDAS_BY_HAND, sorted(by_hand - PANDAS_BY_HAND)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        "tinylens.superposition:as_dataframe",
+        "tinylens.viz.display:to_pandas",
+        "tinylens.studies.circuits.result:_pandas",
+    ],
+)
+def test_a_missing_pandas_is_one_message_naming_the_extra(monkeypatch, build):
+    import importlib
+
+    from tinylens._optional import MissingExtraError
+
+    module, name = build.split(":")
+    convert = getattr(importlib.import_module(module), name)
+    _hide(monkeypatch, "pandas")
+    with pytest.raises(MissingExtraError) as info:
+        convert({"a": [1]})
+    assert str(info.value) == (
+        "to_pandas() (or use to_dict()) needs pandas, which is not installed; "
+        "run: pip install 'tinylens[notebook]'"
+    )
+    assert isinstance(info.value, ImportError) and isinstance(info.value, ConfigError)

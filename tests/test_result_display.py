@@ -458,6 +458,10 @@ LISTED = {
     "tinylens.studies.superposition": ["SuperpositionResult"],
     "tinylens.studies.sae": ["SAEStudyResult"],
     "tinylens.studies.geometry": ["SliceResult"],
+    "tinylens.studies.train": ["TrainResult"],
+    "tinylens.studies.ablate": ["AblateResult"],
+    "tinylens.studies.inspect": ["InspectResult"],
+    "tinylens.studies.circuit_library": ["LibraryResult"],
 }
 """Issue 13's list of result types (the studies' results, History, ActivationCache,
 NeuronStats, AblationSweep, RegionSet, BasisDecomposition, compiled circuits and their
@@ -495,3 +499,26 @@ def test_a_compiled_circuit_shows_its_exact_weights():
             for w in row:
                 assert str(Fraction(w)) in page or str(w) in page
     assert "<li>verified: True</li>" in page
+
+
+def test_the_circuit_library_shows_itself():
+    from tinylens.circuits import compile_expression, get_circuit
+    from tinylens.studies import circuit_library
+
+    result = circuit_library.run(circuit_library.LibraryConfig(names=("min", "abs", "is_even")))
+    table = result.to_dict()
+    assert table["circuit"] == ["min", "abs", "is_even"]
+    for name, hand, compiled in zip(table["circuit"], table["hand-derived"], table["compiled"],
+                                    strict=True):  # fmt: skip
+        c = get_circuit(name)
+        # units with a nonlinearity, counted from the layers (is_even's output is a ReLU too)
+        assert hand == sum(la.out_features for la in c.net.layers if la.activation == "relu")
+        expected = (
+            compile_expression(c.expression, domain=c.domain).neurons if c.expression else None
+        )
+        assert compiled == expected
+    assert repr(result) == "LibraryResult(circuits=3, examples_exact=3)"
+    page = result._repr_html_()
+    assert page.count("<table>") == 1 and "data:image/png;base64," in page
+    assert pd.DataFrame(table).equals(result.to_pandas())
+    assert result.plot().axes[0].patches

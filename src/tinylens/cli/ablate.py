@@ -55,11 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_data_dir(args.data, args.data_dir)
-    from tinylens.studies.ablate import AblateConfig, run_ablate
+    from tinylens.studies import ablate as study
 
     # Options left out keep AblateConfig's defaults.
     given = {"scales": () if args.no_scaling else args.scales, "kind": args.kind}
-    cfg = AblateConfig(
+    cfg = study.AblateConfig(
         model=args.model,
         data=args.data,
         data_params=key_values(args.data_param),
@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         **{k: tuple(v) if k == "scales" else v for k, v in given.items() if v is not None},
     )
     with open_run(args, "ablate") as run_dir:
-        result = run_ablate(cfg, quiet=args.quiet or args.json)
-        result.save(run_dir)
+        result = study.run(cfg, progress=not (args.quiet or args.json))
+        study.write(result, run_dir)
     path = run_dir.path
     lines = [
         f"ablated {', '.join(result.layers)} of {args.model} on {result.n_samples} samples of "

@@ -40,23 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_data_dir(args.data, args.data_dir)
-    if args.data_param and not args.data:
-        from tinylens.errors import ConfigError
-
-        raise ConfigError("--data-param is read only with --data NAME; add --data or leave it out")
     from tinylens.io import checksum_status
-    from tinylens.studies.inspect import inspect_model
+    from tinylens.studies import inspect as study
 
-    result = inspect_model(
-        args.model,
-        args.data,
+    cfg = study.InspectConfig(
+        model=args.model,
+        data=args.data,
         data_params=key_values(args.data_param),
         data_dir=args.data_dir,
         seed=args.seed,
-        quiet=args.quiet or args.json,
-        # left out, inspect_model's own default holds (defaults live once)
+        # left out, the config's own default holds (defaults live once)
         **({} if args.batch_size is None else {"batch_size": args.batch_size}),
     )
+    result = study.run(cfg, progress=not (args.quiet or args.json))
     status = checksum_status(args.model)
     note = {
         "verified": "checksum: verified (metadata and tensors)",

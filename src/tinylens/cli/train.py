@@ -20,7 +20,7 @@ from tinylens.cli.common import (
 )
 
 ORDER = 20
-EXAMPLE = "tinylens train --data spiral --arch 2,64,32,3 --optimizer adam --lr 0.01 --epochs 500"
+EXAMPLE = "tinylens train --data spiral --hidden 64,32 --optimizer adam --lr 0.01 --epochs 500"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_options(
         p, "dataset name (spiral, sine, xor, digits, ...)", example="noise=0.3", default="spiral"
     )
-    p.add_argument("--arch", type=int_list, help="widths input..output, e.g. 2,64,32,3")
+    widths = p.add_mutually_exclusive_group()
+    widths.add_argument("--hidden", type=int_list, help="hidden widths (default 64,32)")
+    widths.add_argument(
+        "--arch", type=int_list, help="alias: all widths, input..output, e.g. 2,64,32,3"
+    )
     p.add_argument("--activation", default=None, help="hidden activation (default relu)")
     p.add_argument(
         "--model",
@@ -63,14 +67,11 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir(args.data, args.data_dir)
     if args.arch:
         check_network_size(args.arch)
+    if args.hidden:  # the data's widths are not known yet: at least one at each end
+        check_network_size((1, *args.hidden, 1), "--hidden (with one input and one output)")
     from tinylens.errors import DivergenceError
-    from tinylens.studies.train import (
-        CHECKPOINT,
-        CHECKPOINT_CONFIG,
-        TrainStudyConfig,
-        resume_checkpoint,
-        run_train,
-    )
+    from tinylens.studies import train as study
+    from tinylens.studies.train.write import drop_checkpoint, resume_checkpoint
 
     # Options left out keep the config's defaults (TrainStudyConfig, its TrainConfig).
     train = {
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     }
     given = {
         "data": args.data,
+        "hidden": args.hidden,
         "arch": args.arch,
         "activation": args.activation,
         "val_fraction": args.val_fraction,
@@ -93,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
         "channels": args.channels,
     }
     d = {k: v for k, v in given.items() if v is not None}
-    base = TrainStudyConfig().train.to_dict()
+    base = study.TrainStudyConfig().train.to_dict()
     d["train"] = {**base, **{k: v for k, v in train.items() if v is not None}}
-    cfg = TrainStudyConfig.from_dict(
+    cfg = study.TrainStudyConfig.from_dict(
         {**d, "data_params": key_values(args.data_param), "seed": args.seed}
     )
     with open_run(args, "train", resumable=True) as run_dir:
@@ -103,14 +105,11 @@ def run(args: argparse.Namespace) -> int:
         if resuming and not args.quiet and not args.json:
             print(f"resuming the interrupted run in {run_dir.work}")
         try:
-            result = run_train(cfg, quiet=args.quiet, checkpoint=checkpoint)
+            result = study.run(cfg, progress=not args.quiet, checkpoint=checkpoint)
         except DivergenceError:
-            # A diverged run is not worth resuming: drop its checkpoint, so that rerunning with
-            # the smaller rate the message suggests is a new run, not "other settings waiting".
-            for name in (CHECKPOINT, CHECKPOINT_CONFIG):
-                (run_dir.work / name).unlink(missing_ok=True)
+            drop_checkpoint(run_dir)  # not worth resuming: a smaller rate starts a new run
             raise
-        result.save(run_dir)
+        study.write(result, run_dir)
     path = run_dir.path
     metrics = {k: v for k, v in result.metrics.items()}
     lines = [f"trained {args.data} for {metrics['epochs_run']} epochs"]

@@ -88,7 +88,8 @@ def _basis(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
 
 def _regions(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
     from tinylens.studies.geometry import RegionsStudyConfig, run_regions
-    from tinylens.studies.train import TrainStudyConfig, run_train
+    from tinylens.studies.train import TrainStudyConfig
+    from tinylens.studies.train import run as run_train
     from tinylens.training import TrainConfig
 
     train = run_train(
@@ -99,7 +100,7 @@ def _regions(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
             train=TrainConfig(epochs=60 if cfg.quick else 200, optimizer="adam", lr=0.02),
             seed=cfg.seed,
         ),
-        quiet=quiet,
+        progress=not quiet,
     )
     path = run.save_weights("spiral_net.safetensors", train.engine_net(), info={"study": "demo"})
     result = run_regions(RegionsStudyConfig(weights=str(path), box=(-1.1, 1.1, -1.1, 1.1)))
@@ -152,7 +153,8 @@ def _optimizers(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
 
 
 def _circuits(cfg: DemoConfig, run: RunDir, quiet: bool) -> dict[str, Any]:
-    from tinylens.studies.circuit_library import LibraryConfig, run_library
+    from tinylens.studies.circuit_library import LibraryConfig
+    from tinylens.studies.circuit_library import run as run_library
     from tinylens.studies.recovery import RecoveryConfig, run_recovery
 
     library = run_library(LibraryConfig(compile=True))

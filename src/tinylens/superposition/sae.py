@@ -387,14 +387,9 @@ def _axes(ax: Any) -> tuple[Any, Any]:
 
 
 def as_dataframe(table: dict[str, list[Any]]) -> Any:
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ConfigError(
-            "to_pandas needs pandas, which is not installed; run 'pip install pandas' "
-            "(or use to_dict(), which pandas.DataFrame also accepts)"
-        ) from None
-    return pd.DataFrame(table)
+    from tinylens._optional import require_pandas
+
+    return require_pandas().DataFrame(table)
 
 
 def sae_loss_and_grads(

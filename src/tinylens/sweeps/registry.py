@@ -11,7 +11,8 @@ Every study package in :mod:`tinylens.studies` that has the one study shape (``c
 * **metrics**: ``result.metrics`` (a property or a method), flattened to scalars (nested keys
   joined with dots, list items by index: ``best.0.represented``); non-numbers are left out.
 
-``train`` (the plain training run, not a package) is the one study registered by hand.
+``train`` and ``optimizers`` are registered by hand only to name their description and the
+metrics a sweep plots by default (``train``'s headline).
 Lookups happen inside the worker, so nothing but plain dicts travels to it.
 
 >>> sorted(n for n in study_names() if n in ("optimizers", "topology", "train"))
@@ -22,6 +23,7 @@ Lookups happen inside the worker, so nothing but plain dicts travels to it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import math
@@ -127,26 +129,14 @@ def package_study(module: str, name: str | None = None, description: str = "") -
     return SweepStudy(label, build, run, text)
 
 
-def _build_train(d: dict[str, Any]) -> Any:
-    from tinylens.studies.train import TrainStudyConfig
-
-    return TrainStudyConfig.from_dict(d)
-
-
-def _run_train(cfg: Any) -> dict[str, float]:
-    from tinylens.studies.train import run_train
-
-    return flat_metrics(run_train(cfg, quiet=True).metrics)
-
-
 SWEEP_STUDIES: dict[str, SweepStudy] = {
-    "train": SweepStudy(
-        "train",
-        _build_train,
-        _run_train,
-        "a plain training run (tinylens train): data, arch, activation, train.{epochs, "
-        "optimizer, lr, ...}, val_fraction, seed",
-        ("val_accuracy", "val_loss", "train_loss"),
+    "train": dataclasses.replace(
+        package_study(
+            f"{_STUDIES_PACKAGE}.train",
+            description="a plain training run (tinylens train): data, hidden (or arch), "
+            "activation, train.{epochs, optimizer, lr, ...}, val_fraction, seed",
+        ),
+        headline=("val_accuracy", "val_loss", "train_loss"),
     ),
     "optimizers": package_study(
         f"{_STUDIES_PACKAGE}.optimizers",

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tinylens._optional import require
+from tinylens._optional import require_pandas
 from tinylens.io.sections import format_number
 
 __all__ = [
@@ -95,12 +95,18 @@ def figure_img(fig: Any, dpi: int = 72, *, tight: bool = False, close: bool = Fa
 
 
 def _cell(value: Any) -> str:
-    text = format_value(value)
-    return html.escape(text[1:-1] if isinstance(value, str) else text)
+    return html.escape(value if isinstance(value, str) else format_value(value))
 
 
 def html_table(table: Mapping[str, Sequence[Any]], max_rows: int = MAX_ROWS) -> str:
-    """A column table (``{column: values}``, all of one length) as an escaped HTML table."""
+    """A column table (``{column: values}``, all of one length) as an escaped HTML table: the
+    first ``max_rows`` rows, then a line saying how many more; numbers as :func:`format_value`
+    writes them. The one HTML table of every result's card.
+
+    >>> html_table({"optimizer": ["adam", "<sgd>", "it's"], "accuracy": [0.96, 0.87123, 1]}, 2)
+    "<table><tr><th>optimizer</th><th>accuracy</th></tr><tr><td>adam</td><td>0.96</td></tr>\
+<tr><td>&lt;sgd&gt;</td><td>0.8712</td></tr><tr><td colspan='2'>... 1 more rows</td></tr></table>"
+    """
     columns = list(table)
     n = len(table[columns[0]]) if columns else 0
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
@@ -137,5 +143,5 @@ def html_card(
 def to_pandas(table: Mapping[str, Sequence[Any]]) -> Any:
     """``pandas.DataFrame(table)``; without pandas, one line naming the install (and
     ``to_dict()``, which ``pandas.DataFrame`` accepts too)."""
-    pd = require("pandas", feature="to_pandas() (or use to_dict())")
+    pd = require_pandas()
     return pd.DataFrame({k: list(v) for k, v in table.items()})

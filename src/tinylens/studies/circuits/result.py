@@ -21,21 +21,19 @@ __all__ = [
 
 
 def html_table(header: list[str], rows: list[list[Any]], title: str = "") -> str:
-    """A small escaped HTML table (the notebooks' view of a result)."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
+    """Every row (cells as ``str`` gives them: exact fractions, lists) in the one HTML table,
+    :func:`tinylens.viz.display.html_table`, under ``title``."""
+    from tinylens.viz.display import html_table as table
+
+    columns = {h: [str(row[i]) for row in rows] for i, h in enumerate(header)}
     caption = f"<b>{html.escape(title)}</b>" if title else ""
-    return f"<div>{caption}<table><tr>{head}</tr>{body}</table></div>"
+    return f"<div>{caption}{table(columns, max_rows=len(rows))}</div>"
 
 
 def _pandas(columns: dict[str, list[Any]]) -> Any:
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("to_pandas needs pandas: pip install pandas (or use to_dict())") from None
-    return pd.DataFrame(columns)
+    from tinylens._optional import require_pandas
+
+    return require_pandas().DataFrame(columns)
 
 
 def plot_function(net: Any, domain: Any, ax: Any = None, title: str = "") -> Any:

@@ -60,9 +60,9 @@ def list_lines(result: LibraryListing) -> list[str]:
 
 def write_library(run_dir: Any) -> None:
     """The library report: every circuit drawn (``circuits list --out``)."""
-    from tinylens.studies.circuit_library import LibraryConfig, run_library
+    from tinylens.studies import circuit_library
 
-    run_library(LibraryConfig(compile=True)).save(run_dir)
+    circuit_library.write(circuit_library.run(circuit_library.LibraryConfig()), run_dir)
 
 
 def _matrix_lines(rows: list[list[str]], indent: str) -> list[str]:

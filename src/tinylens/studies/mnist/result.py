@@ -310,7 +310,7 @@ class MnistResult:
 
     def to_pandas(self) -> Any:
         """:meth:`to_dict` as a ``pandas.DataFrame`` (pandas is optional: a clear error naming
-        ``pip install pandas`` without it)."""
+        ``pip install 'tinylens[notebook]'`` without it)."""
         from tinylens.superposition import as_dataframe
 
         return as_dataframe(self.to_dict())

@@ -256,12 +256,9 @@ class OptimizerStudyResult:
 
     def to_pandas(self) -> Any:
         """One row per optimizer: every measure of :meth:`summary`, indexed by optimizer."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use summary(), a dict)"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas("summary(), a dict")
         frame = pd.DataFrame.from_dict(self.summary(), orient="index")
         frame.index.name = "optimizer"
         return frame
@@ -285,13 +282,13 @@ class OptimizerStudyResult:
         )
 
     def _repr_html_(self) -> str:
-        from tinylens.viz.inline import figure_img, html_table
+        from tinylens.viz.display import figure_img, html_table
 
         header, rows = self.table()
-        shown = [[f"{v:.4g}" if isinstance(v, float) else v for v in row] for row in rows]
+        columns = {h: [row[i] for row in rows] for i, h in enumerate(header)}
         return (
             f"<div><b>OptimizerStudyResult</b>: {html.escape(repr(self))}"
-            f"{html_table(header, shown)}{figure_img(self.plot())}</div>"
+            f"{html_table(columns)}{figure_img(self.plot())}</div>"
         )
 
     def save(self, run: RunDir) -> None:

@@ -97,7 +97,7 @@ def run(
     progress : bool
         A progress bar on an interactive terminal.
     """
-    from tinylens.studies.ablate import check_trained_range
+    from tinylens.studies.data import check_trained_range
 
     started = time.perf_counter()
     net, notes = _load_model(config, model)

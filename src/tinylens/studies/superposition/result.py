@@ -199,13 +199,9 @@ class SuperpositionResult:
 
     def to_pandas(self) -> Any:
         """:meth:`to_dict` as a ``pandas.DataFrame`` (pandas is optional)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use .to_dict())"
-            ) from None
-        return pd.DataFrame(self.to_dict())
+        from tinylens._optional import require_pandas
+
+        return require_pandas().DataFrame(self.to_dict())
 
     def summary_rows(self) -> list[list[Any]]:
         """Per setting (its best instance): S, decay, represented, D_i, fractions, loss."""

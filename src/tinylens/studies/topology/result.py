@@ -70,12 +70,9 @@ class TopologyResult:
 
     def to_pandas(self) -> Any:
         """One row per spiral and model (parameters, train and test accuracy)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use per_class, a dict)"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas("per_class, a dict")
         header, rows = self.model_rows()
         return pd.DataFrame(rows, columns=header)
 
@@ -99,13 +96,13 @@ class TopologyResult:
         return f"TopologyResult(test accuracy {'; '.join(parts)})"
 
     def _repr_html_(self) -> str:
-        from tinylens.viz.inline import figure_img, html_table
+        from tinylens.viz.display import figure_img, html_table
 
         header, rows = self.model_rows()
-        shown = [[f"{v:.3f}" if isinstance(v, float) else v for v in row] for row in rows]
+        columns = {h: [row[i] for row in rows] for i, h in enumerate(header)}
         return (
             f"<div><b>TopologyResult</b>: {html.escape(repr(self))}"
-            f"{html_table(header, shown)}{figure_img(self.plot())}</div>"
+            f"{html_table(columns)}{figure_img(self.plot())}</div>"
         )
 
     def save(self, run: RunDir) -> None:
