@@ -73,16 +73,6 @@ def test_the_extras_exist_in_pyproject():
     assert "umap" not in core and "dask" not in core
 
 
-# Modules that still import pandas by hand: owned by other engineers while this change was made
-# (geometry, circuits, the recovery study); the lead moves them onto require_pandas after merging.
-PANDAS_BY_HAND = {
-    "geometry/basis.py",
-    "studies/geometry/result.py",
-    "studies/recovery/result.py",
-    "circuits/explanation.py",
-}
-
-
 def test_every_to_pandas_imports_pandas_through_the_one_helper():
     from pathlib import Path
 
@@ -92,7 +82,7 @@ def test_every_to_pandas_imports_pandas_through_the_one_helper():
         for p in src.rglob("*.py")
         if re.search(r"^\s*import pandas|^\s*from pandas", p.read_text(), re.M)
     }
-    assert by_hand <= PANDAS_BY_HAND, sorted(by_hand - PANDAS_BY_HAND)
+    assert not by_hand, sorted(by_hand)
 
 
 @pytest.mark.parametrize(

@@ -240,12 +240,9 @@ class BasisDecomposition:
     def to_pandas(self) -> Any:
         """:meth:`to_dict` as a ``pandas.DataFrame`` (pandas is optional: ``pip install
         pandas``)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use .to_dict())"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas()
         return pd.DataFrame(self.to_dict())
 
     def _repr_html_(self) -> str:

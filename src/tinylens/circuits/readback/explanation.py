@@ -109,12 +109,9 @@ class Explanation:
 
     def to_pandas(self) -> Any:
         """One row per hidden (or ReLU output) unit: status, scale, argument, duplicate."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use to_dict())"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas()
         return pd.DataFrame(
             {
                 "layer": [u.layer for u in self.units],

@@ -73,12 +73,9 @@ class SliceResult:
 
     def to_pandas(self) -> Any:
         """One row per region: pattern, predicted class, area (or length)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_pandas needs pandas: pip install pandas (or use to_dict())"
-            ) from None
+        from tinylens._optional import require_pandas
+
+        pd = require_pandas()
         r = self.regions
         return pd.DataFrame(
             {

@@ -110,14 +110,9 @@ class RecoveryResult:
 
     def to_pandas(self) -> Any:
         """:meth:`rows` as a DataFrame, one row per seed (needs pandas: ``tinylens[test]``)."""
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - pandas is in the test extra
-            from tinylens.errors import ConfigError
+        from tinylens._optional import require_pandas
 
-            raise ConfigError(
-                "to_pandas needs pandas: pip install 'tinylens[test]' (or pandas)"
-            ) from None
+        pd = require_pandas()
         return pd.DataFrame(self.rows())
 
     def __repr__(self) -> str:
