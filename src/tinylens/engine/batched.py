@@ -47,7 +47,6 @@ from tinylens.engine._batched_passes import (
     forward_chunk,
     one_hidden_relu,
     parallel,
-    workspace,
 )
 from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.activations import activation as make_activation
@@ -225,7 +224,7 @@ class BatchedMLP:
         return out
 
     def __getstate__(self) -> dict:
-        # Scratch arrays (see _workspace) are not state: a pickled network leaves them behind.
+        # Scratch arrays (see _batched_passes) are not state: a pickled network leaves them behind.
         state = dict(self.__dict__)
         state.pop("_spaces", None)
         return state
@@ -436,7 +435,6 @@ class BatchedMLP:
             self._backward_chunk(x, sl, trace, diff * scale)
         return losses
 
-    _workspace = workspace
     _parallel = parallel
 
     def _targets(self, y: np.ndarray, batch: int) -> np.ndarray:
