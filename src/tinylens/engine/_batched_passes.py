@@ -67,7 +67,7 @@ class _HotPlan:
         dtype, K = net.dtype, net.n_instances
         self.has_bias = net.biases is not None
         m = n0 + 1 if self.has_bias else n0
-        self.arrays = [p.data for p in net.parameters()] + [p.grad for p in net.parameters()]
+        self.arrays = _arrays(net)
         W0, W1 = net.weights
         self.xa = np.empty((batch, m), dtype=dtype)
         self.xaT = np.empty((m, batch), dtype=dtype)
@@ -108,20 +108,31 @@ class _HotPlan:
                     loss=self.losses[sl],
                 )
             )
-        self.key = (batch, tuple((sl.start, sl.stop) for sl in chunks), net.threads)
 
-    def fits(self, net: BatchedMLP, key: tuple) -> bool:
-        params = net.parameters()
-        arrays = [p.data for p in params] + [p.grad for p in params]
-        return key == self.key and all(a is b for a, b in zip(arrays, self.arrays, strict=True))
+    def fits(self, net: BatchedMLP) -> bool:
+        """Whether the network still holds the arrays the views were made of."""
+        return all(a is b for a, b in zip(_arrays(net), self.arrays, strict=True))
+
+
+def _arrays(net: BatchedMLP) -> tuple[np.ndarray, ...]:
+    params = net.parameters()
+    return tuple(p.data for p in params) + tuple(p.grad for p in params)
 
 
 def _hot_plan(net: BatchedMLP, chunks: list[slice], batch: int) -> _HotPlan:
+    """The plan for this batch size, made on first use and kept with the network.
+
+    NOTE: fresh 0.5 MB arrays for every operation and step cost page faults that measured
+    as much as the arithmetic (issue 18: 35% of ``circuits recover`` in the kernel). The
+    chunks are equal slices (the last one shorter), so their size and count name them; an
+    epoch's shorter last batch gets a plan of its own.
+    """
     spaces = net.__dict__.setdefault("_spaces", {})
-    key = (batch, tuple((sl.start, sl.stop) for sl in chunks), net.threads)
-    plan = spaces.get(("hot", batch))
-    if plan is None or plan.xa.dtype != net.dtype or not plan.fits(net, key):
-        plan = spaces[("hot", batch)] = _HotPlan(net, chunks, batch)
+    step = chunks[0].stop - chunks[0].start
+    key = ("hot", batch, net.threads, net.dtype.str, step, len(chunks))
+    plan = spaces.get(key)
+    if plan is None or not plan.fits(net):
+        plan = spaces[key] = _HotPlan(net, chunks, batch)
     return plan
 
 
