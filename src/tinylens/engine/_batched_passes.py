@@ -50,7 +50,7 @@ class _Chunk:
     out: np.ndarray  # the outputs, then the residuals d, shape (k, n2, batch)
     w1: np.ndarray  # W1 of these instances, shape (k, n2, n1)
     G: np.ndarray  # e @ [x | 1], as (k * n1, m)
-    loss: np.ndarray  # the instances' losses, shape (k,)
+    loss: np.ndarray  # the instances' sums of squared residuals, shape (k,)
 
 
 class _HotPlan:
@@ -190,7 +190,7 @@ def one_hidden_relu(
             if b1 is not None:
                 out += b1.data[c.sl, :, None]
             out -= yT  # the residual d; d loss / d out = scale * d
-            c.loss[...] = einsum("kob,kob->k", out, out) / norm
+            einsum("kob,kob->k", out, out, out=c.loss)  # divided after the chunks
             if b1 is not None:
                 matmul(out, ones, out=b1.grad[c.sl])
             if n2 == 1:
@@ -208,7 +208,7 @@ def one_hidden_relu(
                 matmul(c.z2, xa, out=c.G)
 
     self._parallel(work, plan.chunks)
-    losses[...] = plan.losses
+    losses[...] = plan.losses / norm  # in the network's dtype, as per chunk before
     W0, W1 = self.weights
     G = plan.G
     if b1 is not None:
