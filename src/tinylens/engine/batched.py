@@ -76,7 +76,10 @@ def default_threads() -> int:
     NOTE: one thread by default: on the 2-core development machine two threads were no faster.
     The elementwise passes ran 1.5-1.9x faster on two threads, but NumPy's stacked small
     matrix products and einsums hold the GIL (0.75-0.9x on two threads), and they are a
-    quarter of the step. Set ``TINYLENS_THREADS`` where more cores pay.
+    quarter of the step. Set ``TINYLENS_THREADS`` where more cores pay. Re-measured with the
+    work arrays kept for the run (issue 18), on the loaded machine (load average 10): two
+    threads 0.91x to 1.03x of one in wall time for 1000 instances, with 6-11% more CPU time;
+    ``benchmarks/batched_recover.py --workers 2`` measures it on a quiet one.
     """
     env = os.environ.get("TINYLENS_THREADS")
     if not env:
