@@ -37,6 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import fail  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Run in the child: time the study alone, report a digest of the final weights and outcomes.
@@ -99,11 +101,12 @@ def main() -> None:
         f"load average {load:.2f} on {os.cpu_count()} CPUs"
     )
     with tempfile.TemporaryDirectory(prefix="tinylens-bench-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", a.reference, "src"],
-            check=True,
-            capture_output=True,
-        ).stdout
+        archived = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", a.reference, "src"], capture_output=True
+        )
+        if archived.returncode != 0:
+            fail(f"no source tree at revision {a.reference!r} (git archive failed)")
+        archive = archived.stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         sides = {"reference": Path(tmp) / "src", "this tree": ROOT / "src"}
         rows: dict[str, list[dict]] = {name: [] for name in sides}
