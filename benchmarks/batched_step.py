@@ -58,8 +58,8 @@ def load_reference(rev: str, tmp: Path) -> tuple[type, type]:
         file.write_text(text)
         spec = importlib.util.spec_from_file_location(name, file)
         assert spec is not None and spec.loader is not None
-        modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(modules[name])
+        modules[name] = sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(modules[name])  # registered first, as dataclasses need
     passes = modules["ref_passes"]
     methods = {"_one_hidden_relu": passes.one_hidden_relu, "_parallel": passes.parallel}
     if hasattr(passes, "workspace"):
