@@ -5,17 +5,21 @@ biases, SGD lr 0.1, batch 1000, float32) in fresh Python processes, alternating,
 BLAS thread count:
 
 * **reference**: the source tree of a git revision, unpacked with ``git archive`` into a
-  temporary directory: by default ``eac9017`` (main before the recovery package; its
-  trainer already kept its work arrays for the run); ``--reference 2a60289`` is the base of
-  issue 18, before it did;
+  temporary directory: by default ``2a60289``, the base of issue 18 (before the batched
+  trainer kept its work arrays for the run); ``--reference eac9017`` is main before the
+  recovery package, which already did;
 * **this tree**: ``src/`` of this checkout.
 
 Each side's time is the study alone (imports excluded), wall clock and the process's CPU time
 (user + system: steadier on a shared machine). The script checks that both sides end with the
-same weights bit for bit and the same outcome table, prints the ratios and ends with one JSON line.
+same weights, evaluation losses and loss curves bit for bit and the same outcome table,
+prints the ratios and ends with one JSON line.
 
     python benchmarks/batched_recover.py [--seeds 1000] [--steps 10000] [--repeats 3]
-        [--reference REV] [--threads 1] [--quick]
+        [--reference REV] [--threads 1] [--workers 1] [--quick]
+
+``--threads`` sets BLAS threads, ``--workers`` the batched trainer's own worker threads
+(``TINYLENS_THREADS``; one by default in both trees), the same on both sides.
 
 Target (issue 18): this tree at least 1.5x faster than the reference, bit for bit the same.
 The child builds ``RecoveryConfig(target="min", seeds=..., steps=...)``, which both the old
@@ -32,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _common import fail  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,13 +56,16 @@ with threadpool_limits(threads):
 h = hashlib.sha256()
 for p in r.main.net.parameters():
     h.update(np.ascontiguousarray(p.data).tobytes())
+# and the evaluation losses and loss curves, which both trees' results hold
+for a in (r.main.losses, r.main.curves):
+    h.update(np.ascontiguousarray(a).tobytes())
 print(json.dumps({"wall": wall, "cpu": cpu, "weights": h.hexdigest(),
                   "outcomes": r.main.outcomes.tolist()}))
 """
 
 
-def run_side(src: Path, seeds: int, steps: int, threads: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(src), TINYLENS_THREADS="1")
+def run_side(src: Path, seeds: int, steps: int, threads: int, workers: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(src), TINYLENS_THREADS=str(workers))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     out = subprocess.run(
@@ -75,9 +84,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument(
-        "--reference", default="eac9017", help="git revision to compare with (main before)"
+        "--reference", default="2a60289", help="git revision to compare with (issue 18's base)"
     )
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads on both sides")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="the batched trainer's threads on both sides"
+    )
     ap.add_argument("--quick", action="store_true", help="200 seeds x 2000 steps, 2 repeats")
     a = ap.parse_args()
     if a.quick:
@@ -85,21 +97,22 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(
         f"circuits recover min: {a.seeds} seeds x {a.steps} steps, BLAS threads {a.threads}, "
-        f"{a.repeats} repeats, reference {a.reference}; load average {load:.2f} on "
-        f"{os.cpu_count()} CPUs"
+        f"trainer threads {a.workers}, {a.repeats} repeats, reference {a.reference}; "
+        f"load average {load:.2f} on {os.cpu_count()} CPUs"
     )
     with tempfile.TemporaryDirectory(prefix="tinylens-bench-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", a.reference, "src"],
-            check=True,
-            capture_output=True,
-        ).stdout
+        archived = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", a.reference, "src"], capture_output=True
+        )
+        if archived.returncode != 0:
+            fail(f"no source tree at revision {a.reference!r} (git archive failed)")
+        archive = archived.stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         sides = {"reference": Path(tmp) / "src", "this tree": ROOT / "src"}
         rows: dict[str, list[dict]] = {name: [] for name in sides}
         for rep in range(a.repeats):
             for name, src in sides.items():
-                r = run_side(src, a.seeds, a.steps, a.threads)
+                r = run_side(src, a.seeds, a.steps, a.threads, a.workers)
                 rows[name].append(r)
                 print(
                     f"  repeat {rep + 1}  {name:10s} {r['wall']:7.2f} s wall {r['cpu']:7.2f} s CPU"
@@ -110,7 +123,7 @@ def main() -> None:
     )
     wall_ratios = [r["wall"] / n["wall"] for r, n in zip(ref, new, strict=True)]
     cpu_ratios = [r["cpu"] / n["cpu"] for r, n in zip(ref, new, strict=True)]
-    print(f"same final weights (sha256) and outcomes on both sides: {same}")
+    print(f"same final weights, losses, curves (sha256) and outcomes on both sides: {same}")
     print(
         f"speed-up (reference / this tree) wall: min {min(wall_ratios):.2f} median "
         f"{statistics.median(wall_ratios):.2f}; CPU: min {min(cpu_ratios):.2f} median "
@@ -123,6 +136,7 @@ def main() -> None:
                 "seeds": a.seeds,
                 "steps": a.steps,
                 "threads": a.threads,
+                "workers": a.workers,
                 "reference": a.reference,
                 "load_average": round(load, 2),
                 "reference_wall_s": [round(r["wall"], 3) for r in ref],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -32,14 +34,36 @@ def test_fit_trains_each_instance_like_fit_on_the_network_alone(optimizer):
     assert history.train_loss[-1] == pytest.approx(np.mean(finals), rel=1e-10)
 
 
-def test_a_diverging_instance_is_frozen_and_the_others_train_on():
+@pytest.mark.parametrize(
+    "blow_up, threshold",
+    [
+        (1e200, 1e12),  # the loss overflows to inf
+        (1e200, math.inf),  # inf, with no threshold: still caught
+        (np.nan, 1e12),  # NaN weights, NaN loss
+        (1e6, 1e12),  # finite, 6.9e12 at the first step: above the threshold
+    ],
+)
+def test_a_diverging_instance_is_frozen_and_the_others_train_on(blow_up, threshold):
     X = np.linspace(-1, 1, 64).reshape(-1, 1)
     y = 100 * np.abs(X)
     batched = BatchedMLP([1, 4, 1], [0, 1, 2, 3])
-    # Blow up instance 2 only: huge weights make its loss overflow at the first step.
-    batched.weights[0].data[2] *= 1e200
-    cfg = TrainConfig(epochs=3, batch_size=16, optimizer="sgd", lr=1e-3, shuffle=False)
-    fit(batched, (X, y), cfg, rng=0)
+    # Blow up instance 2 only: its loss is bad at the first step.
+    batched.weights[0].data[2] *= blow_up
+    cfg = TrainConfig(
+        epochs=3,
+        batch_size=16,
+        optimizer="sgd",
+        lr=1e-3,
+        shuffle=False,
+        divergence_threshold=threshold,
+    )
+    history = fit(batched, (X, y), cfg, rng=0)
+    # The others trained as if alone, and the epoch's loss is the mean over them.
+    alone = BatchedMLP([1, 4, 1], [0, 1, 3])
+    alone_history = fit(alone, (X, y), cfg, rng=0)
+    for a, b in zip(batched.parameters(), alone.parameters(), strict=True):
+        assert np.array_equal(a.data[[0, 1, 3]], b.data)
+    assert history.train_loss == alone_history.train_loss
     assert batched.diverged_.tolist() == [False, False, True, False]
     assert batched.diverged_step_[2] == 0
     assert all(np.all(p.data[2] == 0) for p in batched.parameters())
@@ -165,12 +189,33 @@ def test_work_arrays_kept_for_the_run_give_the_same_bits(monkeypatch, sizes, bia
 def test_recovery_outcomes_and_weights_are_the_same_bits_as_before(monkeypatch):
     from tinylens.studies.recovery import RecoveryConfig, run_recovery
 
-    cfg = RecoveryConfig(target="min", seeds=24, steps=300)
+    # 50 seeds: two chunks of the hot path (43 and 7 instances at batch 1000)
+    cfg = RecoveryConfig(target="min", seeds=50, steps=300)
     new = run_recovery(cfg, quiet=True).main
     with monkeypatch.context() as m:
         _use_reference(m)
         ref = run_recovery(cfg, quiet=True).main
     assert new.outcomes.tolist() == ref.outcomes.tolist()
     np.testing.assert_array_equal(new.losses, ref.losses)
+    np.testing.assert_array_equal(new.curves, ref.curves)
     for a, b in zip(new.net.parameters(), ref.net.parameters(), strict=True):
         assert np.array_equal(a.data, b.data)
+
+
+def test_the_kept_views_follow_parameter_arrays_that_are_replaced():
+    """The hot path keeps views of the parameters for the run; an array put in a parameter's
+    place (not written into it) must be the one the next step reads and writes."""
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-1, 1, size=(50, 2)).astype(np.float32)
+    y = np.minimum(x[:, :1], x[:, 1:])
+    net = BatchedMLP([2, 3, 1], range(7), bias=False, dtype=np.float32)
+    net.loss_and_grad(x, y)
+    for p in net.parameters():
+        p.data = p.data * np.float32(0.5)
+        p.grad = np.zeros_like(p.data)
+    losses = net.loss_and_grad(x, y)
+    fresh = BatchedMLP([2, 3, 1], range(7), bias=False, dtype=np.float32)
+    fresh.load_state_dict(net.state_dict())
+    assert np.array_equal(losses, fresh.loss_and_grad(x, y))
+    for a, b in zip(net.parameters(), fresh.parameters(), strict=True):
+        assert np.array_equal(a.grad, b.grad)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from tinylens.errors import ConfigError
 if TYPE_CHECKING:
     from tinylens.engine.batched import BatchedMLP
 
-__all__ = ["backward_chunk", "forward_chunk", "one_hidden_relu", "parallel", "workspace"]
+__all__ = ["backward_chunk", "forward_chunk", "one_hidden_relu", "parallel"]
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
@@ -34,6 +35,107 @@ def _pool(n: int) -> ThreadPoolExecutor:
         return _POOLS[n]
 
 
+@dataclass(slots=True)
+class _Chunk:
+    """One chunk's views into the run's arrays, made once: slicing and reshaping a dozen
+    views per chunk and step measured as several percent of the step with 24 chunks."""
+
+    sl: slice  # the chunk's instances
+    A: np.ndarray  # [W0 | b0] of these instances, as (k * n1, m)
+    z: np.ndarray  # pre-activations, then h, shape (k, n1, batch)
+    z2: np.ndarray  # z as (k * n1, batch)
+    mask: np.ndarray  # [z > 0] as floats, then e = mask * d
+    mask2: np.ndarray  # mask as (k * n1, batch)
+    on: np.ndarray  # [z > 0] as bools
+    out: np.ndarray  # the outputs, then the residuals d, shape (k, n2, batch)
+    w1: np.ndarray  # W1 of these instances, shape (k, n2, n1)
+    G: np.ndarray  # e @ [x | 1], as (k * n1, m)
+    loss: np.ndarray  # the instances' sums of squared residuals, shape (k,)
+
+
+class _HotPlan:
+    """The work arrays and per-chunk views of :func:`one_hidden_relu` for one batch size.
+
+    ``A`` is ``[W0 | b0]`` for every instance (``W0``'s own array without biases), ``G`` the
+    products ``e @ [x | 1]`` for every instance; ``z``, ``mask``, ``on`` and ``out`` are
+    per worker thread, as large as one chunk. The views refer to the parameters' arrays,
+    so the plan is rebuilt if an array is replaced (``is`` checks in :func:`_hot_plan`).
+    """
+
+    def __init__(self, net: BatchedMLP, chunks: list[slice], batch: int) -> None:
+        n0, n1, n2 = net.sizes
+        dtype, K = net.dtype, net.n_instances
+        self.has_bias = net.biases is not None
+        m = n0 + 1 if self.has_bias else n0
+        self.arrays = _arrays(net)
+        W0, W1 = net.weights
+        self.xa = np.empty((batch, m), dtype=dtype)
+        self.xaT = np.empty((m, batch), dtype=dtype)
+        self.ones = np.ones(batch, dtype=dtype)
+        self.A = np.empty((K, n1, m), dtype=dtype) if self.has_bias else W0.data
+        # Without biases G is W0's gradient itself (scaled in place after the chunks).
+        self.G = np.empty((K, n1, m), dtype=dtype) if self.has_bias else W0.grad
+        self.losses = np.empty(K, dtype=dtype)
+        self.n_workers = min(net.threads, len(chunks))
+        kmax = max(sl.stop - sl.start for sl in chunks)
+        slots = []
+        for _ in range(self.n_workers):
+            z = np.empty((kmax, n1, batch), dtype=dtype)
+            slots.append(
+                (
+                    z,
+                    np.empty_like(z),
+                    np.empty(z.shape, dtype=np.bool_),
+                    np.empty((kmax, n2, batch), dtype=dtype),
+                )
+            )
+        self.chunks = []
+        for c, sl in enumerate(chunks):
+            k = sl.stop - sl.start
+            z, mask, on, out = (a[:k] for a in slots[c % self.n_workers])
+            self.chunks.append(
+                _Chunk(
+                    sl=sl,
+                    A=self.A[sl].reshape(k * n1, m),
+                    z=z,
+                    z2=z.reshape(k * n1, batch),
+                    mask=mask,
+                    mask2=mask.reshape(k * n1, batch),
+                    on=on,
+                    out=out,
+                    w1=W1.data[sl],
+                    G=self.G[sl].reshape(k * n1, m),
+                    loss=self.losses[sl],
+                )
+            )
+
+    def fits(self, net: BatchedMLP) -> bool:
+        """Whether the network still holds the arrays the views were made of."""
+        return all(a is b for a, b in zip(_arrays(net), self.arrays, strict=True))
+
+
+def _arrays(net: BatchedMLP) -> tuple[np.ndarray, ...]:
+    params = net.parameters()
+    return tuple(p.data for p in params) + tuple(p.grad for p in params)
+
+
+def _hot_plan(net: BatchedMLP, chunks: list[slice], batch: int) -> _HotPlan:
+    """The plan for this batch size, made on first use and kept with the network.
+
+    NOTE: fresh 0.5 MB arrays for every operation and step cost page faults that measured
+    as much as the arithmetic (issue 18: 35% of ``circuits recover`` in the kernel). The
+    chunks are equal slices (the last one shorter), so their size and count name them; an
+    epoch's shorter last batch gets a plan of its own.
+    """
+    spaces = net.__dict__.setdefault("_spaces", {})
+    step = chunks[0].stop - chunks[0].start
+    key = ("hot", batch, net.threads, net.dtype.str, step, len(chunks))
+    plan = spaces.get(key)
+    if plan is None or not plan.fits(net):
+        plan = spaces[key] = _HotPlan(net, chunks, batch)
+    return plan
+
+
 def one_hidden_relu(
     self: BatchedMLP,
     x: np.ndarray,
@@ -43,88 +145,81 @@ def one_hidden_relu(
     scale: np.floating,
 ) -> None:
     """The hot path of the circuit studies: ``in -> relu hidden -> linear out`` on a shared
-    batch, in work arrays allocated once per run (see :meth:`_workspace`).
+    batch, in work arrays and views made once per run (see :class:`_HotPlan`).
 
     Per chunk of ``k`` instances: ``z = [W0 | b0] @ [x | 1].T`` (one product for all),
     ``h = relu(z)``, ``out = W1 @ h + b1``, residual ``d = out - y``; backward
     ``e = mask * d`` broadcast over the hidden units and ``G = e @ [x | 1]``, again one
     product for all, from which both layers' gradients follow (one output unit):
-    ``d[W0 | b0] = W1.T * G`` and ``dW1 = [W0 | b0] . G``.
+    ``d[W0 | b0] = W1.T * G`` and ``dW1 = [W0 | b0] . G``. What is elementwise over tiny
+    arrays (the gradients' scaling, ``dW1``'s dot products over 2 or 3 numbers) runs once
+    over all instances after the chunks: the same operations on the same numbers.
     """
-    n0, n1, n2 = self.sizes
-    batch, dtype = x.shape[0], self.dtype
-    has_bias = self.biases is not None
-    m = n0 + 1 if has_bias else n0
-    kmax = max(sl.stop - sl.start for sl in chunks)
-    shared = self._workspace(
-        ("shared", batch),
-        xa=((batch, m), dtype),
-        xaT=((m, batch), dtype),
-        ones=((batch,), dtype),
-    )
-    xa, xaT, ones = shared["xa"], shared["xaT"], shared["ones"]
+    n0, n2 = self.sizes[0], self.sizes[2]
+    batch = x.shape[0]
+    plan = _hot_plan(self, chunks, batch)
+    has_bias = plan.has_bias
+    xa, xaT, ones = plan.xa, plan.xaT, plan.ones
     xa[:, :n0] = x
     if has_bias:
         xa[:, n0] = 1
+        plan.A[:, :, :n0] = self.weights[0].data
+        plan.A[:, :, n0] = self.biases[0].data  # type: ignore[index]
     xaT[...] = xa.T
-    ones[...] = 1
-    W0, W1 = self.weights
+    matmul, multiply, greater, copyto, einsum = (
+        np.matmul,
+        np.multiply,
+        np.greater,
+        np.copyto,
+        np.einsum,
+    )
+    b1 = self.biases[1] if has_bias else None  # type: ignore[index]
+    norm = n2 * batch
 
-    def work(slot: int, my_chunks: list[slice]) -> None:
-        buf = self._workspace(
-            (slot, kmax, batch),
-            A=((kmax, n1, m), dtype),
-            z=((kmax, n1, batch), dtype),
-            mask=((kmax, n1, batch), dtype),
-            on=((kmax, n1, batch), np.bool_),
-            out=((kmax, n2, batch), dtype),
-            G=((kmax, n1, m), dtype),
-        )
-        for sl in my_chunks:
-            k = sl.stop - sl.start
-            A, z, mask = buf["A"][:k], buf["z"][:k], buf["mask"][:k]
-            out, G = buf["out"][:k], buf["G"][:k]
-            A[:, :, :n0] = W0.data[sl]
-            if has_bias:
-                A[:, :, n0] = self.biases[0].data[sl]  # type: ignore[index]
-            np.matmul(A.reshape(k * n1, m), xaT, out=z.reshape(k * n1, batch))
+    def work(slot: int, my_chunks: list[_Chunk]) -> None:
+        for c in my_chunks:
+            z, mask, out = c.z, c.mask, c.out
+            matmul(c.A, xaT, out=c.z2)
             # NOTE: relu(z) as z * mask with a float mask: np.maximum(z, 0) ran slower
             # than this here. z * 0 is -0 for z < 0, and a -0 term changes no sum that
             # has a nonzero term.
-            on = buf["on"][:k]
-            np.greater(z, 0, out=on)
-            np.copyto(mask, on)  # measured faster than greater writing floats directly
-            np.multiply(z, mask, out=z)
-            w1 = W1.data[sl]
-            np.matmul(w1, z, out=out)
-            if has_bias:
-                out += self.biases[1].data[sl, :, None]  # type: ignore[index]
+            greater(z, 0, out=c.on)
+            copyto(mask, c.on)  # measured faster than greater writing floats directly
+            multiply(z, mask, out=z)
+            matmul(c.w1, z, out=out)
+            if b1 is not None:
+                out += b1.data[c.sl, :, None]
             out -= yT  # the residual d; d loss / d out = scale * d
-            losses[sl] = np.einsum("kob,kob->k", out, out) / (n2 * batch)
-            if has_bias:
-                np.matmul(out, ones, out=self.biases[1].grad[sl])  # type: ignore[index]
-                self.biases[1].grad[sl] *= scale  # type: ignore[index]
+            einsum("kob,kob->k", out, out, out=c.loss)  # divided after the chunks
+            if b1 is not None:
+                matmul(out, ones, out=b1.grad[c.sl])
             if n2 == 1:
                 # e_j = [z_j > 0] d (written over the mask), and G_j = e_j @ [x | 1]: one
                 # product for every unit. Then d/dW1_j = scale sum_b d relu(z_j) =
-                # scale A_j . G_j (as z = A [x|1]) and d/dA_j = scale W1_j G_j: no pass
-                # over h, none to scale d.
-                np.multiply(mask, out, out=mask)
-                np.matmul(mask.reshape(k * n1, batch), xa, out=G.reshape(k * n1, m))
-                W1.grad[sl, 0, :] = np.einsum("kjm,kjm->kj", A, G)
-                W1.grad[sl] *= scale
-                G *= w1.transpose(0, 2, 1) * scale
+                # scale A_j . G_j (as z = A [x|1]) and d/dA_j = scale W1_j G_j (after the
+                # chunks): no pass over h, none to scale d.
+                multiply(mask, out, out=mask)
+                matmul(c.mask2, xa, out=c.G)
             else:
                 out *= scale
-                np.matmul(out, z.transpose(0, 2, 1), out=W1.grad[sl])
-                np.matmul(w1.transpose(0, 2, 1), out, out=z)  # h is not needed again
+                matmul(out, z.transpose(0, 2, 1), out=self.weights[1].grad[c.sl])
+                matmul(c.w1.transpose(0, 2, 1), out, out=z)  # h is not needed again
                 z *= mask
-                np.matmul(z.reshape(k * n1, batch), xa, out=G.reshape(k * n1, m))
-            W0.grad[sl] = G[:, :, :n0]
-            if has_bias:
-                self.biases[0].grad[sl] = G[:, :, n0]  # type: ignore[index]
+                matmul(c.z2, xa, out=c.G)
 
-    self._parallel(work, chunks)
+    self._parallel(work, plan.chunks)
+    losses[...] = plan.losses / norm  # in the network's dtype, as per chunk before
+    W0, W1 = self.weights
+    G = plan.G
+    if b1 is not None:
+        b1.grad *= scale
+    if n2 == 1:
+        W1.grad[:, 0, :] = np.einsum("kjm,kjm->kj", plan.A, G)
+        W1.grad *= scale
+        G *= W1.data.transpose(0, 2, 1) * scale
+    if has_bias:
+        W0.grad[...] = G[:, :, :n0]
+        self.biases[0].grad[...] = G[:, :, n0]  # type: ignore[index]
 
 
 def forward_chunk(
@@ -225,31 +320,10 @@ def _act_backward(name: str, g: np.ndarray, h: np.ndarray, z: np.ndarray | None)
     raise ConfigError(f"activation {name!r} is not batched")  # pragma: no cover
 
 
-def workspace(
-    self: BatchedMLP, key: tuple, **arrays: tuple[tuple[int, ...], Any]
-) -> dict[str, np.ndarray]:
-    """Work arrays named and shaped as ``arrays``, made on first use and kept for the run.
-
-    NOTE: one fresh 0.5 MB array per operation and step cost page faults that measured as
-    much as the arithmetic (issue 18: 35% of ``circuits recover`` in the kernel). The
-    arrays live as long as the network's shapes and dtype stay the same; ``key`` tells
-    apart worker threads and batch sizes (an epoch's shorter last batch gets its own).
-    Their contents are scratch: every use writes them before it reads them.
-    """
-    spaces = self.__dict__.setdefault("_spaces", {})
-    full = (
-        key,
-        self.dtype.str,
-        tuple(sorted((n, s, np.dtype(d).str) for n, (s, d) in arrays.items())),
-    )
-    if full not in spaces:
-        spaces[full] = {n: np.empty(s, dtype=d) for n, (s, d) in arrays.items()}
-    return spaces[full]
+Item = TypeVar("Item")
 
 
-def parallel(
-    self: BatchedMLP, work: Callable[[int, list[slice]], None], chunks: list[slice]
-) -> None:
+def parallel(self: BatchedMLP, work: Callable[[int, list[Item]], None], chunks: list[Item]) -> None:
     """Run ``work(slot, chunks)`` on the chunks, split over ``self.threads`` threads.
 
     Chunks hold disjoint instances and every write goes to that chunk's slice, so the

@@ -47,7 +47,6 @@ from tinylens.engine._batched_passes import (
     forward_chunk,
     one_hidden_relu,
     parallel,
-    workspace,
 )
 from tinylens.engine.activations import ACTIVATIONS
 from tinylens.engine.activations import activation as make_activation
@@ -77,7 +76,10 @@ def default_threads() -> int:
     NOTE: one thread by default: on the 2-core development machine two threads were no faster.
     The elementwise passes ran 1.5-1.9x faster on two threads, but NumPy's stacked small
     matrix products and einsums hold the GIL (0.75-0.9x on two threads), and they are a
-    quarter of the step. Set ``TINYLENS_THREADS`` where more cores pay.
+    quarter of the step. Set ``TINYLENS_THREADS`` where more cores pay. Re-measured with the
+    work arrays kept for the run (issue 18), on the loaded machine (load average 10): two
+    threads 0.91x to 1.03x of one in wall time for 1000 instances, with 6-11% more CPU time;
+    ``benchmarks/batched_recover.py --workers 2`` measures it on a quiet one.
     """
     env = os.environ.get("TINYLENS_THREADS")
     if not env:
@@ -225,7 +227,7 @@ class BatchedMLP:
         return out
 
     def __getstate__(self) -> dict:
-        # Scratch arrays (see _workspace) are not state: a pickled network leaves them behind.
+        # Scratch arrays (see _batched_passes) are not state: a pickled network leaves them behind.
         state = dict(self.__dict__)
         state.pop("_spaces", None)
         return state
@@ -436,7 +438,6 @@ class BatchedMLP:
             self._backward_chunk(x, sl, trace, diff * scale)
         return losses
 
-    _workspace = workspace
     _parallel = parallel
 
     def _targets(self, y: np.ndarray, batch: int) -> np.ndarray:
