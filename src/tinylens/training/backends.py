@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
+from tinylens.engine.module import FlatParameters
 from tinylens.errors import ShapeError
 from tinylens.training._mlp_step import PlainMLPStep
 from tinylens.training.config import TrainConfig
@@ -97,6 +98,9 @@ class EngineBackend:
         self.model = net
         self.loss_name = loss
         self.loss = loss_fn(loss)
+        # One buffer for all parameters, one for all gradients: the optimizer then updates
+        # them in one pass per step (the per-parameter arrays become views; see FlatParameters).
+        FlatParameters.of(net.parameters())
         self.optimizer = make_optimizer(
             config.optimizer, net.parameters(), **config.optimizer_kwargs()
         )
