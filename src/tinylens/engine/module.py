@@ -90,7 +90,11 @@ class FlatParameters:
     def intact(self) -> bool:
         """True while every ``p.data`` and ``p.grad`` is still this buffer's view (code that
         rebinds one, e.g. ``p.data = new_array``, ends the shared layout)."""
-        return all(p.data is d and p.grad is g for p, d, g in self._views)
+        # NOTE: a plain loop, not all() over a generator: ~3x faster, and this runs every step
+        for p, d, g in self._views:  # noqa: SIM110
+            if p.data is not d or p.grad is not g:
+                return False
+        return True
 
     def views_of(self, buffer: np.ndarray) -> list[np.ndarray]:
         """Per-parameter views into ``buffer`` (1-D, the size of :attr:`data`), each with its

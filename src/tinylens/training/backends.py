@@ -16,7 +16,7 @@ import numpy as np
 from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
 from tinylens.engine.module import FlatParameters
 from tinylens.errors import ShapeError
-from tinylens.training._mlp_step import PlainMLPStep
+from tinylens.training._mlp_step import PlainMLPStep, ValueAndGrad
 from tinylens.training.config import TrainConfig
 
 __all__ = ["Backend", "EngineBackend", "StepDiverged", "minibatches"]
@@ -123,28 +123,44 @@ class EngineBackend:
         self.X, self.y = X, y
 
     def train_epoch(self, perm: np.ndarray | None, batch_size: int) -> tuple[float, int]:
-        net, loss, opt = self.model, self.loss, self.optimizer
+        net, opt = self.model, self.optimizer
         X, y = self.X, self.y
         net.train()
+        value_and_grad = self._value_and_grad(y)
         fused = self.fused if self.fused is not None and self.fused.usable() else None
+        count = self.loss_name != "mse"
+        threshold = self.threshold
         total, correct = 0.0, 0
         for step, (xb, yb) in enumerate(minibatches(X, y, perm, batch_size)):
             if fused is not None:
                 # NOTE: a diverged step has already written its gradients, unlike the modules'
                 # path; the weights are untouched until opt.step, and fit restores them anyway.
-                value, out = fused(xb, yb, loss)
+                value, out = fused(xb, yb, value_and_grad)
+                grad = None
             else:
                 out = net.forward(xb)
-                value = loss.forward(out, yb, check=False)
-            if not (math.isfinite(value) and value <= self.threshold):
+                value, grad = value_and_grad(out, yb)
+            if not (math.isfinite(value) and value <= threshold):
                 raise StepDiverged(step, value)
-            if fused is None:
-                net.backward(loss.backward())
+            if grad is not None:
+                net.backward(grad)
             opt.step()
             total += value * len(xb)
-            if self.loss_name != "mse":
+            if count:
                 correct += count_correct(out, yb, self.loss_name)
         return total, correct
+
+    def _value_and_grad(self, y: np.ndarray) -> ValueAndGrad:
+        """The step's loss: cross-entropy's work-array pass for labels (checked once, in
+        :meth:`prepare`), else the loss's forward (unchecked) and backward."""
+        loss = self.loss
+        if isinstance(loss, CrossEntropyLoss) and y.ndim == 1:
+            return loss.value_and_grad
+
+        def value_and_grad(out: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+            return loss.forward(out, yb, check=False), loss.backward()
+
+        return value_and_grad
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
         out = self.model.predict(X)
