@@ -219,3 +219,22 @@ def test_losses_by_name() -> None:
     assert isinstance(loss_fn("bce_with_logits"), BCEWithLogitsLoss)
     with pytest.raises(UnknownNameError, match="did you mean 'mse'"):
         loss_fn("mes")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_value_and_grad_is_forward_then_backward_bit_for_bit(dtype: type) -> None:
+    """fit's one call per step (work arrays reused across calls and batch sizes) against the
+    two calls it replaces, on batches of changing size (a ragged last batch reallocates), with
+    ties, huge logits and classes beyond the short-row loop of the row max."""
+    rng = np.random.default_rng(7)
+    fused = CrossEntropyLoss()
+    for n, c in [(64, 10), (64, 10), (17, 10), (64, 10), (5, 100), (3, 2)]:
+        logits = rng.normal(scale=6.0, size=(n, c)).astype(dtype)
+        logits[0, :] = 1.5  # a row of ties
+        logits[1, 0] = 1e4  # exp underflows to 0 for the rest of the row
+        labels = rng.integers(0, c, size=n)
+        plain = CrossEntropyLoss()
+        value, grad = plain.forward(logits, labels, check=False), plain.backward()
+        got_value, got_grad = fused.value_and_grad(logits, labels)
+        assert got_value == value
+        assert got_grad.dtype == grad.dtype and got_grad.tobytes() == grad.tobytes()

@@ -21,10 +21,15 @@ import numpy as np
 
 from tinylens.engine import Linear, Sequential
 
-__all__ = ["PlainMLPStep", "ValueAndGrad"]
+__all__ = ["InputNotFinite", "PlainMLPStep", "ValueAndGrad"]
 
 ValueAndGrad = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 """``(out, targets) -> (loss, d loss / d out)``: a training step's loss."""
+
+
+class InputNotFinite(Exception):
+    """Raised in the first epoch at a batch with a NaN or infinite input (see
+    ``EngineBackend.defer_input_check``); ``fit`` restores the weights and reports it."""
 
 
 class PlainMLPStep:
@@ -58,12 +63,19 @@ class PlainMLPStep:
         return self.net.n_hooks == 0
 
     def __call__(
-        self, xb: np.ndarray, yb: np.ndarray, value_and_grad: ValueAndGrad
+        self,
+        xb: np.ndarray,
+        yb: np.ndarray,
+        value_and_grad: ValueAndGrad,
+        check_input: bool = False,
     ) -> tuple[float, np.ndarray]:
         """One forward and backward pass: fills every ``Parameter.grad``; returns the loss and
         the network's output (a work array, overwritten by the next call).
 
-        ``value_and_grad(out, yb)`` gives the loss and d loss / d out.
+        ``value_and_grad(out, yb)`` gives the loss and d loss / d out. ``check_input``: raise
+        :class:`InputNotFinite` when ``xb`` has a NaN or infinite
+        entry, found through the first layer's pre-activations (see
+        ``EngineBackend.defer_input_check``), before any gradient is written.
         """
         n = xb.shape[0]
         work = self._work
@@ -74,6 +86,8 @@ class PlainMLPStep:
         for k, (lin, relu) in enumerate(self.layers):
             z = np.matmul(h, lin.weight.data.T, out=outs[k])
             z += lin.bias.data  # type: ignore[union-attr]
+            if check_input and k == 0 and not np.isfinite(z).all() and not np.isfinite(xb).all():
+                raise InputNotFinite
             if relu:
                 np.maximum(z, 0, out=z)
             h = z

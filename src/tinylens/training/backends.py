@@ -16,10 +16,10 @@ import numpy as np
 from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
 from tinylens.engine.module import FlatParameters
 from tinylens.errors import ShapeError
-from tinylens.training._mlp_step import PlainMLPStep, ValueAndGrad
+from tinylens.training._mlp_step import InputNotFinite, PlainMLPStep, ValueAndGrad
 from tinylens.training.config import TrainConfig
 
-__all__ = ["Backend", "EngineBackend", "StepDiverged", "minibatches"]
+__all__ = ["Backend", "EngineBackend", "InputNotFinite", "StepDiverged", "minibatches"]
 
 
 class StepDiverged(Exception):
@@ -106,6 +106,21 @@ class EngineBackend:
         )
         self.threshold = config.divergence_threshold
         self.fused = PlainMLPStep.for_network(net)
+        self._check_input = False
+
+    def defer_input_check(self) -> bool:
+        """Check the inputs' finiteness in the first epoch instead of by a pass over X now.
+
+        True for a plain MLP without hooks: its fused step checks the first layer's
+        pre-activations, which cost a few microseconds a batch; every NaN or infinite input
+        makes its whole row of them non-finite (each is a sum over the inputs of input times
+        weight, and a non-finite term keeps a sum non-finite), and only then is the batch
+        itself checked (a non-finite product from finite inputs is the weights' problem, a
+        divergence). ``fit`` saves a whole pass over X (~3 ms for MNIST's 10,000 test images),
+        ~8% of a one-epoch fit of the 784-32-16-10 MLP (issue 18).
+        """
+        self._check_input = self.fused is not None and self.fused.usable()
+        return self._check_input
 
     def prepare(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = self.model.check_input(X)
@@ -128,6 +143,11 @@ class EngineBackend:
         net.train()
         value_and_grad = self._value_and_grad(y)
         fused = self.fused if self.fused is not None and self.fused.usable() else None
+        check, self._check_input = self._check_input, False
+        if check and (fused is None or X.dtype.kind != "f"):
+            if X.dtype.kind == "f" and not np.isfinite(X).all():  # a hook came since bind
+                raise InputNotFinite
+            check = False
         count = self.loss_name != "mse"
         threshold = self.threshold
         total, correct = 0.0, 0
@@ -135,7 +155,7 @@ class EngineBackend:
             if fused is not None:
                 # NOTE: a diverged step has already written its gradients, unlike the modules'
                 # path; the weights are untouched until opt.step, and fit restores them anyway.
-                value, out = fused(xb, yb, value_and_grad)
+                value, out = fused(xb, yb, value_and_grad, check)
                 grad = None
             else:
                 out = net.forward(xb)
