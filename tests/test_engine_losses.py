@@ -233,8 +233,16 @@ def test_cross_entropy_value_and_grad_is_forward_then_backward_bit_for_bit(dtype
         logits[0, :] = 1.5  # a row of ties
         logits[1, 0] = 1e4  # exp underflows to 0 for the rest of the row
         labels = rng.integers(0, c, size=n)
+        labels[0] = c - 1  # on the tied row: argmax says column 0, so this row is wrong
         plain = CrossEntropyLoss()
         value, grad = plain.forward(logits, labels, check=False), plain.backward()
         got_value, got_grad = fused.value_and_grad(logits, labels)
         assert got_value == value
         assert got_grad.dtype == grad.dtype and got_grad.tobytes() == grad.tobytes()
+        assert fused.n_correct == np.count_nonzero(logits.argmax(axis=1) == labels)
+    # without ties the count comes from the label logits alone: the oracle is argmax again
+    logits = rng.normal(size=(40, 10)).astype(np.float32)
+    labels = logits.argmax(axis=1)
+    labels[:7] = (labels[:7] + 1) % 10
+    fused.value_and_grad(logits, labels)
+    assert fused.n_correct == 33

@@ -178,6 +178,7 @@ class SGD(Optimizer):
             raise ConfigError("EMA momentum needs momentum > 0")
         self.momentum, self.dampening = float(momentum), float(dampening)
         self.nesterov, self.weight_decay, self.ema = bool(nesterov), float(weight_decay), bool(ema)
+        self._scaled: np.ndarray | None = None
 
     def _update(self, data: np.ndarray, grad: np.ndarray, i: int | None) -> None:
         g = grad
@@ -195,7 +196,12 @@ class SGD(Optimizer):
                 buf *= mu
                 buf += (1.0 - self.dampening) * g if self.dampening else g
             g = g + mu * buf if self.nesterov else buf
-        data -= self.lr * g
+        if i is None:  # the flat buffer: lr * g in a work array, not a fresh one every step
+            if self._scaled is None:
+                self._scaled = np.empty_like(data)
+            data -= np.multiply(g, self.lr, out=self._scaled)
+        else:
+            data -= self.lr * g
 
     def hyperparameters(self) -> dict[str, object]:
         hp: dict[str, object] = {"lr": self.lr}

@@ -78,8 +78,8 @@ def minibatches(
         n = len(idx)
         # mode="clip": a permutation's indices are in range, and "raise" (the default) gathers
         # into a temporary before copying to ``out``.
-        xb = np.take(X, idx, axis=0, out=xbuf[:n], mode="clip")
-        yield xb, np.take(y, idx, axis=0, out=ybuf[:n], mode="clip")
+        xb = X.take(idx, axis=0, out=xbuf[:n], mode="clip")
+        yield xb, y.take(idx, axis=0, out=ybuf[:n], mode="clip")
 
 
 def count_correct(out: np.ndarray, y: np.ndarray, loss: str) -> int:
@@ -141,7 +141,7 @@ class EngineBackend:
         net, opt = self.model, self.optimizer
         X, y = self.X, self.y
         net.train()
-        value_and_grad = self._value_and_grad(y)
+        value_and_grad, counted_by_loss = self._value_and_grad(y)
         fused = self.fused if self.fused is not None and self.fused.usable() else None
         check, self._check_input = self._check_input, False
         if check and (fused is None or X.dtype.kind != "f"):
@@ -166,21 +166,24 @@ class EngineBackend:
                 net.backward(grad)
             opt.step()
             total += value * len(xb)
-            if count:
+            if counted_by_loss:
+                correct += self.loss.n_correct  # type: ignore[attr-defined]  # cross-entropy
+            elif count:
                 correct += count_correct(out, yb, self.loss_name)
         return total, correct
 
-    def _value_and_grad(self, y: np.ndarray) -> ValueAndGrad:
-        """The step's loss: cross-entropy's work-array pass for labels (checked once, in
-        :meth:`prepare`), else the loss's forward (unchecked) and backward."""
+    def _value_and_grad(self, y: np.ndarray) -> tuple[ValueAndGrad, bool]:
+        """The step's loss, and whether it counts right answers (``n_correct``) itself:
+        cross-entropy's work-array pass for labels (checked once, in :meth:`prepare`), else
+        the loss's forward (unchecked) and backward."""
         loss = self.loss
         if isinstance(loss, CrossEntropyLoss) and y.ndim == 1:
-            return loss.value_and_grad
+            return loss.value_and_grad, True
 
         def value_and_grad(out: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
             return loss.forward(out, yb, check=False), loss.backward()
 
-        return value_and_grad
+        return value_and_grad, False
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
         out = self.model.predict(X)
