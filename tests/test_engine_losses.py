@@ -246,3 +246,17 @@ def test_cross_entropy_value_and_grad_is_forward_then_backward_bit_for_bit(dtype
     labels[:7] = (labels[:7] + 1) % 10
     fused.value_and_grad(logits, labels)
     assert fused.n_correct == 33
+
+
+def test_mse_value_and_grad_is_forward_then_backward_bit_for_bit() -> None:
+    rng = np.random.default_rng(8)
+    fused = MSELoss()
+    for shape in [(64, 3), (64, 3), (9, 3), (5, 1)]:
+        pred = rng.normal(size=shape).astype(np.float32)
+        target = rng.normal(size=shape).astype(np.float32)
+        plain = MSELoss()
+        value, grad = plain.forward(pred, target), plain.backward()
+        got_value, got_grad = fused.value_and_grad(pred, target)
+        assert got_value == value and got_grad.tobytes() == grad.tobytes()
+    with pytest.raises(ShapeError, match="target has shape"):
+        fused.value_and_grad(pred, target[:, 0])  # never broadcast

@@ -73,6 +73,7 @@ class MSELoss(Loss):
     """mean((pred - target)^2) over every element, so d/dpred = 2 (pred - target) / pred.size."""
 
     name = "mse"
+    _work: tuple[np.ndarray, np.ndarray] | None = None
 
     def forward(self, pred: np.ndarray, target: np.ndarray, *, check: bool = True) -> float:
         target = _match_target(pred, target, "mse")
@@ -81,6 +82,20 @@ class MSELoss(Loss):
 
     def backward(self) -> np.ndarray:
         return self._diff * (2.0 / self._diff.size)
+
+    def value_and_grad(self, pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+        """``forward`` then ``backward`` for a target of ``pred``'s shape and dtype (fit
+        prepares it so), bit for bit, in work arrays kept per shape; the returned gradient is
+        overwritten by the next call."""
+        if target.shape != pred.shape:  # checked, never broadcast
+            raise ShapeError(f"mse: target has shape {target.shape}; predictions have {pred.shape}")
+        w = self._work
+        if w is None or w[0].shape != pred.shape or w[0].dtype != pred.dtype:
+            w = self._work = (np.empty_like(pred), np.empty_like(pred))
+        diff, sq = w
+        np.subtract(pred, target, out=diff)
+        value = float(np.mean(np.multiply(diff, diff, out=sq)))
+        return value, np.multiply(diff, 2.0 / diff.size, out=sq)
 
 
 class CrossEntropyLoss(Loss):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tinylens.engine import CrossEntropyLoss, Sequential, loss_fn, make_optimizer
+from tinylens.engine import CrossEntropyLoss, MSELoss, Sequential, loss_fn, make_optimizer
 from tinylens.engine.module import FlatParameters
 from tinylens.errors import ShapeError
 from tinylens.training._mlp_step import InputNotFinite, PlainMLPStep, ValueAndGrad
@@ -195,11 +195,13 @@ class EngineBackend:
 
     def _value_and_grad(self, y: np.ndarray) -> tuple[ValueAndGrad, bool]:
         """The step's loss, and whether it counts right answers (``n_correct``) itself:
-        cross-entropy's work-array pass for labels (checked once, in :meth:`prepare`), else
-        the loss's forward (unchecked) and backward."""
+        cross-entropy's and MSE's work-array passes (labels and targets checked once, in
+        :meth:`prepare`), else the loss's forward (unchecked) and backward."""
         loss = self.loss
         if isinstance(loss, CrossEntropyLoss) and y.ndim == 1:
             return loss.value_and_grad, True
+        if isinstance(loss, MSELoss) and y.ndim == 2 and y.dtype == self.model.dtype:
+            return loss.value_and_grad, False  # prepare gave y the outputs' shape and dtype
 
         def value_and_grad(out: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
             return loss.forward(out, yb, check=False), loss.backward()
