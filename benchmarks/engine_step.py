@@ -4,7 +4,9 @@ One run, the same work on every row: the 784-32-16-10 ReLU MLP, softmax cross-en
 lr 0.01, on the 10,000 genuine MNIST test images (float32), shuffled every epoch, batch 64
 and 512, at 1 BLAS thread and at the machine's count. Rows:
 
-* **engine**: ``tinylens.training.fit`` on ``MLP([784, 32, 16, 10])``, the path users take;
+* **engine**: ``tinylens.training.fit`` on ``MLP([784, 32, 16, 10])``, the path users take,
+  with its checks (labels and shapes once per fit, the inputs' finiteness in the first epoch,
+  the loss at every step), history and accuracy;
 * **NumPy loop**: the same maths written by hand: the batch gathered with ``np.take(out=)``,
   three products forward, one softmax, the fused softmax-cross-entropy gradient, five products
   backward, the SGD update; no checks at all. It starts from the engine's initial weights and
@@ -153,7 +155,11 @@ def main() -> None:
         f"MNIST test set: {len(X)} images; 784-32-16-10, SGD lr {LR}, {args.epochs} epochs, "
         f"best of {args.repeats}; BLAS {blas}; load average {load:.2f} on {cpus} CPUs"
     )
-    result: dict[str, object] = {"benchmark": "engine_step", "load_average": round(load, 2)}
+    result: dict[str, object] = {
+        "benchmark": "engine_step",
+        "load_average": round(load, 2),
+        "threads": sorted({1, cpus}),
+    }
     for threads in sorted({1, cpus}):
         with threadpool_limits(threads):
             gflops = gemm_gflops(args.repeats)
