@@ -14,7 +14,7 @@ import pytest
 from tinylens.engine import MLP, Dropout, Linear, ReLU, Sequential
 from tinylens.errors import DataError, DivergenceError
 from tinylens.training import Callback, TrainConfig, fit
-from tinylens.training.loop import _all_finite
+from tinylens.training.backends import all_finite
 
 
 def data(n: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -80,13 +80,17 @@ def test_a_finished_checkpoint_still_checks_the_inputs(tmp_path):
 def test_all_finite_agrees_with_isfinite():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 7)).astype(np.float32)
-    assert _all_finite(X)
+    assert all_finite(X)
     X[:] = 3e38  # finite entries whose row sums overflow: the exact check decides
-    assert _all_finite(X)
+    assert all_finite(X)
     for bad in (np.nan, np.inf, -np.inf):
         Y = X.copy()
         Y[10, 6] = bad
-        assert not _all_finite(Y) and not _all_finite(np.asfortranarray(Y))
-        assert not _all_finite(Y[:, ::2])  # strided: the elementwise check
-        assert _all_finite(Y[:, :6:2])  # the bad column left out
-    assert _all_finite(np.empty((0, 3), dtype=np.float32))
+        assert not all_finite(Y) and not all_finite(np.asfortranarray(Y))
+        assert not all_finite(Y[:, ::2])  # strided: the elementwise check
+        assert all_finite(Y[:, :6:2])  # the bad column left out
+    assert all_finite(np.empty((0, 3), dtype=np.float32))
+    images = rng.normal(size=(6, 1, 5, 5)).astype(np.float32)  # rows of a 4-D array
+    assert all_finite(images)
+    images[4, 0, 2, 3] = np.nan
+    assert not all_finite(images)

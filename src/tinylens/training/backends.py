@@ -19,7 +19,14 @@ from tinylens.errors import ShapeError
 from tinylens.training._mlp_step import InputNotFinite, PlainMLPStep, ValueAndGrad
 from tinylens.training.config import TrainConfig
 
-__all__ = ["Backend", "EngineBackend", "InputNotFinite", "StepDiverged", "minibatches"]
+__all__ = [
+    "Backend",
+    "EngineBackend",
+    "InputNotFinite",
+    "StepDiverged",
+    "all_finite",
+    "minibatches",
+]
 
 
 class StepDiverged(Exception):
@@ -99,6 +106,24 @@ def _buffer(
     return buf
 
 
+def all_finite(X: np.ndarray) -> bool:
+    """``np.isfinite(X).all()`` for a float array, in about half the time when it is large.
+
+    NOTE: the row sums (one BLAS pass, no boolean array) are all finite when every entry is:
+    a NaN or an infinity in a row makes its sum NaN or infinite, whatever the order of the
+    additions. Only when a sum is not finite (a bad entry, or finite entries whose sum
+    overflows) does the elementwise check decide.
+    """
+    contiguous = X.flags.c_contiguous or (X.ndim == 2 and X.flags.f_contiguous)
+    if X.ndim >= 2 and X.size and contiguous:
+        rows = X.reshape(len(X), -1) if X.ndim > 2 else X  # images: a view, no copy
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = rows @ np.ones(rows.shape[1], dtype=X.dtype)
+        if np.isfinite(sums).all():
+            return True
+    return bool(np.isfinite(X).all())
+
+
 def count_correct(out: np.ndarray, y: np.ndarray, loss: str) -> int:
     """Right answers in a batch: argmax for cross-entropy, sign of the logit for BCE."""
     if loss == "cross_entropy":
@@ -165,7 +190,7 @@ class EngineBackend:
         fused = self.fused if self.fused is not None and self.fused.usable() else None
         check, self._check_input = self._check_input, False
         if check and (fused is None or X.dtype.kind != "f"):
-            if X.dtype.kind == "f" and not np.isfinite(X).all():  # a hook came since bind
+            if X.dtype.kind == "f" and not all_finite(X):  # a hook came since bind
                 raise InputNotFinite
             check = False
         count = self.loss_name != "mse"

@@ -30,6 +30,7 @@ from tinylens.training.backends import (
     EngineBackend,
     InputNotFinite,
     StepDiverged,
+    all_finite,
     check_outputs,
 )
 from tinylens.training.callbacks import Callback
@@ -70,25 +71,9 @@ def as_xy(
 
 def check_finite_x(X: np.ndarray, what: str = "training data") -> None:
     """A DataError counting the NaN and infinite entries of a float ``X``, if it has any."""
-    if X.dtype.kind == "f" and not _all_finite(X):
+    if X.dtype.kind == "f" and not all_finite(X):
         bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
         raise DataError(f"{what}: X has {bad} NaN or infinite values; clean or drop those rows")
-
-
-def _all_finite(X: np.ndarray) -> bool:
-    """``np.isfinite(X).all()``, in about half the time for a large 2-D float array.
-
-    NOTE: the row sums (one BLAS pass, no boolean array) are all finite when every entry is:
-    a NaN or an infinity in a row makes its sum NaN or infinite, whatever the order of the
-    additions. Only when a sum is not finite (a bad entry, or finite entries whose sum
-    overflows) does the elementwise check decide.
-    """
-    if X.ndim == 2 and X.size and (X.flags.c_contiguous or X.flags.f_contiguous):
-        with np.errstate(over="ignore", invalid="ignore"):
-            sums = X @ np.ones(X.shape[1], dtype=X.dtype)
-        if np.isfinite(sums).all():
-            return True
-    return bool(np.isfinite(X).all())
 
 
 def _resolve_loss(loss: str, y: np.ndarray, task: str | None) -> str:
