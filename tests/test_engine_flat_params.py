@@ -151,3 +151,24 @@ def test_a_rebound_parameter_still_learns() -> None:
     run(ref, ref_opt, x, y, 3)
     assert_same_bits(net.state_dict(), ref.state_dict())
     assert not np.array_equal(w.data, flat.views_of(flat.data)[2])  # the stale view fell behind
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_fit_lays_the_parameters_flat_and_trains_to_the_per_parameter_bits(optimizer, monkeypatch):
+    """fit's flat layout against the same fit with the layout switched off (the optimizer
+    then loops over the parameters, as before the flat buffers): the same weights, history."""
+    from tinylens.training import TrainConfig, fit
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    y = (X[:, 0] - X[:, 2] > 0).astype(np.int64)
+    cfg = TrainConfig(epochs=3, batch_size=32, optimizer=optimizer, lr=0.05)
+    flat_net = MLP([5, 7, 6, 2], rng=1)
+    h1 = fit(flat_net, (X, y), cfg, rng=4, quiet=True)
+    assert FlatParameters.find(flat_net.parameters()) is not None
+    monkeypatch.setattr(FlatParameters, "of", classmethod(lambda cls, params: None))
+    loop_net = MLP([5, 7, 6, 2], rng=1)
+    h2 = fit(loop_net, (X, y), cfg, rng=4, quiet=True)
+    assert FlatParameters.find(loop_net.parameters()) is None
+    assert_same_bits(flat_net.state_dict(), loop_net.state_dict())
+    assert h1.train_loss == h2.train_loss and h1.train_accuracy == h2.train_accuracy
