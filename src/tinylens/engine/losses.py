@@ -155,9 +155,8 @@ class CrossEntropyLoss(Loss):
         ``forward(pred, labels, check=False)`` then ``backward()`` (so the same bits; a test
         checks it), but with every (batch, classes) array in work arrays kept per batch shape
         (a step allocates only a few label-indexed values). The returned gradient is one of
-        them: the next call overwrites it. Sets
-        :attr:`n_correct`, the rows whose argmax is their label (ties to the first column, as
-        ``argmax``).
+        them: the next call overwrites it. Sets :attr:`n_correct`, the rows whose argmax is
+        their label (a tie goes to the first column, as with ``argmax``).
         """
         n, c = pred.shape
         w = self._work
