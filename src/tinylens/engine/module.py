@@ -113,6 +113,8 @@ class FlatParameters:
         if not params:
             return None
         data, grad = params[0].data.base, params[0].grad.base
+        if not (isinstance(data, np.ndarray) and isinstance(grad, np.ndarray)):
+            return None
         if not (_is_flat_buffer(data) and _is_flat_buffer(grad)) or data.size != grad.size:
             return None
         offset = 0
@@ -164,8 +166,8 @@ def _fortran(a: np.ndarray) -> bool:
     return a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
-def _is_flat_buffer(base: object) -> bool:
-    return isinstance(base, np.ndarray) and base.ndim == 1 and base.flags.c_contiguous
+def _is_flat_buffer(base: np.ndarray) -> bool:
+    return base.ndim == 1 and base.flags.c_contiguous
 
 
 def _is_view_at(view: np.ndarray, base: np.ndarray, offset: int) -> bool:
