@@ -4,12 +4,17 @@ One run, the same work on every row: the 784-32-16-10 ReLU MLP, softmax cross-en
 lr 0.01, on the 10,000 genuine MNIST test images (float32), shuffled every epoch, batch 64
 and 512, at 1 BLAS thread and at the machine's count. Rows:
 
-* **engine**: ``tinylens.training.fit`` on ``MLP([784, 32, 16, 10])``, the path users take;
+* **engine**: ``tinylens.training.fit`` on ``MLP([784, 32, 16, 10])``, the path users take,
+  with its checks (labels and shapes once per fit, the inputs' finiteness in the first epoch,
+  the loss at every step), history and accuracy;
 * **NumPy loop**: the same maths written by hand: the batch gathered with ``np.take(out=)``,
   three products forward, one softmax, the fused softmax-cross-entropy gradient, five products
   backward, the SGD update; no checks at all. It starts from the engine's initial weights and
   follows the same shuffles, so it must end with the same loss (checked to float32 rounding);
 * **products only**: the loop's eight matrix products and nothing else (a floor for the loop);
+* **one step**: the engine's step (``EngineBackend.train_epoch`` over 16 batches in order) and
+  the loop's, on the same batches, best of 10 x ``--repeats``: the per-step cost without the
+  gather and without ``fit``'s once-per-run work (microseconds);
 * **FLOP ceiling**: a timed 1024 x 1024 x 1024 float32 GEMM (GFLOP/s) turned into samples/s at
   6 x 25,818 FLOPs per sample (2 for the forward, 4 for the backward, per parameter: the
   usual estimate; 25,818 weights and biases).
@@ -87,32 +92,68 @@ def numpy_run(X, y, batch: int, epochs: int, seed: int, products_only: bool = Fa
                 W[1] - z1.T @ g2
                 W[0] - xb.T @ g1
                 continue
-            z1 += b[0]
-            h1 = np.maximum(z1, 0, out=z1)
-            z2 = h1 @ W[1]
-            z2 += b[1]
-            h2 = np.maximum(z2, 0, out=z2)
-            z3 = h2 @ W[2]
-            z3 += b[2]
-            z3 -= z3.max(axis=1, keepdims=True)
-            p = np.exp(z3, out=z3)
-            s = p.sum(axis=1, keepdims=True)
-            rows = np.arange(m)
-            total += float(-np.log(p[rows, yb] / s[:, 0]).sum())
-            p /= s
-            p[rows, yb] -= 1.0
-            p /= m  # d loss / d logits
-            g2 = p @ W[2].T
-            g2 *= h2 > 0
-            g1 = g2 @ W[1].T
-            g1 *= h1 > 0
-            W[2] -= LR * (h2.T @ p)
-            b[2] -= LR * p.sum(axis=0)
-            W[1] -= LR * (h1.T @ g2)
-            b[1] -= LR * g2.sum(axis=0)
-            W[0] -= LR * (xb.T @ g1)
-            b[0] -= LR * g1.sum(axis=0)
+            total += loop_step(xb, yb, W, b)
     return n * epochs / (time.perf_counter() - t0), total / n
+
+
+def loop_step(xb, yb, W: list, b: list) -> float:
+    """One step of the hand-written loop on a batch, in place on ``W`` and ``b``; returns the
+    batch's summed loss."""
+    m = len(xb)
+    z1 = xb @ W[0]
+    z1 += b[0]
+    h1 = np.maximum(z1, 0, out=z1)
+    z2 = h1 @ W[1]
+    z2 += b[1]
+    h2 = np.maximum(z2, 0, out=z2)
+    z3 = h2 @ W[2]
+    z3 += b[2]
+    z3 -= z3.max(axis=1, keepdims=True)
+    p = np.exp(z3, out=z3)
+    s = p.sum(axis=1, keepdims=True)
+    rows = np.arange(m)
+    total = float(-np.log(p[rows, yb] / s[:, 0]).sum())
+    p /= s
+    p[rows, yb] -= 1.0
+    p /= m  # d loss / d logits
+    g2 = p @ W[2].T
+    g2 *= h2 > 0
+    g1 = g2 @ W[1].T
+    g1 *= h1 > 0
+    W[2] -= LR * (h2.T @ p)
+    b[2] -= LR * p.sum(axis=0)
+    W[1] -= LR * (h1.T @ g2)
+    b[1] -= LR * g2.sum(axis=0)
+    W[0] -= LR * (xb.T @ g1)
+    b[0] -= LR * g1.sum(axis=0)
+    return total
+
+
+def step_seconds(X, y, batch: int, reps: int, steps: int = 16) -> tuple[float, float]:
+    """Seconds per step over ``steps`` batches taken in order (no gather), best of ``reps``:
+    the engine's (``EngineBackend.train_epoch``: fused step, loss, optimizer, bookkeeping)
+    and the loop's. Without ``fit`` around it: what a step costs, once-per-run work left out."""
+    from tinylens.engine import MLP
+    from tinylens.training import TrainConfig
+    from tinylens.training.backends import EngineBackend
+
+    Xs, ys = X[: batch * steps].copy(), y[: batch * steps].copy()
+    net = MLP(SIZES, rng=0)
+    cfg = TrainConfig(batch_size=batch, optimizer="sgd", lr=LR, loss="cross_entropy")
+    backend = EngineBackend(net, cfg, "cross_entropy")
+    backend.bind(*backend.prepare(Xs, ys))
+    W = [np.ascontiguousarray(m.weight.data.T) for m in net.linears]
+    b = [m.bias.data.copy() for m in net.linears]  # type: ignore[union-attr]
+    best = [float("inf"), float("inf")]
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        backend.train_epoch(None, batch)
+        t1 = time.perf_counter()
+        for start in range(0, len(Xs), batch):
+            loop_step(Xs[start : start + batch], ys[start : start + batch], W, b)
+        t2 = time.perf_counter()
+        best = [min(best[0], t1 - t0), min(best[1], t2 - t1)]
+    return best[0] / steps, best[1] / steps
 
 
 def gemm_gflops(repeats: int, size: int = 1024) -> float:
@@ -153,7 +194,11 @@ def main() -> None:
         f"MNIST test set: {len(X)} images; 784-32-16-10, SGD lr {LR}, {args.epochs} epochs, "
         f"best of {args.repeats}; BLAS {blas}; load average {load:.2f} on {cpus} CPUs"
     )
-    result: dict[str, object] = {"benchmark": "engine_step", "load_average": round(load, 2)}
+    result: dict[str, object] = {
+        "benchmark": "engine_step",
+        "load_average": round(load, 2),
+        "threads": sorted({1, cpus}),
+    }
     for threads in sorted({1, cpus}):
         with threadpool_limits(threads):
             gflops = gemm_gflops(args.repeats)
@@ -177,10 +222,13 @@ def main() -> None:
                     npy.append(n_rate)
                     mm.append(m_rate)
                 e, n_, m_ = max(eng), max(npy), max(mm)
+                se, sl = step_seconds(X, y, batch, 10 * args.repeats)
                 print(
                     f"  batch {batch:3d}: engine {e / 1e3:6.0f}k/s  NumPy loop {n_ / 1e3:6.0f}k/s"
                     f"  products only {m_ / 1e3:6.0f}k/s  engine/loop {e / n_:.2f}  "
-                    f"engine/ceiling {e / ceiling:.2f}"
+                    f"engine/ceiling {e / ceiling:.2f}\n"
+                    f"             one step: engine {se * 1e6:5.0f} us  loop {sl * 1e6:5.0f} us  "
+                    f"loop/engine {sl / se:.2f}"
                 )
                 key = f"t{threads}_b{batch}"
                 result[f"{key}_engine"] = round(e)
@@ -188,6 +236,8 @@ def main() -> None:
                 result[f"{key}_products_only"] = round(m_)
                 result[f"{key}_engine_over_loop"] = round(e / n_, 3)
                 result[f"{key}_engine_over_ceiling"] = round(e / ceiling, 3)
+                result[f"{key}_step_us_engine"] = round(se * 1e6, 1)
+                result[f"{key}_step_us_loop"] = round(sl * 1e6, 1)
     print(json.dumps(result))
 
 

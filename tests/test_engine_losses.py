@@ -219,3 +219,44 @@ def test_losses_by_name() -> None:
     assert isinstance(loss_fn("bce_with_logits"), BCEWithLogitsLoss)
     with pytest.raises(UnknownNameError, match="did you mean 'mse'"):
         loss_fn("mes")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_value_and_grad_is_forward_then_backward_bit_for_bit(dtype: type) -> None:
+    """fit's one call per step (work arrays reused across calls and batch sizes) against the
+    two calls it replaces, on batches of changing size (a ragged last batch reallocates), with
+    ties, huge logits and classes beyond the short-row loop of the row max."""
+    rng = np.random.default_rng(7)
+    fused = CrossEntropyLoss()
+    for n, c in [(64, 10), (64, 10), (17, 10), (64, 10), (5, 100), (3, 2)]:
+        logits = rng.normal(scale=6.0, size=(n, c)).astype(dtype)
+        logits[0, :] = 1.5  # a row of ties
+        logits[1, 0] = 1e4  # exp underflows to 0 for the rest of the row
+        labels = rng.integers(0, c, size=n)
+        labels[0] = c - 1  # on the tied row: argmax says column 0, so this row is wrong
+        plain = CrossEntropyLoss()
+        value, grad = plain.forward(logits, labels, check=False), plain.backward()
+        got_value, got_grad = fused.value_and_grad(logits, labels)
+        assert got_value == value
+        assert got_grad.dtype == grad.dtype and got_grad.tobytes() == grad.tobytes()
+        assert fused.n_correct == np.count_nonzero(logits.argmax(axis=1) == labels)
+    # without ties the count comes from the label logits alone: the oracle is argmax again
+    logits = rng.normal(size=(40, 10)).astype(np.float32)
+    labels = logits.argmax(axis=1)
+    labels[:7] = (labels[:7] + 1) % 10
+    fused.value_and_grad(logits, labels)
+    assert fused.n_correct == 33
+
+
+def test_mse_value_and_grad_is_forward_then_backward_bit_for_bit() -> None:
+    rng = np.random.default_rng(8)
+    fused = MSELoss()
+    for shape in [(64, 3), (64, 3), (9, 3), (5, 1)]:
+        pred = rng.normal(size=shape).astype(np.float32)
+        target = rng.normal(size=shape).astype(np.float32)
+        plain = MSELoss()
+        value, grad = plain.forward(pred, target), plain.backward()
+        got_value, got_grad = fused.value_and_grad(pred, target)
+        assert got_value == value and got_grad.tobytes() == grad.tobytes()
+    with pytest.raises(ShapeError, match="target has shape"):
+        fused.value_and_grad(pred, target[:, 0])  # never broadcast

@@ -27,6 +27,7 @@ from tinylens.engine import (
     Sequential,
     make_optimizer,
 )
+from tinylens.engine.module import FlatParameters
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
 
 N_STEPS = 100
@@ -173,12 +174,17 @@ def test_every_preset_but_ema_momentum_has_a_torch_case() -> None:
     assert {name for name, _, _ in PRESET_CASES} == set(OPTIMIZERS) - {"ema_momentum"}
 
 
+@pytest.mark.parametrize("flat", [False, True], ids=["per-parameter", "flat"])
 @pytest.mark.parametrize(("name", "make_engine", "make_torch"), CASES, ids=[c[0] for c in CASES])
 def test_optimizer_matches_torch_step_by_step(
-    name: str, make_engine: EngineFactory, make_torch: TorchFactory
+    name: str, make_engine: EngineFactory, make_torch: TorchFactory, flat: bool
 ) -> None:
+    """Both update paths: parameter by parameter, and one pass over a flat buffer (fit's)."""
     net, ref, x, y = make_problem()
+    if flat:
+        FlatParameters.of(net.parameters())
     opt, ref_opt = make_engine(net.parameters()), make_torch(list(ref.parameters()))
+    assert (opt._flat is not None) == flat
     ours, theirs = engine_steps(net, opt, x, y), torch_steps(ref, ref_opt, x, y)
     start = net.state_dict()
     for step in range(N_STEPS):

@@ -78,3 +78,21 @@ def test_fit_refuses_a_bad_thread_count():
     for bad in (0, -1, 1.5, "many", True):
         with pytest.raises(ConfigError, match="blas_threads must be"):
             fit(MLP([2, 1], rng=0), (X, X[:, :1]), TrainConfig(epochs=1), blas_threads=bad)
+
+
+def test_the_threadpool_controller_is_kept_until_a_module_is_imported(monkeypatch):
+    """fit asks threadpoolctl twice per run; scanning the loaded libraries each time cost
+    ~1 ms. The cached controller must be remade when an import may have loaded a library."""
+    import sys
+    import types
+
+    from tinylens.training import threads
+
+    first = threads._controller()
+    assert threads._controller() is first
+    monkeypatch.setitem(sys.modules, "_tinylens_fake_import", types.ModuleType("fake"))
+    second = threads._controller()
+    assert second is not first and threads._controller() is second
+    with limit_blas_threads(1):  # and the cached controller still limits and restores
+        assert all(n == 1 for n in _blas_threads())
+        assert threads.current_blas_threads() == 1

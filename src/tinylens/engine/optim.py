@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from tinylens.engine.module import Parameter
+from tinylens.engine.module import FlatParameters, Parameter
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
 
 __all__ = [
@@ -43,7 +43,15 @@ __all__ = [
 
 
 class Optimizer:
-    """Base class. ``step()`` applies one update from the current ``Parameter.grad`` values."""
+    """Base class. ``step()`` applies one update from the current ``Parameter.grad`` values.
+
+    When the parameters share one buffer (:class:`~tinylens.engine.module.FlatParameters`,
+    which ``fit`` lays out), a step is one vectorised update over the whole buffer, and the
+    optimizer's own buffers (momentum, Adam's moments) are flat too. Every rule is elementwise,
+    so the flat update gives the same bits as the per-parameter loop it replaces (a test checks
+    it). Otherwise (parameters of mixed dtypes, or a layout broken by code that rebound a
+    ``p.data``) the update runs parameter by parameter.
+    """
 
     name = "optimizer"
 
@@ -56,19 +64,38 @@ class Optimizer:
         self.lr = float(lr)
         self.t = 0
         self.state: dict[str, list[np.ndarray]] = {}
+        self._flat = FlatParameters.find(self.params)
+        self._flat_state: dict[str, np.ndarray] = {}
 
     def _buffers(self, key: str) -> list[np.ndarray]:
-        """Zero-initialised per-parameter buffers named ``key`` (created on first use)."""
+        """Zero-initialised per-parameter buffers named ``key`` (created on first use); views
+        into one flat buffer when the parameters share one."""
         if key not in self.state:
-            self.state[key] = [np.zeros_like(p.data) for p in self.params]
+            flat = self._flat
+            if flat is None:
+                self.state[key] = [np.zeros_like(p.data) for p in self.params]
+            else:
+                buf = self._flat_state[key] = np.zeros_like(flat.data)
+                self.state[key] = flat.views_of(buf)
         return self.state[key]
+
+    def _buf(self, key: str, i: int | None) -> np.ndarray:
+        """Buffer ``key`` of parameter ``i``, or the whole flat buffer when ``i`` is None."""
+        bufs = self._buffers(key)
+        return self._flat_state[key] if i is None else bufs[i]
 
     def step(self) -> None:
         self.t += 1
+        flat = self._flat
+        if flat is not None and flat.intact():
+            self._update(flat.data, flat.grad, None)
+            return
         for i, p in enumerate(self.params):
-            self._update(i, p)
+            self._update(p.data, p.grad, i)
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, data: np.ndarray, grad: np.ndarray, i: int | None) -> None:
+        """Update ``data`` in place from ``grad``: parameter ``i``'s arrays, or (``i`` None)
+        the whole flat buffers; the rule's own buffers come from :meth:`_buf`."""
         raise NotImplementedError
 
     def hyperparameters(self) -> dict[str, object]:
@@ -151,14 +178,15 @@ class SGD(Optimizer):
             raise ConfigError("EMA momentum needs momentum > 0")
         self.momentum, self.dampening = float(momentum), float(dampening)
         self.nesterov, self.weight_decay, self.ema = bool(nesterov), float(weight_decay), bool(ema)
+        self._scaled: np.ndarray | None = None
 
-    def _update(self, i: int, p: Parameter) -> None:
-        g = p.grad
+    def _update(self, data: np.ndarray, grad: np.ndarray, i: int | None) -> None:
+        g = grad
         if self.weight_decay:
-            g = g + self.weight_decay * p.data
+            g = g + self.weight_decay * data
         mu = self.momentum
         if mu:
-            buf = self._buffers("momentum")[i]
+            buf = self._buf("momentum", i)
             if self.ema:
                 buf *= mu
                 buf += (1.0 - mu) * g
@@ -168,7 +196,12 @@ class SGD(Optimizer):
                 buf *= mu
                 buf += (1.0 - self.dampening) * g if self.dampening else g
             g = g + mu * buf if self.nesterov else buf
-        p.data -= self.lr * g
+        if i is None:  # the flat buffer: lr * g in a work array, not a fresh one every step
+            if self._scaled is None:
+                self._scaled = np.empty_like(data)
+            data -= np.multiply(g, self.lr, out=self._scaled)
+        else:
+            data -= self.lr * g
 
     def hyperparameters(self) -> dict[str, object]:
         hp: dict[str, object] = {"lr": self.lr}
@@ -205,23 +238,23 @@ class Adam(Optimizer):
             raise ConfigError(f"Adam betas must lie in [0, 1), got {betas}")
         self.betas, self.eps, self.weight_decay = (b1, b2), float(eps), float(weight_decay)
 
-    def _update(self, i: int, p: Parameter) -> None:
+    def _update(self, data: np.ndarray, grad: np.ndarray, i: int | None) -> None:
         b1, b2 = self.betas
-        g = p.grad
+        g = grad
         if self.weight_decay:
             if self.decoupled:
-                p.data *= 1.0 - self.lr * self.weight_decay
+                data *= 1.0 - self.lr * self.weight_decay
             else:
-                g = g + self.weight_decay * p.data
-        m = self._buffers("m")[i]
-        v = self._buffers("v")[i]
+                g = g + self.weight_decay * data
+        m = self._buf("m", i)
+        v = self._buf("v", i)
         m += (1.0 - b1) * (g - m)  # lerp, the form PyTorch uses
         v *= b2
         v += (1.0 - b2) * (g * g)
         bc1 = 1.0 - b1**self.t
         bc2_sqrt = math.sqrt(1.0 - b2**self.t)
         denom = np.sqrt(v) / bc2_sqrt + self.eps
-        p.data -= (self.lr / bc1) * (m / denom)
+        data -= (self.lr / bc1) * (m / denom)
 
     def hyperparameters(self) -> dict[str, object]:
         hp: dict[str, object] = {"lr": self.lr, "betas": self.betas, "eps": self.eps}
@@ -269,26 +302,26 @@ class RMSProp(Optimizer):
         self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
         self.momentum, self.centered = float(momentum), bool(centered)
 
-    def _update(self, i: int, p: Parameter) -> None:
-        g = p.grad
+    def _update(self, data: np.ndarray, grad: np.ndarray, i: int | None) -> None:
+        g = grad
         if self.weight_decay:
-            g = g + self.weight_decay * p.data
-        sq = self._buffers("square_avg")[i]
+            g = g + self.weight_decay * data
+        sq = self._buf("square_avg", i)
         sq *= self.alpha
         sq += (1.0 - self.alpha) * (g * g)
         if self.centered:
-            ga = self._buffers("grad_avg")[i]
+            ga = self._buf("grad_avg", i)
             ga += (1.0 - self.alpha) * (g - ga)
             avg = np.sqrt(sq - ga * ga) + self.eps
         else:
             avg = np.sqrt(sq) + self.eps
         if self.momentum:
-            buf = self._buffers("momentum")[i]
+            buf = self._buf("momentum", i)
             buf *= self.momentum
             buf += g / avg
-            p.data -= self.lr * buf
+            data -= self.lr * buf
         else:
-            p.data -= self.lr * (g / avg)
+            data -= self.lr * (g / avg)
 
     def hyperparameters(self) -> dict[str, object]:
         hp: dict[str, object] = {"lr": self.lr, "alpha": self.alpha, "eps": self.eps}
@@ -322,14 +355,14 @@ class Adagrad(Optimizer):
             float(eps),
         )
 
-    def _update(self, i: int, p: Parameter) -> None:
-        g = p.grad
+    def _update(self, data: np.ndarray, grad: np.ndarray, i: int | None) -> None:
+        g = grad
         if self.weight_decay:
-            g = g + self.weight_decay * p.data
-        s = self._buffers("sum")[i]
+            g = g + self.weight_decay * data
+        s = self._buf("sum", i)
         s += g * g
         clr = self.lr / (1.0 + (self.t - 1) * self.lr_decay)
-        p.data -= clr * (g / (np.sqrt(s) + self.eps))
+        data -= clr * (g / (np.sqrt(s) + self.eps))
 
     def hyperparameters(self) -> dict[str, object]:
         hp: dict[str, object] = {"lr": self.lr, "eps": self.eps}
@@ -357,7 +390,7 @@ def make_optimizer(name: str, params: Iterable[Parameter], **hyper: object) -> O
     """An optimizer by preset name; ``hyper`` overrides the preset's defaults.
 
     >>> import numpy as np
-    >>> from tinylens.engine.module import Parameter
+    >>> from tinylens.engine.module import FlatParameters, Parameter
     >>> make_optimizer("momentum", [Parameter(np.zeros(2), "w")], lr=0.1)
     SGD(lr=0.1, momentum=0.9)
     """

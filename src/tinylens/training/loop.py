@@ -25,7 +25,14 @@ from tinylens.engine import BatchedMLP, Conv2d, Sequential
 from tinylens.engine.init import as_rng
 from tinylens.errors import ConfigError, DataError, DivergenceError, ShapeError
 from tinylens.progress import progress
-from tinylens.training.backends import Backend, EngineBackend, StepDiverged, check_outputs
+from tinylens.training.backends import (
+    Backend,
+    EngineBackend,
+    InputNotFinite,
+    StepDiverged,
+    all_finite,
+    check_outputs,
+)
 from tinylens.training.callbacks import Callback
 from tinylens.training.checkpoint import LoopState, load_checkpoint, save_checkpoint
 from tinylens.training.config import TrainConfig
@@ -33,13 +40,16 @@ from tinylens.training.history import History
 from tinylens.training.threads import blas_threads_for, current_blas_threads, limit_blas_threads
 from tinylens.typing import DataLike, ModelLike, Seed
 
-__all__ = ["as_xy", "fit"]
+__all__ = ["as_xy", "check_finite_x", "fit"]
 
 
-def as_xy(data: DataLike, what: str = "training data") -> tuple[np.ndarray, np.ndarray, str | None]:
+def as_xy(
+    data: DataLike, what: str = "training data", *, check_x: bool = True
+) -> tuple[np.ndarray, np.ndarray, str | None]:
     """``(X, y, task)`` from a :class:`~tinylens.data.Dataset` or an ``(X, y)`` pair.
 
-    ``task`` is the dataset's, or None when it must be inferred from ``y``.
+    ``task`` is the dataset's, or None when it must be inferred from ``y``. ``check_x=False``
+    leaves X's finiteness to the caller (``fit`` checks it in its first epoch when it can).
     """
     if hasattr(data, "X") and hasattr(data, "y"):
         X, y, task = data.X, data.y, getattr(data, "task", None)
@@ -52,12 +62,18 @@ def as_xy(data: DataLike, what: str = "training data") -> tuple[np.ndarray, np.n
         raise ShapeError(f"{what}: X has {len(X)} rows but y has {len(y)}")
     if len(X) == 0:
         raise DataError(f"{what} is empty")
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
-        raise DataError(f"{what}: X has {bad} NaN or infinite values; clean or drop those rows")
+    if check_x:
+        check_finite_x(X, what)
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise DataError(f"{what}: y has NaN or infinite values; clean or drop those rows")
     return X, y, task
+
+
+def check_finite_x(X: np.ndarray, what: str = "training data") -> None:
+    """A DataError counting the NaN and infinite entries of a float ``X``, if it has any."""
+    if X.dtype.kind == "f" and not all_finite(X):
+        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+        raise DataError(f"{what}: X has {bad} NaN or infinite values; clean or drop those rows")
 
 
 def _resolve_loss(loss: str, y: np.ndarray, task: str | None) -> str:
@@ -138,12 +154,17 @@ def fit(
     """
     config = config or TrainConfig()
     gen = as_rng(rng)
-    X, y, task = as_xy(data)
+    X, y, task = as_xy(data, check_x=False)
     loss_name = _resolve_loss(config.loss, y, task)
     backend = _make_backend(net, config, loss_name)
     check_outputs(net.out_features if isinstance(net, Sequential) else None, y, loss_name)
     Xb, yb = backend.prepare(X, y)
     backend.bind(Xb, yb)
+    # X's finiteness: a whole pass over X here, or (engine MLPs) folded into the first epoch,
+    # which reads every row anyway; either way checked once per fit, before fit returns.
+    deferred = isinstance(backend, EngineBackend) and backend.defer_input_check()
+    if not deferred:
+        check_finite_x(X)
     val_data = None
     if val is not None:
         Xv, yv, _ = as_xy(val, "validation data")
@@ -155,6 +176,8 @@ def fit(
     elif config.snapshot_every:
         loop.history.snapshots.append((0, backend.state()))
     history = loop.history
+    if deferred and loop.epoch >= config.epochs:
+        check_finite_x(X)  # a finished checkpoint: no epoch will read X
     good_state = backend.state()
     n = len(Xb)
     batch = min(config.batch_size, n)
@@ -171,6 +194,10 @@ def fit(
                 step, bad = -1, None
             except StepDiverged as exc:
                 step, bad = exc.step, f"the loss became {exc.loss:.4g}"
+            except InputNotFinite:
+                backend.load_state(good_state)  # nothing lost: the weights fit started from
+                check_finite_x(Xb)
+                raise  # pragma: no cover - check_finite_x has raised
             if bad is None and not backend.weights_finite():
                 bad = "a weight became NaN or infinite"
             if bad is not None:

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 __all__ = [
     "LARGE_PRODUCT",
@@ -67,14 +69,32 @@ def blas_threads_for(sizes: Sequence[int], batch: int, *, limit: int | None = No
     return max(1, min(n, limit)) if limit is not None else n
 
 
+_CONTROLLER: list[tuple[int, Any]] = []  # [(len(sys.modules) when made, the controller)]
+
+
+def _controller() -> Any:
+    """A threadpoolctl ``ThreadpoolController``, made again only when modules were imported.
+
+    NOTE: making one scans every loaded shared library (~0.6 ms, more on a busy machine), and
+    ``fit`` needs it twice; a thread pool only appears with a newly loaded library, which only
+    an import brings, so a cached controller is current while ``sys.modules`` has not grown.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    key = len(sys.modules)
+    if not _CONTROLLER or _CONTROLLER[0][0] != key:
+        _CONTROLLER[:] = [(key, ThreadpoolController())]
+    return _CONTROLLER[0][1]
+
+
 def current_blas_threads() -> int | None:
     """The smallest thread count of the loaded BLAS libraries (None without threadpoolctl or
     BLAS)."""
     try:
-        from threadpoolctl import threadpool_info
+        controller = _controller()
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return None
-    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    counts = [int(c.num_threads) for c in controller.select(user_api="blas").lib_controllers]
     return min(counts) if counts else None
 
 
@@ -91,11 +111,11 @@ def limit_blas_threads(n: int | None = 1) -> Iterator[None]:
         yield
         return
     try:
-        from threadpoolctl import threadpool_limits
+        controller = _controller()
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         yield
         return
-    with threadpool_limits(limits=int(n)):
+    with controller.limit(limits=int(n)):
         yield
 
 
