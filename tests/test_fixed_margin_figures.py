@@ -119,14 +119,16 @@ def _figures():
     )
 
 
-def layout_problems(fig, name: str = "") -> list[str]:
-    """What a fixed-margin layout got wrong in ``fig`` (drawn here): constrained layout still
-    on, a label, title or legend outside the figure, or two panels (with their labels) running
-    into each other. Empty when the layout is right."""
+def layout_problems(fig, name: str = "", *, drawn: bool = False) -> list[str]:
+    """What a fixed-margin layout got wrong in ``fig``: constrained layout still on, a label,
+    title or legend outside the figure, or two panels (with their labels) running into each
+    other. Empty when the layout is right. ``drawn``: ``fig`` was just drawn on its Agg canvas
+    (by ``save_figure``), so its renderer is reused instead of drawing it again."""
     if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
         return [f"{name}: constrained layout"]
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
+    canvas = fig.canvas if drawn else FigureCanvasAgg(fig)
+    if not drawn:
+        canvas.draw()
     renderer = canvas.get_renderer()
     width, height = canvas.get_width_height()
     problems = []
