@@ -55,7 +55,8 @@ def demo_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Figure, "draw", counting_draw)
         mp.setattr(rundir, "_draw_png_once", recording_save)
-        assert main(["demo", "--quick", "--out", str(out), "--quiet"]) == 0
+        # in this process (--workers 1), so the figures it draws are seen here
+        assert main(["demo", "--quick", "--out", str(out), "--quiet", "--workers", "1"]) == 0
     return out
 
 
@@ -118,12 +119,51 @@ def test_every_demo_figure_is_drawn_once_with_its_labels_inside(demo_run):
     assert [p for _, problems in _FIGURES.values() for p in problems] == []
 
 
+def test_parts_side_by_side_give_the_same_report_as_in_order(demo_run, tmp_path):
+    """Two worker processes (issue 18: the demo's second core) change where the parts run, not
+    what they find: the same highlights, numbers, files and sections as the in-order run."""
+    parts = ["regions", "circuits", "superposition"]  # in the order of the full demo
+    out = tmp_path / "side"
+    argv = ["demo", "--quick", "--parts", ",".join(parts), "--out", str(out), "--quiet"]
+    assert main([*argv, "--workers", "2"]) == 0
+    both = [json.loads((d / "metrics.json").read_text()) for d in (out, demo_run)]
+    assert both[0]["workers"] == 2 and both[1]["workers"] == 1
+    assert list(both[0]["seconds"]) == parts  # in the parts' order, whichever finished first
+    for part in parts:
+        mine, theirs = both[0]["highlights"][part], both[1]["highlights"][part]
+        assert {k: v for k, v in mine.items() if k != "seconds"} == {
+            k: v for k, v in theirs.items() if k != "seconds"
+        }
+        files = {p.relative_to(out).as_posix() for p in (out / part).rglob("*")}
+        assert files == {p.relative_to(demo_run).as_posix() for p in (demo_run / part).rglob("*")}
+    sup = [json.loads((d / "superposition" / "metrics.json").read_text()) for d in (out, demo_run)]
+    for m in sup:
+        m.pop("seconds", None)
+    assert sup[0] == sup[1]
+    ids = [s["id"] for s in json.loads((out / "report.json").read_text())["sections"]]
+    theirs = [s["id"] for s in json.loads((demo_run / "report.json").read_text())["sections"]]
+    assert ids[0] == "demo"
+    assert set(ids[1:]) == {
+        "regions",
+        "compile",
+        "explain",
+        "circuits",
+        "recovery",
+        "superposition",
+    }
+    assert ids[1:] == [i for i in theirs if i in ids[1:]]  # the parts' order, not finishing order
+
+
 def test_demo_refuses_to_overwrite_and_rejects_unknown_parts(demo_run, capsys):
     before = (demo_run / "report.json").read_text()
     assert main(["demo", "--quick", "--out", str(demo_run), "--quiet"]) == 2
     assert (demo_run / "report.json").read_text() == before
     assert main(["demo", "--parts", "basis,regoins", "--out", str(demo_run.parent / "x")]) == 2
     assert "unknown demo part 'regoins'" in capsys.readouterr().err
+    assert main(["demo", "--workers", "0", "--out", str(demo_run.parent / "y")]) == 2
+    err = capsys.readouterr().err
+    assert "--workers 0: give 1 or more" in err and "Traceback" not in err
+    assert not (demo_run.parent / "y").exists()
 
 
 def test_demo_report_in_a_real_browser(demo_run):
