@@ -408,7 +408,9 @@ def run_demo(
         title="What is in this report",
         summary=(
             "tinylens ran every study on small embedded settings, offline, in "
-            f"{total:.0f} s. Each section below comes from one study; each study's own run "
+            f"{total:.0f} s"
+            + (f" ({result.workers} processes side by side)" if result.workers > 1 else "")
+            + ". Each section below comes from one study; each study's own run "
             "directory (with its weights, metrics, figures and report) sits in a sub-directory "
             "named after it."
         ),
