@@ -98,6 +98,7 @@ def plot_curve_bands(
         ax.fill_between(epochs, lo, hi, color=color, alpha=0.18, lw=0)
     if logy:
         ax.set_yscale("log")
+        plain_log_labels(ax.yaxis)  # mathtext powers cost a third of the figure (issue 18)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.set_title(title or f"{ylabel}: mean, band = {'min-max' if band == 'minmax' else '±1 sd'}")
     ax.legend(fontsize=8)
