@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_common, emit, open_run
+from tinylens.cli.common import add_common, emit, open_run, positive_int
 
 ORDER = 1
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parts", help="comma-separated subset of the parts (default: all)")
     p.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         help="processes running the parts side by side (default: one per core; 1: in order, "
         "in this process); the report is the same",
     )
@@ -43,10 +43,6 @@ def run(args: argparse.Namespace) -> int:
             f"--parts {args.parts!r} names no part; give some, e.g. --parts basis,regions, or "
             "leave --parts out to run them all"
         )
-    if args.workers is not None and args.workers < 1:
-        from tinylens.errors import ConfigError
-
-        raise ConfigError(f"--workers {args.workers}: give 1 or more (1 runs the parts in order)")
     config = DemoConfig(quick=args.quick, seed=args.seed, parts=parts)
     with open_run(args, "demo") as run_dir:
         result = run_demo(config, run_dir, quiet=args.quiet, workers=args.workers)

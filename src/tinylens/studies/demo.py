@@ -470,9 +470,11 @@ def _run_side_by_side(config: DemoConfig, subs: dict[str, RunDir], workers: int)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # fork (Linux): the workers start at once with this process's imports; elsewhere spawn
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # NOTE: "spawn", as tinylens.sweeps does: a fresh interpreter per worker inherits no
+    # threads, locks or BLAS state from this one (a progress bar's thread holding a lock at a
+    # fork could hang a worker), and behaves the same on Linux, macOS and Windows; it costs each
+    # worker its imports, paid side by side.
+    context = multiprocessing.get_context("spawn")
     order = sorted(config.parts, key=lambda n: -_COST.get(n, (1.0, 1.0))[0 if config.quick else 1])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_run_part, n, config, subs[n], True): n for n in order}
