@@ -187,7 +187,7 @@ def _probe_figures():
     )
     m = rng.integers(0, 1000, (10, 10)) + np.diag(np.full(10, 5000))
     yield "confusion", plot_confusion(m, title="normalized: test confusion")
-    yield "selectivity", plot_selectivity(rng.uniform(-1, 1, (10, 32)), title="layers.3")
+    yield "probe_selectivity", plot_selectivity(rng.uniform(-1, 1, (10, 32)), title="layers.3")
     events = [SimpleNamespace(epoch=e, unit=u, kind=k) for e, u, k in
               [(3, 5, "death"), (9, 5, "revival"), (1, 100, "birth")]]  # fmt: skip
     yield (
