@@ -334,8 +334,9 @@ PARTS: dict[str, Callable[[DemoConfig, RunDir, bool], dict[str, Any]]] = {
 """The demo's parts in order: name -> function(config, run, quiet) returning highlights."""
 
 
-# Each part's seconds on an idle 2-core machine, --quick and full (measured; benchmarks/demo.py):
-# the longest start first, so two workers finish close together (longest-processing-time first).
+# Each part's seconds, --quick and full, on the idle 2-core machine in order (the README's
+# figures before the fixed-margin figures; benchmarks/demo.py): only their order matters. The
+# longest start first, so the workers finish close together (longest-processing-time first).
 _COST = {
     "probing": (3.5, 4.5),
     "topology": (3.1, 6.6),
