@@ -1,12 +1,13 @@
-"""Drawing the demo's recovery, SAE and superposition figures: fixed margins against constrained
-layout, side by side in one process (issue 18).
+"""Drawing the demo's recovery, SAE, superposition, probing, optimizer and topology figures: fixed
+margins against constrained layout, side by side in one process (issue 18).
 
 Each figure is built with the studies' longest labels, then drawn and written as PNG the way
 ``tinylens.io.save_figure`` does (one Agg draw), once as it is made (fixed margins) and once with
 constrained layout put back (the selectivity heatmaps: ``plot_selectivity`` as the SAE study
-drew it before); both are warmed up first (fonts, mathtext), the best of
-``--repeats`` is kept. The ratio fixed / constrained is what this run measures; the seconds
-depend on the machine's load, printed beside them. BLAS plays no part (drawing is Python and Agg).
+drew it before; the probing figures whose colorbars are placed for fixed margins are left
+out); both are warmed up first (fonts, mathtext), the best of ``--repeats`` is kept. The ratio
+fixed / constrained is what this run measures; the seconds depend on the machine's load, printed
+beside them. BLAS plays no part (drawing is Python and Agg).
 
     python benchmarks/figures.py [--repeats 5]
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_fixed_margin_figures import _figures
+from test_fixed_margin_figures import _figures, _probe_figures
 from tinylens.io import save_figure
 
 
@@ -38,10 +39,20 @@ def _build(name: str, constrained: bool):  # type: ignore[no-untyped-def]
         dead[::7] = True
         S = np.random.default_rng(0).uniform(-1, 1, (10, units))
         return plot_selectivity(S, dead=dead, unit_label="latent", title="SAE latents")
-    fig = next(f for n, f in _figures() if n == name)
+    fig = next(f for n, f in (*_figures(), *_probe_figures()) if n == name)
     if constrained:
         fig.set_layout_engine("constrained")
     return fig
+
+
+def _switchable(name: str) -> bool:
+    """Whether constrained layout can be put back (not on a figure whose colorbar was placed
+    for fixed margins)."""
+    try:
+        _build(name, True)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _time(name: str, constrained: bool, path: Path, repeats: int) -> float:
@@ -60,6 +71,7 @@ def main() -> None:
     a = p.parse_args()
     # the W^T W / norms grid gets its colorbar after its margins: it cannot change engine
     names = [n for n, _ in _figures() if not n.startswith("gram_norms")]
+    names += [n for n, _ in _probe_figures() if _switchable(n)]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f.png"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinylens.cli.common import add_common, emit, open_run
+from tinylens.cli.common import add_common, emit, open_run, positive_int
 
 ORDER = 1
 
@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quick", action="store_true", help="smaller settings: seconds, not a minute")
     p.add_argument("--parts", help="comma-separated subset of the parts (default: all)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        help="processes running the parts side by side (default: one per core; 1: in order, "
+        "in this process); the report is the same",
+    )
     add_common(p)
     p.set_defaults(func=run)
 
@@ -39,16 +45,15 @@ def run(args: argparse.Namespace) -> int:
         )
     config = DemoConfig(quick=args.quick, seed=args.seed, parts=parts)
     with open_run(args, "demo") as run_dir:
-        result = run_demo(config, run_dir, quiet=args.quiet)
+        result = run_demo(config, run_dir, quiet=args.quiet, workers=args.workers)
         for path in sorted(run_dir.work.rglob("report.json")):
             if path.parent != run_dir.work:
                 render_run(path.parent)
     index = run_dir.path / "index.html"
-    lines = [
-        f"tinylens demo: {len(result.seconds)} studies in {sum(result.seconds.values()):.1f} s"
-    ]
+    lines = [f"tinylens demo: {len(result.seconds)} studies in {result.wall:.1f} s"]
     lines += [f"  {name:11s} {secs:5.1f} s" for name, secs in result.seconds.items()]
     lines += [f"report: {index}", f"open it in a browser: file://{index.resolve()}"]
     emit(args, {"out": str(run_dir.path), "report": str(index), "seconds": result.seconds,
+                "wall_seconds": result.wall, "workers": result.workers,
                 "highlights": result.highlights}, lines)  # fmt: skip
     return 0

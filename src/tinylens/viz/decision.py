@@ -62,7 +62,8 @@ def plot_decision_boundary(
         edgecolors="k",
         linewidths=0.2,
     )
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    # plain Unicode x₁, x₂: "$x_1$" would start matplotlib's mathtext parser (issue 18)
+    ax.set(xlabel="x\u2081", ylabel="x\u2082", title=title)
     ax.set_aspect("equal", adjustable="box")
     return fig
 

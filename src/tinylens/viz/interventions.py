@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import new_axes
+from tinylens.viz.figure import new_axes, new_axes_fixed, side_colorbar, text_width
 
 __all__ = ["plot_ablation_heatmap", "plot_pair_matrix", "plot_scaling_curves"]
 
@@ -35,17 +35,24 @@ def plot_ablation_heatmap(
     """
     drop = np.asarray(class_drop, dtype=np.float64)
     k, c = drop.shape
-    fig, ax = new_axes(ax, max(4.5, 0.45 * c + 2.0), max(3.0, 0.22 * k + 1.4))
+    step = max(1, k // 32)
+    shown = [unit_labels[i] for i in range(0, k, step)]
+    fig, ax = new_axes_fixed(
+        ax,
+        max(4.5, 0.45 * c + 2.0),
+        max(3.0, 0.22 * k + 1.4),
+        left=text_width(shown) + 0.45,
+        right=0.9,
+    )
     bound = float(np.nanmax(np.abs(drop))) if drop.size and np.isfinite(drop).any() else 1.0
     bound = bound or 1.0
     image = ax.imshow(drop, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
     ax.set_xticks(
         range(c), class_labels if class_labels is not None else [str(i) for i in range(c)]
     )
-    step = max(1, k // 32)
-    ax.set_yticks(range(0, k, step), [unit_labels[i] for i in range(0, k, step)])
+    ax.set_yticks(range(0, k, step), shown)
     ax.set(xlabel="class", ylabel="ablated unit", title=title)
-    fig.colorbar(image, ax=ax, label="accuracy drop")
+    side_colorbar(image, ax, label="accuracy drop")
     return fig
 
 
@@ -72,7 +79,7 @@ def plot_scaling_curves(
     """
     acc = np.asarray(accuracy, dtype=np.float64)
     x = np.asarray(scales, dtype=np.float64)
-    fig, ax = new_axes(ax, 6.0, 4.0)
+    fig, ax = new_axes_fixed(ax, 6.0, 4.0)
     order = np.argsort(x)
     effect = np.nanmax(np.abs(acc - baseline), axis=1) if acc.size else np.zeros(0)
     top = set(np.argsort(-effect)[:highlight].tolist())

@@ -13,7 +13,13 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import (
+    new_axes,
+    new_axes_fixed,
+    new_figure_fixed,
+    plain_log_labels,
+    text_width,
+)
 
 __all__ = [
     "optimizer_color",
@@ -92,6 +98,7 @@ def plot_curve_bands(
         ax.fill_between(epochs, lo, hi, color=color, alpha=0.18, lw=0)
     if logy:
         ax.set_yscale("log")
+        plain_log_labels(ax.yaxis)  # mathtext powers cost a third of the figure (issue 18)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.set_title(title or f"{ylabel}: mean, band = {'min-max' if band == 'minmax' else '±1 sd'}")
     ax.legend(fontsize=8)
@@ -113,7 +120,11 @@ def plot_final_scores(
     scores : dict of str -> array of shape (n_seeds,)
         NaN (a diverged run) is drawn as a cross at the bottom and left out of the mean.
     """
-    fig, ax = new_axes(ax, max(4.0, 1.0 + 0.9 * len(scores)), 3.8)
+    title = title or f"{ylabel} per seed; bar = mean ± sd"
+    # fixed margins (issue 18): room below for the names at 20 degrees, and wide enough for
+    # the title over the axes (constrained layout cut a long one off at the figure's edge)
+    width = max(4.0, 1.0 + 0.9 * len(scores), text_width([title], 12) + 1.1)
+    fig, ax = new_axes_fixed(ax, width, 3.8, left=0.8, bottom=0.75)
     names = list(scores)
     finite_all = np.concatenate(
         [np.asarray(v, float)[np.isfinite(v)] for v in scores.values()] or [np.zeros(0)]
@@ -139,7 +150,7 @@ def plot_final_scores(
                 zorder=4,
             )
     ax.set_xticks(range(len(names)), names, rotation=20)
-    ax.set(ylabel=ylabel, title=title or f"{ylabel} per seed; bar = mean ± sd")
+    ax.set(ylabel=ylabel, title=title)
     ax.grid(alpha=0.3, axis="y")
     return fig
 
@@ -173,7 +184,7 @@ def plot_paths(
     log_levels : bool
         Contour levels spaced logarithmically (for surfaces spanning many decades).
     """
-    fig, ax = new_axes(ax, 6.4, 5.2)
+    fig, ax = new_axes_fixed(ax, 6.4, 5.2, top=0.4 + 0.22 * title.count("\n"))
     Z = np.asarray(Z, dtype=np.float64)
     if log_levels:
         zmin = max(float(np.nanmin(Z[Z > 0])) if (Z > 0).any() else 1e-6, 1e-8)
@@ -225,8 +236,8 @@ def plot_step_sizes(
         Momentum coefficients μ; ``lr / (1 - μ)``, the effective rate on a steady slope, is
         drawn as a dash-dotted line.
     """
-    fig = new_figure(11.0, 4.0)
-    left, right = fig.subplots(1, 2)
+    fig, grid = new_figure_fixed(11.0, 4.0, 1, 2, left=0.8, top=0.7 if title else 0.4)
+    left, right = grid[0]
     for name in step_norms:
         color = optimizer_color(name)
         g = np.asarray(grad_norms[name], dtype=np.float64)
@@ -242,8 +253,9 @@ def plot_step_sizes(
             mu = (momentum or {}).get(name)
             if mu:
                 right.axhline(lrs[name] / (1.0 - mu), color=color, lw=0.8, ls="-.")
-    left.set_yscale("log")
-    right.set_yscale("log")
+    for a in (left, right):
+        a.set_yscale("log")
+        plain_log_labels(a.yaxis)
     left.set(xlabel="step", ylabel="length", title="step |Δθ| (solid) and gradient |g| (dashed)")
     right.set(
         xlabel="step", ylabel="|Δθ| / |g|", title="effective rate (dotted: lr; dash-dot: lr/(1−μ))"

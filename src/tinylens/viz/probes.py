@@ -2,7 +2,10 @@
 pruning and variant comparisons.
 
 Arrays in, matplotlib figures out (never shown). Grids of small pictures are drawn as one
-mosaic image (one ``imshow``), which is many times faster than one axes per picture.
+mosaic image (one ``imshow``), which is many times faster than one axes per picture. The
+figures the reports save are laid out by fixed margins (:func:`tinylens.viz.figure.fixed_margins`)
+and their colorbars placed in inches: constrained layout measured every tick label of them
+twice per save, most of their drawing time (issue 18).
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import (
+    new_axes,
+    new_axes_fixed,
+    new_figure,
+    new_figure_fixed,
+    plain_log_labels,
+    side_colorbar,
+    text_width,
+)
 
 __all__ = [
     "mosaic",
@@ -52,7 +63,7 @@ def plot_selectivity(
     """
     S = np.asarray(selectivity, dtype=np.float64)
     c, u = S.shape
-    fig, ax = new_axes(ax, max(4.0, 0.22 * u + 2.2), max(2.8, 0.3 * c + 1.2))
+    fig, ax = new_axes_fixed(ax, max(4.0, 0.22 * u + 2.2), max(2.8, 0.3 * c + 1.2), right=0.9)
     image = ax.imshow(S, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest")
     step = max(1, u // 32)
     ax.set_xticks(range(0, u, step), [str(i) for i in range(0, u, step)], fontsize=7)
@@ -61,7 +72,7 @@ def plot_selectivity(
         for i in np.flatnonzero(np.asarray(dead, dtype=bool)):
             ax.text(i, c - 0.5 + 0.35, "x", ha="center", va="top", color="0.4", fontsize=8)
     ax.set(xlabel=unit_label, ylabel="class", title=title)
-    fig.colorbar(image, ax=ax, label="selectivity S")
+    side_colorbar(image, ax, label="selectivity S")
     return fig
 
 
@@ -89,7 +100,8 @@ def plot_lifecycle(
     d = np.asarray(dead, dtype=bool)
     e = np.asarray(epochs)
     n_pass, n_units = d.shape
-    fig, ax = new_axes(ax, max(4.5, 0.22 * n_pass + 2.5), max(2.8, 0.14 * n_units + 1.2))
+    width, height = max(4.5, 0.22 * n_pass + 2.5), max(2.8, 0.14 * n_units + 1.2)
+    fig, ax = new_axes_fixed(ax, width, height, right=0.9)
     base = np.ones_like(d, dtype=np.float64) if frac_active is None else np.asarray(frac_active)
     shown = np.ma.masked_array(base.T, mask=d.T)
     import matplotlib
@@ -108,7 +120,7 @@ def plot_lifecycle(
     ax.set(xlabel="epoch (statistics pass)", ylabel=unit_label, title=title)
     if events:
         ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
-    fig.colorbar(image, ax=ax, label="fraction active (black: dead)")
+    side_colorbar(image, ax, label="fraction active (black: dead)")
     return fig
 
 
@@ -123,7 +135,7 @@ def plot_drift(
 ) -> Figure:
     """One line per series against ``epochs`` (a series may be one shorter: plotted at the
     later epochs, as changes between consecutive passes are)."""
-    fig, ax = new_axes(ax, 5.6, 3.6)
+    fig, ax = new_axes_fixed(ax, 5.6, 3.6, left=0.8)
     e = np.asarray(epochs)
     for label, values in series.items():
         v = np.asarray(values, dtype=np.float64)
@@ -131,6 +143,7 @@ def plot_drift(
         ax.plot(x, v, marker="o", ms=2.5, lw=1.5, label=label)
     if log:
         ax.set_yscale("log")
+        plain_log_labels(ax.yaxis)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     if len(series) > 1:
@@ -145,7 +158,14 @@ def plot_confusion(matrix: np.ndarray, *, title: str = "", ax: Any = None) -> Fi
     k = len(m)
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = m / m.sum(axis=1, keepdims=True)
-    fig, ax = new_axes(ax, max(4.5, 0.5 * k + 2), max(4.0, 0.45 * k + 1.6))
+    rows = [f"{i} ({100 * frac[i, i]:.1f}%)" for i in range(k)]
+    fig, ax = new_axes_fixed(
+        ax,
+        max(4.5, 0.5 * k + 2),
+        max(4.0, 0.45 * k + 1.6),
+        left=text_width(rows, 8) + 0.45,
+        right=0.9,
+    )
     image = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
         for j in range(k):
@@ -153,9 +173,9 @@ def plot_confusion(matrix: np.ndarray, *, title: str = "", ax: Any = None) -> Fi
                 colour = "white" if frac[i, j] > 0.6 else "black"
                 ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7, c=colour)
     ax.set_xticks(range(k), [str(i) for i in range(k)])
-    ax.set_yticks(range(k), [f"{i} ({100 * frac[i, i]:.1f}%)" for i in range(k)], fontsize=8)
+    ax.set_yticks(range(k), rows, fontsize=8)
     ax.set(xlabel="predicted class", ylabel="true class (accuracy)", title=title)
-    fig.colorbar(image, ax=ax, label="fraction of the true class")
+    side_colorbar(image, ax, label="fraction of the true class")
     return fig
 
 
@@ -312,7 +332,15 @@ def plot_image_grid(
     import matplotlib
 
     cmap = matplotlib.colormaps["RdBu_r" if signed else "magma"].with_extremes(bad="white")
-    fig, ax = new_axes(None, 1.05 * ncols + 0.9, 1.15 * nrows + (0.5 if title else 0.2))
+    fig, ax = new_axes_fixed(
+        None,
+        1.05 * ncols + 0.9,
+        1.15 * nrows + (0.5 if title else 0.2),
+        left=0.1,
+        right=0.75,
+        bottom=0.1,
+        top=0.55 if title else 0.25,
+    )
     image = ax.imshow(tile, cmap=cmap, vmin=-1 if signed else 0, vmax=1, interpolation="nearest")
     if labels is not None:
         for i, text in enumerate(labels):
@@ -328,9 +356,10 @@ def plot_image_grid(
     ax.set_axis_off()
     if title:
         ax.set_title(title, pad=12)
-    fig.colorbar(
-        image, ax=ax, shrink=0.6, label=cbar_label or ("each tile / its peak" if normalize else "")
-    )
+    bar = side_colorbar(image, ax, shrink=0.6, width=0.12, gap=0.12)
+    # one row of tiles is about 1 in tall: a 10 pt label along its bar would not fit
+    label = cbar_label or ("each tile / its peak" if normalize else "")
+    bar.set_label(label, fontsize=10 if nrows > 1 else 7)
     return fig
 
 
@@ -397,7 +426,7 @@ def plot_pruning(
     ks : sequence of int, optional
         Annotate each point with its ``k``.
     """
-    fig, ax = new_axes(ax, 5.6, 3.8)
+    fig, ax = new_axes_fixed(ax, 5.6, 3.8)
     x = np.asarray(n_kept, dtype=np.float64)
     order = np.argsort(x, kind="stable")
     r = np.asarray(random_accuracy, dtype=np.float64)
@@ -439,8 +468,8 @@ def plot_variant_curves(
     longer, starting at 0, for per-pass statistics: shorter series align to the end).
     """
     keys = [(k, label) for k, label in keys if any(k in c for c in curves.values())]
-    fig = new_figure(4.4 * len(keys), 3.5)
-    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    fig, grid = new_figure_fixed(4.4 * len(keys), 3.5, 1, len(keys), top=0.7 if title else 0.4)
+    axes = grid[0]
     for ax, (key, label) in zip(axes, keys, strict=True):
         for name, c in curves.items():
             if key not in c:

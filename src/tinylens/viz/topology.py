@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tinylens.viz.decision import plot_decision_boundary
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import new_axes_fixed, new_figure_fixed
 
 __all__ = ["plain_axis_labels", "plain_log_ticks", "plot_boundary_grid", "plot_degree_sweep"]
 
@@ -52,7 +52,7 @@ def plot_degree_sweep(
 ) -> Figure:
     """Held-out accuracy of the lifted classifier against its degree, one line per spiral K
     (``sweeps[K][p - 1]`` at degree p), the MLP's accuracy dashed in the same colour."""
-    fig, ax = new_axes(ax, 5.5, 3.8)
+    fig, ax = new_axes_fixed(ax, 5.5, 3.8)
     _draw_degree_sweep(ax, sweeps, mlp)
     return fig
 
@@ -83,8 +83,7 @@ def plot_boundary_grid(
     """One row per spiral: each ``(predict, title)`` of ``rows[i]`` drawn as a decision map
     with the points ``X[i]``, ``y[i]`` (:func:`~tinylens.viz.plot_decision_boundary`)."""
     ncols = max(len(r) for r in rows)
-    fig = new_figure(4.8 * ncols, 4.4 * len(rows))
-    axes = np.atleast_2d(fig.subplots(len(rows), ncols))
+    fig, axes = new_figure_fixed(4.8 * ncols, 4.4 * len(rows), len(rows), ncols)
     for row_axes, models, Xi, yi in zip(axes, rows, X, y, strict=True):
         for ax, (predict, title) in zip(row_axes, models, strict=False):
             plot_decision_boundary(predict, Xi, yi, ax=ax, title=title, resolution=resolution)

@@ -7,7 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from tinylens.viz.figure import new_figure
+from tinylens.viz.figure import new_figure_fixed, plain_log_labels
 
 __all__ = ["plot_history"]
 
@@ -23,14 +23,22 @@ def plot_history(history: Mapping[str, Sequence[float]], title: str = "", ax: An
     if ax is not None:
         fig, axes = ax.figure, [ax]
     else:
-        fig = new_figure(9.0 if has_acc else 5.5, 3.6)
-        axes = list(fig.subplots(1, 2 if has_acc else 1, squeeze=False)[0])
+        fig, grid = new_figure_fixed(
+            9.0 if has_acc else 5.5,
+            3.6,
+            1,
+            2 if has_acc else 1,
+            left=0.8,
+            top=0.7 if title else 0.4,
+        )
+        axes = list(grid[0])
     epochs = history["epoch"]
     ax = axes[0]
     ax.plot(epochs, history["train_loss"], label="train")
     if history.get("val_loss"):
         ax.plot(epochs, history["val_loss"], label="validation")
     ax.set_yscale("log")
+    plain_log_labels(ax.yaxis)
     ax.set(xlabel="epoch", ylabel="loss", title="loss")
     ax.legend()
     if has_acc:

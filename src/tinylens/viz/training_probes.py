@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tinylens.viz.figure import new_axes, new_figure
+from tinylens.viz.figure import new_axes, new_axes_fixed, new_figure_fixed, plain_log_labels
 
 __all__ = ["plot_activation_histograms", "plot_bottleneck_scaling", "plot_test_accuracy"]
 
@@ -57,8 +57,10 @@ def plot_activation_histograms(
     names = list(counts)
     ep = np.asarray(epochs)
     pick = np.unique(np.linspace(0, len(ep) - 1, min(max_lines, len(ep))).round().astype(int))
-    fig = new_figure(4.2 * len(names), 3.4)
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    fig, grid = new_figure_fixed(
+        4.2 * len(names), 3.4, 1, len(names), left=0.9, top=0.7 if title else 0.4
+    )
+    axes = grid[0]
     from matplotlib import colormaps
 
     cmap = colormaps["viridis"]
@@ -68,6 +70,7 @@ def plot_activation_histograms(
             colour = cmap(k / max(1, len(pick) - 1))
             ax.stairs(counts[name][i], e, color=colour, lw=1.3, label=f"epoch {int(ep[i])}")
         ax.set_yscale("symlog", linthresh=1)
+        plain_log_labels(ax.yaxis)
         ax.set(xlabel="activation", ylabel="count", title=name)
         ax.legend(fontsize=6)
     if title:
@@ -89,7 +92,7 @@ def plot_bottleneck_scaling(
     (``layer``, ``unit``, ``classes``, ``scales``, ``class_accuracy`` (scales, classes),
     ``monotone``).
     """
-    fig, ax = new_axes(ax, 6.0, 3.8)
+    fig, ax = new_axes_fixed(ax, 6.0, 3.8)
     from matplotlib import colormaps
 
     cmap = colormaps["tab10"]
