@@ -263,7 +263,7 @@ def _max(
     As for kinks, each polygon keeps the windows whose winner still changes inside it, and a
     round splits every polygon by the first of them."""
     k = windows.shape[1]
-    code, undecided = _winners(V, M[:, :, windows])
+    code, undecided = _first_winners(V, M, windows)
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
     root = np.arange(len(V))
 
@@ -277,10 +277,10 @@ def _max(
         rows = np.flatnonzero(cand[:, 0] >= 0)
         w = cand[rows, 0]
         P = pieces(rows, w[:, None])[:, :, 0]  # (n, 3, k)
-        win, split = _winners(V[rows], P[:, :, None, :])
+        win, split = _winners(V[rows], P)
         cand[rows, 0] = -1
-        code[rows, w] = win[:, 0]
-        rows, w, P = rows[split[:, 0]], w[split[:, 0]], P[split[:, 0]]
+        code[rows, w] = win
+        rows, w, P = rows[split], w[split], P[split]
         if not len(rows):
             cand = _compact(cand)
             continue
@@ -325,31 +325,89 @@ def _max(
         cells = np.concatenate([rows, np.arange(len(V) - len(extra), len(V))])
         cand = _compact(cand)
         rest = cand[cells]
-        if rest.shape[1]:
-            ok = rest >= 0
-            win, split = _winners(V[cells], pieces(cells, np.where(ok, rest, 0)))
-            hr, hc = np.nonzero(ok & ~split)
-            code[cells[hr], rest[hr, hc]] = win[hr, hc]
-            cand[cells] = np.where(ok & split, rest, -1)
+        hr, hc = np.nonzero(rest >= 0)
+        if len(hr):
+            at, w_at = cells[hr], rest[hr, hc]
+            win, split = _winners(V[at], pieces(at, w_at[:, None])[:, :, 0])
+            code[at[~split], w_at[~split]] = win[~split]
+            rest[hr[~split], hc[~split]] = -1
+            cand[cells] = rest
         cand = _compact(cand)
     return V, nv, root, code
 
 
-def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For pieces ``P`` (R, 3, n_windows, k): the piece that wins on the whole polygon (first
-    of equals), (R, n_windows) uint8, and where no single piece does, (R, n_windows) bool."""
-    R, _, n_w, k = P.shape
-    z = P[:, 0][:, None] + np.einsum("rcd,rdwk->rcwk", V, P[:, 1:])  # (R, cap, n_w, k)
-    size = np.abs(P).sum(axis=1)  # (R, n_w, k)
+def _first_winners(
+    V: np.ndarray, M: np.ndarray, windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_winners` for every window of every polygon (maps ``M`` (R, 3, F)), the easy
+    windows settled in bulk: the features are evaluated once at every vertex (one matrix
+    product), a window whose pieces are all zero (dead units after a ReLU) is won by the
+    first, and a piece that clearly beats the others at every vertex wins. Only the rest,
+    usually a few percent, go through :func:`_winners_pairwise`; the answers are the same."""
+    R, n_w, k = len(V), *windows.shape
     code = np.zeros((R, n_w), dtype=np.uint8)
-    found = np.zeros((R, n_w), dtype=bool)
+    undecided = np.zeros((R, n_w), dtype=bool)
+    step = max(1, _BULK // (V.shape[1] * windows.size))
+    for lo in range(0, R, step):
+        part = slice(lo, lo + step)
+        Z = M[part, :1] + V[part] @ M[part, 1:]  # (r, cap, F)
+        size = np.abs(M[part]).sum(axis=1)  # (r, F)
+        z, s = Z[:, :, windows], size[:, windows]  # (r, cap, n_w, k), (r, n_w, k)
+        best = z.sum(axis=1).argmax(axis=2)  # (r, n_w)
+        z_best = np.take_along_axis(z, best[:, None, :, None], axis=3)
+        eps = SIDE_RTOL_2D * (np.take_along_axis(s, best[:, :, None], axis=2) + s)
+        clear = (z_best - z > eps[:, None]) | (np.arange(k) == best[:, :, None])[:, None]
+        clear = clear.all(axis=(1, 3))
+        dead = (s == 0).all(axis=2)
+        code[part] = np.where(clear, best, 0)
+        rh, wh = np.nonzero(~clear & ~dead)
+        if len(rh):
+            zz = z[rh, :, wh]  # (n, cap, k)
+            c, found = _winners_pairwise(zz, s[rh, wh])
+            code[lo + rh, wh], undecided[lo + rh, wh] = c, ~found
+    return code, undecided
+
+
+_BULK = 4_000_000
+"""Floats in one bulk evaluation of :func:`_first_winners` (32 MB): our choice."""
+
+
+def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For one window's pieces ``P`` (n, 3, k) on each polygon ``V`` (n, cap, 2): the piece
+    that wins on the whole polygon (first of equals), (n,) uint8, and where no single piece
+    does, (n,) bool.
+
+    A piece that beats every other by more than the snapping tolerance at every vertex wins
+    outright (one comparison per piece); only the rest are compared pair by pair."""
+    k = P.shape[2]
+    z = P[:, None, 0] + V[:, :, :1] * P[:, None, 1] + V[:, :, 1:] * P[:, None, 2]  # (n, cap, k)
+    size = np.abs(P).sum(axis=1)  # (n, k)
+    best = z.sum(axis=1).argmax(axis=1)
+    z_best = np.take_along_axis(z, best[:, None, None], axis=2)
+    eps = SIDE_RTOL_2D * (np.take_along_axis(size, best[:, None], axis=1) + size)
+    clear = (z_best - z > eps[:, None, :]) | (np.arange(k) == best[:, None])[:, None, :]
+    clear = clear.all(axis=(1, 2))
+    code = np.where(clear, best, 0).astype(np.uint8)
+    found = clear.copy()
+    rest = np.flatnonzero(~clear)
+    if len(rest):
+        code[rest], found[rest] = _winners_pairwise(z[rest], size[rest])
+    return code, ~found
+
+
+def _winners_pairwise(z: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_winners` on values ``z`` (n, cap, k) with term sizes (n, k), every pair
+    compared with the snapping of :data:`SIDE_RTOL_2D`: ``(code, found)``, each (n,)."""
+    n, _, k = z.shape
+    code = np.zeros(n, dtype=np.uint8)
+    found = np.zeros(n, dtype=bool)
     for a in range(k):
         beats_all = ~found
         for b in range(k):
             if b == a:
                 continue
             d = z[..., a] - z[..., b]
-            eps = SIDE_RTOL_2D * (size[..., a] + size[..., b])
+            eps = SIDE_RTOL_2D * (size[:, a] + size[:, b])
             d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
             ok = d.min(axis=1) >= 0
             if b < a:
@@ -357,7 +415,7 @@ def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             beats_all &= ok
         code[beats_all] = a
         found |= beats_all
-    return code, ~found
+    return code, found
 
 
 def forward_codes(steps: list[Step], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
