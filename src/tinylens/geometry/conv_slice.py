@@ -207,7 +207,7 @@ def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> obje
             return M[root] * np.where(new.astype(bool), high, low)[:, None, :]
         windows = step.windows  # type: ignore[union-attr]
         idx = windows[np.arange(len(windows))[None, :], new]  # (R, n_windows) input indices
-        return np.take_along_axis(M[root], idx[:, None, :], axis=2)
+        return M[root[:, None, None], _R3, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
 
