@@ -15,13 +15,9 @@ import pytest
 
 from tinylens.geometry import Slice, linear_regions
 from tinylens.geometry._codes import CodeLayout
+from tinylens.geometry._windows import _bounds, _first_winners, _winners_pairwise
 from tinylens.geometry.conv_layers import image_layers
-from tinylens.geometry.conv_slice import (
-    _bounds,
-    _first_winners,
-    _winners_pairwise,
-    split_image_slice,
-)
+from tinylens.geometry.conv_slice import split_image_slice
 
 torch = pytest.importorskip("torch")
 spatial = pytest.importorskip("scipy.spatial")
