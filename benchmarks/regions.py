@@ -157,9 +157,9 @@ def cnn_through(mnist_dir: str, seed: int, scale: float, grid: int, epochs: int)
     centre = plane.domain.mean(axis=0)
     domain = centre + scale * (plane.domain - centre)
     steps = image_layers(net, (784,))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     split = split_image_slice(steps, plane.origin, plane.directions, domain, codes="digest")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     # grid: barycentric points of the (shrunk) triangle, codes by a forward pass
     layout = CodeLayout.of(steps)
@@ -180,6 +180,7 @@ def cnn_through(mnist_dir: str, seed: int, scale: float, grid: int, epochs: int)
         "regions": len(split.codes),
         "seconds": seconds,
         "regions_per_second": len(split.codes) / seconds,
+        "cpu_seconds": cpu,  # all threads; on a loaded machine closer to the quiet time
         "peak_rss_mb": peak / 2**20,
         "area": float(split.areas.sum()),
         "grid_points": len(pts),
@@ -365,7 +366,8 @@ def main() -> None:
         )
         print(
             f"{through['network']}: {through['regions']} regions in {through['seconds']:.1f} s "
-            f"({through['regions_per_second']:.0f}/s), peak RSS {through['peak_rss_mb']:.0f} MB "
+            f"({through['regions_per_second']:.0f}/s; {through['cpu_seconds']:.1f} s CPU), "
+            f"peak RSS {through['peak_rss_mb']:.0f} MB "
             f"(whole process); grid {through['grid_points']} points, {through['grid_regions']} "
             f"patterns, {through['grid_patterns_not_exact']} not among the exact regions "
             f"(target < {TARGET_CNN_SLICE_SECONDS:.0f} s for the whole triangle)"
