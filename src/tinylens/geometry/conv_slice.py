@@ -182,6 +182,7 @@ def split_image_slice(
         counts[level] += len(V)
         _check_size(counts[level], cap)
         code = np.concatenate([code[root], new], axis=1)
+        new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
         starts = list(range(0, len(V), chunk))
         for lo in reversed(starts):  # depth first, in order
             part = slice(lo, lo + chunk)
