@@ -161,12 +161,15 @@ def cnn_through(mnist_dir: str, seed: int, scale: float, grid: int, epochs: int)
     split = split_image_slice(steps, plane.origin, plane.directions, domain, codes="digest")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    # grid: barycentric points of the (shrunk) triangle, codes by a forward pass
+    # grid: barycentric points strictly inside the (shrunk) triangle, codes by a forward pass.
+    # Not on its edges: the whole triangle's edges are lines where units vanish identically
+    # (pixels zero in two of the three images), so a forward pass there reads the pattern of a
+    # segment, which no region (a piece with an interior) has.
     layout = CodeLayout.of(steps)
-    g = np.linspace(0, 1, grid)
+    g = (np.arange(grid) + 1 / 3) / grid
     a, b = np.meshgrid(g, g)
     w = np.column_stack([a.ravel(), b.ravel()])
-    w = w[w.sum(axis=1) <= 1]
+    w = w[w.sum(axis=1) < 1]
     pts = domain[0] + w[:, :1] * (domain[1] - domain[0]) + w[:, 1:] * (domain[2] - domain[0])
     t0 = time.perf_counter()
     seen: set[bytes] = set()
