@@ -49,7 +49,9 @@ def tiny_cnn(seed: int, second: bool = False) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(2, 3)).double().eval()
 
 
-def oracle_patterns(model: nn.Sequential, plane: Slice) -> set[str]:
+def oracle_patterns(
+    model: nn.Sequential, plane: Slice, image_shape: tuple[int, ...] = (1, 3, 3)
+) -> set[str]:
     """Every pattern (ReLU bits, then pool winners 0..3) whose cell has a disc of radius above
     ORACLE_RADIUS, by a depth-first search over pattern prefixes with one LP per candidate. The
     maps are dense matrices read from each torch layer on basis vectors (not the enumeration's
@@ -84,9 +86,9 @@ def oracle_patterns(model: nn.Sequential, plane: Slice) -> set[str]:
         return out[1:] - out[0], out[0]
 
     found: set[str] = set()
-    shapes = [(1, 3, 3)]
+    shapes = [image_shape]
     with torch.no_grad():
-        x = torch.zeros(1, 1, 3, 3, dtype=torch.float64)
+        x = torch.zeros(1, *image_shape, dtype=torch.float64)
         for layer in model:
             x = layer(x)
             shapes.append(tuple(x.shape[1:]))

@@ -18,8 +18,15 @@ slopes along ``s`` and ``t``). This module carries that map, an array of shape
   winning piece (0 .. k-1). Where the pieces are identical (all dead after a ReLU) the first
   wins and nothing is cut.
 
+Most units and windows are settled in bulk before any per-vertex work: a feature's interval
+over the polygon's bounding box (one pass over the features, :func:`_bounds`) decides every
+unit whose line misses the box and every window with all pieces dead or one clear winner;
+only the rest are read at the vertices.
+
 The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
-(each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN).
+(each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
+region keeps only its polygon, output map, area, centroid and code, the code full, packed or
+as a digest (:mod:`tinylens.geometry._codes`).
 Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
 """
 
@@ -29,25 +36,45 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinylens.errors import ConfigError
+from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout
 from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
+from tinylens.geometry._windows import _R3, _bounds, _first_winners, _winners
 from tinylens.geometry.conv_layers import Step
 
-__all__ = ["CHUNK", "MAX_REGIONS", "ImageSplit", "forward_codes", "split_image_slice"]
+__all__ = [
+    "CHUNK",
+    "MAX_REGIONS",
+    "MEMORY_BUDGET",
+    "ImageSplit",
+    "forward_codes",
+    "split_image_slice",
+]
 
-MAX_REGIONS = 200_000
-"""The enumeration stops with a clear error past this many regions (in one layer's split or in
-all): each region holds a code per unit and pooling window (~12,000 bytes for the MNIST CNN),
-so a plane with millions of regions would exhaust memory. A smaller square
-(``Slice.plane(x, radius=...)``) has fewer; our choice, sized for a machine with a few GB."""
+MEMORY_BUDGET = 2_500_000_000
+"""Bytes the kept regions may take before the enumeration stops with a clear error (our
+choice, for a machine with a few GB free). What one region keeps is its polygon, output map,
+area, centroid and code (:func:`region_bytes`): about 12.2 KB for the MNIST CNN with full
+codes (a cap of ~205,000 regions), 2.2 KB packed (~1.1 million), 0.45 KB as a digest (~5.5
+million)."""
+
+MAX_REGIONS: int | None = None
+"""A fixed cap on the regions of one layer, overriding :data:`MEMORY_BUDGET` when set."""
 
 
-def _check_size(n: int) -> None:
-    if n > MAX_REGIONS:
-        from tinylens.errors import ConfigError
+def region_bytes(layout: CodeLayout, fmt: str, n_outputs: int) -> int:
+    """Bytes one kept region takes: its code in format ``fmt``, ``W`` and ``c`` (3 floats per
+    output), area and centroid (3 floats), and its polygon (~8 vertices of 2 floats, plus
+    the array's ~112-byte header)."""
+    code = {"full": layout.n_codes, "packed": -(-layout.n_bits // 8)}.get(fmt, DIGEST_BYTES)
+    return code + 8 * (3 * n_outputs + 3) + 8 * 16 + 112
 
+
+def _check_size(n: int, cap: int) -> None:
+    if n > cap:
         raise ConfigError(
-            f"this slice has more than {MAX_REGIONS:,} linear regions (the enumeration's "
-            "memory limit, MAX_REGIONS); use a smaller plane, e.g. Slice.plane(x, radius=0.05)"
+            f"this slice has more than {cap:,} linear regions (the enumeration's memory "
+            "limit, max_regions); use a smaller domain or raise max_regions"
         )
 
 
@@ -62,9 +89,11 @@ class ImageSplit:
     """The regions of a slice, in the slice's coordinates.
 
     ``vertices[i]`` (k_i, 2) counter-clockwise; ``codes`` (n, n_codes) uint8, one per kink unit
-    (0/1) and one per pooling window (the winning piece), layer by layer; ``W`` (n, outputs, 2)
-    and ``c`` (n, outputs): the network's output on region i is ``W[i] @ (s, t) + c[i]``;
-    ``counts_per_layer``: regions after each kink and max step; ``areas``, ``centroids``.
+    (0/1) and one per pooling window (the winning piece), layer by layer, when
+    ``code_format`` is ``"full"`` (packed bits or a digest otherwise: ``layout`` unpacks);
+    ``W`` (n, outputs, 2) and ``c`` (n, outputs): the network's output on region i is
+    ``W[i] @ (s, t) + c[i]``; ``counts_per_layer``: regions after each kink and max step;
+    ``areas``, ``centroids``.
     """
 
     vertices: list[np.ndarray]
@@ -75,6 +104,8 @@ class ImageSplit:
     layer_names: tuple[str, ...]
     areas: np.ndarray
     centroids: np.ndarray
+    code_format: str = "full"
+    layout: CodeLayout | None = None
 
 
 def split_image_slice(
@@ -84,6 +115,8 @@ def split_image_slice(
     polygon: np.ndarray,
     *,
     chunk: int = CHUNK,
+    codes: str = "full",
+    max_regions: int | None = None,
 ) -> ImageSplit:
     """Every region of the network ``steps`` on ``polygon`` (slice coordinates).
 
@@ -95,33 +128,61 @@ def split_image_slice(
     directions : array of shape (2, n_inputs)
     polygon : array of shape (m, 2)
         The convex domain, counter-clockwise, in slice coordinates.
+    chunk : int
+        Regions pushed through a layer together (:data:`CHUNK`); the result does not depend
+        on it.
+    codes : {"full", "packed", "digest"}
+        How each region's code is kept (:mod:`tinylens.geometry._codes`): one byte per entry
+        (11,760 bytes per region for the MNIST CNN), packed bits (1,764 bytes), or a 16-byte
+        digest of them (enough to count regions and match a forward pass's codes).
+    max_regions : int, optional
+        Stop with a clear error past this many regions in one layer; by default
+        :data:`MAX_REGIONS` if set, else what :data:`MEMORY_BUDGET` holds.
     """
+    if codes not in CODE_FORMATS:
+        raise ConfigError(
+            f"unknown codes format {codes!r}; expected one of {', '.join(CODE_FORMATS)}"
+        )
+    layout = CodeLayout.of(steps)
+    if max_regions is not None:
+        cap = int(max_regions)
+    elif MAX_REGIONS is not None:
+        cap = MAX_REGIONS
+    else:
+        cap = MEMORY_BUDGET // region_bytes(layout, codes, steps[-1].out_size if steps else 2)
     V, nv = pack([np.asarray(polygon, dtype=np.float64)])
     M = np.concatenate([origin[None], directions])[None]  # (1, 3, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
     counts = dict.fromkeys(nonlinear, 0)
-    done: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    kept: dict[str, list] = {k: [] for k in ("vertices", "codes", "W", "c", "areas", "centroids")}
     # (next step, polygons, vertex counts, codes so far, a thunk giving the maps)
     todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object]] = [
         (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M)
     ]
     while todo:
-        level, V, nv, codes, maps = todo.pop()
+        level, V, nv, code, maps = todo.pop()
         M = maps() if callable(maps) else maps
         while level < len(steps) and steps[level].kind == "affine":
             M = _affine(steps[level], M)
             level += 1
-        if level == len(steps):
-            done.append((V, nv, codes, M))
+        if level == len(steps):  # keep only what a region set needs, codes as asked
+            verts, area, centre = unpack(V, nv)
+            kept["vertices"] += verts
+            kept["areas"].append(area)
+            kept["centroids"].append(centre)
+            kept["codes"].append(layout.encode(code, codes))
+            kept["W"].append(M[:, 1:].transpose(0, 2, 1).copy())
+            kept["c"].append(M[:, 0].copy())
             continue
         step = steps[level]
         if step.kind == "kink":
-            V, nv, root, new = _kink(V, nv, M)
+            V, nv, root, new = _kink(V, nv, M, cap)
         else:
-            V, nv, root, new = _max(V, nv, M, step.windows)  # type: ignore[arg-type]
+            V, nv, root, new = _max(V, nv, M, step.windows, cap)  # type: ignore[arg-type]
         counts[level] += len(V)
-        _check_size(counts[level])
-        codes = np.concatenate([codes[root], new], axis=1)
+        _check_size(counts[level], cap)
+        code = np.concatenate([code[root], new], axis=1)
+        new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
         starts = list(range(0, len(V), chunk))
         for lo in reversed(starts):  # depth first, in order
             part = slice(lo, lo + chunk)
@@ -130,29 +191,21 @@ def split_image_slice(
                     level + 1,
                     V[part],
                     nv[part],
-                    codes[part],
+                    code[part],
                     _thunk(step, M, root[part], new[part]),
                 )
             )
-    vertices: list[np.ndarray] = []
-    parts_codes, parts_W, parts_c, areas, centroids = [], [], [], [], []
-    for V, nv, codes, M in done:
-        verts, area, centre = unpack(V, nv)
-        vertices += verts
-        areas.append(area)
-        centroids.append(centre)
-        parts_codes.append(codes)
-        parts_W.append(M[:, 1:].transpose(0, 2, 1))
-        parts_c.append(M[:, 0])
     return ImageSplit(
-        vertices,
-        np.concatenate(parts_codes),
-        np.concatenate(parts_W),
-        np.concatenate(parts_c),
+        kept["vertices"],
+        np.concatenate(kept["codes"]),
+        np.concatenate(kept["W"]),
+        np.concatenate(kept["c"]),
         tuple(counts[i] for i in nonlinear),
         tuple(steps[i].name for i in nonlinear),
-        np.concatenate(areas),
-        np.concatenate(centroids),
+        np.concatenate(kept["areas"]),
+        np.concatenate(kept["centroids"]),
+        codes,
+        layout,
     )
 
 
@@ -165,7 +218,7 @@ def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> obje
             return M[root] * np.where(new.astype(bool), high, low)[:, None, :]
         windows = step.windows  # type: ignore[union-attr]
         idx = windows[np.arange(len(windows))[None, :], new]  # (R, n_windows) input indices
-        return np.take_along_axis(M[root], idx[:, None, :], axis=2)
+        return M[root[:, None, None], _R3, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
 
@@ -186,12 +239,22 @@ def _compact(cand: np.ndarray) -> np.ndarray:
     return cand[:, : int(keep.sum())] if keep.any() else cand[:, :0]
 
 
+def _lists(rows: np.ndarray, items: np.ndarray, n: int) -> np.ndarray:
+    """Each row's items (pairs sorted by row) at the front of its row of an (n, m) array,
+    padded with -1, as :func:`_compact` leaves them."""
+    counts = np.bincount(rows, minlength=n)
+    out = np.full((n, int(counts.max(initial=0))), -1, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out[rows, np.arange(len(rows)) - starts[rows]] = items
+    return out
+
+
 def _grow(V: np.ndarray, width: int) -> np.ndarray:
     return V if V.shape[1] >= width else _pad(V, width)
 
 
 def _kink(
-    V: np.ndarray, nv: np.ndarray, M: np.ndarray
+    V: np.ndarray, nv: np.ndarray, M: np.ndarray, cap: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut by every unit's line ``z = 0``; bit 1 where ``z > 0`` (``relu(0) = 0``).
 
@@ -200,12 +263,20 @@ def _kink(
     cross them, so a unit is only ever tested against the polygons it may cut."""
     G = M[:, 1:]  # (R, 2, F)
     H = M[:, 0]  # (R, F)
-    size = np.abs(M).sum(axis=1)  # (R, F): the terms of z = g . v + h
-    z = H[:, None, :] + V @ G
-    z[np.abs(z) <= SIDE_RTOL_2D * size[:, None, :]] = 0.0
-    bits = (z.max(axis=1) > 0).astype(np.uint8)
-    crossing = (z.max(axis=1) > 0) & (z.min(axis=1) < 0)
-    cand = _compact(np.where(crossing, np.arange(M.shape[2])[None, :], -1))
+    # the bounding box's interval settles most units; the rest are read at the vertices
+    low, high, size = _bounds(V, M)  # size: the terms of z = g . v + h
+    eps = SIDE_RTOL_2D * size
+    bits = (low > eps).astype(np.uint8)
+    rr, uu = np.nonzero((low <= eps) & (high > eps))
+    zz = (
+        H[rr, uu][:, None]
+        + V[rr, :, 0] * G[rr, 0, uu][:, None]
+        + V[rr, :, 1] * G[rr, 1, uu][:, None]
+    )
+    zz[np.abs(zz) <= eps[rr, uu][:, None]] = 0.0
+    bits[rr, uu] = zz.max(axis=1) > 0
+    crossing = (zz.max(axis=1) > 0) & (zz.min(axis=1) < 0)
+    cand = _lists(rr[crossing], uu[crossing], len(V))
     root = np.arange(len(V))
 
     def side_values(rows: np.ndarray, units: np.ndarray) -> np.ndarray:
@@ -235,7 +306,7 @@ def _kink(
             bits[rows, j] = 1
             new_bits = bits[rows].copy()
             new_bits[np.arange(len(rows)), j] = 0
-            _check_size(len(V) + len(rows))
+            _check_size(len(V) + len(rows), cap)
             V = np.concatenate([V, _grow(neg, width)])
             nv = np.concatenate([nv, n_neg])
             bits = np.concatenate([bits, new_bits])
@@ -256,14 +327,14 @@ def _kink(
 
 
 def _max(
-    V: np.ndarray, nv: np.ndarray, M: np.ndarray, windows: np.ndarray
+    V: np.ndarray, nv: np.ndarray, M: np.ndarray, windows: np.ndarray, cap: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split by the cells of every pooling window's winner; code = the winning piece.
 
     As for kinks, each polygon keeps the windows whose winner still changes inside it, and a
     round splits every polygon by the first of them."""
     k = windows.shape[1]
-    code, undecided = _winners(V, M[:, :, windows])
+    code, undecided = _first_winners(V, M, windows)
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
     root = np.arange(len(V))
 
@@ -277,10 +348,10 @@ def _max(
         rows = np.flatnonzero(cand[:, 0] >= 0)
         w = cand[rows, 0]
         P = pieces(rows, w[:, None])[:, :, 0]  # (n, 3, k)
-        win, split = _winners(V[rows], P[:, :, None, :])
+        win, split = _winners(V[rows], P)
         cand[rows, 0] = -1
-        code[rows, w] = win[:, 0]
-        rows, w, P = rows[split[:, 0]], w[split[:, 0]], P[split[:, 0]]
+        code[rows, w] = win
+        rows, w, P = rows[split], w[split], P[split]
         if not len(rows):
             cand = _compact(cand)
             continue
@@ -315,7 +386,7 @@ def _max(
         parent = rows[cfrom[extra]]
         add = code[parent].copy()
         add[np.arange(len(extra)), w[cfrom[extra]]] = ccode[extra]
-        _check_size(len(V) + len(extra))
+        _check_size(len(V) + len(extra), cap)
         V = np.concatenate([V, cV[extra]])
         nv = np.concatenate([nv, cnv[extra]])
         code = np.concatenate([code, add])
@@ -325,39 +396,15 @@ def _max(
         cells = np.concatenate([rows, np.arange(len(V) - len(extra), len(V))])
         cand = _compact(cand)
         rest = cand[cells]
-        if rest.shape[1]:
-            ok = rest >= 0
-            win, split = _winners(V[cells], pieces(cells, np.where(ok, rest, 0)))
-            hr, hc = np.nonzero(ok & ~split)
-            code[cells[hr], rest[hr, hc]] = win[hr, hc]
-            cand[cells] = np.where(ok & split, rest, -1)
+        hr, hc = np.nonzero(rest >= 0)
+        if len(hr):
+            at, w_at = cells[hr], rest[hr, hc]
+            win, split = _winners(V[at], pieces(at, w_at[:, None])[:, :, 0])
+            code[at[~split], w_at[~split]] = win[~split]
+            rest[hr[~split], hc[~split]] = -1
+            cand[cells] = rest
         cand = _compact(cand)
     return V, nv, root, code
-
-
-def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For pieces ``P`` (R, 3, n_windows, k): the piece that wins on the whole polygon (first
-    of equals), (R, n_windows) uint8, and where no single piece does, (R, n_windows) bool."""
-    R, _, n_w, k = P.shape
-    z = P[:, 0][:, None] + np.einsum("rcd,rdwk->rcwk", V, P[:, 1:])  # (R, cap, n_w, k)
-    size = np.abs(P).sum(axis=1)  # (R, n_w, k)
-    code = np.zeros((R, n_w), dtype=np.uint8)
-    found = np.zeros((R, n_w), dtype=bool)
-    for a in range(k):
-        beats_all = ~found
-        for b in range(k):
-            if b == a:
-                continue
-            d = z[..., a] - z[..., b]
-            eps = SIDE_RTOL_2D * (size[..., a] + size[..., b])
-            d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
-            ok = d.min(axis=1) >= 0
-            if b < a:
-                ok &= d.max(axis=1) > 0
-            beats_all &= ok
-        code[beats_all] = a
-        found |= beats_all
-    return code, ~found
 
 
 def forward_codes(steps: list[Step], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
