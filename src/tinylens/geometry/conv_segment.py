@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tinylens.geometry import conv_slice
 from tinylens.geometry._intervals import SIDE_RTOL_1D
 from tinylens.geometry.conv_layers import Step
 from tinylens.geometry.conv_slice import _check_size, _thunk  # the maps after a step: any columns
@@ -55,6 +56,13 @@ class SegmentSplit:
     c: np.ndarray
     counts_per_layer: tuple[int, ...]
     layer_names: tuple[str, ...]
+
+
+SEGMENT_CAP = 200_000
+"""The intervals of one layer on a segment before the enumeration stops with a clear error:
+each keeps its code (one byte per unit and window, ~12 KB on the MNIST CNN), so 200,000
+stay within about 2.4 GB; our choice (the slices' cap before the plane's codes were packed).
+:data:`~.conv_slice.MAX_REGIONS` overrides it when set."""
 
 
 def split_image_segment(
@@ -98,7 +106,8 @@ def split_image_segment(
             ends, root, new = _max(ends, M, step.windows)  # type: ignore[arg-type]
         codes = np.concatenate([codes[root], new], axis=1)
         counts[level] += len(ends)
-        _check_size(counts[level])
+        cap = conv_slice.MAX_REGIONS
+        _check_size(counts[level], SEGMENT_CAP if cap is None else cap)
         for start in reversed(range(0, len(ends), chunk)):  # depth first, left to right
             part = slice(start, start + chunk)
             todo.append(

@@ -218,7 +218,8 @@ def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> obje
             return M[root] * np.where(new.astype(bool), high, low)[:, None, :]
         windows = step.windows  # type: ignore[union-attr]
         idx = windows[np.arange(len(windows))[None, :], new]  # (R, n_windows) input indices
-        return M[root[:, None, None], _R3, idx[:, None, :]]  # one gather, no copy of M[root]
+        cols = _R3 if M.shape[1] == 3 else np.arange(M.shape[1])[:, None]  # 2 on a segment
+        return M[root[:, None, None], cols, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
 
