@@ -28,10 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.geometry import conv_slice
 from tinylens.geometry._intervals import SIDE_RTOL_1D
 from tinylens.geometry.conv_layers import Step
-from tinylens.geometry.conv_slice import _check_size, _thunk  # the maps after a step: any columns
+from tinylens.geometry.conv_slice import _check_size, _thunk, region_cap
 
 __all__ = ["CHUNK", "SegmentSplit", "split_image_segment"]
 
@@ -58,13 +57,6 @@ class SegmentSplit:
     layer_names: tuple[str, ...]
 
 
-SEGMENT_CAP = 200_000
-"""The intervals of one layer on a segment before the enumeration stops with a clear error:
-each keeps its code (one byte per unit and window, ~12 KB on the MNIST CNN), so 200,000
-stay within about 2.4 GB; our choice (the slices' cap before the plane's codes were packed).
-:data:`~.conv_slice.MAX_REGIONS` overrides it when set."""
-
-
 def split_image_segment(
     steps: list[Step],
     origin: np.ndarray,
@@ -85,6 +77,7 @@ def split_image_segment(
     M: np.ndarray = np.stack([origin, direction]).astype(np.float64)[None]  # (1, 2, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
     counts = dict.fromkeys(nonlinear, 0)
+    cap = region_cap(steps)  # the slices' rule: full codes, MEMORY_BUDGET
     done: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # (next step, intervals, codes so far, their maps or a thunk computing them)
     todo: list[tuple[int, np.ndarray, np.ndarray, object]] = [
@@ -106,8 +99,7 @@ def split_image_segment(
             ends, root, new = _max(ends, M, step.windows)  # type: ignore[arg-type]
         codes = np.concatenate([codes[root], new], axis=1)
         counts[level] += len(ends)
-        cap = conv_slice.MAX_REGIONS
-        _check_size(counts[level], SEGMENT_CAP if cap is None else cap)
+        _check_size(counts[level], cap)
         for start in reversed(range(0, len(ends), chunk)):  # depth first, left to right
             part = slice(start, start + chunk)
             todo.append(

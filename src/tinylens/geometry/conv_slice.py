@@ -39,7 +39,7 @@ import numpy as np
 from tinylens.errors import ConfigError
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout
 from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
-from tinylens.geometry._windows import _R3, _bounds, _first_winners, _winners
+from tinylens.geometry._windows import _bounds, _first_winners, _winners
 from tinylens.geometry.conv_layers import Step
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "MEMORY_BUDGET",
     "ImageSplit",
     "forward_codes",
+    "region_cap",
     "split_image_slice",
 ]
 
@@ -60,6 +61,24 @@ million)."""
 
 MAX_REGIONS: int | None = None
 """A fixed cap on the regions of one layer, overriding :data:`MEMORY_BUDGET` when set."""
+
+
+def region_cap(
+    steps: list[Step],
+    codes: str = "full",
+    max_regions: int | None = None,
+    *,
+    layout: CodeLayout | None = None,
+) -> int:
+    """How many regions of one layer the enumeration may keep: ``max_regions`` if given, else
+    :data:`MAX_REGIONS` if set, else what :data:`MEMORY_BUDGET` holds at :func:`region_bytes`
+    each (the slices' and the segments' one rule)."""
+    if max_regions is not None:
+        return int(max_regions)
+    if MAX_REGIONS is not None:
+        return MAX_REGIONS
+    layout = CodeLayout.of(steps) if layout is None else layout
+    return MEMORY_BUDGET // region_bytes(layout, codes, steps[-1].out_size if steps else 2)
 
 
 def region_bytes(layout: CodeLayout, fmt: str, n_outputs: int) -> int:
@@ -144,12 +163,7 @@ def split_image_slice(
             f"unknown codes format {codes!r}; expected one of {', '.join(CODE_FORMATS)}"
         )
     layout = CodeLayout.of(steps)
-    if max_regions is not None:
-        cap = int(max_regions)
-    elif MAX_REGIONS is not None:
-        cap = MAX_REGIONS
-    else:
-        cap = MEMORY_BUDGET // region_bytes(layout, codes, steps[-1].out_size if steps else 2)
+    cap = region_cap(steps, codes, max_regions, layout=layout)
     V, nv = pack([np.asarray(polygon, dtype=np.float64)])
     M = np.concatenate([origin[None], directions])[None]  # (1, 3, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
@@ -218,7 +232,7 @@ def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> obje
             return M[root] * np.where(new.astype(bool), high, low)[:, None, :]
         windows = step.windows  # type: ignore[union-attr]
         idx = windows[np.arange(len(windows))[None, :], new]  # (R, n_windows) input indices
-        cols = _R3 if M.shape[1] == 3 else np.arange(M.shape[1])[:, None]  # 2 on a segment
+        cols = np.arange(M.shape[1])[:, None]  # 3 on a plane, 2 on a segment
         return M[root[:, None, None], cols, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
