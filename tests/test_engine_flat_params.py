@@ -38,6 +38,8 @@ CASES = {
 def problem(dtype: type) -> tuple[Sequential, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     net = MLP([5, 7, 6, 3], rng=1, dtype=dtype)
+    for p in net.parameters():  # one array per parameter (networks are built flat)
+        p.data, p.grad = p.data.copy(order="K"), p.grad.copy(order="K")
     x = rng.normal(size=(12, 5)).astype(dtype)
     y = rng.normal(size=(12, 3)).astype(dtype)
     return net, x, y
@@ -172,3 +174,27 @@ def test_fit_lays_the_parameters_flat_and_trains_to_the_per_parameter_bits(optim
     assert FlatParameters.find(loop_net.parameters()) is None
     assert_same_bits(flat_net.state_dict(), loop_net.state_dict())
     assert h1.train_loss == h2.train_loss and h1.train_accuracy == h2.train_accuracy
+
+
+def test_arrays_taken_before_fit_are_the_trained_weights() -> None:
+    """A network is laid out flat when it is built, so fit rebinds nothing: an array a user
+    took from it before training is the trained weight after it (it used to go stale)."""
+    from tinylens.training import TrainConfig, fit
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (X[:, 0] > X[:, 1]).astype(np.int64)
+    net = MLP([4, 6, 2], rng=2)
+    taken = [p.data for p in net.parameters()]
+    before = [a.copy() for a in taken]
+    fit(net, (X, y), TrainConfig(epochs=2, batch_size=16, lr=0.1), rng=0, quiet=True)
+    for a, b, p in zip(taken, before, net.parameters(), strict=True):
+        assert a is p.data and not np.array_equal(a, b)
+    # copies get a buffer of their own (deepcopy splits the views), shared with nothing
+    for other in (net.copy(), net.astype(np.float64)):
+        flat = FlatParameters.find(other.parameters())
+        assert flat is not None and not np.shares_memory(flat.data, taken[0])
+        assert_same_bits(
+            {k: v.astype(np.float64) for k, v in other.state_dict().items()},
+            {k: v.astype(np.float64) for k, v in net.state_dict().items()},
+        )

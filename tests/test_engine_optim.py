@@ -183,6 +183,9 @@ def test_optimizer_matches_torch_step_by_step(
     net, ref, x, y = make_problem()
     if flat:
         FlatParameters.of(net.parameters())
+    else:  # networks are built flat: give each parameter an array of its own
+        for p in net.parameters():
+            p.data, p.grad = p.data.copy(order="K"), p.grad.copy(order="K")
     opt, ref_opt = make_engine(net.parameters()), make_torch(list(ref.parameters()))
     assert (opt._flat is not None) == flat
     ours, theirs = engine_steps(net, opt, x, y), torch_steps(ref, ref_opt, x, y)

@@ -28,7 +28,7 @@ from tinylens.engine.hooks import (
     select_names,
 )
 from tinylens.engine.layers import Dropout, LayerNorm, Linear
-from tinylens.engine.module import Module, Parameter
+from tinylens.engine.module import FlatParameters, Module, Parameter
 from tinylens.errors import ConfigError, ShapeError, UnknownNameError
 
 __all__ = ["Sequential"]
@@ -64,6 +64,10 @@ class Sequential(Module):
         self.dtype = params[0].data.dtype if params else np.dtype(np.float32)
         if any(p.data.dtype != self.dtype for p in params):
             raise ConfigError("all parameters of a network must share one dtype")
+        # One buffer for all parameters from the start (FlatParameters): ``fit`` then finds the
+        # layout in place and rebinds nothing, so arrays taken from the network before
+        # training (``net.layers[0].weight.data``) stay the live weights after it.
+        FlatParameters.of(params)
         self.input_names = tuple(input_names) if input_names is not None else None
         # Forward hooks by module name: fn(activation, name) -> replacement or None. The hooks
         # API (tinylens.hooks) manages this dict; forward only reads it.
@@ -409,9 +413,11 @@ class Sequential(Module):
         """An independent deep copy (weights, configuration, dropout generators); no hooks."""
         hooks, self._fwd_hooks = self._fwd_hooks, {}
         try:
-            return copy.deepcopy(self)
+            new = copy.deepcopy(self)
         finally:
             self._fwd_hooks = hooks
+        FlatParameters.of(new.parameters())  # deepcopy gives each view its own array
+        return new
 
     def astype(self, dtype: np.dtype | type) -> Sequential:
         """A copy with every parameter cast to ``dtype`` (e.g. float64 for gradient checks)."""
@@ -419,6 +425,7 @@ class Sequential(Module):
         for p in new.parameters():
             p.data = np.asarray(p.data, dtype=dtype, order="K")
             p.grad = np.zeros_like(p.data)
+        FlatParameters.of(new.parameters())
         new.dtype = np.dtype(dtype)
         return new
 
