@@ -153,7 +153,10 @@ def test_parts_side_by_side_give_the_same_report_as_in_order(demo_run, tmp_path,
     for m in sup:
         m.pop("seconds", None)
     assert sup[0] == sup[1]
-    ids = [s["id"] for s in json.loads((out / "report.json").read_text())["sections"]]
+    sections = json.loads((out / "report.json").read_text())["sections"]
+    said = f"processes side by side: the table gives each part's own seconds, {total:.0f} s "
+    assert said in sections[0]["summary"]
+    ids = [s["id"] for s in sections]
     theirs = [s["id"] for s in json.loads((demo_run / "report.json").read_text())["sections"]]
     assert ids[0] == "demo"
     assert set(ids[1:]) == {
