@@ -9,8 +9,9 @@ weights and shuffles on both sides), alternating ``fit(..., blas_threads=1)`` an
 largest product (``batch x 784 x width``) falls on both sides of the cut-off. Each row prints
 the product, the step time at one and at two threads (one epoch's seconds over its steps),
 their ratio and what the policy picks; then, per side, whether the measurements agree with the
-cut-off, and one JSON line. Run it once on a quiet machine to confirm or move the cut-off: two
-threads should lose (ratio 1-thread / 2-thread below 1) under it and win above it.
+cut-off (flagged NOT QUIET when the load average exceeds :data:`QUIET_LOAD`), and one JSON
+line. Run it once on a quiet machine to confirm or move the cut-off: two threads should lose
+(ratio 1-thread / 2-thread below 1) under it and win above it.
 
     python benchmarks/threads.py [--widths 128,256,512,1024,2048] [--batches 64,512]
         [--repeats 3] [--quick]
@@ -53,6 +54,11 @@ def two_threads_available() -> bool:
 MARGIN = 0.05
 """A ratio within 5% of 1 counts as even (our choice: repeats on a quiet machine spread by a
 few percent), so noise alone cannot move the cut-off."""
+
+
+QUIET_LOAD = 0.5
+"""Load average (start or end) above which the run is not quiet (our choice): two BLAS threads
+then wait for a core other work holds, and lose at any size (issue 18 measured up to 14x)."""
 
 
 def verdict(rows: list[dict], cut: int) -> list[str]:
@@ -142,10 +148,17 @@ def main() -> None:
                 f"ms/step  1-thread/2-thread {row['t1_over_t2']:.2f}  policy "
                 f"{row['policy_threads']}"
             )
+    end = os.getloadavg()[0]
     lines = verdict(rows, LARGE_PRODUCT)
+    if max(load[0], end) > QUIET_LOAD:
+        lines.insert(
+            0,
+            f"NOT QUIET: load average {load[0]:.2f} at the start, {end:.2f} at the end: other "
+            "work holds the cores two threads wait for, so these rows cannot move the cut-off; "
+            "run again on a quiet machine",
+        )
     for line in lines:
         print(line)
-    end = os.getloadavg()[0]
     print(f"load average at the end {end:.2f}; ratios above {1 + MARGIN:.2f}: two threads faster")
     print(
         json.dumps(
