@@ -12,8 +12,9 @@ BLAS thread count:
 
 Each side's time is the study alone (imports excluded), wall clock and the process's CPU time
 (user + system: steadier on a shared machine). The script checks that both sides end with the
-same weights, evaluation losses and loss curves bit for bit and the same outcome table,
-prints the ratios and ends with one JSON line.
+same weights, evaluation losses and loss curves bit for bit and, seed by seed, the same
+outcome, formula read back and structural and read-back checks; it prints the ratios and ends
+with one JSON line.
 
     python benchmarks/batched_recover.py [--seeds 1000] [--steps 10000] [--repeats 3]
         [--reference REV] [--threads 1] [--workers 1] [--quick]
@@ -59,8 +60,11 @@ for p in r.main.net.parameters():
 # and the evaluation losses and loss curves, which both trees' results hold
 for a in (r.main.losses, r.main.curves):
     h.update(np.ascontiguousarray(a).tobytes())
+# and what the classification found per seed: outcome, formula read back, the two checks
 print(json.dumps({"wall": wall, "cpu": cpu, "weights": h.hexdigest(),
-                  "outcomes": r.main.outcomes.tolist()}))
+                  "outcomes": r.main.outcomes.tolist(), "formulas": r.main.formulas.tolist(),
+                  "readback": r.main.readback.tolist(),
+                  "structural": r.main.structural.tolist()}))
 """
 
 
@@ -118,12 +122,14 @@ def main() -> None:
                     f"  repeat {rep + 1}  {name:10s} {r['wall']:7.2f} s wall {r['cpu']:7.2f} s CPU"
                 )
     ref, new = rows["reference"], rows["this tree"]
-    same = all(r["weights"] == ref[0]["weights"] for r in ref + new) and all(
-        r["outcomes"] == ref[0]["outcomes"] for r in ref + new
-    )
+    checked = ("weights", "outcomes", "formulas", "readback", "structural")
+    same = all(r[key] == ref[0][key] for r in ref + new for key in checked)
     wall_ratios = [r["wall"] / n["wall"] for r, n in zip(ref, new, strict=True)]
     cpu_ratios = [r["cpu"] / n["cpu"] for r, n in zip(ref, new, strict=True)]
-    print(f"same final weights, losses, curves (sha256) and outcomes on both sides: {same}")
+    print(
+        "same final weights, losses, curves (sha256), outcomes, formulas read back and both "
+        f"checks on both sides: {same}"
+    )
     print(
         f"speed-up (reference / this tree) wall: min {min(wall_ratios):.2f} median "
         f"{statistics.median(wall_ratios):.2f}; CPU: min {min(cpu_ratios):.2f} median "

@@ -119,14 +119,27 @@ def test_every_demo_figure_is_drawn_once_with_its_labels_inside(demo_run):
     assert [p for _, problems in _FIGURES.values() for p in problems] == []
 
 
-def test_parts_side_by_side_give_the_same_report_as_in_order(demo_run, tmp_path):
+def test_parts_side_by_side_give_the_same_report_as_in_order(demo_run, tmp_path, capsys):
     """Two worker processes (issue 18: the demo's second core) change where the parts run, not
     what they find: the same highlights, numbers, files and sections as the in-order run."""
     parts = ["regions", "circuits", "superposition"]  # in the order of the full demo
     out = tmp_path / "side"
-    argv = ["demo", "--quick", "--parts", ",".join(parts), "--out", str(out), "--quiet"]
+    argv = ["demo", "--quick", "--parts", ",".join(parts), "--out", str(out)]
     assert main([*argv, "--workers", "2"]) == 0
     both = [json.loads((d / "metrics.json").read_text()) for d in (out, demo_run)]
+    # what it printed: the wall clock, each part's own seconds, and their sum said apart
+    lines = capsys.readouterr().out.splitlines()
+    m = both[0]
+    assert lines[0] == (
+        f"tinylens demo: 3 studies in {m['wall_seconds']:.1f} s, side by side in 2 worker "
+        "processes; each part's own time:"
+    )
+    assert [line.split()[0] for line in lines[1:4]] == parts
+    total = sum(m["seconds"].values())
+    assert lines[4].split() == [
+        "together", f"{total:.1f}", "s", "of", "work", "in", f"{m['wall_seconds']:.1f}",
+        "s:", "the", "parts", "ran", "in", "parallel",
+    ]  # fmt: skip
     assert both[0]["workers"] == 2 and both[1]["workers"] == 1
     assert list(both[0]["seconds"]) == parts  # in the parts' order, whichever finished first
     for part in parts:
@@ -140,7 +153,10 @@ def test_parts_side_by_side_give_the_same_report_as_in_order(demo_run, tmp_path)
     for m in sup:
         m.pop("seconds", None)
     assert sup[0] == sup[1]
-    ids = [s["id"] for s in json.loads((out / "report.json").read_text())["sections"]]
+    sections = json.loads((out / "report.json").read_text())["sections"]
+    said = f"processes side by side: the table gives each part's own seconds, {total:.0f} s "
+    assert said in sections[0]["summary"]
+    ids = [s["id"] for s in sections]
     theirs = [s["id"] for s in json.loads((demo_run / "report.json").read_text())["sections"]]
     assert ids[0] == "demo"
     assert set(ids[1:]) == {
@@ -152,6 +168,33 @@ def test_parts_side_by_side_give_the_same_report_as_in_order(demo_run, tmp_path)
         "superposition",
     }
     assert ids[1:] == [i for i in theirs if i in ids[1:]]  # the parts' order, not finishing order
+
+
+def test_the_printed_times_say_what_they_add_up_to():
+    """Parts run in parallel each take their own seconds at the same time: the lines print
+    the wall clock and the parts' sum apart (issue 18: a column that added up to more than the
+    total read as a mistake). In one process the parts' lines add up to the total, unlabelled,
+    as before."""
+    from tinylens.cli.demo import summary_lines
+    from tinylens.studies.demo import DemoConfig, DemoResult
+
+    seconds = {"basis": 2.6, "superposition": 1.04, "topology": 6.5}
+    side = DemoResult(DemoConfig(), seconds=seconds, wall=7.31, workers=2)
+    assert summary_lines(side) == [
+        "tinylens demo: 3 studies in 7.3 s, side by side in 2 worker processes; each part's own "
+        "time:",
+        "  basis           2.6 s",
+        "  superposition   1.0 s",
+        "  topology        6.5 s",
+        "  together       10.1 s of work in 7.3 s: the parts ran in parallel",
+    ]
+    alone = DemoResult(DemoConfig(), seconds=seconds, wall=10.3, workers=1)
+    assert summary_lines(alone) == [
+        "tinylens demo: 3 studies in 10.3 s",
+        "  basis           2.6 s",
+        "  superposition   1.0 s",
+        "  topology        6.5 s",
+    ]
 
 
 def test_demo_refuses_to_overwrite_and_rejects_unknown_parts(demo_run, capsys):

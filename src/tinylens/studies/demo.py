@@ -405,14 +405,16 @@ def run_demo(
     result.seconds = {n: result.seconds[n] for n in config.parts}
     result.cpu_seconds = {n: result.cpu_seconds[n] for n in config.parts}
     result.highlights = {n: result.highlights[n] for n in config.parts}
-    total = result.wall
+    total, together = result.wall, sum(result.seconds.values())
+    side_by_side = f" ({result.workers} processes side by side: the table gives each part's own "
+    side_by_side += f"seconds, {together:.0f} s together)"
     intro = Section(
         id="demo",
         title="What is in this report",
         summary=(
             "tinylens ran every study on small embedded settings, offline, in "
             f"{total:.0f} s"
-            + (f" ({result.workers} processes side by side)" if result.workers > 1 else "")
+            + (side_by_side if result.workers > 1 else "")
             + ". Each section below comes from one study; each study's own run "
             "directory (with its weights, metrics, figures and report) sits in a sub-directory "
             "named after it."

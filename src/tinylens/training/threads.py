@@ -22,10 +22,12 @@ multiply-adds, then :data:`LARGE_THREADS`; never more than the limit already in 
 worker's pin stays). Measured (issue 18, 2-core machine, quiet): the 784-32-16-10 MLP trained
 1.2x faster on one thread than on two at batch 64 and 2.3x at batch 512, whose largest product
 is 512 x 784 x 32 = 12.8 M multiply-adds; on a busy machine two threads cost up to 14x.
-``benchmarks/threads.py`` measures where two threads start to pay. The count depends only on
-the network's widths, the batch size and the limit in force, never on the machine's load or
-core count, so a given config trains to the same bits every time on a given BLAS; pass
-``fit(..., blas_threads=N)`` to fix it outright (``None`` leaves BLAS alone).
+``benchmarks/threads.py`` checks the cut-off from both sides in one run: the step time at one
+and two threads for products from 6 M to 822 M multiply-adds, and per side whether the ratios
+agree with :data:`LARGE_PRODUCT` (run it on a quiet machine before moving it). The count
+depends only on the network's widths, the batch size and the limit in force, never on the
+machine's load or core count, so a given config trains to the same bits every time on a given
+BLAS; pass ``fit(..., blas_threads=N)`` to fix it outright (``None`` leaves BLAS alone).
 """
 
 from __future__ import annotations

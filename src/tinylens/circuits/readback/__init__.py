@@ -5,7 +5,8 @@ Imports :mod:`tinylens.circuits.expr` and :mod:`tinylens.circuits.exact`; never 
 
     symbolic.py     exact sums of ReLU atoms, pair folding, min / max presentation
     explanation.py  what explain returns: Explanation, UnitReading
-    explain.py      weights -> formula (explain)
+    status.py       dead, always-active and switching units on a box (explain's first step)
+    explain.py      weights -> formula (explain; read_formulas, the formulas alone)
     motifs.py       abs pairs, identity pairs, greaterness and sign detectors
     canonical.py    networks up to permutation and positive rescaling of units; match_circuit
 """
@@ -24,6 +25,7 @@ from tinylens.circuits.readback.explain import (
     as_affine_net,
     as_domain,
     explain,
+    read_formulas,
 )
 from tinylens.circuits.readback.explanation import Explanation, UnitReading
 from tinylens.circuits.readback.motifs import MOTIF_KINDS, Motif, find_motifs
@@ -62,6 +64,7 @@ __all__ = [
     "formula_size",
     "formula_string",
     "match_circuit",
+    "read_formulas",
     "relu_of",
     "same_circuit",
     "sympy_to_expr",

@@ -40,22 +40,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from tinylens.circuits.exact import (
-    MAX_BOX_WORK,
-    box_polytope,
-    compare_on_box,
-    exact_copy,
-    network_cells,
-    relu_units,
-)
+from tinylens.circuits.exact import MAX_BOX_WORK, compare_on_box, exact_copy, relu_units
 from tinylens.circuits.expr import Domain, Expr, Interval, fmt, to_fraction
 from tinylens.circuits.readback.explanation import Explanation, UnitReading
+from tinylens.circuits.readback.status import cell_status, interval_status
 from tinylens.circuits.readback.symbolic import (  # noqa: F401  (re-exported: explain's public names)
     _DEADLINE,
     PRESENT_SECONDS,
@@ -90,6 +84,7 @@ __all__ = [
     "as_affine_net",
     "as_domain",
     "explain",
+    "read_formulas",
     "sympy_to_expr",
 ]
 
@@ -170,81 +165,34 @@ def as_affine_net(net: Any) -> AffineNet:
     )
 
 
-def _interval_status(net: AffineNet, domain: Domain) -> list[str]:
-    """Sound unit status from interval arithmetic (exact rationals): ``dead`` when the upper
-    bound of the pre-activation is <= 0, ``linear`` when the lower bound is >= 0."""
-    lo = np.array([iv.lo for _, iv in domain.intervals], dtype=object)
-    hi = np.array([iv.hi for _, iv in domain.intervals], dtype=object)
-    status: list[str] = []
-    for layer in net.layers:
-        W = layer.weight
-        Wp = np.where(W > 0, W, 0 * W)
-        Wn = np.where(W < 0, W, 0 * W)
-        zlo = Wp @ lo + Wn @ hi + layer.bias
-        zhi = Wp @ hi + Wn @ lo + layer.bias
-        if layer.activation == "relu":
-            for a, b in zip(zlo, zhi, strict=True):
-                status.append("dead" if b <= 0 else "linear" if a >= 0 else "switching")
-            lo = np.where(zlo > 0, zlo, 0 * zlo)
-            hi = np.where(zhi > 0, zhi, 0 * zhi)
-        else:
-            lo, hi = zlo, zhi
-    return status
+@dataclass(frozen=True)
+class _Reading:
+    """What :func:`explain` and :func:`read_formulas` share: the network read as exact sums of
+    ReLU atoms (``outs``, one per output), before any of it is written as text."""
+
+    exact: AffineNet
+    names: tuple[str, ...]
+    domain: Domain
+    digits: int | None
+    method: str
+    n_cells: int
+    note: str
+    readings: list[UnitReading]
+    pruned: list[dict[str, Any]]
+    outs: list[Lin]
+    memo: dict[str, Any]  # _present's memo, with the presentation's deadline
 
 
-def _cell_status(net: AffineNet, domain: Domain, max_cells: int) -> tuple[list[str], int]:
-    cells = network_cells(
-        net, box_polytope([(iv.lo, iv.hi) for _, iv in domain.intervals]), max_cells=max_cells
-    )
-    signs = np.stack([c.signs for c in cells]) if cells else np.zeros((0, 0))
-    status = []
-    for j in range(signs.shape[1]):
-        col = signs[:, j]
-        if not (col > 0).any():
-            status.append("dead")
-        elif not (col < 0).any():
-            status.append("linear")
-        else:
-            status.append("switching")
-    return status, len(cells)
-
-
-def explain(
-    net: AffineNet,
-    box: Any = None,
-    *,
-    digits: int | str | None = "auto",
-    check: bool = True,
-    max_cells: int = MAX_EXACT_CELLS,
-    max_terms: int = MAX_TERMS,
-) -> Explanation:
-    """Read ``net`` (ReLU hidden layers, relu or identity output) as a formula on ``box``.
-
-    Parameters
-    ----------
-    net : AffineNet, engine Sequential or torch module
-        Float or exact (Fraction) weights. Input names from the network (``x1, x2, ...``).
-        A torch module may have skip connections (see :func:`as_affine_net`).
-    box : Domain, str, or sequence, optional
-        The inputs' ranges (see :func:`as_domain`); default ``[-1, 1]`` for each.
-    digits : int, None or "auto"
-        Decimals kept (see the module docstring); None keeps every coefficient exact; "auto"
-        means None for exact networks and :data:`DEFAULT_DIGITS` for float ones.
-    check : bool
-        Compute ``max_error`` (the costly part; the recovery study skips it).
-    max_cells : int
-        Above this many linear pieces, unit status comes from interval bounds and the error
-        from a grid.
-    max_terms : int
-        Refuse (ConfigError, before any symbolic work) formulas larger than this many nodes
-        written out (:func:`formula_size`); see :data:`MAX_TERMS`.
-
-    Returns
-    -------
-    Explanation
-    """
-    import sympy
-
+def _read(
+    net: Any,
+    box: Any,
+    digits: int | str | None,
+    max_cells: int,
+    max_terms: int,
+    count_cells: bool = True,
+) -> _Reading:
+    """Steps 1-3 of the module docstring (see :func:`explain` for the arguments);
+    ``count_cells=False``: ``n_cells`` may be left 0 where the status needs no cells."""
     float_weights = not (isinstance(net, AffineNet) and net.is_exact)
     net = as_affine_net(net)
     bad = [a for a in net.activations if a not in ("relu", "identity")]
@@ -271,17 +219,23 @@ def explain(
     d = len(domain.intervals)
     if 2**d * max(len(units), 1) > MAX_BOX_WORK:
         # issue 17: each exact piece of a d-dimensional box keeps up to 2^d vertices
-        status, method = _interval_status(exact, domain), "grid"
+        status, method = interval_status(exact, domain), "grid"
         note = (
             f"{d} inputs: the exact pieces of the box have up to 2^{d} vertices each, too "
             f"many for {len(units)} units (2^{d} x {len(units)} > {MAX_BOX_WORK:,}); {fallback}"
         )
+    elif not count_cells and all(li == 0 for li, _ in units):
+        # NOTE: a first-layer pre-activation is affine on the box, so its interval bounds are
+        # its exact least and greatest values there: the cells' status (dead: > 0 nowhere;
+        # always active: < 0 nowhere) without enumerating the cells (issue 18: most of
+        # read_formulas' time for the recovery study's 2-3-1 networks).
+        status, method = interval_status(exact, domain), "exact"
     else:
         try:
-            status, n_cells = _cell_status(exact, domain, max_cells)
+            status, n_cells = cell_status(exact, domain, max_cells)
             method = "exact"
         except ConfigError:
-            status, method = _interval_status(exact, domain), "grid"
+            status, method = interval_status(exact, domain), "grid"
             note = f"more than {max_cells:,} linear pieces: {fallback}"
     status_of = dict(zip(units, status, strict=True))
 
@@ -370,33 +324,110 @@ def explain(
             f"{MAX_TERMS:,}; the work grows faster than the size): read a smaller network or "
             "box, or raise --max-terms (max_terms=)"
         )
+    return _Reading(
+        exact, names, domain, digits, method, n_cells, note, readings, pruned, outs, memo
+    )
+
+
+def explain(
+    net: AffineNet,
+    box: Any = None,
+    *,
+    digits: int | str | None = "auto",
+    check: bool = True,
+    max_cells: int = MAX_EXACT_CELLS,
+    max_terms: int = MAX_TERMS,
+) -> Explanation:
+    """Read ``net`` (ReLU hidden layers, relu or identity output) as a formula on ``box``.
+
+    Parameters
+    ----------
+    net : AffineNet, engine Sequential or torch module
+        Float or exact (Fraction) weights. Input names from the network (``x1, x2, ...``).
+        A torch module may have skip connections (see :func:`as_affine_net`).
+    box : Domain, str, or sequence, optional
+        The inputs' ranges (see :func:`as_domain`); default ``[-1, 1]`` for each.
+    digits : int, None or "auto"
+        Decimals kept (see the module docstring); None keeps every coefficient exact; "auto"
+        means None for exact networks and :data:`DEFAULT_DIGITS` for float ones.
+    check : bool
+        Compute ``max_error`` (the costly part; the recovery study skips it).
+    max_cells : int
+        Above this many linear pieces, unit status comes from interval bounds and the error
+        from a grid.
+    max_terms : int
+        Refuse (ConfigError, before any symbolic work) formulas larger than this many nodes
+        written out (:func:`formula_size`); see :data:`MAX_TERMS`.
+
+    Returns
+    -------
+    Explanation
+    """
+    import sympy
+
+    r = _read(net, box, digits, max_cells, max_terms)
+    names, memo = r.names, r.memo
     readings = [
-        r if r.arg is None else replace(r, argument=_text(r.arg, names, memo)) for r in readings
+        u if u.arg is None else replace(u, argument=_text(u.arg, names, memo)) for u in r.readings
     ]
     symbols = {n: sympy.Symbol(n) for n in names}
-    presented = [_present(o, symbols, memo) for o in outs]
+    presented = [_present(o, symbols, memo) for o in r.outs]
     formulas = [formula_string(p) for p in presented]
-    relu_forms = [formula_string(_sympy_of(o, symbols)) for o in outs]
+    relu_forms = [formula_string(_sympy_of(o, symbols)) for o in r.outs]
     exprs = [sympy_to_expr(p) for p in presented]
     max_error: Fraction | None = None
     if check:
-        max_error = _max_error(exact, exprs, domain, method, max_cells)
+        max_error = _max_error(r.exact, exprs, r.domain, r.method, max_cells)
     return Explanation(
         formulas[0],
         formulas,
         relu_forms[0],
         str(exprs[0]),
         max_error,
-        method,
-        pruned,
+        r.method,
+        r.pruned,
         tuple(readings),
-        domain,
-        digits,
+        r.domain,
+        r.digits,
         names,
-        tuple(outs),
-        n_cells,
-        note,
+        tuple(r.outs),
+        r.n_cells,
+        r.note,
     )
+
+
+def read_formulas(
+    net: AffineNet,
+    box: Any = None,
+    *,
+    digits: int | str | None = "auto",
+    max_cells: int = MAX_EXACT_CELLS,
+    max_terms: int = MAX_TERMS,
+    memo: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """``explain(net, box, digits=..., check=False).formulas``, string for string, without the
+    text :func:`explain` writes for a reader (unit arguments, relu form, expressions). ``memo``,
+    a dict kept across calls, holds formulas by the exact rounded sums they are presented from,
+    so networks that round alike share one SymPy presentation, the costly part (issue 18:
+    ``circuits recover`` reads a formula per seed; a presentation cut short by
+    :data:`PRESENT_SECONDS` is not kept).
+
+    >>> from tinylens.circuits.library import get_circuit
+    >>> seen = {}
+    >>> read_formulas(get_circuit("min").net, memo=seen), len(seen)
+    (['Min(x1, x2)'], 1)
+    """
+    import sympy
+
+    r = _read(net, box, digits, max_cells, max_terms, count_cells=False)
+    key = "\n".join(o.key for o in r.outs)  # a Lin's key names its inputs and exact numbers
+    if memo is not None and key in memo:
+        return list(memo[key])
+    symbols = {n: sympy.Symbol(n) for n in r.names}
+    formulas = [formula_string(_present(o, symbols, r.memo)) for o in r.outs]
+    if memo is not None and time.monotonic() <= r.memo[_DEADLINE]:
+        memo[key] = formulas
+    return list(formulas)
 
 
 def _text(z: Lin, names: Sequence[str], memo: dict[str, Any] | None = None) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.circuits import compare_on_box, parse, same_circuit
-from tinylens.circuits.readback import explain
+from tinylens.circuits.readback import read_formulas, sympy_to_expr
 from tinylens.engine import AffineNet, BatchedMLP
 from tinylens.studies.recovery.targets import RecoveryTarget
 
@@ -58,21 +58,35 @@ class Classification:
 
 
 def read_back(
-    target: RecoveryTarget, net: AffineNet, cache: dict[str, bool] | None = None
+    target: RecoveryTarget,
+    net: AffineNet,
+    cache: dict[str, bool] | None = None,
+    sums: dict[str, list[str]] | None = None,
 ) -> tuple[bool | None, str]:
     """Read ``net``'s formula (two decimals) and decide exactly whether it is the target on
     the target's domain (real box: exact linear pieces; integers: every point). ``(None, "")``
-    for targets without an exact expression or networks that are not ReLU networks."""
+    for targets without an exact expression or networks that are not ReLU networks.
+
+    The formula is ``explain(net, box, digits=READBACK_DIGITS, check=False).formula``, string
+    for string, from :func:`~tinylens.circuits.readback.read_formulas`. Two dicts kept across
+    the seeds of one target read the seeds that found the same circuit once: ``cache``, each
+    formula's verdict, and ``sums``, the formulas already presented (read_formulas' memo).
+    """
     if target.expression is None or any(a not in ("relu", "identity") for a in net.activations):
         return None, ""
+    import sympy
+
     box, domain = target.read_back_domain()
     net = AffineNet(net.layers, target.inputs)  # the target's input names
-    e = explain(net, box, digits=READBACK_DIGITS, check=False)
     cache = {} if cache is None else cache
-    if e.formula not in cache:
-        r = compare_on_box(e.exprs[0], parse(target.expression), domain, names=target.inputs)
-        cache[e.formula] = r.max_error == 0
-    return cache[e.formula], e.formula
+    formula = read_formulas(net, box, digits=READBACK_DIGITS, memo=sums)[0]
+    if formula not in cache:
+        # the formula's text read back, as Explanation.exprs does
+        symbols = {n: sympy.Symbol(n) for n in target.inputs}
+        expr = sympy_to_expr(sympy.sympify(formula, locals=symbols))
+        r = compare_on_box(expr, parse(target.expression), domain, names=target.inputs)
+        cache[formula] = r.max_error == 0
+    return cache[formula], formula
 
 
 def classify(
@@ -129,6 +143,7 @@ def classify_seeds(
     formulas = np.full(K, "", dtype=object)
     known = target.circuits()
     cache: dict[str, bool] = {}
+    sums: dict[str, list[str]] = {}
     for k in range(K):
         if net.diverged_[k] or not np.isfinite(losses[k]):
             outcomes[k] = "diverged"
@@ -141,7 +156,7 @@ def classify_seeds(
                     same_circuit(inst, ref, X, atol=atol, lattice=target.lattice) for ref in known
                 )
             structural[k] = match
-            readback[k], formulas[k] = read_back(target, inst, cache)
+            readback[k], formulas[k] = read_back(target, inst, cache, sums)
             ok = match if readback[k] is None else readback[k]
             outcomes[k] = "success" if ok else "solved, other formula"
         elif (
