@@ -92,7 +92,6 @@ def test_polygons_find_every_sliver_of_the_exact_oracle(name):
     assert sum(areas.values()) == pytest.approx(4.0, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="slice domain clipping still snaps")
 def test_a_slice_keeps_a_sliver_at_its_triangle_corner():
     """The plane through three inputs, and a unit whose kink cuts a triangle of legs 2^-40
     off the corner at input b, inside the slice's triangle: found, and the regions tile it."""
@@ -115,7 +114,6 @@ def test_a_slice_keeps_a_sliver_at_its_triangle_corner():
     assert got.volumes().sum() == pytest.approx(0.5, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="intervals still snap")
 def test_an_interval_sliver_is_found_on_a_segment():
     """Two kinks 2^-45 apart on a segment: three intervals, the middle one exactly that long."""
     gap = 2.0**-45
