@@ -45,6 +45,14 @@ most five times on a path: gamma_5 = 5u / (1 - 5u) with u = 2^-53, below 2^-50 =
 the float value is larger than that bound its sign is the exact sign."""
 
 
+def _cofactors(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A x B`` row by row in float (n, 3): ``(m1, m2, D)`` with ``D = a1 b2 - a2 b1``, and
+    the size of each (the sum of its two products' absolute values), for error bounds."""
+    p = A[:, [1, 2, 0]] * B[:, [2, 0, 1]]
+    q = A[:, [2, 0, 1]] * B[:, [1, 2, 0]]
+    return p - q, np.abs(p) + np.abs(q)
+
+
 def _fr(x: np.ndarray) -> list[Fraction]:
     return [Fraction(float(v)) for v in x]
 
@@ -56,17 +64,11 @@ def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
     ``B[i]`` must cross in one point (``a1 b2 != a2 b1`` exactly). Returns int8 (n,) in
     {-1, 0, 1}.
     """
-    # cofactors of the third row: A x B = (m1, m2, m0), and D = m0 = a1 b2 - a2 b1
-    p = [(A[:, 1] * B[:, 2], A[:, 2] * B[:, 1]), (A[:, 2] * B[:, 0], A[:, 0] * B[:, 2])]
-    p.append((A[:, 0] * B[:, 1], A[:, 1] * B[:, 0]))
-    m = [x - y for x, y in p]
-    size = [np.abs(x) + np.abs(y) for x, y in p]
-    det = L[:, 0] * m[0] + L[:, 1] * m[1] + L[:, 2] * m[2]
-    bound = DET_RTOL * (np.abs(L[:, 0]) * size[0] + np.abs(L[:, 1]) * size[1])
-    bound += DET_RTOL * np.abs(L[:, 2]) * size[2]
-    d_sure = np.abs(m[2]) > DET_RTOL * size[2]
-    sure = d_sure & (np.abs(det) > bound)
-    out = np.where(sure, np.sign(det) * np.sign(m[2]), 0).astype(np.int8)
+    m, size = _cofactors(A, B)  # the cofactors of det[A; B; L]'s third row
+    det = (L * m).sum(axis=1)
+    sure = np.abs(det) > DET_RTOL * (np.abs(L) * size).sum(axis=1)
+    sure &= np.abs(m[:, 2]) > DET_RTOL * size[:, 2]
+    out = np.where(sure, np.sign(det) * np.sign(m[:, 2]), 0).astype(np.int8)
     for i in np.flatnonzero(~sure):  # the few near-degenerate cases: exact rationals
         a, b, ell = _fr(A[i]), _fr(B[i]), _fr(L[i])
         m1 = a[1] * b[2] - a[2] * b[1]
@@ -158,15 +160,12 @@ def crossing_points(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     ``|x| <= 1``) plus the division's rounding. Near-parallel lines, where that bound is above
     ``VERTEX_ATOL``, are crossed in exact rationals instead.
     """
-    p = [(A[:, 1] * B[:, 2], A[:, 2] * B[:, 1]), (A[:, 2] * B[:, 0], A[:, 0] * B[:, 2])]
-    p.append((A[:, 0] * B[:, 1], A[:, 1] * B[:, 0]))
-    m = [x - y for x, y in p]
-    size = [np.abs(x) + np.abs(y) for x, y in p]
-    d = np.abs(m[2])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        P = np.stack([m[0] / m[2], m[1] / m[2]], axis=1)
-        err = DET_RTOL * (np.maximum(size[0], size[1]) + size[2]) / d + 2.0**-51
-    bad = ~(err <= VERTEX_ATOL)  # (also where d == 0 in float)
+    m, size = _cofactors(A, B)
+    d = np.abs(m[:, 2])
+    d = np.where(d > 0, d, np.inf)  # parallel in float: exact below
+    P = m[:, :2] / np.copysign(d, m[:, 2])[:, None]
+    err = DET_RTOL * (size[:, :2].max(axis=1) + size[:, 2]) / d + 2.0**-51
+    bad = ~(err <= VERTEX_ATOL) | np.isinf(d)
     if bad.any():
         P[bad] = exact_point(A[bad], B[bad])
     return P

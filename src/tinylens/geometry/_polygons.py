@@ -87,7 +87,9 @@ def split_polygons(
     exactly the crossing of its two edges' lines)."""
     corners = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
     V0, E0 = (corners, BOX_LINES) if domain is None else domain
-    V, E = V0[None].astype(np.float64), E0[None].astype(np.float64)
+    # E[r, k]: the id (a row of ``lines``) of the line edge k of polygon r lies on
+    lines = np.asarray(E0, dtype=np.float64)
+    V, E = V0[None].astype(np.float64), np.arange(len(V0), dtype=np.int32)[None]
     nv = np.array([len(V0)])
     bits = np.zeros((1, 0), dtype=np.uint8)
     M = np.eye(2)[None]  # this layer's input as a map of u: x_l = M u + m, per polygon
@@ -100,7 +102,9 @@ def split_polygons(
         layer_bits = np.ones((len(V), layer.out_features), dtype=np.uint8)
         if layer.activation != "identity":  # identity units never switch and never split
             for j in range(layer.out_features):
-                V, nv, E, root, layer_bits = _split_by_unit(V, nv, E, root, layer_bits, G, H, j)
+                V, nv, E, lines, root, layer_bits = _split_by_unit(
+                    V, nv, E, lines, root, layer_bits, G, H, j
+                )
         s = stack.slopes(index, layer_bits)
         M, m = s[:, :, None] * G[root], s * H[root]
         bits = np.concatenate([bits[root], layer_bits], axis=1)
@@ -154,23 +158,29 @@ def _split_by_unit(
     V: np.ndarray,
     nv: np.ndarray,
     E: np.ndarray,
+    lines: np.ndarray,
     root: np.ndarray,
     layer_bits: np.ndarray,
     G: np.ndarray,
     H: np.ndarray,
     j: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     """Cut every polygon by unit ``j``'s line; the side ``z > 0`` keeps the row, ``z < 0`` is
-    appended. Returns the new ``V, nv, E, root, layer_bits``."""
-    L = np.concatenate([G[root, j], H[root, j, None]], axis=1)  # (R, 3): g1, g2, h
-    s = vertex_sides(V, nv, E, L)
-    s_max, s_min = s.max(axis=1), s.min(axis=1)  # padding repeats vertex 0: no mask needed
-    split = (s_max > 0) & (s_min < 0)
-    layer_bits[:, j] = s_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
+    appended. Returns the new ``V, nv, E, lines, root, layer_bits``."""
+    g, h = G[root, j], H[root, j]  # (R, 2), (R,)
+    z = vertex_values(V, nv, E, lines, g, h)
+    # padding slots repeat vertex 0, so min and max need no mask
+    z_max, z_min = z.max(axis=1), z.min(axis=1)
+    split = (z_max > 0) & (z_min < 0)
+    layer_bits[:, j] = z_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
     if not split.any():
-        return V, nv, E, root, layer_bits
+        return V, nv, E, lines, root, layer_bits
     idx = np.flatnonzero(split)
-    (pos, n_pos, e_pos), (neg, n_neg, e_neg) = _cut_exact(V[idx], nv[idx], E[idx], s[idx], L[idx])
+    ids = len(lines) + np.arange(len(idx), dtype=np.int32)  # the unit's line, per polygon
+    lines = np.concatenate([lines, np.concatenate([g[idx], h[idx, None]], axis=1)])
+    (pos, n_pos, e_pos), (neg, n_neg, e_neg) = _cut_exact(
+        V[idx], nv[idx], E[idx], np.sign(z[idx]).astype(np.int8), ids, lines
+    )
     width = max(V.shape[1], pos.shape[1], neg.shape[1])
     V, E = _pad(V, width), _pad(E, width)
     V[idx], E[idx] = _pad(pos, width), _pad(e_pos, width)
@@ -183,45 +193,46 @@ def _split_by_unit(
         np.concatenate([V, _pad(neg, width)]),
         np.concatenate([nv, n_neg]),
         np.concatenate([E, _pad(e_neg, width)]),
+        lines,
         np.concatenate([root, root[idx]]),
         np.concatenate([layer_bits, new_bits]),
     )
 
 
-def vertex_sides(V: np.ndarray, nv: np.ndarray, E: np.ndarray, L: np.ndarray) -> np.ndarray:
-    """The exact sign (int8, (R, cap)) of line ``L[r]`` = ``(g1, g2, h)`` at every vertex of
-    polygon ``r``; vertex ``k`` is the crossing of edges ``E[r, k - 1]`` and ``E[r, k]``.
-
-    The float value decides outside the band of :data:`SIDE_RTOL_2D`; inside it the vertex's
-    two lines and ``L`` decide in exact arithmetic (``signs_at``). A unit constant on the
-    polygon (``g = 0``) is exactly ``h`` everywhere. Padding slots repeat vertex 0's sign.
-    """
-    g, h = L[:, :2], L[:, 2]
+def vertex_values(
+    V: np.ndarray, nv: np.ndarray, E: np.ndarray, lines: np.ndarray, g: np.ndarray, h: np.ndarray
+) -> np.ndarray:
+    """``z = g . v + h`` at every vertex (R, cap), with the exact sign: where ``|z|`` is within
+    the band of :data:`SIDE_RTOL_2D` it is replaced by the exact sign (-1.0, 0.0 or 1.0) of
+    the line ``(g, h)`` at the crossing of the vertex's two edge lines (``lines[E[r, k - 1]]``
+    and ``lines[E[r, k]]``), from ``signs_at``. A unit constant on a polygon (``g = 0``) is
+    exactly ``h`` already. Padding slots repeat vertex 0's value."""
     z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
-    s = np.sign(z).astype(np.int8)
     band = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
     close = np.abs(z) <= band[:, None]
-    close &= (g != 0).any(axis=1)[:, None]
-    close &= np.arange(V.shape[1])[None, :] < nv[:, None]
-    if close.any():
-        rows, ks = np.nonzero(close)
-        prev = np.where(ks == 0, nv[rows] - 1, ks - 1)
-        s[rows, ks] = signs_at(E[rows, prev], E[rows, ks], L[rows])
-        s = np.where(np.arange(V.shape[1])[None, :] < nv[:, None], s, s[:, :1])
-    return s
+    if not close.any():
+        return z
+    rows, ks = np.nonzero(close)
+    live = (g[rows] != 0).any(axis=1)
+    rows, ks = rows[live], ks[live]
+    k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
+    prev = np.where(k == 0, nv[rows] - 1, k - 1)
+    L = np.concatenate([g[rows], h[rows, None]], axis=1)
+    z[rows, ks] = signs_at(lines[E[rows, prev]], lines[E[rows, k]], L)
+    return z
 
 
 def _cut_exact(
-    V: np.ndarray, nv: np.ndarray, E: np.ndarray, s: np.ndarray, L: np.ndarray
+    V: np.ndarray, nv: np.ndarray, E: np.ndarray, s: np.ndarray, ids: np.ndarray, lines: np.ndarray
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Split convex polygons by their line ``L`` (R, 3), given the exact sides ``s`` (int8)
+    """Split convex polygons by the lines ``lines[ids]`` given the exact sides ``s`` (int8)
     of their vertices, which take both signs: ``((V, nv, E) of z >= 0, (V, nv, E) of z <= 0)``.
 
-    As :func:`_cut`, but each crossing is the crossing of the edge's line with ``L``
+    As :func:`_cut`, but each crossing is the crossing of the edge's line with the unit's
     (:func:`~tinylens.geometry._exact_sides.crossing_points`), and each new polygon carries its
-    edges' lines: a kept vertex leaves along its old edge, except a vertex on ``L`` whose next
-    vertex is on the other side (it leaves along ``L``); a crossing leaves along ``L`` when the
-    boundary goes on to the other side, else along its edge.
+    edges' line ids: a kept vertex leaves along its old edge, except a vertex on the line whose
+    next vertex is on the other side (it leaves along the line); a crossing leaves along the
+    line when the boundary goes on to the other side, else along its edge.
     """
     n, cap = s.shape
     valid, nxt = _next_index(nv, cap)
@@ -229,32 +240,32 @@ def _cut_exact(
     cross = valid & (s * s_next < 0)
     P = V.copy()
     rows, ks = np.nonzero(cross)
-    P[rows, ks] = crossing_points(E[rows, ks], L[rows])
+    P[rows, ks] = crossing_points(lines[E[rows, ks]], lines[ids[rows]])
     cand = np.stack([V, P], axis=2).reshape(n, 2 * cap, 2)
-    Lk = np.broadcast_to(L[:, None, :], E.shape)
+    unit = ids[:, None]
 
     def side(sign: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         onward = s_next * sign  # > 0: the boundary after this point stays on this side
-        leave_v = np.where(((s == 0) & (onward < 0))[:, :, None], Lk, E)
-        leave_c = np.where((onward > 0)[:, :, None], E, Lk)
-        lines = np.stack([leave_v, leave_c], axis=2).reshape(n, 2 * cap, 3)
+        leave_v = np.where((s == 0) & (onward < 0), unit, E)
+        leave_c = np.where(onward > 0, E, unit)
+        edges = np.stack([leave_v, leave_c], axis=2).reshape(n, 2 * cap)
         keep = np.stack([valid & (s * sign >= 0), cross], axis=2).reshape(n, 2 * cap)
-        (out, out_lines), count = _compact(keep, cand, lines)
-        return out, count, out_lines
+        (out, out_edges), count = _compact(keep, cand, edges)
+        return out, count, out_edges
 
     return side(1), side(-1)
 
 
 def _compact(keep: np.ndarray, *arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The kept slots of each (n, slots, d) array, in order, padded by repeating slot 0."""
+    """The kept slots of each (n, slots) or (n, slots, d) array, in order, padded by
+    repeating the first kept slot (see ``_split_by_unit``)."""
     count = keep.sum(axis=1)
     order = np.argsort(~keep, axis=1, kind="stable")[:, : count.max()]
     pad = np.arange(order.shape[1])[None, :] >= count[:, None]
-    outs = []
-    for a in arrays:
-        out = np.take_along_axis(a, order[:, :, None], axis=1)
-        out[pad] = np.broadcast_to(out[:, :1], out.shape)[pad]  # padding repeats slot 0
-        outs.append(out)
+    order = np.where(pad, order[:, :1], order)
+    outs = [
+        np.take_along_axis(a, order if a.ndim == 2 else order[:, :, None], axis=1) for a in arrays
+    ]
     return outs, count
 
 
