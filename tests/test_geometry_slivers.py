@@ -23,6 +23,8 @@ from tinylens.geometry._exact_sides import (
     root_sides,
     signs_at,
 )
+from tinylens.geometry.conv_layers import image_layers
+from tinylens.geometry.conv_segment import split_image_segment
 
 from tests.sliver_oracle import SQUARE, exact_cells, fractions_of
 
@@ -165,3 +167,20 @@ def test_root_sides_against_fractions():
         z = F(l1) * (-F(a0) / F(a1)) + F(l0)
         want.append((z > 0) - (z < 0))
     assert root_sides(roots, lines).tolist() == want
+
+
+def test_a_cnn_segment_keeps_an_interval_of_2_to_the_minus_45():
+    """A conv net whose two channels kink 2^-45 apart along the segment (and a third exactly
+    where the first does): three intervals, each end exactly its root, found by the CNN path."""
+    torch = pytest.importorskip("torch")
+    gap = 2.0**-45
+    conv = torch.nn.Conv2d(1, 3, 1).double()
+    with torch.no_grad():
+        conv.weight[:] = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64).reshape(3, 1, 1, 1)
+        conv.bias[:] = torch.tensor([-0.5, -(0.5 + gap), -1.0], dtype=torch.float64)
+    head = torch.nn.Linear(3, 2).double()
+    model = torch.nn.Sequential(conv, torch.nn.ReLU(), torch.nn.Flatten(), head)
+    steps = image_layers(model, (1, 1, 1))
+    got = split_image_segment(steps, np.zeros(1), np.ones(1))
+    assert got.ends.tolist() == [[0.0, 0.5], [0.5, 0.5 + gap], [0.5 + gap, 1.0]]
+    assert got.codes.tolist() == [[0, 0, 0], [1, 0, 1], [1, 1, 1]]
