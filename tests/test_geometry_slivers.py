@@ -184,3 +184,33 @@ def test_a_cnn_segment_keeps_an_interval_of_2_to_the_minus_45():
     got = split_image_segment(steps, np.zeros(1), np.ones(1))
     assert got.ends.tolist() == [[0.0, 0.5], [0.5, 0.5 + gap], [0.5 + gap, 1.0]]
     assert got.codes.tolist() == [[0, 0, 0], [1, 0, 1], [1, 1, 1]]
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.1, None])
+def test_a_slice_domain_enumerated_directly_matches_the_clipped_arrangement(margin):
+    """The through-triangle (any margin) and a pentagon: enumerating on the domain itself
+    gives the patterns and areas that clipping the arrangement's box regions gives."""
+    from tinylens.engine import MLP
+
+    rng = np.random.default_rng(3)
+    net = MLP([5, 8, 8, 3], rng=3, init="torch")
+    a, b, c = rng.normal(size=(3, 5))
+    if margin is None:
+        angles = np.linspace(0, 2 * np.pi, 6)[:-1] + 0.3
+        pentagon = np.stack([np.cos(angles), np.sin(angles)], axis=1) * 0.8
+        plane = Slice(a, np.stack([b - a, c - a]), pentagon, np.zeros((1, 2)))
+        area = 0.5 * np.sum(
+            pentagon[:, 0] * np.roll(pentagon[:, 1], -1)
+            - np.roll(pentagon[:, 0], -1) * pentagon[:, 1]
+        )
+    else:
+        plane = Slice.through(a, b, c, margin=margin)
+        area = 0.5 * (1 + margin) ** 2
+    got = linear_regions(net, slice=plane)
+    ref = linear_regions(net, slice=plane, method="arrangement")
+    assert got.count > 5
+    assert sorted(got.pattern_strings) == sorted(ref.pattern_strings)
+    assert got.volumes().sum() == pytest.approx(area, rel=1e-12)
+    mine = dict(zip(got.pattern_strings, got.volumes(), strict=True))
+    for pattern, v in zip(ref.pattern_strings, ref.volumes(), strict=True):
+        assert mine[pattern] == pytest.approx(v, rel=1e-6, abs=1e-12)
