@@ -7,7 +7,7 @@ prints each net's regions by both (the exact split may find more: slivers), the 
 the ratio exact / reference; one JSON line at the end. BLAS threads: whatever the environment
 sets (the split is element-wise NumPy; state OMP_NUM_THREADS when you quote it).
 
-    python benchmarks/exact_sides.py [--reference REV] [--repeats 7]
+    python benchmarks/exact_sides.py [--reference REV] [--repeats 7] [--local-complexity 3]
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", default="af0122f", help="git revision (af0122f)")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--local-complexity", type=int, default=0, metavar="N", help="also the LC pass, best of N"
+    )
     args = parser.parse_args()
 
     from tinylens.engine import MLP
@@ -83,7 +86,42 @@ def main() -> None:
                 f"{counts['reference']} reference; "
                 f"{best['exact']:.4f} s vs {best['reference']:.4f} s: {ratio:.2f}x"
             )
+    if args.local_complexity:
+        rows.append(local_complexity(ref, args.local_complexity))
     print(json.dumps({"benchmark": "exact_sides", "reference": args.reference, "nets": rows}))
+
+
+def local_complexity(ref, repeats: int) -> dict:
+    """The local-complexity pass of ``benchmarks/regions.py`` (980 small squares, many tiny
+    splits: per-call overhead) with ``linear_regions`` on today's split and on the reference."""
+    from tinylens.geometry import regions
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from regions import local_complexity_row  # benchmarks/regions.py
+
+    exact_split = regions.split_polygons
+    best = {"exact": np.inf, "reference": np.inf}
+    try:
+        for _ in range(repeats):
+            for key in best:
+                regions.split_polygons = (  # type: ignore[assignment]
+                    exact_split
+                    if key == "exact"
+                    else lambda unit, domain=None: ref.split_polygons(unit)
+                )
+                best[key] = min(best[key], local_complexity_row(0, 16)["seconds"])
+    finally:
+        regions.split_polygons = exact_split  # type: ignore[assignment]
+    ratio = best["exact"] / best["reference"]
+    print(
+        f"local complexity, 980 squares: {best['exact']:.3f} s vs {best['reference']:.3f} s: "
+        f"{ratio:.2f}x"
+    )
+    return {
+        "network": "local complexity (digits MLP, 980 squares)",
+        **{f"{k}_seconds": v for k, v in best.items()},
+        "ratio_exact_to_reference": ratio,
+    }
 
 
 if __name__ == "__main__":

@@ -29,7 +29,15 @@ import numpy as np
 from tinylens.geometry._affine import PiecewiseStack, apply_linear
 from tinylens.geometry._exact_sides import crossing_points, signs_at
 
-__all__ = ["SIDE_RTOL_2D", "PolygonSplit", "clip_halfplane", "pack", "split_polygons", "unpack"]
+__all__ = [
+    "SIDE_RTOL_2D",
+    "PolygonSplit",
+    "clip_halfplane",
+    "pack",
+    "split_polygons",
+    "unpack",
+    "vertex_values",
+]
 
 SIDE_RTOL_2D = 1e-10
 """The band of close calls. In :func:`split_polygons` a unit's value ``z = g . u + h`` at a
@@ -168,9 +176,7 @@ def _split_by_unit(
     """Cut every polygon by unit ``j``'s line; the side ``z > 0`` keeps the row, ``z < 0`` is
     appended. Returns the new ``V, nv, E, lines, root, layer_bits``."""
     g, h = G[root, j], H[root, j]  # (R, 2), (R,)
-    z = vertex_values(V, nv, E, lines, g, h)
-    # padding slots repeat vertex 0, so min and max need no mask
-    z_max, z_min = z.max(axis=1), z.min(axis=1)
+    z, z_max, z_min = _settled_values(V, nv, E, lines, g, h)
     split = (z_max > 0) & (z_min < 0)
     layer_bits[:, j] = z_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
     if not split.any():
@@ -207,19 +213,31 @@ def vertex_values(
     the line ``(g, h)`` at the crossing of the vertex's two edge lines (``lines[E[r, k - 1]]``
     and ``lines[E[r, k]]``), from ``signs_at``. A unit constant on a polygon (``g = 0``) is
     exactly ``h`` already. Padding slots repeat vertex 0's value."""
+    return _settled_values(V, nv, E, lines, g, h)[0]
+
+
+def _settled_values(
+    V: np.ndarray, nv: np.ndarray, E: np.ndarray, lines: np.ndarray, g: np.ndarray, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`vertex_values` and its row maxima and minima (padding repeats vertex 0, so
+    they need no mask). Only polygons not clearly on one side are searched for close calls."""
     z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
+    z_max, z_min = z.max(axis=1), z.min(axis=1)
     band = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
-    close = np.abs(z) <= band[:, None]
+    near = np.flatnonzero((z_min <= band) & (z_max >= -band) & (g != 0).any(axis=1))
+    if not len(near):
+        return z, z_max, z_min
+    close = np.abs(z[near]) <= band[near, None]
     if not close.any():
-        return z
+        return z, z_max, z_min
     rows, ks = np.nonzero(close)
-    live = (g[rows] != 0).any(axis=1)
-    rows, ks = rows[live], ks[live]
+    rows = near[rows]
     k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
     prev = np.where(k == 0, nv[rows] - 1, k - 1)
     L = np.concatenate([g[rows], h[rows, None]], axis=1)
     z[rows, ks] = signs_at(lines[E[rows, prev]], lines[E[rows, k]], L)
-    return z
+    z_max[near], z_min[near] = z[near].max(axis=1), z[near].min(axis=1)
+    return z, z_max, z_min
 
 
 def _cut_exact(
@@ -236,7 +254,7 @@ def _cut_exact(
     """
     n, cap = s.shape
     valid, nxt = _next_index(nv, cap)
-    s_next = np.take_along_axis(s, nxt, axis=1)
+    s_next = s[np.arange(n)[:, None], nxt]
     cross = valid & (s * s_next < 0)
     P = V.copy()
     rows, ks = np.nonzero(cross)
@@ -263,10 +281,8 @@ def _compact(keep: np.ndarray, *arrays: np.ndarray) -> tuple[list[np.ndarray], n
     order = np.argsort(~keep, axis=1, kind="stable")[:, : count.max()]
     pad = np.arange(order.shape[1])[None, :] >= count[:, None]
     order = np.where(pad, order[:, :1], order)
-    outs = [
-        np.take_along_axis(a, order if a.ndim == 2 else order[:, :, None], axis=1) for a in arrays
-    ]
-    return outs, count
+    rows = np.arange(len(keep))[:, None]
+    return [a[rows, order] for a in arrays], count  # (plain indexing: cheaper than take_along)
 
 
 def _cut(
