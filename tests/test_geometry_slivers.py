@@ -125,6 +125,13 @@ def test_an_interval_sliver_is_found_on_a_segment():
     got = linear_regions(net, [(-1, 1)])
     assert got.pattern_strings == ["00", "10", "11"]
     assert got.intervals[1].tolist() == [0.5, 0.5 + gap]
+    # a root exactly at the domain's end splits nothing; one 2^-50 inside it splits
+    edge = AffineNet.from_lists(
+        [([[1], [1]], [1.0, 1.0 - 2.0**-50], "relu"), ([[1, 1]], [0], "identity")]
+    )
+    got = linear_regions(edge, [(-1, 1)])
+    assert got.pattern_strings == ["10", "11"]
+    assert got.intervals.tolist() == [[-1.0, -1.0 + 2.0**-50], [-1.0 + 2.0**-50, 1.0]]
 
 
 def test_exact_sides_against_fractions_on_near_degenerate_vertices():
