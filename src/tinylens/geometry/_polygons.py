@@ -96,7 +96,7 @@ def split_polygons(
     corners = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
     V0, E0 = (corners, BOX_LINES) if domain is None else domain
     # E[r, k]: the id (a row of ``lines``) of the line edge k of polygon r lies on
-    lines = np.asarray(E0, dtype=np.float64)
+    lines = _LineTable(E0)
     V, E = V0[None].astype(np.float64), np.arange(len(V0), dtype=np.int32)[None]
     nv = np.array([len(V0)])
     bits = np.zeros((1, 0), dtype=np.uint8)
@@ -110,7 +110,7 @@ def split_polygons(
         layer_bits = np.ones((len(V), layer.out_features), dtype=np.uint8)
         if layer.activation != "identity":  # identity units never switch and never split
             for j in range(layer.out_features):
-                V, nv, E, lines, root, layer_bits = _split_by_unit(
+                V, nv, E, root, layer_bits = _split_by_unit(
                     V, nv, E, lines, root, layer_bits, G, H, j
                 )
         s = stack.slopes(index, layer_bits)
@@ -162,11 +162,32 @@ def _area_and_centroid(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.nd
     return area, centroid
 
 
+class _LineTable:
+    """The lines ``(a1, a2, a0)`` polygon edges lie on, one per row; an edge holds its row
+    number. Grows by doubling, so adding a unit's lines never copies the whole table."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = np.array(rows, dtype=np.float64).reshape(-1, 3)
+        self.n = len(self.rows)
+
+    def add(self, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Append lines ``(g, h)`` ((m, 2) and (m,)); their ids (m,), int32."""
+        need = self.n + len(h)
+        if need > len(self.rows):
+            grown = np.empty((max(need, 2 * len(self.rows)), 3))
+            grown[: self.n] = self.rows[: self.n]
+            self.rows = grown
+        self.rows[self.n : need, :2], self.rows[self.n : need, 2] = g, h
+        ids = np.arange(self.n, need, dtype=np.int32)
+        self.n = need
+        return ids
+
+
 def _split_by_unit(
     V: np.ndarray,
     nv: np.ndarray,
     E: np.ndarray,
-    lines: np.ndarray,
+    lines: _LineTable,
     root: np.ndarray,
     layer_bits: np.ndarray,
     G: np.ndarray,
@@ -174,18 +195,17 @@ def _split_by_unit(
     j: int,
 ) -> tuple[np.ndarray, ...]:
     """Cut every polygon by unit ``j``'s line; the side ``z > 0`` keeps the row, ``z < 0`` is
-    appended. Returns the new ``V, nv, E, lines, root, layer_bits``."""
+    appended (its line added to ``lines``). Returns the new ``V, nv, E, root, layer_bits``."""
     g, h = G[root, j], H[root, j]  # (R, 2), (R,)
-    z, z_max, z_min = _settled_values(V, nv, E, lines, g, h)
+    z, z_max, z_min = _settled_values(V, nv, E, lines.rows, g, h)
     split = (z_max > 0) & (z_min < 0)
     layer_bits[:, j] = z_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
     if not split.any():
-        return V, nv, E, lines, root, layer_bits
+        return V, nv, E, root, layer_bits
     idx = np.flatnonzero(split)
-    ids = len(lines) + np.arange(len(idx), dtype=np.int32)  # the unit's line, per polygon
-    lines = np.concatenate([lines, np.concatenate([g[idx], h[idx, None]], axis=1)])
+    ids = lines.add(g[idx], h[idx])  # the unit's line in each polygon it splits
     (pos, n_pos, e_pos), (neg, n_neg, e_neg) = _cut_exact(
-        V[idx], nv[idx], E[idx], np.sign(z[idx]).astype(np.int8), ids, lines
+        V[idx], nv[idx], E[idx], np.sign(z[idx]).astype(np.int8), ids, lines.rows
     )
     width = max(V.shape[1], pos.shape[1], neg.shape[1])
     V, E = _pad(V, width), _pad(E, width)
@@ -199,7 +219,6 @@ def _split_by_unit(
         np.concatenate([V, _pad(neg, width)]),
         np.concatenate([nv, n_neg]),
         np.concatenate([E, _pad(e_neg, width)]),
-        lines,
         np.concatenate([root, root[idx]]),
         np.concatenate([layer_bits, new_bits]),
     )
@@ -220,24 +239,19 @@ def _settled_values(
     V: np.ndarray, nv: np.ndarray, E: np.ndarray, lines: np.ndarray, g: np.ndarray, h: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`vertex_values` and its row maxima and minima (padding repeats vertex 0, so
-    they need no mask). Only polygons not clearly on one side are searched for close calls."""
+    they need no mask)."""
     z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
-    z_max, z_min = z.max(axis=1), z.min(axis=1)
     band = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
-    near = np.flatnonzero((z_min <= band) & (z_max >= -band) & (g != 0).any(axis=1))
-    if not len(near):
-        return z, z_max, z_min
-    close = np.abs(z[near]) <= band[near, None]
-    if not close.any():
-        return z, z_max, z_min
-    rows, ks = np.nonzero(close)
-    rows = near[rows]
-    k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
-    prev = np.where(k == 0, nv[rows] - 1, k - 1)
-    L = np.concatenate([g[rows], h[rows, None]], axis=1)
-    z[rows, ks] = signs_at(lines[E[rows, prev]], lines[E[rows, k]], L)
-    z_max[near], z_min[near] = z[near].max(axis=1), z[near].min(axis=1)
-    return z, z_max, z_min
+    close = np.abs(z) <= band[:, None]
+    if close.any():
+        rows, ks = np.nonzero(close)
+        live = (g[rows] != 0).any(axis=1)  # g = 0: z is exactly h already
+        rows, ks = rows[live], ks[live]
+        k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
+        prev = np.where(k == 0, nv[rows] - 1, k - 1)
+        L = np.concatenate([g[rows], h[rows, None]], axis=1)
+        z[rows, ks] = signs_at(lines[E[rows, prev]], lines[E[rows, k]], L)
+    return z, z.max(axis=1), z.min(axis=1)
 
 
 def _cut_exact(
