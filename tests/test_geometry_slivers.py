@@ -94,6 +94,17 @@ def test_polygons_find_every_sliver_of_the_exact_oracle(name):
     assert sum(areas.values()) == pytest.approx(4.0, rel=1e-12)
 
 
+def test_slivers_survive_weights_scaled_into_underflow():
+    """The 2^-40 wedge with every weight times 2^-520: the side tests' products underflow
+    (their rounding is then not relative), so they go to exact rationals; same regions."""
+    s = 2.0**-520
+    net = AffineNet.from_lists(
+        [([[0, s], [-(2.0**-40) * s, s]], [0, 0], "relu"), ([[1, 1]], [0], "identity")]
+    )
+    got = linear_regions(net, [(-1, 1), (-1, 1)])
+    assert sorted(got.pattern_strings) == sorted(exact_cells(fractions_of(wedge(40)), SQUARE))
+
+
 def test_a_slice_keeps_a_sliver_at_its_triangle_corner():
     """The plane through three inputs, and a unit whose kink cuts a triangle of legs 2^-40
     off the corner at input b, inside the slice's triangle: found, and the regions tile it."""

@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "DET_RTOL",
+    "TINY",
     "VERTEX_ATOL",
     "crossing_points",
     "exact_point",
@@ -43,6 +44,11 @@ DET_RTOL = 2.0**-50
 the absolute values of its products of the exact one (a 3x3 determinant by cofactors rounds at
 most five times on a path: gamma_5 = 5u / (1 - 5u) with u = 2^-53, below 2^-50 = 8u). Where
 the float value is larger than that bound its sign is the exact sign."""
+
+
+TINY = 2.0**-900
+"""Values this small may hold underflowed products (whose rounding is not relative): such
+cases go to exact rationals. Far below any product of a network's weights and coordinates."""
 
 
 def _cofactors(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +72,8 @@ def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
     """
     m, size = _cofactors(A, B)  # the cofactors of det[A; B; L]'s third row
     det = (L * m).sum(axis=1)
-    sure = np.abs(det) > DET_RTOL * (np.abs(L) * size).sum(axis=1)
-    sure &= np.abs(m[:, 2]) > DET_RTOL * size[:, 2]
+    sure = np.abs(det) > DET_RTOL * (np.abs(L) * size).sum(axis=1) + TINY
+    sure &= np.abs(m[:, 2]) > DET_RTOL * size[:, 2] + TINY
     out = np.where(sure, np.sign(det) * np.sign(m[:, 2]), 0).astype(np.int8)
     for i in np.flatnonzero(~sure):  # the few near-degenerate cases: exact rationals
         a, b, ell = _fr(A[i]), _fr(B[i]), _fr(L[i])
@@ -134,7 +140,7 @@ def root_sides(roots: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """
     p, q = lines[:, 1] * roots[:, 0], lines[:, 0] * roots[:, 1]
     det = p - q  # = a1 * (l1 u + l0) at the root
-    sure = np.abs(det) > DET_RTOL * (np.abs(p) + np.abs(q))
+    sure = np.abs(det) > DET_RTOL * (np.abs(p) + np.abs(q)) + TINY
     out = np.where(sure, np.sign(det) * np.sign(roots[:, 0]), 0).astype(np.int8)
     for i in np.flatnonzero(~sure):
         (a1, a0), (l1, l0) = _fr(roots[i]), _fr(lines[i])
@@ -165,7 +171,7 @@ def crossing_points(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     d = np.where(d > 0, d, np.inf)  # parallel in float: exact below
     P = m[:, :2] / np.copysign(d, m[:, 2])[:, None]
     err = DET_RTOL * (size[:, :2].max(axis=1) + size[:, 2]) / d + 2.0**-51
-    bad = ~(err <= VERTEX_ATOL) | np.isinf(d)
+    bad = ~(err <= VERTEX_ATOL) | np.isinf(d) | (d <= TINY)
     if bad.any():
         P[bad] = exact_point(A[bad], B[bad])
     return P
