@@ -20,6 +20,8 @@ from tinylens.geometry._exact_sides import (
     crossing_points,
     exact_point,
     exact_sides,
+    meet_points,
+    meet_sides,
     root_sides,
     signs_at,
 )
@@ -232,3 +234,39 @@ def test_a_slice_domain_enumerated_directly_matches_the_clipped_arrangement(marg
     mine = dict(zip(got.pattern_strings, got.volumes(), strict=True))
     for pattern, v in zip(ref.pattern_strings, ref.volumes(), strict=True):
         assert mine[pattern] == pytest.approx(v, rel=1e-6, abs=1e-12)
+
+
+def test_a_cnn_segment_keeps_a_max_pool_sliver():
+    """Three pixels under one max pool: 1, t + 1/2 and 2t - 2^-45. The middle one wins only
+    on [1/2, 1/2 + 2^-45]; a tolerance would give that sliver to the first pixel (1, within
+    any tolerance of the max there)."""
+    torch = pytest.importorskip("torch")
+    gap = 2.0**-45
+    model = torch.nn.Sequential(
+        torch.nn.MaxPool2d((1, 3)), torch.nn.Flatten(), torch.nn.Linear(1, 2).double()
+    )
+    steps = image_layers(model, (1, 1, 3))
+    got = split_image_segment(steps, np.array([1.0, 0.5, -gap]), np.array([0.0, 1.0, 2.0]))
+    assert got.ends.tolist() == [[0.0, 0.5], [0.5, 0.5 + gap], [0.5 + gap, 1.0]]
+    assert got.codes[:, 0].tolist() == [0, 1, 2]
+
+
+def test_meet_sides_against_fractions():
+    """Sign of L - M where lines A and B meet: random lines, with L - M made to vanish there
+    (exactly, or to rounding), or 2^-60 or 1e-3 away, against plain Fractions."""
+    rng = np.random.default_rng(2)
+    n = 300
+    A, B, M = rng.normal(size=(n, 2)), rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    t = np.array([float(x) for x in meet_points(A, B)])
+    slope = rng.normal(size=n)
+    L = np.stack([slope, M[:, 1] + (M[:, 0] - slope) * t], axis=1)
+    L[:, 1] += rng.choice([0.0, 2.0**-60, 1e-3], size=n)
+    L[:50], M[:50] = A[:50], B[:50]  # L - M = A - B: exactly zero where they meet
+    want = []
+    for a, b, ell, m in zip(A, B, L, M, strict=True):
+        (a1, a0), (b1, b0), (l1, l0), (m1, m0) = ([F(float(v)) for v in x] for x in (a, b, ell, m))
+        tt = (b0 - a0) / (a1 - b1)
+        z = (l1 - m1) * tt + (l0 - m0)
+        want.append((z > 0) - (z < 0))
+    assert meet_sides(A, B, L, M).tolist() == want
+    assert 0 in want and len(set(want)) == 3

@@ -35,6 +35,8 @@ __all__ = [
     "crossing_points",
     "exact_point",
     "exact_sides",
+    "meet_points",
+    "meet_sides",
     "root_sides",
     "signs_at",
 ]
@@ -175,3 +177,44 @@ def crossing_points(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     if bad.any():
         P[bad] = exact_point(A[bad], B[bad])
     return P
+
+
+def meet_sides(A: np.ndarray, B: np.ndarray, L: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """The exact sign of ``L(t) - M(t)`` at the ``t`` where lines ``A`` and ``B`` meet (1-D).
+
+    Rows ``(slope, value at 0)``, shape (n, 2) each; ``A[i]`` and ``B[i]`` have different
+    slopes. With ``B = M = 0`` this is :func:`root_sides`. ``(L - M)(t) * (a1 - b1)`` is a sum
+    of eight products of the inputs, bounded in float by ``2 * DET_RTOL`` (eight roundings on a
+    path) and settled in exact rationals where that is not enough. Returns int8 (n,).
+    """
+    terms = np.stack(
+        [
+            L[:, 0] * B[:, 1],
+            -L[:, 0] * A[:, 1],
+            -M[:, 0] * B[:, 1],
+            M[:, 0] * A[:, 1],
+            L[:, 1] * A[:, 0],
+            -L[:, 1] * B[:, 0],
+            -M[:, 1] * A[:, 0],
+            M[:, 1] * B[:, 0],
+        ],
+        axis=1,
+    )
+    value = terms.sum(axis=1)
+    d = A[:, 0] - B[:, 0]  # (a float difference has the exact difference's sign)
+    sure = np.abs(value) > 2 * DET_RTOL * np.abs(terms).sum(axis=1) + TINY
+    out = np.where(sure, np.sign(value) * np.sign(d), 0).astype(np.int8)
+    for i in np.flatnonzero(~sure):
+        (a1, a0), (b1, b0), (l1, l0), (m1, m0) = (_fr(x[i]) for x in (A, B, L, M))
+        exact = (l1 - m1) * (b0 - a0) + (l0 - m0) * (a1 - b1)
+        out[i] = ((exact > 0) - (exact < 0)) * (1 if a1 > b1 else -1)
+    return out
+
+
+def meet_points(A: np.ndarray, B: np.ndarray) -> list[Fraction]:
+    """The exact ``t`` where lines ``A[i]`` and ``B[i]`` (rows (slope, value)) meet."""
+    out = []
+    for i in range(len(A)):
+        (a1, a0), (b1, b0) = _fr(A[i]), _fr(B[i])
+        out.append((b0 - a0) / (a1 - b1))
+    return out

@@ -27,7 +27,7 @@ there decided exactly from the end's own line (:func:`split_interval`); outside 
 float sign is certain (an end is its root rounded once, ~1e-16 relative, and the evaluation
 rounds a few ulps). So a unit whose root is 1e-15 from an end splits off an interval that
 short, and one whose root *is* the end (exactly) splits nothing. The CNN segment
-(:mod:`~tinylens.geometry.conv_segment`) still counts a value inside the band as zero."""
+(:mod:`~tinylens.geometry.conv_segment`) uses the same band the same way."""
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,19 @@ max pool only bring breakpoints.
 
 * an affine step runs the layer itself on the two columns (the bias on the first only);
 * a kink (ReLU, LeakyReLU) breaks an interval at the root ``t = -h / g`` of every unit whose
-  pre-activation changes sign strictly inside it, decided exactly as the MLP's 1-D enumeration
-  does: every end of an interval carries the line ``(slope, value at 0)`` it is the root of,
-  and a value within :data:`SIDE_RTOL_1D` of zero at an end has its sign settled from the two
-  lines in exact rationals (:func:`~tinylens.geometry._exact_sides.root_sides`); the bit is 1
-  where ``z > 0``;
+  pre-activation changes sign strictly inside it; the bit is 1 where ``z > 0``;
 * a max pool breaks an interval where the window's winner changes: at the crossing of two of
   the window's pieces where both are the window's maximum; the code is the winning piece
-  (first of equals, as ``torch.max``). Which pieces are at the top is still decided with the
-  tolerance :data:`SIDE_RTOL_1D`, not exactly.
+  (first of equals, as ``torch.max``).
 
-The breakpoints of a step are sorted exactly (float roots in order, equal floats ordered, and
-deduplicated, by their exact rational roots); adjacent pieces that end with the same code (a
-breakpoint where nothing changes, e.g. two pieces crossing below the max) are merged.
+Every decision is exact given the float maps: each end of an interval carries the two lines
+that meet there (a unit's line and zero, or two pooled pieces; ``_end``), and a sign within
+:data:`SIDE_RTOL_1D` of zero there (is the unit positive? is piece c above piece a?) is
+settled from those lines in exact rationals (:func:`~tinylens.geometry._exact_sides.meet_sides`),
+as is the winner of a piece whose top two pieces are that close at its middle. Breakpoints are
+sorted by float value, those closer than their error bounds ordered and deduplicated by their
+exact values; adjacent pieces that end with the same code (a breakpoint where nothing changes,
+e.g. two pieces crossing below the max) are merged.
 Intervals are processed depth first in chunks of :data:`CHUNK`, so memory stays bounded for
 the MNIST CNN (``2 x 6272`` floats per interval after its first conv).
 """
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from tinylens.geometry._exact_sides import root_sides
+from tinylens.geometry._exact_sides import meet_points, meet_sides
 from tinylens.geometry._intervals import SIDE_RTOL_1D
 from tinylens.geometry.conv_layers import Step
 from tinylens.geometry.conv_slice import _check_size, _thunk, region_cap
@@ -86,9 +86,10 @@ def split_image_segment(
     counts = dict.fromkeys(nonlinear, 0)
     cap = region_cap(steps)  # the slices' rule: full codes, MEMORY_BUDGET
     done: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    # (next step, intervals, the lines their ends are roots of, codes so far, their maps or a
-    # thunk computing them)
-    start = np.array([[[1.0, -float(lo)], [1.0, -float(hi)]]])  # t = lo and t = hi exactly
+    # (next step, intervals, where their ends are exactly (see _end), codes so far, their maps
+    # or a thunk computing them)
+    zero = np.zeros((2, 2))
+    start = _end(np.array([[1.0, -float(lo)], [1.0, -float(hi)]]), zero, np.zeros(2))[None]
     todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object]] = [
         (0, np.array([[float(lo), float(hi)]]), start, np.zeros((1, 0), dtype=np.uint8), M)
     ]
@@ -142,28 +143,38 @@ def _affine(step: Step, M: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pieces(
-    ends: np.ndarray, lines: np.ndarray, rows: np.ndarray, cuts: np.ndarray, cut_lines: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Break interval ``rows[i]`` at ``cuts[i]``, the root of ``cut_lines[i]`` = (slope, value
-    at 0) (any order, repeats allowed): the pieces (m, 2), left to right within each interval,
-    the lines their ends are roots of (m, 2, 2), and the interval each came from (m,).
+def _end(A: np.ndarray, B: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """Interval ends as rows ``(a1, a0, b1, b0, err)``: the end is exactly where the lines
+    ``a1 t + a0`` and ``b1 t + b0`` meet (``B = 0`` for a unit's root), and its float value
+    is within ``err`` of that point. Shape (..., 5)."""
+    return np.concatenate([A, B, np.asarray(err)[..., None]], axis=-1)
 
-    Each float root is its exact root rounded once, so float order is exact order except
-    between equal floats: those are ordered, and exact repeats dropped, in rationals."""
+
+def _pieces(
+    ends: np.ndarray, lines: np.ndarray, rows: np.ndarray, cuts: np.ndarray, cut_ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Break interval ``rows[i]`` at ``cuts[i]`` (exactly at ``cut_ends[i]``, see ``_end``; any
+    order, repeats allowed): the pieces (m, 2), left to right within each interval, their
+    exact ends (m, 2, 5), and the interval each came from (m,).
+
+    Float values closer than their error bounds are ordered, and exact repeats dropped, in
+    rationals; a cut whose float value rounds outside its interval is moved onto its end."""
     n = len(ends)
+    cuts = np.clip(cuts, ends[rows, 0], ends[rows, 1])
     r = np.concatenate([np.arange(n), rows, np.arange(n)])
     t = np.concatenate([ends[:, 0], cuts, ends[:, 1]])
-    L = np.concatenate([lines[:, 0], cut_lines, lines[:, 1]])
+    L = np.concatenate([lines[:, 0], cut_ends, lines[:, 1]])
     order = np.lexsort((t, r))
     r, t, L = r[order], t[order], L[order]
-    same = (r[1:] == r[:-1]) & (t[1:] == t[:-1])
+    close = (r[1:] == r[:-1]) & (t[1:] - t[:-1] <= L[1:, 4] + L[:-1, 4])
     keep = np.ones(len(t), dtype=bool)
-    if same.any():
-        for first, last in _runs(same):  # equal floats: a few, settled exactly
-            exact = [-Fraction(float(a0)) / Fraction(float(a1)) for a1, a0 in L[first : last + 1]]
+    if close.any():
+        for first, last in _runs(close):  # a few, settled exactly
+            run = slice(first, last + 1)
+            exact = meet_points(L[run, 0:2], L[run, 2:4])
             by_value = sorted(range(len(exact)), key=exact.__getitem__)
-            L[first : last + 1] = L[first : last + 1][by_value]
+            L[run] = L[run][by_value]
+            t[run] = np.maximum.accumulate(t[run][by_value])
             for k in range(1, len(by_value)):
                 keep[first + k] = exact[by_value[k]] != exact[by_value[k - 1]]
     r, t, L = r[keep], t[keep], L[keep]
@@ -212,8 +223,9 @@ def _kink(
     sb = _sides(h + g * ends[:, 1:], eps, lines[:, 1, None], g, h)
     rows, units = np.nonzero(sa * sb < 0)
     cuts = -h[rows, units] / g[rows, units] + 0.0  # + 0.0: no -0.0 breakpoint
-    cut_lines = np.stack([g[rows, units], h[rows, units]], axis=1)
-    pieces, piece_lines, root = _pieces(ends, lines, rows, cuts, cut_lines)
+    A = np.stack([g[rows, units], h[rows, units]], axis=1)
+    cut_ends = _end(A, np.zeros_like(A), 2.0**-52 * np.abs(cuts))  # one rounding
+    pieces, piece_lines, root = _pieces(ends, lines, rows, cuts, cut_ends)
     # a unit that does not split an interval keeps one sign on it, or is zero (relu(0) = 0)
     bits = ((sa > 0) | (sb > 0)).astype(np.uint8)[root]
     # a unit that splits it: its sign on each piece, at the piece's left end unless it is the
@@ -228,17 +240,28 @@ def _kink(
 
 
 def _sides(
-    z: np.ndarray, eps: np.ndarray, roots: np.ndarray, g: np.ndarray, h: np.ndarray
+    z: np.ndarray,
+    eps: np.ndarray,
+    at: np.ndarray,
+    g: np.ndarray,
+    h: np.ndarray,
+    gm: Any = 0.0,
+    hm: Any = 0.0,
 ) -> np.ndarray:
-    """The exact sign (int8, shape of ``z``) of ``g t + h`` at points that are the roots of
-    the lines ``roots`` (``(..., 2)``, broadcast against ``z``): the float sign of ``z``
-    outside the band ``eps``, exact inside it; a unit constant on the piece (``g = 0``) is
-    exactly ``h`` there."""
+    """The exact sign (int8, shape of ``z``) of ``(g - gm) t + (h - hm)`` at the ends ``at``
+    (``(..., 5)`` rows of ``_end``, broadcast against ``z``), whose float value there is
+    ``z``: the float sign outside the band ``eps`` (grown by the slope times the end's own
+    error), exact inside it; a difference constant on the piece is exactly ``h - hm``."""
+    shape = z.shape
+    at = np.broadcast_to(at, (*shape, 5))
+    gm, hm = np.broadcast_to(gm, shape), np.broadcast_to(hm, shape)
     s = np.sign(z).astype(np.int8)
-    close = np.nonzero((np.abs(z) <= eps) & (g != 0))
+    slope = np.abs(g - gm)
+    close = np.nonzero((np.abs(z) <= eps + slope * at[..., 4]) & (g != gm))
     if len(close[0]):
-        at = np.broadcast_to(roots, (*z.shape, 2))[close]
-        s[close] = root_sides(at, np.stack([g[close], h[close]], axis=1))
+        A, B = at[close][:, 0:2], at[close][:, 2:4]
+        L = np.stack([g[close], h[close]], axis=1)
+        s[close] = meet_sides(A, B, L, np.stack([gm[close], hm[close]], axis=1))
     return s
 
 
@@ -250,40 +273,84 @@ def _max(
     h, g = P[:, 0], P[:, 1]
     size = np.abs(h) + np.abs(g) * np.abs(ends).max(axis=1)[:, None, None]
     k = windows.shape[1]
-    rows_all, w_all, cuts_all, lines_all = [], [], [], []
+    rows_all, w_all, cuts_all, ends_all = [], [], [], []
     for a in range(k):
         for b in range(a + 1, k):
-            dh, dg = h[..., a] - h[..., b], g[..., a] - g[..., b]  # (R, n_windows)
+            ha, hb, ga, gb = h[..., a], h[..., b], g[..., a], g[..., b]  # (R, n_windows)
+            dh, dg = ha - hb, ga - gb
             eps = SIDE_RTOL_1D * (size[..., a] + size[..., b])
-            da, db = dh + dg * ends[:, :1], dh + dg * ends[:, 1:]
-            cross = ((da > eps) & (db < -eps)) | ((da < -eps) & (db > eps))
-            rows, w = np.nonzero(cross)
+            sa = _sides(dh + dg * ends[:, :1], eps, lines[:, 0, None], ga, ha, gb, hb)
+            sb = _sides(dh + dg * ends[:, 1:], eps, lines[:, 1, None], ga, ha, gb, hb)
+            rows, w = np.nonzero(sa * sb < 0)
             t = -dh[rows, w] / dg[rows, w] + 0.0
-            # a crossing below the window's max changes nothing: keep it only at the top
+            A = np.stack([ga[rows, w], ha[rows, w]], axis=1)
+            B = np.stack([gb[rows, w], hb[rows, w]], axis=1)
+            # the float crossing of the rounded differences: within err of the exact one
+            spread = (
+                np.abs(A[:, 1]) + np.abs(B[:, 1]) + np.abs(t) * (np.abs(A[:, 0]) + np.abs(B[:, 0]))
+            )
+            err = 2.0**-51 * spread / np.abs(dg[rows, w]) + 2.0**-52 * np.abs(t)
+            # a crossing below the window's max changes nothing: keep it only at the top,
+            # where no other piece c is above a (and b) exactly
             z = h[rows, w] + g[rows, w] * t[:, None]  # (n, k)
-            top = z.max(axis=1) - SIDE_RTOL_1D * size[rows, w].max(axis=1)
-            on_top = (z[:, a] >= top) & (z[:, b] >= top)
+            diff = z - z[:, a : a + 1]
+            gc = g[rows, w]
+            band = SIDE_RTOL_1D * (size[rows, w] + size[rows, w, a : a + 1])
+            band += np.abs(gc - gc[:, a : a + 1]) * err[:, None]
+            above = diff > band
+            unsure = np.abs(diff) <= band
+            unsure[:, [a, b]] = False
+            above[:, [a, b]] = False
+            n_, c_ = np.nonzero(unsure)
+            if len(n_):
+                L = np.stack([gc[n_, c_], h[rows, w][n_, c_]], axis=1)
+                above[n_, c_] = meet_sides(A[n_], B[n_], L, A[n_]) > 0
+            on_top = ~above.any(axis=1)
             rows_all.append(rows[on_top])
             w_all.append(w[on_top])
             cuts_all.append(t[on_top])
-            lines_all.append(np.stack([dg[rows, w], dh[rows, w]], axis=1)[on_top])
+            ends_all.append(_end(A, B, err)[on_top])
     rows, ws = np.concatenate(rows_all), np.concatenate(w_all)
-    cut_lines = np.concatenate(lines_all).reshape(-1, 2)
-    pieces, piece_lines, root = _pieces(ends, lines, rows, np.concatenate(cuts_all), cut_lines)
+    cut_ends = np.concatenate(ends_all).reshape(-1, 5)
+    pieces, piece_lines, root = _pieces(ends, lines, rows, np.concatenate(cuts_all), cut_ends)
 
-    def winners(r: np.ndarray, w: Any, t: np.ndarray) -> np.ndarray:
-        """The first piece within tolerance of the window's max at ``t``."""
-        z = h[r, w] + g[r, w] * t
-        tol = SIDE_RTOL_1D * size[r, w]
-        return (z >= z.max(axis=-1, keepdims=True) - tol).argmax(axis=-1)
+    def winners(r: np.ndarray, w: Any, span: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The first piece of the window's max in the middle of ``span`` (m, 2) whose exact
+        ends are ``at`` (m, 2, 5): in float where one piece is clearly on top, else exactly
+        (the winner is constant inside a piece: every change at the top is a breakpoint)."""
+        t = span.mean(axis=1)
+        shape = (len(r), -1) if isinstance(w, slice) else (len(r),)
+        tt = t.reshape(-1, *([1] * (len(shape) - 1)), 1)
+        z = h[r, w] + g[r, w] * tt  # (m, [windows,] k)
+        top = z.max(axis=-1, keepdims=True)
+        slack = (at[:, 0, 4] + at[:, 1, 4]).reshape(tt.shape) + 2.0**-52 * np.abs(tt)
+        tol = SIDE_RTOL_1D * size[r, w] + np.abs(g[r, w]) * slack
+        near = z >= top - 2 * tol.max(axis=-1, keepdims=True)
+        best = near.argmax(axis=-1)
+        unsure = near.sum(axis=-1) > 1
+        for idx in zip(*np.nonzero(unsure), strict=True):
+            m = idx[0]
+            lo, hi = meet_points(at[m, :, 0:2], at[m, :, 2:4])
+            mid = (lo + hi) / 2
+            hs, gs = h[r[m]], g[r[m]]
+            if not isinstance(w, slice):
+                hs, gs = hs[w[m]], gs[w[m]]
+            else:
+                hs, gs = hs[idx[1]], gs[idx[1]]
+            vals = [
+                Fraction(float(gv)) * mid + Fraction(float(hv))
+                for gv, hv in zip(gs, hs, strict=True)
+            ]
+            best[idx] = vals.index(max(vals))
+        return best
 
     # a window with no crossing at its top keeps one winner on the interval: read it at the
     # middle; a window with one: its winner on each piece, at the piece's middle
     every = np.arange(len(ends))
-    winner = winners(every, slice(None), ends.mean(axis=1)[:, None, None]).astype(np.uint8)
+    winner = winners(every, slice(None), ends, lines).astype(np.uint8)
     winner = winner[root]
     pairs = np.unique(rows * len(windows) + ws)
     p, i = _each_piece(root, len(ends), pairs // len(windows))
     r, w = root[p], (pairs % len(windows))[i]
-    winner[p, w] = winners(r, w, pieces[p].mean(axis=1)[:, None])
+    winner[p, w] = winners(r, w, pieces[p], piece_lines[p])
     return _merge(pieces, piece_lines, root, winner)
