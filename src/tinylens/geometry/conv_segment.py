@@ -298,9 +298,13 @@ def _max(
             band = SIDE_RTOL_1D * (size[rows, w] + size[rows, w, a : a + 1])
             band += np.abs(gc - gc[:, a : a + 1]) * err[:, None]
             above = diff > band
-            unsure = np.abs(diff) <= band
-            unsure[:, [a, b]] = False
-            above[:, [a, b]] = False
+            # (a piece on a's or b's very line ties with them there: not above)
+            ha_, hb_ = h[rows, w][:, [a]], h[rows, w][:, [b]]
+            same = ((gc == gc[:, [a]]) & (h[rows, w] == ha_)) | (
+                (gc == gc[:, [b]]) & (h[rows, w] == hb_)
+            )
+            unsure = (np.abs(diff) <= band) & ~same
+            above &= ~same
             n_, c_ = np.nonzero(unsure)
             if len(n_):
                 L = np.stack([gc[n_, c_], h[rows, w][n_, c_]], axis=1)
@@ -327,7 +331,12 @@ def _max(
         tol = SIDE_RTOL_1D * size[r, w] + np.abs(g[r, w]) * slack
         near = z >= top - 2 * tol.max(axis=-1, keepdims=True)
         best = near.argmax(axis=-1)
-        unsure = near.sum(axis=-1) > 1
+        # unsure only when a near piece is not on the first near piece's very line (equal
+        # pieces, e.g. dead units' zeros, tie everywhere: the first wins, as torch.max)
+        gw, hw = g[r, w], h[r, w]
+        gf = np.take_along_axis(gw, best[..., None], axis=-1)
+        hf = np.take_along_axis(hw, best[..., None], axis=-1)
+        unsure = (near & ((gw != gf) | (hw != hf))).any(axis=-1)
         for idx in zip(*np.nonzero(unsure), strict=True):
             m = idx[0]
             lo, hi = meet_points(at[m, :, 0:2], at[m, :, 2:4])
