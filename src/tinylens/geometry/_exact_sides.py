@@ -204,7 +204,14 @@ def meet_sides(A: np.ndarray, B: np.ndarray, L: np.ndarray, M: np.ndarray) -> np
     d = A[:, 0] - B[:, 0]  # (a float difference has the exact difference's sign)
     sure = np.abs(value) > 2 * DET_RTOL * np.abs(terms).sum(axis=1) + TINY
     out = np.where(sure, np.sign(value) * np.sign(d), 0).astype(np.int8)
-    for i in np.flatnonzero(~sure):
+    # no rationals needed where L - M = +-(A - B) term by term (a unit at its own root), or
+    # where every product is zero because a factor is (not an underflow): exactly zero there
+    own = ((L == A) & (M == B)).all(axis=1) | ((L == B) & (M == A)).all(axis=1)
+    tiny = np.zeros(len(A), dtype=bool)
+    for X in (A, B, L, M):
+        tiny |= ((X != 0) & (np.abs(X) < 2.0**-500)).any(axis=1)
+    own |= ~tiny & ~np.abs(terms).any(axis=1)
+    for i in np.flatnonzero(~sure & ~own):
         (a1, a0), (b1, b0), (l1, l0), (m1, m0) = (_fr(x[i]) for x in (A, B, L, M))
         exact = (l1 - m1) * (b0 - a0) + (l0 - m0) * (a1 - b1)
         out[i] = ((exact > 0) - (exact < 0)) * (1 if a1 > b1 else -1)

@@ -333,11 +333,12 @@ def _max(
         best = near.argmax(axis=-1)
         # unsure only when a near piece is not on the first near piece's very line (equal
         # pieces, e.g. dead units' zeros, tie everywhere: the first wins, as torch.max)
-        gw, hw = g[r, w], h[r, w]
-        gf = np.take_along_axis(gw, best[..., None], axis=-1)
-        hf = np.take_along_axis(hw, best[..., None], axis=-1)
-        unsure = (near & ((gw != gf) | (hw != hf))).any(axis=-1)
-        for idx in zip(*np.nonzero(unsure), strict=True):
+        multi = np.nonzero(near.sum(axis=-1) > 1)
+        gw, hw = g[r, w][multi], h[r, w][multi]  # (n, k)
+        first = best[multi][:, None]
+        gf, hf = np.take_along_axis(gw, first, axis=1), np.take_along_axis(hw, first, axis=1)
+        unsure = (near[multi] & ((gw != gf) | (hw != hf))).any(axis=1)
+        for idx in zip(*(m[unsure] for m in multi), strict=True):
             m = idx[0]
             lo, hi = meet_points(at[m, :, 0:2], at[m, :, 2:4])
             mid = (lo + hi) / 2
