@@ -211,11 +211,27 @@ def meet_sides(A: np.ndarray, B: np.ndarray, L: np.ndarray, M: np.ndarray) -> np
     for X in (A, B, L, M):
         tiny |= ((X != 0) & (np.abs(X) < 2.0**-500)).any(axis=1)
     own |= ~tiny & ~np.abs(terms).any(axis=1)
+    pairs = [(L, B, 0, 1), (L, A, 0, 1), (M, B, 0, 1), (M, A, 0, 1)]
+    pairs += [(L, A, 1, 0), (L, B, 1, 0), (M, A, 1, 0), (M, B, 1, 0)]
+    signs = (1, -1, -1, 1, 1, -1, -1, 1)
     for i in np.flatnonzero(~sure & ~own):
-        (a1, a0), (b1, b0), (l1, l0), (m1, m0) = (_fr(x[i]) for x in (A, B, L, M))
-        exact = (l1 - m1) * (b0 - a0) + (l0 - m0) * (a1 - b1)
-        out[i] = ((exact > 0) - (exact < 0)) * (1 if a1 > b1 else -1)
+        # the eight products in integers over one power-of-two denominator: exact, and
+        # much cheaper than Fractions
+        parts = [
+            _ratio(X[i, j]) + _ratio(Y[i, k]) for (X, Y, j, k) in pairs
+        ]  # (num_x, den_x, num_y, den_y)
+        den = max(dx * dy for _, dx, _, dy in parts)
+        exact = sum(
+            sg * nx * ny * (den // (dx * dy))
+            for sg, (nx, dx, ny, dy) in zip(signs, parts, strict=True)
+        )
+        out[i] = ((exact > 0) - (exact < 0)) * (1 if d[i] > 0 else -1)
     return out
+
+
+def _ratio(x: float) -> tuple[int, int]:
+    """``x`` as ``(numerator, power-of-two denominator)``, exactly."""
+    return float(x).as_integer_ratio()
 
 
 def meet_points(A: np.ndarray, B: np.ndarray) -> list[Fraction]:

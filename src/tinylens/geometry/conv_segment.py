@@ -252,16 +252,20 @@ def _sides(
     (``(..., 5)`` rows of ``_end``, broadcast against ``z``), whose float value there is
     ``z``: the float sign outside the band ``eps`` (grown by the slope times the end's own
     error), exact inside it; a difference constant on the piece is exactly ``h - hm``."""
-    shape = z.shape
-    at = np.broadcast_to(at, (*shape, 5))
-    gm, hm = np.broadcast_to(gm, shape), np.broadcast_to(hm, shape)
     s = np.sign(z).astype(np.int8)
-    slope = np.abs(g - gm)
-    close = np.nonzero((np.abs(z) <= eps + slope * at[..., 4]) & (g != gm))
-    if len(close[0]):
-        A, B = at[close][:, 0:2], at[close][:, 2:4]
-        L = np.stack([g[close], h[close]], axis=1)
-        s[close] = meet_sides(A, B, L, np.stack([gm[close], hm[close]], axis=1))
+    err = at[..., 4]
+    slope = np.abs(g - gm) if np.ndim(gm) else np.abs(g)
+    close = np.abs(z) <= (eps + slope * err if err.any() else eps)
+    if close.any():
+        idx = np.nonzero(close)
+        gmc = np.broadcast_to(gm, z.shape)[idx]
+        live = g[idx] != gmc  # equal slopes: the difference is constant, z is exact
+        idx = tuple(i[live] for i in idx)
+        if len(idx[0]):
+            ends = np.broadcast_to(at, (*z.shape, 5))[idx]
+            L = np.stack([g[idx], h[idx]], axis=1)
+            M = np.stack([gmc[live], np.broadcast_to(hm, z.shape)[idx]], axis=1)
+            s[idx] = meet_sides(ends[:, 0:2], ends[:, 2:4], L, M)
     return s
 
 
