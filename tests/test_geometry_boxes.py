@@ -18,13 +18,16 @@ from tinylens.geometry.boxes import PROMISED_RESOLUTION, SCALE_MARGIN
 
 
 def test_a_larger_box_never_has_fewer_regions():
-    """Counts over nested boxes grow until the box is refused; they never drop."""
+    """Counts over nested boxes grow until the box is refused; they never drop. (At 1e8 the
+    snapping 2-D split merged regions, 407 of 433, and the check refused it; since the sides
+    are settled exactly (issue 15) all 433 are found there, so it is accepted.)"""
     net = tl.MLP([2, 16, 16, 3], rng=0, init="torch")
     counts = []
-    for B in [0.5, 1, 10, 100, 1e3, 1e4, 1e5]:
+    for B in [0.5, 1, 10, 100, 1e3, 1e4, 1e5, 1e8]:
         counts.append(linear_regions(net, [-B, B, -B, B]).count)
     assert counts == sorted(counts) and counts[0] < counts[-1]
-    for B in [1e8, 1e10, 1e300]:
+    assert counts[-1] == counts[-2]
+    for B in [1e10, 1e300]:
         with pytest.raises(ConfigError, match=r"too large to enumerate exactly|volume overflows"):
             linear_regions(net, [-B, B, -B, B])
 

@@ -2,6 +2,11 @@
 
 The same vectorised code runs on float64 arrays and on ``fractions.Fraction`` object arrays;
 with exact weights every breakpoint is an exact rational and no tolerance is used at all.
+With float weights every end of an interval is the root of one line ``a1 x + a0`` (the domain's
+ends, or an earlier unit's pre-activation on that piece), carried with it, and a unit's sign at
+an end is decided exactly from the two lines where the float value is too close to call
+(:func:`~tinylens.geometry._exact_sides.root_sides`): the intervals are the exact breakpoints
+of the float maps, however close, and the reported ends are those roots rounded once.
 """
 
 from __future__ import annotations
@@ -11,15 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.geometry._affine import BRANCH_SLOPES, PiecewiseStack, exact_slopes
+from tinylens.geometry._exact_sides import root_sides
 
 __all__ = ["SIDE_RTOL_1D", "IntervalSplit", "split_interval"]
 
 SIDE_RTOL_1D = 1e-12
-"""Float only: a pre-activation whose magnitude at an endpoint is below ``SIDE_RTOL_1D`` times
-the size of the terms that make it up (``|g| * max(|lo|, |hi|) + |h|``) counts as zero there. A
-unit whose root lies within that distance of an endpoint then does not split the interval, so
-rounding can never create a sliver interval of length ~1e-16. 1e-12 is ~5000 ulps, well above
-the rounding of a few composed layers and far below any real feature of a small network."""
+"""Float only: the band of close calls. A pre-activation whose magnitude at an end is at most
+``SIDE_RTOL_1D`` times the size of its terms (``|g| * max(|lo|, |hi|) + |h|``) has its sign
+there decided exactly from the end's own line (:func:`split_interval`); outside the band the
+float sign is certain (an end is its root rounded once, ~1e-16 relative, and the evaluation
+rounds a few ulps). So a unit whose root is 1e-15 from an end splits off an interval that
+short, and one whose root *is* the end (exactly) splits nothing. The CNN segment
+(:mod:`~tinylens.geometry.conv_segment`) uses the same band the same way."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ def split_interval(stack: PiecewiseStack, lo: object, hi: object) -> IntervalSpl
     m = np.zeros((1, 1), dtype=dtype)
     if exact:
         M, m = M * 1, m * 0  # object arrays of Python ints: exact, and Fraction-compatible
+    # float: the line (a1, a0) whose root each end is: (1, -lo) and (1, -hi) to start
+    roots = None if exact else np.array([[[1.0, -float(lo)], [1.0, -float(hi)]]])
     bits = np.zeros((1, 0), dtype=np.uint8)
     counts: list[int] = []
     for layer in stack.layers:
@@ -66,17 +76,17 @@ def split_interval(stack: PiecewiseStack, lo: object, hi: object) -> IntervalSpl
             z_lo = gj * ends[:, 0] + hj
             z_hi = gj * ends[:, 1] + hj
             if exact:
-                eps: object = 0
+                pos_lo, neg_lo, pos_hi, neg_hi = z_lo > 0, z_lo < 0, z_hi > 0, z_hi < 0
             else:
                 reach = np.maximum(np.abs(ends[:, 0]), np.abs(ends[:, 1]))
                 eps = SIDE_RTOL_1D * (np.abs(gj) * reach + np.abs(hj))
-            pos_lo, neg_lo = z_lo > eps, z_lo < -eps
-            pos_hi, neg_hi = z_hi > eps, z_hi < -eps
+                s_lo = _sides(z_lo, eps, roots[:, 0], gj, hj)  # type: ignore[index]
+                s_hi = _sides(z_hi, eps, roots[:, 1], gj, hj)  # type: ignore[index]
+                pos_lo, neg_lo, pos_hi, neg_hi = s_lo > 0, s_lo < 0, s_hi > 0, s_hi < 0
             split = (pos_lo & neg_hi) | (neg_lo & pos_hi)
-            # Unsplit pieces: the unit keeps one sign; read it where |z| is largest. A unit that
-            # is zero (within eps) on the whole piece is on the z <= 0 branch, like relu(0) = 0.
-            far = np.where(np.abs(z_hi) >= np.abs(z_lo), z_hi, z_lo)
-            layer_bits[:, j] = np.asarray(far > eps, dtype=np.uint8)
+            # Unsplit pieces: the unit keeps one sign (or is zero) on the piece; zero on the
+            # whole piece is the z <= 0 branch, like relu(0) = 0.
+            layer_bits[:, j] = np.asarray(pos_lo | pos_hi, dtype=np.uint8)
             if not split.any():
                 continue
             idx = np.flatnonzero(split)
@@ -90,6 +100,12 @@ def split_interval(stack: PiecewiseStack, lo: object, hi: object) -> IntervalSpl
             layer_bits[idx, j] = np.asarray(pos_lo[idx], dtype=np.uint8)
             new_bits[:, j] = np.asarray(pos_hi[idx], dtype=np.uint8)
             ends = np.concatenate([ends, right])
+            if roots is not None:
+                line = np.stack([gj[idx], hj[idx]], axis=1)
+                right_roots = roots[idx].copy()
+                right_roots[:, 0] = line
+                roots[idx, 1] = line
+                roots = np.concatenate([roots, right_roots])
             layer_bits = np.concatenate([layer_bits, new_bits])
             root = np.concatenate([root, root[idx]])
         low, high = BRANCH_SLOPES[layer.activation]
@@ -101,7 +117,20 @@ def split_interval(stack: PiecewiseStack, lo: object, hi: object) -> IntervalSpl
         counts.append(len(ends))
     slope = M @ stack.readout.weight.T
     intercept = m @ stack.readout.weight.T + stack.readout.bias
-    order = np.argsort(ends[:, 0], kind="stable")
+    order = np.lexsort((ends[:, 1], ends[:, 0]))  # (an interval shorter than an ulp: [a, a])
     return IntervalSplit(
         ends[order], bits[order], slope[order], intercept[order], tuple(counts), exact
     )
+
+
+def _sides(
+    z: np.ndarray, eps: np.ndarray, roots: np.ndarray, g: np.ndarray, h: np.ndarray
+) -> np.ndarray:
+    """The exact sign of ``g x + h`` at each end (float value ``z``; the end is the root of
+    the line ``roots[i]``): the float sign outside the band ``eps``, exact inside it. A unit
+    constant on the piece (``g = 0``) is exactly ``h``."""
+    s = np.sign(z).astype(np.int8)
+    close = np.flatnonzero((np.abs(z) <= eps) & (g != 0))
+    if len(close):
+        s[close] = root_sides(roots[close], np.stack([g[close], h[close]], axis=1))
+    return s

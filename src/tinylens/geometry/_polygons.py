@@ -6,7 +6,14 @@ time to *all* current polygons at once. After the layer, each polygon's pattern 
 is known and the next layer's maps are composed from it.
 
 Everything here works in the unit box ``[-1, 1]^2`` (the caller rescales the network's first
-layer), so the tolerance below means the same on every box.
+layer), so the band below means the same on every box.
+
+Exactness: every vertex is the crossing of two lines (the domain's edges or earlier units'
+lines, float triples fixed once computed), and which side of a unit's line a vertex is on is
+decided exactly (:mod:`tinylens.geometry._exact_sides`): in float where the value is clearly
+away from zero, in exact rationals where it is within :data:`SIDE_RTOL_2D`. So the regions are
+the exact arrangement of the float lines each region's map gives, however thin: a sliver is
+never merged away, and a line through a vertex splits nothing there.
 
 A polygon is an array of vertices in counter-clockwise order. The arrays are padded: ``V`` of
 shape (n_polygons, capacity, 2) with ``nv`` valid vertices per row; the padding slots repeat
@@ -20,13 +27,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.geometry._affine import PiecewiseStack, apply_linear
+from tinylens.geometry._exact_sides import crossing_points, signs_at
 
-__all__ = ["SIDE_RTOL_2D", "PolygonSplit", "clip_halfplane", "pack", "split_polygons", "unpack"]
+__all__ = [
+    "SIDE_RTOL_2D",
+    "PolygonSplit",
+    "clip_halfplane",
+    "pack",
+    "split_polygons",
+    "unpack",
+    "vertex_values",
+]
 
 SIDE_RTOL_2D = 1e-10
-"""A unit's pre-activation at a vertex counts as zero (the vertex is *on* the unit's line) when
-its magnitude is below ``SIDE_RTOL_2D * (|g1| + |g2| + |h|)``, the size of the terms that make
-up ``z = g . u + h`` on the unit box. This one rule handles every degenerate case:
+"""The band of close calls. In :func:`split_polygons` a unit's value ``z = g . u + h`` at a
+vertex whose magnitude is at most ``SIDE_RTOL_2D * (|g1| + |g2| + |h|)`` (the size of its terms
+on the unit box) has its sign decided exactly from the vertex's two lines (outside the band
+the float sign is certain: vertices are within
+:data:`~tinylens.geometry._exact_sides.VERTEX_ATOL`, far below the band, of their exact
+points). So no rule is needed for the degenerate cases: a line through a vertex is exactly
+zero there, a line along an edge splits nothing, a unit constant on a polygon takes the sign
+of ``h``, and one zero on the whole polygon the ``z <= 0`` branch, like ``relu(0) = 0``.
+
+:func:`_cut` and :func:`clip_halfplane` (the CNN plane, the decision boundary) still *snap*:
+there a value inside the band counts as zero (the vertex is *on* the line), which handles
+every degenerate case as follows:
 
 * a line through a vertex (e.g. several kinks through one point, as in hand-built circuits):
   the vertex belongs to both sides and no sliver of width ~1e-16 is cut off;
@@ -55,10 +80,25 @@ class PolygonSplit:
     centroids: np.ndarray
 
 
-def split_polygons(stack: PiecewiseStack) -> PolygonSplit:
-    """Every linear region of ``stack`` (two inputs) on the unit box ``[-1, 1]^2``."""
-    V = np.array([[[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]])
-    nv = np.array([4])
+BOX_LINES = np.array([[0.0, 1.0, 1.0], [-1.0, 0.0, 1.0], [0.0, -1.0, 1.0], [1.0, 0.0, 1.0]])
+"""The unit box's edges as lines ``(a1, a2, a0)``, edge ``k`` from corner ``k`` to ``k + 1``
+(corners (-1,-1), (1,-1), (1,1), (-1,1)), each ``>= 0`` inside: every corner is exactly the
+crossing of its two edges."""
+
+
+def split_polygons(
+    stack: PiecewiseStack, domain: tuple[np.ndarray, np.ndarray] | None = None
+) -> PolygonSplit:
+    """Every linear region of ``stack`` (two inputs) on the unit box ``[-1, 1]^2``, or on
+    ``domain = (vertices, lines)`` inside it: a convex polygon, counter-clockwise, vertices
+    (k, 2) and edge lines (k, 3) (edge ``i`` from vertex ``i`` to ``i + 1``, each vertex
+    exactly the crossing of its two edges' lines)."""
+    corners = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    V0, E0 = (corners, BOX_LINES) if domain is None else domain
+    # E[r, k]: the id (a row of ``lines``) of the line edge k of polygon r lies on
+    lines = _LineTable(E0)
+    V, E = V0[None].astype(np.float64), np.arange(len(V0), dtype=np.int32)[None]
+    nv = np.array([len(V0)])
     bits = np.zeros((1, 0), dtype=np.uint8)
     M = np.eye(2)[None]  # this layer's input as a map of u: x_l = M u + m, per polygon
     m = np.zeros((1, 2))
@@ -70,7 +110,9 @@ def split_polygons(stack: PiecewiseStack) -> PolygonSplit:
         layer_bits = np.ones((len(V), layer.out_features), dtype=np.uint8)
         if layer.activation != "identity":  # identity units never switch and never split
             for j in range(layer.out_features):
-                V, nv, root, layer_bits = _split_by_unit(V, nv, root, layer_bits, G, H, j)
+                V, nv, E, root, layer_bits = _split_by_unit(
+                    V, nv, E, lines, root, layer_bits, G, H, j
+                )
         s = stack.slopes(index, layer_bits)
         M, m = s[:, :, None] * G[root], s * H[root]
         bits = np.concatenate([bits[root], layer_bits], axis=1)
@@ -103,43 +145,71 @@ def _drop_repeated_vertices(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _area_and_centroid(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shoelace area and area-weighted centroid of every polygon (strictly inside a convex one)."""
+    """Shoelace area and area-weighted centroid of every polygon (strictly inside a convex one).
+
+    Taken about each polygon's first vertex, so a sliver far from the origin keeps its tiny
+    area instead of losing it to the cancellation of large cross products; a polygon too thin
+    for a float area (zero) gets the mean of its vertices as its centroid."""
     valid, nxt = _next_index(nv, V.shape[1])
-    W = np.take_along_axis(V, nxt[:, :, None], axis=1)
-    cross = np.where(valid, V[:, :, 0] * W[:, :, 1] - W[:, :, 0] * V[:, :, 1], 0.0)
+    D = V - V[:, :1]
+    W = np.take_along_axis(D, nxt[:, :, None], axis=1)
+    cross = np.where(valid, D[:, :, 0] * W[:, :, 1] - W[:, :, 0] * D[:, :, 1], 0.0)
     area = cross.sum(axis=1) / 2
     safe = np.where(area > 0, area, 1.0)
-    centroid = np.einsum("rk,rkd->rd", cross, V + W) / (6 * safe[:, None])
+    centroid = np.einsum("rk,rkd->rd", cross, D + W) / (6 * safe[:, None])
+    mean = np.where(valid[:, :, None], D, 0.0).sum(axis=1) / nv[:, None]
+    centroid = np.where((area > 0)[:, None], centroid, mean) + V[:, 0]
     return area, centroid
+
+
+class _LineTable:
+    """The lines ``(a1, a2, a0)`` polygon edges lie on, one per row; an edge holds its row
+    number. Grows by doubling, so adding a unit's lines never copies the whole table."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = np.array(rows, dtype=np.float64).reshape(-1, 3)
+        self.n = len(self.rows)
+
+    def add(self, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Append lines ``(g, h)`` ((m, 2) and (m,)); their ids (m,), int32."""
+        need = self.n + len(h)
+        if need > len(self.rows):
+            grown = np.empty((max(need, 2 * len(self.rows)), 3))
+            grown[: self.n] = self.rows[: self.n]
+            self.rows = grown
+        self.rows[self.n : need, :2], self.rows[self.n : need, 2] = g, h
+        ids = np.arange(self.n, need, dtype=np.int32)
+        self.n = need
+        return ids
 
 
 def _split_by_unit(
     V: np.ndarray,
     nv: np.ndarray,
+    E: np.ndarray,
+    lines: _LineTable,
     root: np.ndarray,
     layer_bits: np.ndarray,
     G: np.ndarray,
     H: np.ndarray,
     j: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     """Cut every polygon by unit ``j``'s line; the side ``z > 0`` keeps the row, ``z < 0`` is
-    appended. Returns the new ``V, nv, root, layer_bits``."""
+    appended (its line added to ``lines``). Returns the new ``V, nv, E, root, layer_bits``."""
     g, h = G[root, j], H[root, j]  # (R, 2), (R,)
-    cap = V.shape[1]
-    z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
-    eps = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
-    z[np.abs(z) <= eps[:, None]] = 0.0
-    # padding slots repeat vertex 0, so min and max need no mask
-    z_max, z_min = z.max(axis=1), z.min(axis=1)
+    z, z_max, z_min = _settled_values(V, nv, E, lines.rows, g, h)
     split = (z_max > 0) & (z_min < 0)
     layer_bits[:, j] = z_max > 0  # unsplit: one sign throughout (all zero counts as z <= 0)
     if not split.any():
-        return V, nv, root, layer_bits
+        return V, nv, E, root, layer_bits
     idx = np.flatnonzero(split)
-    pos, n_pos, neg, n_neg = _cut(V[idx], nv[idx], z[idx])
-    width = max(cap, pos.shape[1], neg.shape[1])
-    V = _pad(V, width)
-    V[idx] = _pad(pos, width)
+    ids = lines.add(g[idx], h[idx])  # the unit's line in each polygon it splits
+    (pos, n_pos, e_pos), (neg, n_neg, e_neg) = _cut_exact(
+        V[idx], nv[idx], E[idx], np.sign(z[idx]).astype(np.int8), ids, lines.rows
+    )
+    width = max(V.shape[1], pos.shape[1], neg.shape[1])
+    V, E = _pad(V, width), _pad(E, width)
+    V[idx], E[idx] = _pad(pos, width), _pad(e_pos, width)
     nv = nv.copy()
     nv[idx] = n_pos
     layer_bits[idx, j] = 1
@@ -148,9 +218,85 @@ def _split_by_unit(
     return (
         np.concatenate([V, _pad(neg, width)]),
         np.concatenate([nv, n_neg]),
+        np.concatenate([E, _pad(e_neg, width)]),
         np.concatenate([root, root[idx]]),
         np.concatenate([layer_bits, new_bits]),
     )
+
+
+def vertex_values(
+    V: np.ndarray, nv: np.ndarray, E: np.ndarray, lines: np.ndarray, g: np.ndarray, h: np.ndarray
+) -> np.ndarray:
+    """``z = g . v + h`` at every vertex (R, cap), with the exact sign: where ``|z|`` is within
+    the band of :data:`SIDE_RTOL_2D` it is replaced by the exact sign (-1.0, 0.0 or 1.0) of
+    the line ``(g, h)`` at the crossing of the vertex's two edge lines (``lines[E[r, k - 1]]``
+    and ``lines[E[r, k]]``), from ``signs_at``. A unit constant on a polygon (``g = 0``) is
+    exactly ``h`` already. Padding slots repeat vertex 0's value."""
+    return _settled_values(V, nv, E, lines, g, h)[0]
+
+
+def _settled_values(
+    V: np.ndarray, nv: np.ndarray, E: np.ndarray, lines: np.ndarray, g: np.ndarray, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`vertex_values` and its row maxima and minima (padding repeats vertex 0, so
+    they need no mask)."""
+    z = V[:, :, 0] * g[:, 0:1] + V[:, :, 1] * g[:, 1:2] + h[:, None]
+    band = SIDE_RTOL_2D * (np.abs(g).sum(axis=1) + np.abs(h))
+    close = np.abs(z) <= band[:, None]
+    if close.any():
+        rows, ks = np.nonzero(close)
+        live = (g[rows] != 0).any(axis=1)  # g = 0: z is exactly h already
+        rows, ks = rows[live], ks[live]
+        k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
+        prev = np.where(k == 0, nv[rows] - 1, k - 1)
+        L = np.concatenate([g[rows], h[rows, None]], axis=1)
+        z[rows, ks] = signs_at(lines[E[rows, prev]], lines[E[rows, k]], L)
+    return z, z.max(axis=1), z.min(axis=1)
+
+
+def _cut_exact(
+    V: np.ndarray, nv: np.ndarray, E: np.ndarray, s: np.ndarray, ids: np.ndarray, lines: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Split convex polygons by the lines ``lines[ids]`` given the exact sides ``s`` (int8)
+    of their vertices, which take both signs: ``((V, nv, E) of z >= 0, (V, nv, E) of z <= 0)``.
+
+    As :func:`_cut`, but each crossing is the crossing of the edge's line with the unit's
+    (:func:`~tinylens.geometry._exact_sides.crossing_points`), and each new polygon carries its
+    edges' line ids: a kept vertex leaves along its old edge, except a vertex on the line whose
+    next vertex is on the other side (it leaves along the line); a crossing leaves along the
+    line when the boundary goes on to the other side, else along its edge.
+    """
+    n, cap = s.shape
+    valid, nxt = _next_index(nv, cap)
+    s_next = s[np.arange(n)[:, None], nxt]
+    cross = valid & (s * s_next < 0)
+    P = V.copy()
+    rows, ks = np.nonzero(cross)
+    P[rows, ks] = crossing_points(lines[E[rows, ks]], lines[ids[rows]])
+    cand = np.stack([V, P], axis=2).reshape(n, 2 * cap, 2)
+    unit = ids[:, None]
+
+    def side(sign: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        onward = s_next * sign  # > 0: the boundary after this point stays on this side
+        leave_v = np.where((s == 0) & (onward < 0), unit, E)
+        leave_c = np.where(onward > 0, E, unit)
+        edges = np.stack([leave_v, leave_c], axis=2).reshape(n, 2 * cap)
+        keep = np.stack([valid & (s * sign >= 0), cross], axis=2).reshape(n, 2 * cap)
+        (out, out_edges), count = _compact(keep, cand, edges)
+        return out, count, out_edges
+
+    return side(1), side(-1)
+
+
+def _compact(keep: np.ndarray, *arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The kept slots of each (n, slots) or (n, slots, d) array, in order, padded by
+    repeating the first kept slot (see ``_split_by_unit``)."""
+    count = keep.sum(axis=1)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, : count.max()]
+    pad = np.arange(order.shape[1])[None, :] >= count[:, None]
+    order = np.where(pad, order[:, :1], order)
+    rows = np.arange(len(keep))[:, None]
+    return [a[rows, order] for a in arrays], count  # (plain indexing: cheaper than take_along)
 
 
 def _cut(
@@ -164,9 +310,7 @@ def _cut(
     stable compaction keeps the boundary order: both halves stay counter-clockwise.
     """
     n, cap = z.shape
-    k = np.arange(cap)[None, :]
-    valid = k < nv[:, None]
-    nxt = np.where(k + 1 < nv[:, None], k + 1, 0)
+    valid, nxt = _next_index(nv, cap)
     z_next = np.take_along_axis(z, nxt, axis=1)
     V_next = np.take_along_axis(V, nxt[:, :, None], axis=1)
     cross = valid & (np.sign(z) * np.sign(z_next) < 0)  # (z * z_next can overflow)
@@ -176,11 +320,7 @@ def _cut(
 
     def side(keep_vertex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keep = np.stack([valid & keep_vertex, cross], axis=2).reshape(n, 2 * cap)
-        count = keep.sum(axis=1)
-        order = np.argsort(~keep, axis=1, kind="stable")[:, : count.max()]
-        out = np.take_along_axis(cand, order[:, :, None], axis=1)
-        pad = np.arange(out.shape[1])[None, :] >= count[:, None]
-        out[pad] = np.broadcast_to(out[:, :1], out.shape)[pad]  # padding repeats vertex 0
+        (out,), count = _compact(keep, cand)
         return out, count
 
     pos, n_pos = side(z >= 0)

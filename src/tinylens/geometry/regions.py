@@ -124,15 +124,16 @@ def linear_regions(
 
     Notes
     -----
-    Exact in the combinatorial sense, at a stated resolution: every region that contains a
-    ball of radius ``1e-9`` times the box's half-width is found by every method, and each is
-    reported once; pieces thinner than about ``1e-10`` of the half-width (the slivers that
-    rounding leaves where a line grazes a vertex, or lines that coincide to 1e-10) are merged
-    into a neighbour. So two parallel lines 1e-8 apart in ``[-1, 1]^2`` make three regions by
-    every method, and the methods agree on every test net (``tests/test_geometry_thin.py``
-    checks a table of near-degenerate nets against a brute-force exact oracle). The
-    arrangement settles its grey zone in exact rationals (:data:`RESOLUTION`); polygons use
-    :data:`SIDE_RTOL_2D`, intervals :data:`SIDE_RTOL_1D`. Cost: 2-D
+    Exact in the combinatorial sense: every region that contains a ball of radius ``1e-9``
+    times the box's half-width is found by every method, and each is reported once. In 1-D
+    and 2-D (intervals, polygons, slices) there is no resolution at all: the regions are the
+    exact arrangement of the float lines each region's map gives (close calls inside
+    :data:`SIDE_RTOL_1D` / :data:`SIDE_RTOL_2D` settled in exact rationals), so a sliver of
+    any width is kept. The arrangement (n-D) merges pieces whose largest ball is below
+    :data:`RESOLUTION` (1e-10 of the half-width), deciding that in exact rationals. So two
+    parallel lines 1e-8 apart in ``[-1, 1]^2`` make three regions by every method
+    (``tests/test_geometry_thin.py`` and ``tests/test_geometry_slivers.py`` check
+    near-degenerate nets against brute-force exact oracles). Cost: 2-D
     enumeration runs at tens of thousands of regions per second; n-D solves one small LP per
     (region, unit) pair the cheap tests cannot decide, all of a round in one batched simplex:
     a 6-12-12-1 net's 16,438 regions take about 2 CPU seconds, where one HiGHS call per LP
@@ -144,7 +145,15 @@ def linear_regions(
         from tinylens.geometry.slices import linear_regions_on
 
         return linear_regions_on(net, slice, method=method)
-    result = _linear_regions(net, box, method=method)
+    return _checked_regions(net, box, method)
+
+
+def _checked_regions(
+    net: NetLike, box: Any, method: str, domain: tuple[np.ndarray, np.ndarray] | None = None
+) -> RegionSet:
+    """:func:`linear_regions` on a box, or on a convex ``domain`` inside it (polygons only:
+    ``(vertices, lines)`` in the unit box's coordinates, see ``split_polygons``)."""
+    result = _linear_regions(net, box, method=method, domain=domain)
     first = result._stack.layers[0] if result._stack.layers else None
     limit = None if first is None else check_box_scale(first.weight, first.bias, result.box)
     if limit is not None:
@@ -155,11 +164,12 @@ def linear_regions(
         trusted = _linear_regions(
             net, np.stack([centre - inner, centre + inner], axis=1), method=method
         )
-        if trusted.count > result.count:
+        full = result if domain is None else _linear_regions(net, box, method=method)
+        if trusted.count > full.count:
             raise too_large(
                 float(half.max()),
                 limit,
-                f"it shows {result.count} regions where the box of half-width {limit:.3g} "
+                f"it shows {full.count} regions where the box of half-width {limit:.3g} "
                 f"inside it shows {trusted.count}",
             )
     for name, values in (("slopes", result.W), ("offsets", result.c)):
@@ -178,7 +188,12 @@ kept as the oracle the tests and ``benchmarks/exact_regions.py`` compare against
 
 
 def _linear_regions(
-    net: NetLike, box: Any, *, method: str = "auto", arrangement: str = "batched"
+    net: NetLike,
+    box: Any,
+    *,
+    method: str = "auto",
+    arrangement: str = "batched",
+    domain: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RegionSet:
     if method not in METHODS:
         raise UnknownNameError("region method", method, METHODS)
@@ -219,7 +234,7 @@ def _linear_regions(
         )
     unit = stack.with_input_affine(half, shift)
     if method == "polygons":
-        poly = split_polygons(unit)
+        poly = split_polygons(unit, domain)
         verts = [v * half + shift for v in poly.vertices]
         areas = poly.areas * np.prod(half)
         centroids = poly.centroids * half + shift

@@ -24,6 +24,7 @@ MLP becomes a 2-input network: every region of the plane is found, exactly as on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,9 @@ import numpy as np
 from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError, ShapeError, WeightsFileError
 from tinylens.geometry._affine import NetLike, as_affine_net
+from tinylens.geometry._exact_sides import exact_point
 from tinylens.geometry._polygons import clip_halfplane, pack, unpack
-from tinylens.geometry.regions import linear_regions
+from tinylens.geometry.regions import _checked_regions, linear_regions
 
 __all__ = ["DecisionBoundary", "Slice", "decision_boundary", "linear_regions_on"]
 
@@ -185,8 +187,14 @@ def linear_regions_on(net: NetLike, slc: Slice, *, method: str = "auto") -> Any:
             )
         return image_slice_regions(net, slc)
     sub = slc.compose(net)
+    clipped = slc.dim == 2 and not _is_box(slc.domain, slc.box)
+    if clipped and method in ("auto", "polygons"):
+        # enumerate on the domain itself, its edges exact lines: nothing is clipped afterwards
+        regions = _checked_regions(sub, slc.box, method, unit_domain(slc.domain, slc.box))
+        regions.slice = slc
+        return regions
     regions = linear_regions(sub, slc.box, method=method)
-    if slc.dim == 2 and not _is_box(slc.domain, slc.box):
+    if clipped:  # the arrangement's regions of the box, clipped to the domain
         V, nv = pack(regions.vertices)  # type: ignore[arg-type]
         keep = np.ones(len(V), dtype=bool)
         P = slc.domain
@@ -213,6 +221,34 @@ def linear_regions_on(net: NetLike, slc: Slice, *, method: str = "auto") -> Any:
         )
     regions.slice = slc
     return regions
+
+
+def unit_domain(domain: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A convex polygonal domain (m, 2) in the unit coordinates of its bounding ``box``
+    (``u = (x - centre) / half``), as ``(vertices (m, 2), edge lines (m, 3))`` for
+    :func:`~tinylens.geometry._polygons.split_polygons`.
+
+    A corner on the box's edge maps to exactly -1 or 1, so a triangle through three box
+    corners (``Slice.through``, any margin) has edges on exact float lines through its exact
+    corners. When a line through two corners is not exactly representable (a general
+    polygon), the edges are the float lines through the mapped corners and the corners are
+    moved onto their crossings (rounded once): the domain is then that polygon, within
+    rounding (~1e-16 of the box) of the one given.
+    """
+    lo, hi = box[:, 0], box[:, 1]
+    U = (domain - box.mean(axis=1)) / ((hi - lo) / 2)
+    U = np.where(domain == lo, -1.0, np.where(domain == hi, 1.0, U))
+    P, Q = U, np.roll(U, -1, axis=0)
+    # the left of edge p -> q is positive: cross(q - p, u - p) = g . u + h
+    E = np.stack([P[:, 1] - Q[:, 1], Q[:, 0] - P[:, 0], Q[:, 1] * P[:, 0] - P[:, 1] * Q[:, 0]], 1)
+    on = all(
+        Fraction(e[0]) * Fraction(x[0]) + Fraction(e[1]) * Fraction(x[1]) + Fraction(e[2]) == 0
+        for e, p, q in zip(E.tolist(), P.tolist(), Q.tolist(), strict=True)
+        for x in (p, q)
+    )
+    if not on:
+        U = exact_point(np.roll(E, 1, axis=0), E)
+    return U, E
 
 
 def is_image_net(net: NetLike) -> bool:

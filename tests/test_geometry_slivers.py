@@ -1,0 +1,272 @@
+"""Slivers on boxes and slices (issue 15): regions far thinner than any tolerance stay found.
+
+The oracle (``tests/sliver_oracle.py``) is independent of the enumeration: plain-Python
+``Fraction`` arithmetic, every candidate pattern tried one by one, exact half-plane clipping.
+The nets use dyadic weights with few bits, so the float composition the enumeration does is
+exact too and both sides see the same lines.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from tinylens.engine import AffineNet
+from tinylens.geometry import Slice, linear_regions
+from tinylens.geometry._exact_sides import (
+    VERTEX_ATOL,
+    crossing_points,
+    exact_point,
+    exact_sides,
+    meet_points,
+    meet_sides,
+    root_sides,
+    signs_at,
+)
+from tinylens.geometry.conv_layers import image_layers
+from tinylens.geometry.conv_segment import split_image_segment
+
+from tests.sliver_oracle import SQUARE, exact_cells, fractions_of
+
+F = Fraction
+
+
+def wedge(k: int) -> AffineNet:
+    """Lines ``y = 0`` and ``y = 2^-k x`` crossing at the origin: two wedges ``2^-k`` wide."""
+    return AffineNet.from_lists(
+        [([[0, 1], [-(2.0**-k), 1]], [0, 0], "relu"), ([[1, 1]], [0], "identity")]
+    )
+
+
+def corner(k: int) -> AffineNet:
+    """The line ``x + y = 2 - 2^-k``: a triangle of legs ``2^-k`` cut off the corner (1, 1)."""
+    return AffineNet.from_lists(
+        [([[1, 1], [1, 0]], [-(2 - 2.0**-k), 0], "relu"), ([[1, 1]], [0], "identity")]
+    )
+
+
+def deep(k: int) -> AffineNet:
+    """A second-layer kink ``x + y = 2^-k`` (and ``x = 2^-k``, ``y = 2^-k``): bent slivers
+    along the first layer's kinks ``x = 0`` and ``y = 0``."""
+    return AffineNet.from_lists(
+        [
+            ([[1, 0], [0, 1]], [0, 0], "relu"),
+            ([[1, 1], [1, -1]], [-(2.0**-k), 0], "relu"),
+            ([[1, 1]], [0], "identity"),
+        ]
+    )
+
+
+def star(k: int) -> AffineNet:
+    """Three lines exactly through the origin, a fourth ``2^-k`` beside the third, and
+    ``x = 1/2`` (so the kinks do not all meet near one point, which the box check refuses)."""
+    return AffineNet.from_lists(
+        [
+            ([[1, 0], [0, 1], [1, -1], [1, -1], [1, 0]], [0, 0, 0, -(2.0**-k), -0.5], "relu"),
+            ([[1, 1, 1, 1, 1]], [0], "identity"),
+        ]
+    )
+
+
+CASES = {
+    # name: (net, exact regions on [-1, 1]^2, counted on the picture by hand)
+    "wedge 2^-40 rad": (wedge(40), 4),
+    "wedge 2^-52 rad": (wedge(52), 4),
+    "corner triangle of legs 2^-40": (corner(40), 3),
+    "corner triangle of legs 2^-52": (corner(52), 3),
+    "second-layer slivers 2^-45 from the first layer's kinks": (deep(45), None),
+    "three lines through a point, a fourth 2^-50 beside": (star(50), 13),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_polygons_find_every_sliver_of_the_exact_oracle(name):
+    net, expected = CASES[name]
+    want = exact_cells(fractions_of(net), SQUARE)
+    if expected is not None:
+        assert len(want) == expected
+    got = linear_regions(net, [(-1, 1), (-1, 1)], method="polygons")
+    assert sorted(got.pattern_strings) == sorted(want)
+    # every region's float area is its exact area (to rounding), so none is empty or inverted
+    areas = dict(zip(got.pattern_strings, got.volumes(), strict=True))
+    for pattern, exact in want.items():
+        assert areas[pattern] == pytest.approx(float(exact), rel=1e-6, abs=1e-30)
+    assert sum(areas.values()) == pytest.approx(4.0, rel=1e-12)
+
+
+def test_slivers_survive_weights_scaled_into_underflow():
+    """The 2^-40 wedge with every weight times 2^-520: the side tests' products underflow
+    (their rounding is then not relative), so they go to exact rationals; same regions."""
+    s = 2.0**-520
+    net = AffineNet.from_lists(
+        [([[0, s], [-(2.0**-40) * s, s]], [0, 0], "relu"), ([[1, 1]], [0], "identity")]
+    )
+    got = linear_regions(net, [(-1, 1), (-1, 1)])
+    assert sorted(got.pattern_strings) == sorted(exact_cells(fractions_of(wedge(40)), SQUARE))
+
+
+def test_a_slice_keeps_a_sliver_at_its_triangle_corner():
+    """The plane through three inputs, and a unit whose kink cuts a triangle of legs 2^-40
+    off the corner at input b, inside the slice's triangle: found, and the regions tile it."""
+    a, b, c = np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
+    k = 40
+    net = AffineNet.from_lists(
+        [
+            ([[1, 0, 0], [0, 1, 0], [1, 0, 1]], [-(1 - 2.0**-k), 0, 0], "relu"),
+            ([[1, 1, 1]], [0], "identity"),
+        ]
+    )
+    plane = Slice.through(a, b, c)
+    got = linear_regions(net, slice=plane)
+    triangle = [(F(0), F(0)), (F(1), F(0)), (F(0), F(1))]
+    on_plane = AffineNet.from_lists(  # the same net in slice coordinates: x = (s, t, 0)
+        [(net.layers[0].weight[:, :2], net.layers[0].bias, "relu"), ([[1, 1, 1]], [0], "identity")]
+    )
+    want = exact_cells(fractions_of(on_plane), triangle)
+    assert sorted(got.pattern_strings) == sorted(want)
+    assert got.volumes().sum() == pytest.approx(0.5, rel=1e-12)
+
+
+def test_an_interval_sliver_is_found_on_a_segment():
+    """Two kinks 2^-45 apart on a segment: three intervals, the middle one exactly that long."""
+    gap = 2.0**-45
+    net = AffineNet.from_lists(
+        [([[1], [1]], [-0.5, -(0.5 + gap)], "relu"), ([[1, 1]], [0], "identity")]
+    )
+    got = linear_regions(net, [(-1, 1)])
+    assert got.pattern_strings == ["00", "10", "11"]
+    assert got.intervals[1].tolist() == [0.5, 0.5 + gap]
+    # a root exactly at the domain's end splits nothing; one 2^-50 inside it splits
+    edge = AffineNet.from_lists(
+        [([[1], [1]], [1.0, 1.0 - 2.0**-50], "relu"), ([[1, 1]], [0], "identity")]
+    )
+    got = linear_regions(edge, [(-1, 1)])
+    assert got.pattern_strings == ["10", "11"]
+    assert got.intervals.tolist() == [[-1.0, -1.0 + 2.0**-50], [-1.0 + 2.0**-50, 1.0]]
+
+
+def test_exact_sides_against_fractions_on_near_degenerate_vertices():
+    """Random lines through (or 2^-60 beside) random vertices: the sign agrees with a plain
+    Fraction evaluation at the exact crossing, including exact zeros."""
+    rng = np.random.default_rng(0)
+    n = 400
+    A, B = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    P = exact_point(A, B)
+    g = rng.normal(size=(n, 2))
+    h = -(g * P).sum(axis=1) + rng.choice([0.0, 2.0**-60, -(2.0**-60), 1e-3], size=n)
+    L = np.concatenate([g, h[:, None]], axis=1)
+    want = []
+    for i in range(n):
+        a, b, ell = ([F(float(v)) for v in r] for r in (A[i], B[i], L[i]))
+        d = a[0] * b[1] - a[1] * b[0]
+        x, y = (a[1] * b[2] - a[2] * b[1]) / d, (a[2] * b[0] - a[0] * b[2]) / d
+        z = ell[0] * x + ell[1] * y + ell[2]
+        want.append((z > 0) - (z < 0))
+    assert signs_at(A, B, L).tolist() == want
+    z = (g * P).sum(axis=1) + h
+    sides = exact_sides(np.stack([A, B], axis=1)[:, None], L, z[:, None], 1e-9)
+    assert sides[:, 0].tolist() == want
+    # crossing points within VERTEX_ATOL of the exact ones, even for near-parallel lines
+    B2 = A + rng.normal(size=(n, 3)) * 1e-9
+    Q = crossing_points(A / 10, B2 / 10)
+    inside = (np.abs(exact_point(A, B2)) <= 1).all(axis=1)
+    err = np.abs(Q - exact_point(A / 10, B2 / 10))[inside]
+    assert err.max() <= VERTEX_ATOL
+
+
+def test_root_sides_against_fractions():
+    rng = np.random.default_rng(1)
+    roots = rng.normal(size=(200, 2))
+    g = rng.normal(size=200)
+    u = np.array([float(-F(r[1]) / F(r[0])) for r in roots])
+    lines = np.stack([g, -g * u + rng.choice([0.0, 1e-300, -1e-17, 1.0], size=200)], axis=1)
+    want = []
+    for (a1, a0), (l1, l0) in zip(roots, lines, strict=True):
+        z = F(l1) * (-F(a0) / F(a1)) + F(l0)
+        want.append((z > 0) - (z < 0))
+    assert root_sides(roots, lines).tolist() == want
+
+
+def test_a_cnn_segment_keeps_an_interval_of_2_to_the_minus_45():
+    """A conv net whose two channels kink 2^-45 apart along the segment (and a third exactly
+    where the first does): three intervals, each end exactly its root, found by the CNN path."""
+    torch = pytest.importorskip("torch")
+    gap = 2.0**-45
+    conv = torch.nn.Conv2d(1, 3, 1).double()
+    with torch.no_grad():
+        conv.weight[:] = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64).reshape(3, 1, 1, 1)
+        conv.bias[:] = torch.tensor([-0.5, -(0.5 + gap), -1.0], dtype=torch.float64)
+    head = torch.nn.Linear(3, 2).double()
+    model = torch.nn.Sequential(conv, torch.nn.ReLU(), torch.nn.Flatten(), head)
+    steps = image_layers(model, (1, 1, 1))
+    got = split_image_segment(steps, np.zeros(1), np.ones(1))
+    assert got.ends.tolist() == [[0.0, 0.5], [0.5, 0.5 + gap], [0.5 + gap, 1.0]]
+    assert got.codes.tolist() == [[0, 0, 0], [1, 0, 1], [1, 1, 1]]
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.1, None])
+def test_a_slice_domain_enumerated_directly_matches_the_clipped_arrangement(margin):
+    """The through-triangle (any margin) and a pentagon: enumerating on the domain itself
+    gives the patterns and areas that clipping the arrangement's box regions gives."""
+    from tinylens.engine import MLP
+
+    rng = np.random.default_rng(3)
+    net = MLP([5, 8, 8, 3], rng=3, init="torch")
+    a, b, c = rng.normal(size=(3, 5))
+    if margin is None:
+        angles = np.linspace(0, 2 * np.pi, 6)[:-1] + 0.3
+        pentagon = np.stack([np.cos(angles), np.sin(angles)], axis=1) * 0.8
+        plane = Slice(a, np.stack([b - a, c - a]), pentagon, np.zeros((1, 2)))
+        area = 0.5 * np.sum(
+            pentagon[:, 0] * np.roll(pentagon[:, 1], -1)
+            - np.roll(pentagon[:, 0], -1) * pentagon[:, 1]
+        )
+    else:
+        plane = Slice.through(a, b, c, margin=margin)
+        area = 0.5 * (1 + margin) ** 2
+    got = linear_regions(net, slice=plane)
+    ref = linear_regions(net, slice=plane, method="arrangement")
+    assert got.count > 5
+    assert sorted(got.pattern_strings) == sorted(ref.pattern_strings)
+    assert got.volumes().sum() == pytest.approx(area, rel=1e-12)
+    mine = dict(zip(got.pattern_strings, got.volumes(), strict=True))
+    for pattern, v in zip(ref.pattern_strings, ref.volumes(), strict=True):
+        assert mine[pattern] == pytest.approx(v, rel=1e-6, abs=1e-12)
+
+
+def test_a_cnn_segment_keeps_a_max_pool_sliver():
+    """Three pixels under one max pool: 1, t + 1/2 and 2t - 2^-45. The middle one wins only
+    on [1/2, 1/2 + 2^-45]; a tolerance would give that sliver to the first pixel (1, within
+    any tolerance of the max there)."""
+    torch = pytest.importorskip("torch")
+    gap = 2.0**-45
+    model = torch.nn.Sequential(
+        torch.nn.MaxPool2d((1, 3)), torch.nn.Flatten(), torch.nn.Linear(1, 2).double()
+    )
+    steps = image_layers(model, (1, 1, 3))
+    got = split_image_segment(steps, np.array([1.0, 0.5, -gap]), np.array([0.0, 1.0, 2.0]))
+    assert got.ends.tolist() == [[0.0, 0.5], [0.5, 0.5 + gap], [0.5 + gap, 1.0]]
+    assert got.codes[:, 0].tolist() == [0, 1, 2]
+
+
+def test_meet_sides_against_fractions():
+    """Sign of L - M where lines A and B meet: random lines, with L - M made to vanish there
+    (exactly, or to rounding), or 2^-60 or 1e-3 away, against plain Fractions."""
+    rng = np.random.default_rng(2)
+    n = 300
+    A, B, M = rng.normal(size=(n, 2)), rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    t = np.array([float(x) for x in meet_points(A, B)])
+    slope = rng.normal(size=n)
+    L = np.stack([slope, M[:, 1] + (M[:, 0] - slope) * t], axis=1)
+    L[:, 1] += rng.choice([0.0, 2.0**-60, 1e-3], size=n)
+    L[:50], M[:50] = A[:50], B[:50]  # L - M = A - B: exactly zero where they meet
+    want = []
+    for a, b, ell, m in zip(A, B, L, M, strict=True):
+        (a1, a0), (b1, b0), (l1, l0), (m1, m0) = ([F(float(v)) for v in x] for x in (a, b, ell, m))
+        tt = (b0 - a0) / (a1 - b1)
+        z = (l1 - m1) * tt + (l0 - m0)
+        want.append((z > 0) - (z < 0))
+    assert meet_sides(A, B, L, M).tolist() == want
+    assert 0 in want and len(set(want)) == 3
