@@ -32,3 +32,77 @@ def test_packing_by_segment_equals_bit_by_bit_packing(segments):
         one = np.zeros((1, segments[1][1]), dtype=np.uint8)
         one[0, 0] = 1  # lowest bit first: 0b10 000000
         assert layout.pack_segment(1, one)[0, 0] == 0b10000000
+
+
+def two_relu_cnn(seed: int) -> object:
+    """8x8 images through two conv + ReLU + 2x2 max pool stages (as the MNIST small_cnn, so
+    both pools follow a ReLU and both take the parents' settled windows), then 4 classes."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(seed)
+    layers = [nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+    layers += [nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
+    return nn.Sequential(*layers, nn.Linear(16, 4)).double().eval()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_settled_windows_equal_every_polygons_own_box_decision(seed, monkeypatch):
+    """At every max step the windows handed down by the parents (and the pairs read after
+    them) give exactly the decisions of bounding every window of every polygon afresh."""
+    from tinylens.geometry import Slice, conv_slice
+    from tinylens.geometry._windows import _first_winners
+    from tinylens.geometry.conv_layers import image_layers
+
+    calls = []
+    real_max = conv_slice._max
+
+    def checked(V, nv, M, windows, cap, settled=None):
+        assert settled is not None  # both pools follow a ReLU: the shortcut is on
+        code, undecided = _first_winners(V, M, windows, settled)
+        want_code, want_undecided = _first_winners(V, M, windows)
+        np.testing.assert_array_equal(code, want_code)
+        np.testing.assert_array_equal(undecided, want_undecided)
+        calls.append(float(settled[1].mean()))
+        return real_max(V, nv, M, windows, cap, settled)
+
+    monkeypatch.setattr(conv_slice, "_max", checked)
+    rng = np.random.default_rng(seed)
+    X = rng.random((3, 64)) * (rng.random((3, 64)) < 0.5)  # sparse, as digits: dead units
+    plane = Slice.through(*X)
+    steps = image_layers(two_relu_cnn(seed), (1, 8, 8))
+    split = conv_slice.split_image_slice(steps, plane.origin, plane.directions, plane.domain)
+    assert len(calls) >= 2 and max(calls) > 0.5  # most windows settled by the parents
+    assert len(split.codes) > 50
+
+
+def test_packed_by_layer_equals_packing_the_full_codes():
+    from tinylens.geometry import Slice
+    from tinylens.geometry.conv_layers import image_layers
+    from tinylens.geometry.conv_slice import split_image_slice
+
+    plane = Slice.plane(np.random.default_rng(4).random(64), radius=1.5, rng=4)
+    steps = image_layers(two_relu_cnn(4), (1, 8, 8))
+    args = (steps, plane.origin, plane.directions, plane.domain)
+    full = split_image_slice(*args)
+    packed = split_image_slice(*args, codes="packed")
+    assert full.layout is not None and full.layout.byte_aligned  # 192, 48x2, 64, 16x2 bits
+    np.testing.assert_array_equal(packed.codes, full.layout.pack(full.codes))
+    np.testing.assert_array_equal(packed.areas, full.areas)
+
+
+def test_a_parent_settles_only_what_every_part_of_it_decides_the_same():
+    """Planted pieces on one parent square: a clear winner (settled), two pieces a hair apart
+    (left open), a unit that crosses zero (left open), all dead (settled, code 0)."""
+    from tinylens.geometry._windows import _settled_after_relu
+
+    square = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]])
+    M = np.zeros((1, 3, 16))
+    M[0, 0, :4] = [1.0, 5.0, 2.0, -1.0]  # window 0: piece 1 wins by far
+    M[0, 1, :4] = 0.1
+    M[0, 0, 4:8] = [3.0, 3.0 + 1e-12, 0.0, 0.0]  # window 1: a near tie
+    M[0, 0, 8:12] = [0.5, -3.0, -3.0, -3.0]  # window 2: unit 8 crosses zero inside
+    M[0, 1, 8] = -1.0
+    M[0, 0, 12:16] = [-1.0, -2.0, 0.0, -0.5]  # window 3: all dead after the ReLU
+    code, done = _settled_after_relu(square, M, np.arange(16).reshape(4, 4))
+    assert done.tolist() == [[True, False, False, True]]
+    assert code[0, 0] == 1 and code[0, 3] == 0

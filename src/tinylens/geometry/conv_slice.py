@@ -39,7 +39,7 @@ import numpy as np
 from tinylens.errors import ConfigError
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
 from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
-from tinylens.geometry._windows import _bounds, _first_winners, _winners
+from tinylens.geometry._windows import _bounds, _first_winners, _settled_after_relu, _winners
 from tinylens.geometry.conv_layers import Step
 
 __all__ = [
@@ -173,13 +173,15 @@ def split_image_slice(
     by_layer = codes != "full" and layout.byte_aligned
     counts = dict.fromkeys(nonlinear, 0)
     kept: dict[str, list] = {k: [] for k in ("vertices", "codes", "W", "c", "areas", "centroids")}
-    # (next step, polygons, vertex counts, codes so far, a thunk giving the maps)
-    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object]] = [
-        (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M)
+    # (next step, polygons, vertex counts, codes so far, a thunk giving the maps, and the
+    # pool windows their parents settled: None, or (code, done, rows into them))
+    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object, tuple | None]] = [
+        (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M, None)
     ]
     while todo:
-        level, V, nv, code, maps = todo.pop()
+        level, V, nv, code, maps, hint = todo.pop()
         M = maps() if callable(maps) else maps
+        settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
         while level < len(steps) and steps[level].kind == "affine":
             M = _affine(steps[level], M)
             level += 1
@@ -195,10 +197,14 @@ def split_image_slice(
             kept["c"].append(M[:, 0].copy())
             continue
         step = steps[level]
+        after = steps[level + 1] if level + 1 < len(steps) else step
+        for_children = None
         if step.kind == "kink":
+            if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
+                for_children = _settled_after_relu(V, M, after.windows)  # type: ignore[arg-type]
             V, nv, root, new = _kink(V, nv, M, cap)
         else:
-            V, nv, root, new = _max(V, nv, M, step.windows, cap)  # type: ignore[arg-type]
+            V, nv, root, new = _max(V, nv, M, step.windows, cap, settled)  # type: ignore[arg-type]
         counts[level] += len(V)
         _check_size(counts[level], cap)
         if by_layer:
@@ -216,6 +222,7 @@ def split_image_slice(
                     nv[part],
                     code[part],
                     _thunk(step, M, root[part], new[part]),
+                    None if for_children is None else (*for_children, root[part]),
                 )
             )
     return ImageSplit(
@@ -351,14 +358,20 @@ def _kink(
 
 
 def _max(
-    V: np.ndarray, nv: np.ndarray, M: np.ndarray, windows: np.ndarray, cap: int
+    V: np.ndarray,
+    nv: np.ndarray,
+    M: np.ndarray,
+    windows: np.ndarray,
+    cap: int,
+    settled: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split by the cells of every pooling window's winner; code = the winning piece.
 
     As for kinks, each polygon keeps the windows whose winner still changes inside it, and a
-    round splits every polygon by the first of them."""
+    round splits every polygon by the first of them. ``settled``: the windows the polygons'
+    parents settled (:func:`~tinylens.geometry._windows._settled_after_relu`), not read again."""
     k = windows.shape[1]
-    code, undecided = _first_winners(V, M, windows)
+    code, undecided = _first_winners(V, M, windows, settled)
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
     root = np.arange(len(V))
 
