@@ -106,3 +106,26 @@ def test_a_parent_settles_only_what_every_part_of_it_decides_the_same():
     code, done = _settled_after_relu(square, M, np.arange(16).reshape(4, 4))
     assert done.tolist() == [[True, False, False, True]]
     assert code[0, 0] == 1 and code[0, 3] == 0
+
+
+@pytest.mark.parametrize("slopes", [(0.0, 1.0), (0.1, 1.0)])
+def test_kink_maps_read_lazily_equal_the_whole_maps(slopes):
+    """The maps after a kink, read where a pool reads them, are the whole maps' entries."""
+    from tinylens.geometry.conv_layers import Step
+    from tinylens.geometry.conv_slice import _KinkMaps, _thunk
+
+    rng = np.random.default_rng(5)
+    M = rng.standard_normal((4, 3, 12))
+    root = np.array([0, 0, 2, 3, 3, 1])
+    bits = rng.integers(0, 2, (6, 12)).astype(np.uint8)
+    step = Step("kink", "relu", (12,), (12,), slopes=slopes)
+    whole = _thunk(step, M, root, bits)()  # (6, 3, 12)
+    lazy = _KinkMaps(M, root, bits, slopes)
+    windows = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(lazy[:, :, windows.T], whole[:, :, windows.T])
+    rows = np.array([5, 0, 2])
+    idx = rng.integers(0, 12, (3, 2, 4))
+    cols = np.arange(3)[None, :, None, None]
+    key = (rows[:, None, None, None], cols, idx[:, None])
+    np.testing.assert_array_equal(lazy[key], whole[key])
+    assert len(lazy) == 6 and lazy.shape == whole.shape

@@ -221,7 +221,9 @@ def split_image_slice(
                     V[part],
                     nv[part],
                     code[part],
-                    _thunk(step, M, root[part], new[part]),
+                    _thunk(step, M, root[part], new[part])
+                    if for_children is None
+                    else _KinkMaps(M, root[part], new[part], step.slopes),  # type: ignore[arg-type]
                     None if for_children is None else (*for_children, root[part]),
                 )
             )
@@ -252,6 +254,36 @@ def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> obje
         return M[root[:, None, None], cols, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
+
+
+class _KinkMaps:
+    """The maps after a kink for some regions, kept as their parents' maps ``M`` (P, 3, F),
+    each region's parent ``root`` (R,) and bits (R, F): region ``r``'s map is
+    ``M[root[r]] * slope(bit)``, computed only where a max pool reads it (a few windows per
+    region once the parents have settled the rest), never as R whole maps. Indexed like the
+    (R, 3, F) array it stands for, with index arrays (or ``[:, :, feats]``); the values are
+    that array's, bit for bit (the same product)."""
+
+    def __init__(
+        self, M: np.ndarray, root: np.ndarray, bits: np.ndarray, slopes: tuple[float, float]
+    ) -> None:
+        self.M, self.bits = np.ascontiguousarray(M), np.ascontiguousarray(bits)
+        self.root, self.slopes = root, slopes
+        self.shape = (len(root), *M.shape[1:])
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        rows, cols, feats = key
+        if isinstance(rows, slice):  # [:, :, feats]: every region's whole map, as _thunk
+            low, high = self.slopes
+            return (self.M[self.root] * np.where(self.bits.astype(bool), high, low)[:, None])[key]
+        # one flat gather from each array instead of fancy indexing on three axes
+        n_cols, n_feats = self.shape[1:]
+        at = (self.root[rows] * n_cols + cols) * n_feats + feats
+        bit = self.bits.ravel().take(rows * n_feats + feats)
+        return self.M.ravel().take(at) * np.array(self.slopes)[bit]
 
 
 def _affine(step: Step, M: np.ndarray) -> np.ndarray:
