@@ -112,11 +112,14 @@ so the part's own box test could only have said the same."""
 
 
 def _settled_after_relu(
-    V: np.ndarray, M: np.ndarray, windows: np.ndarray
+    V: np.ndarray,
+    M: np.ndarray,
+    windows: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The max-pool windows after a ReLU whose answer is the same on every part of each
     polygon ``V`` (R, cap, 2), read on its pre-activation maps ``M`` (R, 3, F): ``(code,
-    done)``, each (R, n_windows).
+    done)``, each (R, n_windows). ``bounds``: :func:`_bounds` of ``V, M`` if already known.
 
     A unit whose bound on the polygon's bounding box is above ``CERTIFY_RTOL`` times its term
     size is active on every part (its piece there is its map, unchanged); one below minus that,
@@ -125,21 +128,32 @@ def _settled_after_relu(
     active piece's lower bound beats every other piece's upper bound by the sum of their
     margins: a part's box lies inside its parent's, so the part's own box test (tolerance
     ``SIDE_RTOL_2D``, far smaller) finds the same winner, clear."""
-    low, high, size = _bounds(V, M)
+    low, high, size = _bounds(V, M) if bounds is None else bounds
     scale = 1.0 + np.abs(V).max(axis=(1, 2))[:, None]  # the coordinates' size
-    margin = CERTIFY_RTOL * (np.abs(M[:, 0]) + scale * (np.abs(M[:, 1]) + np.abs(M[:, 2])))
+    margin = np.abs(M[:, 1]) + np.abs(M[:, 2])
+    margin *= scale
+    margin += np.abs(M[:, 0])
+    margin *= CERTIFY_RTOL
     on = (low > margin) & (size > 0)
     sure = on | (high < -margin) | (size == 0)
-    low = np.where(on, low, 0.0)[:, windows]  # the pieces after the ReLU: (R, n_w, k)
-    high = np.where(on, high, 0.0)[:, windows]
-    margin = np.where(on, margin, 0.0)[:, windows]
-    best = low.argmax(axis=2)[:, :, None]
-    gap = np.take_along_axis(low, best, axis=2) - high
-    need = np.take_along_axis(margin, best, axis=2) + margin
-    clear = ((gap > need) | (np.arange(windows.shape[1]) == best)).all(axis=2)
-    dead = ~on[:, windows].any(axis=2)
-    done = sure[:, windows].all(axis=2) & (clear | dead)
-    return np.where(dead, 0, best[:, :, 0]).astype(np.uint8), done
+    wt = windows.T  # piece-major: (k, n_w), each piece's slice contiguous
+    low, high = np.where(on, low, 0.0)[:, wt], np.where(on, high, 0.0)[:, wt]  # after the ReLU
+    margin = np.where(on, margin, 0.0)[:, wt]
+    R, k, n_w = low.shape
+    best = np.zeros((R, n_w), dtype=np.intp)  # the highest lower bound, first of equals
+    low_best, margin_best = low[:, 0].copy(), margin[:, 0].copy()
+    for j in range(1, k):
+        up = low[:, j] > low_best
+        best[up] = j
+        np.copyto(low_best, low[:, j], where=up)
+        np.copyto(margin_best, margin[:, j], where=up)
+    clear = np.ones((R, n_w), dtype=bool)
+    for j in range(k):
+        clear &= (low_best - high[:, j] > margin_best + margin[:, j]) | (best == j)
+    on, sure = on[:, wt], sure[:, wt]
+    dead = ~on.any(axis=1)
+    done = sure.all(axis=1) & (clear | dead)
+    return np.where(dead, 0, best).astype(np.uint8), done
 
 
 PAIRS_UP_TO = 0.5

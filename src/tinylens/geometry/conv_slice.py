@@ -200,9 +200,10 @@ def split_image_slice(
         after = steps[level + 1] if level + 1 < len(steps) else step
         for_children = None
         if step.kind == "kink":
+            box = _bounds(V, M)
             if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
-                for_children = _settled_after_relu(V, M, after.windows)  # type: ignore[arg-type]
-            V, nv, root, new = _kink(V, nv, M, cap)
+                for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
+            V, nv, root, new = _kink(V, nv, M, cap, box)
         else:
             V, nv, root, new = _max(V, nv, M, step.windows, cap, settled)  # type: ignore[arg-type]
         counts[level] += len(V)
@@ -317,17 +318,22 @@ def _grow(V: np.ndarray, width: int) -> np.ndarray:
 
 
 def _kink(
-    V: np.ndarray, nv: np.ndarray, M: np.ndarray, cap: int
+    V: np.ndarray,
+    nv: np.ndarray,
+    M: np.ndarray,
+    cap: int,
+    box: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut by every unit's line ``z = 0``; bit 1 where ``z > 0`` (``relu(0) = 0``).
 
     Each polygon keeps the list of units whose lines still cross it; a round cuts every
     polygon by the first unit on its list, and the two halves keep only the units that still
-    cross them, so a unit is only ever tested against the polygons it may cut."""
+    cross them, so a unit is only ever tested against the polygons it may cut. ``box``:
+    :func:`~tinylens.geometry._windows._bounds` of ``V, M`` if the caller has it."""
     G = M[:, 1:]  # (R, 2, F)
     H = M[:, 0]  # (R, F)
     # the bounding box's interval settles most units; the rest are read at the vertices
-    low, high, size = _bounds(V, M)  # size: the terms of z = g . v + h
+    low, high, size = _bounds(V, M) if box is None else box  # size: the terms of g . v + h
     eps = SIDE_RTOL_2D * size
     bits = (low > eps).astype(np.uint8)
     rr, uu = np.nonzero((low <= eps) & (high > eps))
