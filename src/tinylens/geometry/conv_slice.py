@@ -430,22 +430,26 @@ def _max(
         if not len(rows):
             cand = _compact(cand)
             continue
-        cells_V, cells_nv, cells_from, cells_code = [], [], [], []
-        for a in range(k):
-            Va, nva, alive = V[rows], nv[rows], np.ones(len(rows), dtype=bool)
-            for b in range(k):
-                if b != a:  # piece a beats b: z_a >= z_b (b after a), z_a > z_b (b before)
-                    d = P[:, :, a] - P[:, :, b]
-                    Va, nva, ok = clip_halfplane(Va, nva, d[:, 1:], d[:, 0], keep_zero=b > a)
-                    alive &= ok
-            cells_V.append(Va[alive])
-            cells_nv.append(nva[alive])
-            cells_from.append(np.flatnonzero(alive))
-            cells_code.append(np.full(int(alive.sum()), a, dtype=np.uint8))
-        width = max(V.shape[1], *(c.shape[1] for c in cells_V))
-        cV = np.concatenate([_grow(c, width) for c in cells_V])
-        cnv, cfrom = np.concatenate(cells_nv), np.concatenate(cells_from)
-        ccode = np.concatenate(cells_code)
+        # every piece's cell of every split polygon at once (cell a of polygon i is row
+        # a * n + i): the t-th round of clips cuts each cell by its t-th other piece b, in one
+        # call for the pieces after a (z_a >= z_b) and one for those before (z_a > z_b)
+        n = len(rows)
+        a_of, src = np.repeat(np.arange(k), n), np.tile(np.arange(n), k)
+        cV, cnv, alive = V[rows][src], nv[rows][src], np.ones(k * n, dtype=bool)
+        for t in range(k - 1):
+            b_of = t + (t >= a_of)
+            d = P[src, :, a_of] - P[src, :, b_of]  # (k n, 3)
+            for after in (True, False):
+                sel = np.flatnonzero((b_of > a_of) == after)
+                Vs, nvs, ok = clip_halfplane(
+                    cV[sel], cnv[sel], d[sel, 1:], d[sel, 0], keep_zero=after
+                )
+                cV = _grow(cV, Vs.shape[1])
+                cV[sel], cnv[sel] = _grow(Vs, cV.shape[1]), nvs
+                alive[sel] &= ok
+        width = max(V.shape[1], cV.shape[1])
+        cV, cnv, cfrom, ccode = _grow(cV[alive], width), cnv[alive], src[alive], a_of[alive]
+        ccode = ccode.astype(np.uint8)
         order = np.argsort(cfrom, kind="stable")
         cV, cnv, cfrom, ccode = cV[order], cnv[order], cfrom[order], ccode[order]
         if not np.array_equal(np.unique(cfrom), np.arange(len(rows))):
