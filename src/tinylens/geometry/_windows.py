@@ -129,13 +129,12 @@ def _settled_after_relu(
     margins: a part's box lies inside its parent's, so the part's own box test (tolerance
     ``SIDE_RTOL_2D``, far smaller) finds the same winner, clear."""
     low, high, size = _bounds(V, M) if bounds is None else bounds
-    scale = 1.0 + np.abs(V).max(axis=(1, 2))[:, None]  # the coordinates' size
-    margin = np.abs(M[:, 1]) + np.abs(M[:, 2])
-    margin *= scale
-    margin += np.abs(M[:, 0])
-    margin *= CERTIFY_RTOL
-    on = (low > margin) & (size > 0)
-    sure = on | (high < -margin) | (size == 0)
+    # the margin: CERTIFY_RTOL times the terms' size, the coordinates' size included (an
+    # upper bound of |m0| + |s| |m1| + |t| |m2| on the box)
+    margin = size * (CERTIFY_RTOL * (1.0 + np.abs(V).max(axis=(1, 2))))[:, None]
+    on = low > margin  # active on every part (never for a zero unit: 0 > 0 fails)
+    sure = high <= -margin  # dead on every part: below zero, or zero throughout
+    sure |= on
     wt = windows.T  # piece-major: (k, n_w), each piece's slice contiguous
     low, high = np.where(on, low, 0.0)[:, wt], np.where(on, high, 0.0)[:, wt]  # after the ReLU
     margin = np.where(on, margin, 0.0)[:, wt]
