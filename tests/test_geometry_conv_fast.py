@@ -111,8 +111,9 @@ def test_a_parent_settles_only_what_every_part_of_it_decides_the_same():
 @pytest.mark.parametrize("slopes", [(0.0, 1.0), (0.1, 1.0)])
 def test_kink_maps_read_lazily_equal_the_whole_maps(slopes):
     """The maps after a kink, read where a pool reads them, are the whole maps' entries."""
+    from tinylens.geometry._kink_maps import _KinkMaps
     from tinylens.geometry.conv_layers import Step
-    from tinylens.geometry.conv_slice import _KinkMaps, _thunk
+    from tinylens.geometry.conv_slice import _thunk
 
     rng = np.random.default_rng(5)
     M = rng.standard_normal((4, 3, 12))

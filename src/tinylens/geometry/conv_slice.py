@@ -21,12 +21,21 @@ slopes along ``s`` and ``t``). This module carries that map, an array of shape
 Most units and windows are settled in bulk before any per-vertex work: a feature's interval
 over the polygon's bounding box (one pass over the features, :func:`_bounds`) decides every
 unit whose line misses the box and every window with all pieces dead or one clear winner;
-only the rest are read at the vertices.
+only the rest are read at the vertices. A max pool right after a ReLU is settled once per
+*parent* polygon (the one the ReLU cut), not once per part: a window whose units are active
+or dead on the whole parent, with a winner clear by a wide margin
+(:func:`~tinylens.geometry._windows._settled_after_relu`), has that answer on every part, so
+the parts read only the few windows left open (about 1 in 100 on the MNIST CNN's second pool),
+and their maps after the ReLU are read only there
+(:class:`~tinylens.geometry._kink_maps._KinkMaps`), never built whole.
+Each decision is the one the part's own box test would make, bit for bit (tests compare them
+at every max step of real runs).
 
 The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
 (each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
 region keeps only its polygon, output map, area, centroid and code, the code full, packed or
-as a digest (:mod:`tinylens.geometry._codes`).
+as a digest (:mod:`tinylens.geometry._codes`; packed and digest codes are packed layer by
+layer as the regions are made).
 Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
 """
 
@@ -38,6 +47,7 @@ import numpy as np
 
 from tinylens.errors import ConfigError
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
+from tinylens.geometry._kink_maps import _KinkMaps
 from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
 from tinylens.geometry._windows import _bounds, _first_winners, _settled_after_relu, _winners
 from tinylens.geometry.conv_layers import Step
@@ -255,36 +265,6 @@ def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> obje
         return M[root[:, None, None], cols, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
-
-
-class _KinkMaps:
-    """The maps after a kink for some regions, kept as their parents' maps ``M`` (P, 3, F),
-    each region's parent ``root`` (R,) and bits (R, F): region ``r``'s map is
-    ``M[root[r]] * slope(bit)``, computed only where a max pool reads it (a few windows per
-    region once the parents have settled the rest), never as R whole maps. Indexed like the
-    (R, 3, F) array it stands for, with index arrays (or ``[:, :, feats]``); the values are
-    that array's, bit for bit (the same product)."""
-
-    def __init__(
-        self, M: np.ndarray, root: np.ndarray, bits: np.ndarray, slopes: tuple[float, float]
-    ) -> None:
-        self.M, self.bits = np.ascontiguousarray(M), np.ascontiguousarray(bits)
-        self.root, self.slopes = root, slopes
-        self.shape = (len(root), *M.shape[1:])
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, key: tuple) -> np.ndarray:
-        rows, cols, feats = key
-        if isinstance(rows, slice):  # [:, :, feats]: every region's whole map, as _thunk
-            low, high = self.slopes
-            return (self.M[self.root] * np.where(self.bits.astype(bool), high, low)[:, None])[key]
-        # one flat gather from each array instead of fancy indexing on three axes
-        n_cols, n_feats = self.shape[1:]
-        at = (self.root[rows] * n_cols + cols) * n_feats + feats
-        bit = self.bits.ravel().take(rows * n_feats + feats)
-        return self.M.ravel().take(at) * np.array(self.slopes)[bit]
 
 
 def _affine(step: Step, M: np.ndarray) -> np.ndarray:
