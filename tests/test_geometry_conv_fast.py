@@ -46,20 +46,26 @@ def two_relu_cnn(seed: int) -> object:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_settled_windows_equal_every_polygons_own_box_decision(seed, monkeypatch):
-    """At every max step the windows handed down by the parents (and the pairs read after
-    them) give exactly the decisions of bounding every window of every polygon afresh."""
-    from tinylens.geometry import Slice, conv_slice
+@pytest.mark.parametrize("pairs_up_to", [0.0, 1.0])  # always whole arrays / always pairs
+def test_settled_windows_equal_every_polygons_own_box_decision(seed, pairs_up_to, monkeypatch):
+    """At every max step the windows handed down by the parents (read as (polygon, window)
+    pairs, or as whole arrays from the parents' maps and the bits) give exactly the decisions
+    of bounding every window of every polygon's own whole map afresh."""
+    from tinylens.geometry import Slice, _windows, conv_slice
     from tinylens.geometry._windows import _first_winners
     from tinylens.geometry.conv_layers import image_layers
 
     calls = []
     real_max = conv_slice._max
+    monkeypatch.setattr(_windows, "PAIRS_UP_TO", pairs_up_to)
 
     def checked(V, nv, M, windows, cap, settled=None):
         assert settled is not None  # both pools follow a ReLU: the shortcut is on
+        assert not isinstance(M, np.ndarray)  # and the maps are read lazily
         code, undecided = _first_winners(V, M, windows, settled)
-        want_code, want_undecided = _first_winners(V, M, windows)
+        whole = M[:, :, np.arange(M.shape[2])]  # every region's map, built: (R, 3, F)
+        assert isinstance(whole, np.ndarray)
+        want_code, want_undecided = _first_winners(V, whole, windows)
         np.testing.assert_array_equal(code, want_code)
         np.testing.assert_array_equal(undecided, want_undecided)
         calls.append(float(settled[1].mean()))

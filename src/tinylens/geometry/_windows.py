@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinylens.geometry._kink_maps import _KinkMaps
 from tinylens.geometry._polygons import SIDE_RTOL_2D
 
 __all__: list[str] = []
@@ -49,7 +50,14 @@ def _first_winners(
     lo_v, hi_v = V.min(axis=1), V.max(axis=1)
     centre, half = (lo_v + hi_v) / 2, (hi_v - lo_v) / 2
     if settled is None or (~settled[1]).mean() > PAIRS_UP_TO:
-        best, clear, dead = _box_winners(M[:, :, windows.T], centre, half)  # (R, n_w) each
+        if isinstance(M, _KinkMaps) and M.slopes == (0.0, 1.0):  # after a ReLU: see _box_winners
+            pieces = M.M[:, :, windows.T]
+            one = bool((M.root == M.root[0]).all())  # all of one parent: broadcast, no copies
+            pieces = pieces[M.root[:1]] if one else pieces[M.root]
+            active = M.bits[:, windows.T].astype(bool)
+            best, clear, dead = _box_winners(pieces, centre, half, active)
+        else:
+            best, clear, dead = _box_winners(M[:, :, windows.T], centre, half)  # (R, n_w) each
         code = np.where(clear, best, 0).astype(np.uint8)
         rh, wh = np.nonzero(~clear & ~dead)
     else:  # only the windows the parents left open, one (polygon, window) pair at a time
@@ -69,7 +77,7 @@ def _first_winners(
 
 
 def _box_winners(
-    P: np.ndarray, centre: np.ndarray, half: np.ndarray
+    P: np.ndarray, centre: np.ndarray, half: np.ndarray, active: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The box decision for pieces ``P`` (n, 3, k, m) (m windows of k pieces on each of n
     polygons, whose bounding boxes have ``centre`` and ``half`` widths (n, 2)): the piece with
@@ -77,7 +85,12 @@ def _box_winners(
     bound by the snapping tolerance, and whether all pieces are zero; each (n, m).
 
     The bounds are :func:`_bounds`' arithmetic term for term, so the decisions are bit for bit
-    those of bounding every feature first and gathering the windows afterwards."""
+    those of bounding every feature first and gathering the windows afterwards.
+
+    ``active`` (n, k, m), for pieces after a ReLU given as their pre-activations ``P``
+    (n or 1 rows): where False the piece is zero. A ReLU's piece is its pre-activation times
+    1.0 (the same number) or times 0.0 (a zero, whose bounds and size are zero), so this
+    equals the box decision on the pieces themselves."""
     n, _, k, m = P.shape
     A = np.abs(P)
     size = A[:, 0] + A[:, 1]
@@ -88,6 +101,10 @@ def _box_winners(
     spread = half[:, 0, None, None] * A[:, 1]
     spread += half[:, 1, None, None] * A[:, 2]
     low, high = mid - spread, mid + spread  # (n, k, m)
+    if active is not None:
+        low, high = np.where(active, low, 0.0), np.where(active, high, 0.0)
+        size = np.where(active, size, 0.0)
+    n = len(low)
     best = np.zeros((n, m), dtype=np.intp)
     low_best, size_best = low[:, 0].copy(), size[:, 0].copy()
     for j in range(1, k):
