@@ -139,12 +139,13 @@ def _settled_after_relu(
     done)``, each (R, n_windows). ``bounds``: :func:`_bounds` of ``V, M`` if already known.
 
     A unit whose bound on the polygon's bounding box is above ``CERTIFY_RTOL`` times its term
-    size is active on every part (its piece there is its map, unchanged); one below minus that,
-    or zero throughout, is dead on every part (its piece is exactly zero). A window of such
-    units is done when all are dead (code 0, as :func:`_first_winners` has it) or when one
-    active piece's lower bound beats every other piece's upper bound by the sum of their
-    margins: a part's box lies inside its parent's, so the part's own box test (tolerance
-    ``SIDE_RTOL_2D``, far smaller) finds the same winner, clear."""
+    size (times ``1 + max |coordinate|``) is active on every part (its piece there is its map,
+    unchanged); one below minus that, or zero throughout, is dead on every part (its piece is
+    exactly zero). A window of such units is done when all are dead (code 0, as
+    :func:`_first_winners` has it) or when one active piece's lower bound beats every other
+    piece's upper bound by the sum of their margins: a part's box lies inside its parent's, so
+    the part's own box test (tolerance ``SIDE_RTOL_2D``, far smaller) finds the same winner,
+    clear."""
     low, high, size = _bounds(V, M) if bounds is None else bounds
     # the margin: CERTIFY_RTOL times the terms' size, the coordinates' size included (an
     # upper bound of |m0| + |s| |m1| + |t| |m2| on the box)
