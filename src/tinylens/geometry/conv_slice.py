@@ -21,12 +21,21 @@ slopes along ``s`` and ``t``). This module carries that map, an array of shape
 Most units and windows are settled in bulk before any per-vertex work: a feature's interval
 over the polygon's bounding box (one pass over the features, :func:`_bounds`) decides every
 unit whose line misses the box and every window with all pieces dead or one clear winner;
-only the rest are read at the vertices.
+only the rest are read at the vertices. A max pool right after a ReLU is settled once per
+*parent* polygon (the one the ReLU cut), not once per part: a window whose units are active
+or dead on the whole parent, with a winner clear by a wide margin
+(:func:`~tinylens.geometry._windows._settled_after_relu`), has that answer on every part, so
+the parts read only the few windows left open (about 1 in 100 on the MNIST CNN's second pool),
+and their maps after the ReLU are read only there
+(:class:`~tinylens.geometry._kink_maps._KinkMaps`), never built whole.
+Each decision is the one the part's own box test would make, bit for bit (tests compare them
+at every max step of real runs).
 
 The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
 (each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
 region keeps only its polygon, output map, area, centroid and code, the code full, packed or
-as a digest (:mod:`tinylens.geometry._codes`).
+as a digest (:mod:`tinylens.geometry._codes`; packed and digest codes are packed layer by
+layer as the regions are made).
 Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
 """
 
@@ -37,9 +46,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.errors import ConfigError
-from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout
+from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
+from tinylens.geometry._kink_maps import _KinkMaps
 from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
-from tinylens.geometry._windows import _bounds, _first_winners, _winners
+from tinylens.geometry._windows import _bounds, _first_winners, _settled_after_relu, _winners
 from tinylens.geometry.conv_layers import Step
 
 __all__ = [
@@ -167,15 +177,21 @@ def split_image_slice(
     V, nv = pack([np.asarray(polygon, dtype=np.float64)])
     M = np.concatenate([origin[None], directions])[None]  # (1, 3, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
+    # packed or digest codes are packed layer by layer when every layer fills whole bytes:
+    # a region's code then travels as ~1.8 KB instead of ~11.8 KB, and each layer's entries
+    # are packed once, for the regions of that layer, not again for every final region
+    by_layer = codes != "full" and layout.byte_aligned
     counts = dict.fromkeys(nonlinear, 0)
     kept: dict[str, list] = {k: [] for k in ("vertices", "codes", "W", "c", "areas", "centroids")}
-    # (next step, polygons, vertex counts, codes so far, a thunk giving the maps)
-    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object]] = [
-        (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M)
+    # (next step, polygons, vertex counts, codes so far, a thunk giving the maps, and the
+    # pool windows their parents settled: None, or (code, done, rows into them))
+    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object, tuple | None]] = [
+        (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M, None)
     ]
     while todo:
-        level, V, nv, code, maps = todo.pop()
+        level, V, nv, code, maps, hint = todo.pop()
         M = maps() if callable(maps) else maps
+        settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
         while level < len(steps) and steps[level].kind == "affine":
             M = _affine(steps[level], M)
             level += 1
@@ -184,19 +200,29 @@ def split_image_slice(
             kept["vertices"] += verts
             kept["areas"].append(area)
             kept["centroids"].append(centre)
-            kept["codes"].append(layout.encode(code, codes))
+            if not by_layer:
+                code = layout.encode(code, codes)
+            kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
             kept["W"].append(M[:, 1:].transpose(0, 2, 1).copy())
             kept["c"].append(M[:, 0].copy())
             continue
         step = steps[level]
+        after = steps[level + 1] if level + 1 < len(steps) else step
+        for_children = None
         if step.kind == "kink":
-            V, nv, root, new = _kink(V, nv, M, cap)
+            box = _bounds(V, M)
+            if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
+                for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
+            V, nv, root, new = _kink(V, nv, M, cap, box)
         else:
-            V, nv, root, new = _max(V, nv, M, step.windows, cap)  # type: ignore[arg-type]
+            V, nv, root, new = _max(V, nv, M, step.windows, cap, settled)  # type: ignore[arg-type]
         counts[level] += len(V)
         _check_size(counts[level], cap)
-        code = np.concatenate([code[root], new], axis=1)
-        new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
+        if by_layer:
+            code = np.concatenate([code[root], layout.pack_segment(nonlinear.index(level), new)], 1)
+        else:
+            code = np.concatenate([code[root], new], axis=1)
+            new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
         starts = list(range(0, len(V), chunk))
         for lo in reversed(starts):  # depth first, in order
             part = slice(lo, lo + chunk)
@@ -206,7 +232,10 @@ def split_image_slice(
                     V[part],
                     nv[part],
                     code[part],
-                    _thunk(step, M, root[part], new[part]),
+                    _thunk(step, M, root[part], new[part])
+                    if for_children is None
+                    else _KinkMaps(M, root[part], new[part], step.slopes),  # type: ignore[arg-type]
+                    None if for_children is None else (*for_children, root[part]),
                 )
             )
     return ImageSplit(
@@ -269,17 +298,22 @@ def _grow(V: np.ndarray, width: int) -> np.ndarray:
 
 
 def _kink(
-    V: np.ndarray, nv: np.ndarray, M: np.ndarray, cap: int
+    V: np.ndarray,
+    nv: np.ndarray,
+    M: np.ndarray,
+    cap: int,
+    box: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut by every unit's line ``z = 0``; bit 1 where ``z > 0`` (``relu(0) = 0``).
 
     Each polygon keeps the list of units whose lines still cross it; a round cuts every
     polygon by the first unit on its list, and the two halves keep only the units that still
-    cross them, so a unit is only ever tested against the polygons it may cut."""
+    cross them, so a unit is only ever tested against the polygons it may cut. ``box``:
+    :func:`~tinylens.geometry._windows._bounds` of ``V, M`` if the caller has it."""
     G = M[:, 1:]  # (R, 2, F)
     H = M[:, 0]  # (R, F)
     # the bounding box's interval settles most units; the rest are read at the vertices
-    low, high, size = _bounds(V, M)  # size: the terms of z = g . v + h
+    low, high, size = _bounds(V, M) if box is None else box  # size: the terms of g . v + h
     eps = SIDE_RTOL_2D * size
     bits = (low > eps).astype(np.uint8)
     rr, uu = np.nonzero((low <= eps) & (high > eps))
@@ -342,14 +376,20 @@ def _kink(
 
 
 def _max(
-    V: np.ndarray, nv: np.ndarray, M: np.ndarray, windows: np.ndarray, cap: int
+    V: np.ndarray,
+    nv: np.ndarray,
+    M: np.ndarray,
+    windows: np.ndarray,
+    cap: int,
+    settled: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split by the cells of every pooling window's winner; code = the winning piece.
 
     As for kinks, each polygon keeps the windows whose winner still changes inside it, and a
-    round splits every polygon by the first of them."""
+    round splits every polygon by the first of them. ``settled``: the windows the polygons'
+    parents settled (:func:`~tinylens.geometry._windows._settled_after_relu`), not read again."""
     k = windows.shape[1]
-    code, undecided = _first_winners(V, M, windows)
+    code, undecided = _first_winners(V, M, windows, settled)
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
     root = np.arange(len(V))
 
@@ -370,22 +410,26 @@ def _max(
         if not len(rows):
             cand = _compact(cand)
             continue
-        cells_V, cells_nv, cells_from, cells_code = [], [], [], []
-        for a in range(k):
-            Va, nva, alive = V[rows], nv[rows], np.ones(len(rows), dtype=bool)
-            for b in range(k):
-                if b != a:  # piece a beats b: z_a >= z_b (b after a), z_a > z_b (b before)
-                    d = P[:, :, a] - P[:, :, b]
-                    Va, nva, ok = clip_halfplane(Va, nva, d[:, 1:], d[:, 0], keep_zero=b > a)
-                    alive &= ok
-            cells_V.append(Va[alive])
-            cells_nv.append(nva[alive])
-            cells_from.append(np.flatnonzero(alive))
-            cells_code.append(np.full(int(alive.sum()), a, dtype=np.uint8))
-        width = max(V.shape[1], *(c.shape[1] for c in cells_V))
-        cV = np.concatenate([_grow(c, width) for c in cells_V])
-        cnv, cfrom = np.concatenate(cells_nv), np.concatenate(cells_from)
-        ccode = np.concatenate(cells_code)
+        # every piece's cell of every split polygon at once (cell a of polygon i is row
+        # a * n + i): the t-th round of clips cuts each cell by its t-th other piece b, in one
+        # call for the pieces after a (z_a >= z_b) and one for those before (z_a > z_b)
+        n = len(rows)
+        a_of, src = np.repeat(np.arange(k), n), np.tile(np.arange(n), k)
+        cV, cnv, alive = V[rows][src], nv[rows][src], np.ones(k * n, dtype=bool)
+        for t in range(k - 1):
+            b_of = t + (t >= a_of)
+            d = P[src, :, a_of] - P[src, :, b_of]  # (k n, 3)
+            for after in (True, False):
+                sel = np.flatnonzero((b_of > a_of) == after)
+                Vs, nvs, ok = clip_halfplane(
+                    cV[sel], cnv[sel], d[sel, 1:], d[sel, 0], keep_zero=after
+                )
+                cV = _grow(cV, Vs.shape[1])
+                cV[sel], cnv[sel] = _grow(Vs, cV.shape[1]), nvs
+                alive[sel] &= ok
+        width = max(V.shape[1], cV.shape[1])
+        cV, cnv, cfrom, ccode = _grow(cV[alive], width), cnv[alive], src[alive], a_of[alive]
+        ccode = ccode.astype(np.uint8)
         order = np.argsort(cfrom, kind="stable")
         cV, cnv, cfrom, ccode = cV[order], cnv[order], cfrom[order], ccode[order]
         if not np.array_equal(np.unique(cfrom), np.arange(len(rows))):
