@@ -16,7 +16,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_ROWS", "card", "plot", "region_dict", "table", "to_dict", "to_pandas"]
+__all__ = [
+    "MAX_ROWS",
+    "anchors_inside",
+    "card",
+    "plot",
+    "region_dict",
+    "table",
+    "to_dict",
+    "to_pandas",
+]
 
 MAX_ROWS = 10
 """The HTML card shows this many regions, then says how many more there are."""
@@ -108,8 +117,19 @@ def plot(regions: Any, ax: Any = None) -> Any:
     if d == 2:
         from tinylens.viz.geometry import plot_slice_regions
 
+        segments = anchors = None
+        if regions.slice is not None:  # a plane through inputs: its boundary and anchors too
+            if regions.n_outputs > 1:
+                segments = regions.decision_boundary().segments
+            anchors = regions.slice.anchors[anchors_inside(regions)]
         fig = plot_slice_regions(
-            regions.vertices, regions.predicted_class, regions.box, title=title, ax=ax
+            regions.vertices,
+            regions.predicted_class,
+            regions.box,
+            segments=segments,
+            anchors=anchors,
+            title=title,
+            ax=ax,
         )
         fig_ax = ax if ax is not None else fig.axes[0]
         fig_ax.set(xlabel=names[0], ylabel=names[1])
@@ -142,6 +162,13 @@ def plot(regions: Any, ax: Any = None) -> Any:
     )
     ax.legend(fontsize=8)
     return fig
+
+
+def anchors_inside(regions: Any) -> np.ndarray:
+    """Which of the slice's anchors (the inputs it passes through) lie in its box, shape
+    (anchors,) bool: a triangle shrunk about its centroid leaves its corners outside."""
+    anchors = regions.slice.anchors
+    return np.all((anchors >= regions.box[:, 0]) & (anchors <= regions.box[:, 1]), axis=1)
 
 
 def card(regions: Any) -> str:

@@ -54,7 +54,15 @@ class SliceResult:
             "regions_per_second": r.count / self.seconds if self.seconds > 0 else None,
             "boundary_segments": 0 if self.boundary is None else len(self.boundary.segments),
             "regions_by_class": classes.tolist(),
+            **self._crossings(),
         }
+
+    def _crossings(self) -> dict[str, Any]:
+        """On a segment: ``boundary_points``, ``[t, left class, right class]`` left to right."""
+        if self.boundary is None or self.regions.n_inputs != 1:
+            return {}
+        points = self.regions.boundary_points(self.boundary)
+        return {"boundary_points": [list(p) for p in points]}
 
     def to_dict(self) -> dict[str, Any]:
         """The regions (``RegionSet.to_dict``), the boundary and the slice's anchors."""
@@ -90,15 +98,19 @@ class SliceResult:
         the logits along the segment (1-D). Returns the matplotlib Figure."""
         r = self.regions
         if r.n_inputs == 2:
+            from tinylens.geometry.region_views import anchors_inside
             from tinylens.viz.geometry import plot_slice_regions
 
+            inside = anchors_inside(r)  # a shrunk triangle leaves its corner images out
             return plot_slice_regions(
                 r.vertices,
                 r.predicted_class,
                 r.box,
                 segments=None if self.boundary is None else self.boundary.segments,
-                anchors=r.slice.anchors,
-                images=self.images,
+                anchors=r.slice.anchors[inside],
+                images=None
+                if self.images is None
+                else [im for im, ok in zip(self.images, inside, strict=False) if ok],
                 title=f"{r.count} linear regions on the plane",
                 ax=ax,
             )

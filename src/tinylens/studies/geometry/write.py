@@ -68,12 +68,7 @@ def write(result: SliceResult, run: RunDir) -> None:
             summary=(
                 f"The slice through {result._where()}{labels} meets {r.count} linear regions "
                 f"(exact, {r.method}, {result.seconds:.3g} s); layer by layer "
-                f"{', '.join(map(str, r.counts_per_layer))}. "
-                + (
-                    f"The decision boundary is {m['boundary_segments']} straight segments."
-                    if result.boundary is not None
-                    else ""
-                )
+                f"{', '.join(map(str, r.counts_per_layer))}. " + _boundary_sentence(result)
             ),
             metrics={k: v for k, v in m.items() if not isinstance(v, list)},
             figures=figures,
@@ -82,6 +77,19 @@ def write(result: SliceResult, run: RunDir) -> None:
         ),
         title=f"tinylens regions: {name}",
     )
+
+
+def _boundary_sentence(result: SliceResult) -> str:
+    """The section's sentence on the decision boundary: segments (plane) or points (segment)."""
+    m = result.metrics
+    if result.boundary is None:
+        return ""
+    if "boundary_points" not in m:
+        return f"The decision boundary is {m['boundary_segments']} straight segments."
+    every = m["boundary_points"]
+    points = "; ".join(f"t = {t:.4g}: {a} to {b}" for t, a, b in every[:20])
+    more = "; ..." if len(every) > 20 else ""
+    return f"The top class changes at {len(every)} points along the segment ({points}{more})."
 
 
 def slice_map_spec(regions: Any, boundary: Any = None) -> dict[str, Any]:
