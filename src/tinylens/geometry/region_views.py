@@ -45,13 +45,12 @@ def to_dict(regions: Any, *, hrep: bool | None = None) -> dict[str, Any]:
     }
 
 
-def region_dict(region: Any, *, hrep: bool | None = None) -> dict[str, Any]:
-    """One region as JSON (see :meth:`Region.to_dict`)."""
+def region_dict(region: Any, *, hrep: bool | None = None, pattern: bool = True) -> dict[str, Any]:
+    """One region as JSON (see :meth:`Region.to_dict`); without its pattern when ``pattern``
+    is False (a set that keeps only digests of its patterns)."""
     d = region._set.n_inputs
-    out: dict[str, Any] = {
-        "pattern": region.pattern,
-        "affine": {"W": region.W.tolist(), "c": region.c.tolist()},
-    }
+    out: dict[str, Any] = {"pattern": region.pattern} if pattern else {}
+    out["affine"] = {"W": region.W.tolist(), "c": region.c.tolist()}
     if d == 2:
         out["vertices"] = region.vertices.tolist()
         out["area"] = region.volume
@@ -82,10 +81,11 @@ def table(regions: Any, *, volumes: bool | None = None) -> dict[str, Any]:
     only once computed (:meth:`RegionSet.volumes`); True computes them, False leaves them out.
     """
     d = regions.n_inputs
-    out: dict[str, Any] = {
-        "pattern": list(regions.pattern_strings),
-        "predicted_class": regions.predicted_class,
-    }
+    if getattr(regions, "code_format", "full") == "digest":  # patterns not kept: digests
+        out: dict[str, Any] = {"code_digest": [row.tobytes().hex() for row in regions.codes]}
+    else:
+        out = {"pattern": list(regions.pattern_strings)}
+    out["predicted_class"] = regions.predicted_class
     known = d <= 2 or regions._volumes is not None
     if volumes or (volumes is None and known):
         out[_size_name(d)] = regions.volumes()

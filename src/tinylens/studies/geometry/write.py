@@ -99,8 +99,7 @@ def slice_map_spec(regions: Any, boundary: Any = None) -> dict[str, Any]:
     items = [
         {
             "vertices": np.round(region.vertices, 5).tolist(),
-            "tip": f"region {region.index}\npattern {_short(region.pattern)}\n"
-            f"class {int(classes[i])}",
+            "tip": f"region {region.index}\n{_tip_code(region)}\nclass {int(classes[i])}",
             "color": int(classes[i]),
         }
         for i, region in enumerate(regions)
@@ -206,6 +205,13 @@ def _last_plane_map(result: Any, run: RunDir) -> list[Figure]:
 PATTERN_CHARS = 64
 """Hover tips show at most this many pattern characters (a CNN's pattern has one per unit and
 pooling window, ~12,000 for the MNIST CNN): the start, then the total length."""
+
+
+def _tip_code(region: Any) -> str:
+    """A hover tip's code line: the pattern (shortened), or the digest a digest set keeps."""
+    if getattr(region._set, "code_format", "full") == "digest":
+        return f"code digest {region._set.codes[region.index].tobytes().hex()}"
+    return f"pattern {_short(region.pattern)}"
 
 
 def _short(pattern: str) -> str:
