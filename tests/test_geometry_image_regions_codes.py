@@ -26,9 +26,12 @@ def sets():
     plane = Slice.plane(np.zeros(64), radius=2.0, rng=0)
     full = image_slice_regions(model, plane, codes="full")
     assert full.count > 200
-    return model, plane, full, {
-        fmt: image_slice_regions(model, plane, codes=fmt) for fmt in ("packed", "digest", "auto")
-    }
+    return (
+        model,
+        plane,
+        full,
+        {fmt: image_slice_regions(model, plane, codes=fmt) for fmt in ("packed", "digest", "auto")},
+    )
 
 
 def _grid(plane, n=40):
@@ -37,7 +40,7 @@ def _grid(plane, n=40):
 
 
 def test_packed_and_auto_give_the_same_regions_in_the_same_order(sets):
-    model, plane, full, other = sets
+    _model, _plane, full, other = sets
     assert full.code_format == "full" and other["auto"].code_format == "full"
     assert other["packed"].code_format == "packed"
     assert other["packed"].codes.shape[1] < full.codes.shape[1] // 4
@@ -60,7 +63,7 @@ def test_packed_and_auto_give_the_same_regions_in_the_same_order(sets):
 
 
 def test_every_format_locates_the_same_regions(sets):
-    model, plane, full, other = sets
+    _model, plane, full, other = sets
     X = _grid(plane)
     want = full.locate(X)
     assert (want >= 0).mean() > 0.99  # grid points on a boundary are the rare -1
@@ -89,7 +92,7 @@ def test_a_digest_set_says_it_cannot_give_patterns(sets):
         lambda: dig[0].pattern,
         lambda: dig.pattern_arrays([0]),
     ):
-        with pytest.raises(ConfigError, match="16-byte digests.*codes='packed'"):
+        with pytest.raises(ConfigError, match=r"16-byte digests.*codes='packed'"):
             read()
     d = dig[0].to_dict()
     assert "pattern" not in d and d["code_digest"] == dig.codes[0].tobytes().hex()
