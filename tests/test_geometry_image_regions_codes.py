@@ -157,3 +157,42 @@ def test_an_unknown_codes_format_is_one_line(sets):
     model, plane, _, _ = sets
     with pytest.raises(ConfigError, match="unknown codes format 'zip'; expected one of auto"):
         image_slice_regions(model, plane, codes="zip")
+
+
+def test_regions_command_keeps_digests_with_codes_digest(tmp_path, capsys):
+    import json
+
+    import tinylens as tl
+    from tinylens.cli.main import main
+    from tinylens.data import digits
+    from tinylens.engine import small_cnn
+
+    net = small_cnn((8, 8), channels=(2, 3), classes=10, rng=1, dtype=np.float64)
+    path = tl.save(net, tmp_path / "cnn.safetensors")
+    argv = ["regions", str(path), "--through", "0,1,2", "--data", "digits", "--json"]
+    assert main([*argv, "--codes", "digest"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    full = linear_regions(net, slice=Slice.through(*digits().X[:3]))
+    assert got["count"] == full.count
+    want = {row.tobytes().hex() for row in digest(full.layout.pack(full.patterns))}
+    assert {r["code_digest"] for r in got["regions"]} == want
+    assert not any("pattern" in r for r in got["regions"])
+    assert main([*argv, "--codes", "packed"]) == 0  # packed: the same patterns as full
+    got = json.loads(capsys.readouterr().out)
+    assert [r["pattern"] for r in got["regions"]] == full.pattern_strings
+
+
+@pytest.mark.parametrize(
+    ("codes", "message"),
+    [("packed", "--codes packed is for conv / max-pool networks"), ("zip", "codes format")],
+)
+def test_a_codes_format_that_cannot_apply_is_one_line_and_exit_2(codes, message, tmp_path, capsys):
+    import tinylens as tl
+    from tinylens.cli.main import main
+
+    path = tl.save(tl.MLP([64, 6, 10], rng=0), tmp_path / "mlp.safetensors")
+    argv = ["regions", str(path), "--through", "0,1,2", "--data", "digits", "--codes", codes]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o*"))

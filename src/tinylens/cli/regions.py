@@ -76,6 +76,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto (intervals in 1-D, polygons in 2-D, LP arrangement beyond), or arrangement",
     )
     p.add_argument(
+        "--codes",
+        default="auto",
+        help="a conv net's region codes on a plane: auto (packed when full ones would not fit "
+        "the memory budget, ~205k regions), full, packed (~1.1M) or digest (~5.5M; JSON and "
+        "hover tips show digests instead of patterns)",
+    )
+    p.add_argument(
         "--hrep", action="store_true", help="include each region's inequalities A x <= b in JSON"
     )
     add_common(p, seed=0)
@@ -126,6 +133,7 @@ def run_slice(args: argparse.Namespace) -> int:
         radius=args.radius,
         method=args.method,
         seed=args.seed,
+        codes=args.codes,
     )
     if args.json and not args.out:
         result = run(cfg)

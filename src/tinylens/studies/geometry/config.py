@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ConfigError, UnknownNameError, reject_unknown_keys
+from tinylens.geometry.image_regions import CODES
 from tinylens.geometry.regions import METHODS
 
 __all__ = ["SLICE_DATASETS", "RegionsStudyConfig", "SliceStudyConfig"]
@@ -45,6 +46,11 @@ class SliceStudyConfig:
         ``auto`` or ``arrangement`` (see :data:`tinylens.geometry.regions.METHODS`).
     seed : int
         Draws the random directions of ``plane``.
+    codes : {"auto", "full", "packed", "digest"}
+        How a conv net's regions keep their codes on a plane
+        (:data:`tinylens.geometry.image_regions.CODES`): ``auto`` packs them when full ones
+        would not fit the memory budget; ``digest`` holds the most regions and keeps 16-byte
+        digests instead of patterns. An MLP's regions always keep their patterns.
     """
 
     weights: str
@@ -56,6 +62,7 @@ class SliceStudyConfig:
     radius: float = 1.0
     method: str = "auto"
     seed: int = 0
+    codes: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "through", tuple(int(i) for i in self.through))
@@ -73,6 +80,8 @@ class SliceStudyConfig:
             raise UnknownNameError("slice dataset", self.data, SLICE_DATASETS)
         if self.method not in METHODS:
             raise UnknownNameError("region method", self.method, METHODS)
+        if self.codes not in CODES:
+            raise UnknownNameError("codes format", self.codes, CODES)
         if not self.margin > -1:
             raise ConfigError(
                 f"margin must be > -1 (-0.9 shrinks the triangle to 0.1 of its size), got "

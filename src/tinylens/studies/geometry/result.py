@@ -80,14 +80,19 @@ class SliceResult:
         return out
 
     def to_pandas(self) -> Any:
-        """One row per region: pattern, predicted class, area (or length)."""
+        """One row per region: pattern (a digest set: ``code_digest``), predicted class, area
+        (or length)."""
         from tinylens._optional import require_pandas
 
         pd = require_pandas()
         r = self.regions
+        if getattr(r, "code_format", "full") == "digest":  # patterns not kept: their digests
+            codes = {"code_digest": [row.tobytes().hex() for row in r.codes]}
+        else:
+            codes = {"pattern": r.pattern_strings}
         return pd.DataFrame(
             {
-                "pattern": r.pattern_strings,
+                **codes,
                 "predicted_class": r.predicted_class,
                 "area" if r.n_inputs == 2 else "length": r.volumes(),
             }
