@@ -121,7 +121,7 @@ def plot(regions: Any, ax: Any = None) -> Any:
         if regions.slice is not None:  # a plane through inputs: its boundary and anchors too
             if regions.n_outputs > 1:
                 segments = regions.decision_boundary().segments
-            anchors = regions.slice.anchors[anchors_inside(regions)]
+            anchors = regions.slice.anchors  # those outside the box are not drawn
         fig = plot_slice_regions(
             regions.vertices,
             regions.predicted_class,

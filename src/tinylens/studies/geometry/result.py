@@ -103,19 +103,15 @@ class SliceResult:
         the logits along the segment (1-D). Returns the matplotlib Figure."""
         r = self.regions
         if r.n_inputs == 2:
-            from tinylens.geometry.region_views import anchors_inside
             from tinylens.viz.geometry import plot_slice_regions
 
-            inside = anchors_inside(r)  # a shrunk triangle leaves its corner images out
             return plot_slice_regions(
                 r.vertices,
                 r.predicted_class,
                 r.box,
                 segments=None if self.boundary is None else self.boundary.segments,
-                anchors=r.slice.anchors[inside],
-                images=None
-                if self.images is None
-                else [im for im, ok in zip(self.images, inside, strict=False) if ok],
+                anchors=r.slice.anchors,
+                images=self.images,
                 title=f"{r.count} linear regions on the plane",
                 ax=ax,
             )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.geometry import as_affine_net, decision_boundary
+from tinylens.geometry.region_views import anchors_inside
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.studies.geometry.result import SliceResult
 
@@ -115,7 +116,7 @@ def _canvas(regions: Any) -> dict[str, Any]:
     (x0, x1), (y0, y1) = regions.box.tolist()
     spec: dict[str, Any] = {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t"}
     if regions.slice is not None:
-        spec["anchors"] = regions.slice.anchors.tolist()
+        spec["anchors"] = regions.slice.anchors[anchors_inside(regions)].tolist()
     return spec
 
 
@@ -158,6 +159,31 @@ def plane_frames_spec(result: Any, picks: list[int]) -> dict[str, Any]:
     return {**_canvas(result.plane_regions[picks[-1]]), "frames": frames}
 
 
+def _plane_words(result: Any) -> str:
+    """How the section names the fixed plane: through three test images, or (a conv net) the
+    triangle between them shrunk about its centroid, whose corners lie outside it."""
+    side = float(np.ptp(result.plane.domain[:, 0]))  # 1 for the whole triangle
+    if abs(side - 1) < 1e-12:
+        return "the plane through three test images (black dots)"
+    return f"the triangle between three test images shrunk to {side:.3g} of its size"
+
+
+def _slider_note(result: Any) -> str:
+    """The summary's sentence when the slider cannot show the plane (too many regions)."""
+    counts = [r.count for r in result.plane_regions]
+    if len(slider_picks(counts, MAX_SLIDER_REGIONS)) >= 2:
+        return ""
+    last = (
+        f"; the hover map shows epoch {result.epochs[-1]}"
+        if counts[-1] <= MAX_HOVER_REGIONS
+        else f" and the last epoch alone has more than the hover map's {MAX_HOVER_REGIONS:,}"
+    )
+    return (
+        f" The epoch slider is not shown: even its first and last frames hold "
+        f"{counts[0] + counts[-1]:,} regions, more than its {MAX_SLIDER_REGIONS:,}{last}."
+    )
+
+
 def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
     """The plane at every snapshot under a slider (when the frames fit MAX_SLIDER_REGIONS), else
     the hover map of the last epoch (when that fits MAX_HOVER_REGIONS)."""
@@ -174,7 +200,7 @@ def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
     return [
         Figure(
             "plane_over_training_frames.json",
-            "The plane through three test images (black dots) at each epoch"
+            f"{_plane_words(result)[0].upper()}{_plane_words(result)[1:]} at each epoch"
             f"{some}: every linear region coloured by the class the network predicts there, the "
             "exact decision boundary in black. Move the slider (or press play) to watch the "
             "partition change over training; hover a region for its activation pattern and "
@@ -241,8 +267,9 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 f"{len(result.epochs)} snapshots, exact. At epoch {last} the whole network "
                 f"averages {means['train']:.1f} regions per square near training points, "
                 f"{means['test']:.1f} near test points and {means['far']:.1f} far from the "
-                f"data; the plane through three test images has {int(plane[0, -1])} regions at "
-                f"epoch {result.epochs[0]} and {int(plane[-1, -1])} at epoch {last}."
+                f"data; {_plane_words(result).removesuffix(' (black dots)')} has "
+                f"{int(plane[0, -1])} regions at epoch {result.epochs[0]} and "
+                f"{int(plane[-1, -1])} at epoch {last}.{_slider_note(result)}"
             ),
             metrics={
                 "snapshots": len(result.epochs),
@@ -261,7 +288,7 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 ),
                 Figure(
                     "plane_over_training.png",
-                    "Every linear region of the plane through three test images (black dots) "
+                    f"Every linear region of {_plane_words(result)} "
                     "at a few epochs, coloured by the class the network predicts there.",
                 ),
             ],
