@@ -15,7 +15,12 @@ from tinylens.errors import ConfigError
 from tinylens.geometry import Slice, conv_slice, image_slice_regions, linear_regions
 from tinylens.geometry._codes import CodeLayout, digest
 from tinylens.geometry.conv_layers import image_layers
-from tinylens.geometry.image_regions import _order_key, _row_order
+from tinylens.geometry.image_regions import (
+    _full_order_key,
+    _order_key,
+    _row_order,
+    _unpack_codes,
+)
 
 pytest.importorskip("torch")
 
@@ -136,7 +141,7 @@ def test_a_segment_keeps_any_format():
     )
 
 
-def test_the_packed_order_key_sorts_as_lexsort_does():
+def test_the_packed_order_key_sorts_as_lexsort_does_and_unpacking_is_exact():
     rng = np.random.default_rng(0)
     layout = CodeLayout((("kink", 5, 2), ("max", 3, 4), ("kink", 2, 2), ("max", 2, 9)))
     codes = np.concatenate(
@@ -150,7 +155,11 @@ def test_the_packed_order_key_sorts_as_lexsort_does():
     ).astype(np.uint8)
     codes = np.unique(codes, axis=0)[rng.permutation(len(np.unique(codes, axis=0)))]
     want = np.lexsort(codes.T[::-1])
-    np.testing.assert_array_equal(_row_order(_order_key(codes, layout)), want)
+    np.testing.assert_array_equal(_row_order(_order_key(layout.pack(codes), layout)), want)
+    np.testing.assert_array_equal(_row_order(_full_order_key(codes, layout)), want)
+    # and the fast unpacking gives back the codes, as the layout's own unpack does
+    np.testing.assert_array_equal(_unpack_codes(layout.pack(codes), layout), codes)
+    np.testing.assert_array_equal(layout.unpack(layout.pack(codes)), codes)
 
 
 def test_an_unknown_codes_format_is_one_line(sets):
