@@ -193,14 +193,20 @@ def test_regions_command_keeps_digests_with_codes_digest(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("codes", "message"),
-    [("packed", "--codes packed is for conv / max-pool networks"), ("zip", "codes format")],
+    [
+        ("packed", "--codes packed is for conv / max-pool networks"),
+        ("zip", "codes format"),
+        ("box", "--codes applies to slices"),
+    ],
 )
 def test_a_codes_format_that_cannot_apply_is_one_line_and_exit_2(codes, message, tmp_path, capsys):
     import tinylens as tl
     from tinylens.cli.main import main
 
     path = tl.save(tl.MLP([64, 6, 10], rng=0), tmp_path / "mlp.safetensors")
-    argv = ["regions", str(path), "--through", "0,1,2", "--data", "digits", "--codes", codes]
+    where = ["--box", "0,1," * 63 + "0,1"] if codes == "box" else ["--through", "0,1,2"]
+    codes = "full" if codes == "box" else codes
+    argv = ["regions", str(path), *where, "--data", "digits", "--codes", codes]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1

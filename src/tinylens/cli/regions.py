@@ -92,6 +92,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.box is None:
         return run_slice(args)
+    if args.codes != "auto":
+        from tinylens.errors import ConfigError
+
+        raise ConfigError("--codes applies to slices (--through, --plane), not to --box")
     from tinylens.studies.geometry import RegionsStudyConfig, run_regions, write_box
 
     cfg = RegionsStudyConfig(args.weights, args.box, args.method)
