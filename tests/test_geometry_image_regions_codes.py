@@ -103,6 +103,7 @@ def test_a_digest_set_says_it_cannot_give_patterns(sets):
     assert "pattern" not in d and d["code_digest"] == dig.codes[0].tobytes().hex()
     assert "code digest" in repr(dig[0])
     assert len(dig.to_dict()["regions"]) == dig.count  # the JSON still holds every region
+    assert dig.codes[0].tobytes().hex() in dig._repr_html_()  # the card lists digests
 
 
 def test_auto_keeps_packed_codes_when_full_ones_would_not_fit(sets, monkeypatch):
@@ -122,6 +123,14 @@ def test_auto_keeps_packed_codes_when_full_ones_would_not_fit(sets, monkeypatch)
     np.testing.assert_array_equal(auto.pattern_arrays(np.arange(5)), full.patterns[:5])
     assert auto[full.count - 1].pattern == full[full.count - 1].pattern
     np.testing.assert_array_equal(auto.locate(_grid(plane, 15)), full.locate(_grid(plane, 15)))
+    # the notebook card of a set past the full budget: the first rows only, no error
+    from tinylens.geometry import region_views
+
+    monkeypatch.setattr(region_views, "CARD_TABLE_ROWS", 50)
+    card = auto._repr_html_()
+    assert f"the first 10 of {full.count:,} regions" in card
+    assert all(f"<td>{p}</td>" in card for p in full.pattern_strings[:10])
+    assert f"<td>{full.pattern_strings[10]}</td>" not in card
     with pytest.raises(ConfigError, match="memory limit"):  # full codes alone stop
         image_slice_regions(model, plane, codes="full")
 

@@ -30,6 +30,10 @@ __all__ = [
 MAX_ROWS = 10
 """The HTML card shows this many regions, then says how many more there are."""
 
+CARD_TABLE_ROWS = 20_000
+"""Above this many regions the card builds its table from the first :data:`MAX_ROWS` only
+(our choice: every pattern string of a million-region CNN plane would take gigabytes)."""
+
 
 def to_dict(regions: Any, *, hrep: bool | None = None) -> dict[str, Any]:
     """The JSON schema of ``tinylens regions --json`` (see :meth:`RegionSet.to_dict`)."""
@@ -72,25 +76,29 @@ def _coordinates(regions: Any) -> list[str]:
     return list(regions.net.names) if regions.slice is None else ["s", "t"][: regions.n_inputs]
 
 
-def table(regions: Any, *, volumes: bool | None = None) -> dict[str, Any]:
-    """One column per field, one entry per region: ``pattern`` (0/1 string),
-    ``predicted_class``, the size (``length``, ``area`` or ``volume``) and the interior point
-    (one column per input, named after the inputs).
+def table(regions: Any, *, volumes: bool | None = None, rows: int | None = None) -> dict[str, Any]:
+    """One column per field, one entry per region: ``pattern`` (0/1 string; a digest set:
+    ``code_digest``), ``predicted_class``, the size (``length``, ``area`` or ``volume``) and
+    the interior point (one column per input, named after the inputs). ``rows``: only the
+    first this many regions.
 
     ``volumes``: n-D volumes need one Qhull call per region, so by default they are included
     only once computed (:meth:`RegionSet.volumes`); True computes them, False leaves them out.
     """
     d = regions.n_inputs
+    n = regions.count if rows is None else min(rows, regions.count)
     if getattr(regions, "code_format", "full") == "digest":  # patterns not kept: digests
-        out: dict[str, Any] = {"code_digest": [row.tobytes().hex() for row in regions.codes]}
-    else:
+        out: dict[str, Any] = {"code_digest": [row.tobytes().hex() for row in regions.codes[:n]]}
+    elif n == regions.count:
         out = {"pattern": list(regions.pattern_strings)}
-    out["predicted_class"] = regions.predicted_class
+    else:
+        out = {"pattern": [regions[i].pattern for i in range(n)]}
+    out["predicted_class"] = regions.predicted_class[:n]
     known = d <= 2 or regions._volumes is not None
     if volumes or (volumes is None and known):
-        out[_size_name(d)] = regions.volumes()
+        out[_size_name(d)] = regions.volumes()[:n]
     for k, name in enumerate(_coordinates(regions)):
-        out[name] = regions.interior_points[:, k]
+        out[name] = regions.interior_points[:n, k]
     return out
 
 
@@ -187,7 +195,13 @@ def card(regions: Any) -> str:
     if regions.n_lp:
         numbers["linear programs"] = regions.n_lp
     figure = plot(regions) if regions.n_inputs <= 2 else None
-    return html_card(type(regions).__name__, numbers, table(regions), figure, max_rows=MAX_ROWS)
+    rows = None
+    if regions.count > CARD_TABLE_ROWS:  # a million patterns of 11,760 characters: no
+        rows = MAX_ROWS
+        numbers["table"] = f"the first {MAX_ROWS} of {regions.count:,} regions"
+    return html_card(
+        type(regions).__name__, numbers, table(regions, rows=rows), figure, max_rows=MAX_ROWS
+    )
 
 
 def _cell(value: Any) -> str:
