@@ -220,3 +220,21 @@ def test_a_codes_format_that_cannot_apply_is_one_line_and_exit_2(codes, message,
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o*"))
+
+
+def test_past_the_json_budget_regions_list_digests_not_patterns(sets, monkeypatch):
+    from tinylens.geometry import image_regions
+
+    _, _, full, other = sets
+    small = full.to_dict()
+    assert "patterns" not in small
+    assert [r["pattern"] for r in small["regions"]] == full.pattern_strings
+    monkeypatch.setattr(image_regions, "JSON_PATTERN_BYTES", full.count * len(full.units) - 1)
+    want = [row.tobytes().hex() for row in digest(full.layout.pack(full.patterns))]
+    for r in (full, other["packed"]):
+        d = r.to_dict()
+        assert "would pass JSON_PATTERN_BYTES" in d["patterns"]
+        assert [x["code_digest"] for x in d["regions"]] == want
+        assert not any("pattern" in x for x in d["regions"])
+        assert [x["vertices"] for x in d["regions"]] == [v.tolist() for v in full.vertices]
+    assert "keeps only digests" in other["digest"].to_dict()["patterns"]

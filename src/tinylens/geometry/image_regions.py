@@ -52,7 +52,7 @@ from tinylens.geometry.conv_slice import forward_codes, split_image_slice
 from tinylens.geometry.region_base import BaseRegion, BaseRegionSet
 from tinylens.geometry.region_set import pattern_strings
 
-__all__ = ["CODES", "ImageRegion", "ImageRegionSet", "image_slice_regions"]
+__all__ = ["CODES", "JSON_PATTERN_BYTES", "ImageRegion", "ImageRegionSet", "image_slice_regions"]
 
 
 CODES = ("auto", *CODE_FORMATS)
@@ -62,6 +62,11 @@ and pooling window: 11,760 bytes a region for the MNIST CNN, about 205,000 regio
 1.1 million; every pattern unpacked on demand), ``digest`` (16 bytes, about 5.5 million:
 counts, ``locate`` and ``region_of`` still work, patterns cannot be read back) or ``auto``
 (the default: enumerate packed, then full when full codes fit the budget)."""
+
+JSON_PATTERN_BYTES = 500_000_000
+"""A set's JSON lists every region's pattern up to this many pattern characters in all (our
+choice: about 42,000 MNIST-CNN regions); past it, each region has its 32-character
+``code_digest`` instead, so a million-region plane writes hundreds of megabytes, not 12 GB."""
 
 UNPACK_CHUNK = 4096
 """Packed codes are unpacked this many regions at a time (11.8 MB for the MNIST CNN)."""
@@ -185,10 +190,10 @@ class ImageRegion(BaseRegion):
 
     def to_dict(self, *, hrep: bool | None = None) -> dict[str, Any]:
         del hrep  # polygons (intervals) are the representation on a plane (segment)
-        if self._set.code_format != "digest":
+        if self._set.json_patterns:
             return super().to_dict(hrep=False)
         out = region_views.region_dict(self, hrep=False, pattern=False)
-        return {"code_digest": self._set.codes[self.index].tobytes().hex(), **out}
+        return {"code_digest": self._set.digest_of(self.index), **out}
 
     def _pattern_repr(self) -> str:
         if self._set.code_format == "digest":
@@ -295,6 +300,39 @@ class ImageRegionSet(BaseRegionSet):
     @property
     def count(self) -> int:
         return len(self.codes)
+
+    @property
+    def json_patterns(self) -> bool:
+        """Whether :meth:`to_dict` (the JSON of ``tinylens regions``) holds each region's
+        pattern: not for a digest set, nor when the patterns alone would pass
+        :data:`JSON_PATTERN_BYTES` (then each region has its ``code_digest``)."""
+        if self.code_format == "digest":
+            return False
+        return self.count * self.layout.n_codes <= JSON_PATTERN_BYTES
+
+    def digest_of(self, i: int) -> str:
+        """Region ``i``'s code digest (BLAKE2b of its packed code) as hex: what a digest set
+        keeps, and what ``locate`` matches."""
+        if self.code_format == "digest":
+            return self.codes[i].tobytes().hex()
+        packed = self.codes[i : i + 1]
+        if self.code_format == "full":
+            packed = self.layout.pack(packed)
+        return digest(packed)[0].tobytes().hex()
+
+    def to_dict(self, *, hrep: bool | None = None) -> dict[str, Any]:
+        out = super().to_dict(hrep=hrep)
+        if not self.json_patterns:
+            out["patterns"] = (
+                "not listed: each region has its code_digest (BLAKE2b of its packed code); "
+                + (
+                    "this set keeps only digests"
+                    if self.code_format == "digest"
+                    else f"{self.count:,} patterns of {self.layout.n_codes:,} characters would "
+                    f"pass JSON_PATTERN_BYTES; read them in Python (region.pattern)"
+                )
+            )
+        return out
 
     def _need_patterns(self, what: str) -> None:
         if self.code_format == "digest":
