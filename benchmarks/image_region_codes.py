@@ -35,9 +35,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help="comma-separated formats to time (full first is the reference; without full, a "
+        "plane past the full-code budget: auto alone, checked against a grid)",
+    )
+    parser.add_argument("--grid", type=int, default=100, help="grid points per side (checks)")
     args = parser.parse_args()
     if not 0 < args.scale <= 1 or args.repeats < 1:
         fail("--scale must be in (0, 1] and --repeats >= 1")
+    formats = tuple(f.strip() for f in args.formats.split(","))
+    if not formats or not set(formats) <= set(FORMATS):
+        fail(f"--formats takes some of {', '.join(FORMATS)}, got {args.formats!r}")
 
     import torch
     from threadpoolctl import threadpool_limits
@@ -50,44 +60,60 @@ def main() -> None:
     test = load_mnist(str(find_mnist(args.data_dir)), split="test", download=False)
     net = small_cnn((28, 28), (8, 16), rng=args.seed, dtype=np.float64)
     plane = Slice.through(*test.X[:3], margin=args.scale - 1)
-    best = dict.fromkeys(FORMATS, np.inf)
-    cpu = dict.fromkeys(FORMATS, np.inf)  # one thread: CPU seconds are steadier under load
+    best = dict.fromkeys(formats, np.inf)
+    cpu = dict.fromkeys(formats, np.inf)  # one thread: CPU seconds are steadier under load
     sets = {}
     with threadpool_limits(1):
         image_slice_regions(net, Slice.through(*test.X[3:6], margin=-0.97))  # warm-up
         for rep in range(args.repeats):
-            order = FORMATS if rep % 2 == 0 else FORMATS[::-1]
+            order = formats if rep % 2 == 0 else formats[::-1]
             for fmt in order:
                 t0, c0 = time.perf_counter(), time.process_time()
                 sets[fmt] = image_slice_regions(net, plane, codes=fmt)
                 best[fmt] = min(best[fmt], time.perf_counter() - t0)
                 cpu[fmt] = min(cpu[fmt], time.process_time() - c0)
-    full = sets["full"]
-    for fmt in FORMATS[1:]:
+    ref = sets[formats[0]]
+    for fmt in formats[1:]:
         r = sets[fmt]
-        if r.count != full.count or sorted(r.volumes()) != sorted(full.volumes()):
-            fail(f"codes={fmt} gave other regions than full codes")
-        if fmt != "digest" and not np.array_equal(r.patterns, full.patterns):
-            fail(f"codes={fmt} gave other patterns than full codes")
+        if r.count != ref.count or sorted(r.volumes()) != sorted(ref.volumes()):
+            fail(f"codes={fmt} gave other regions than codes={formats[0]}")
+        if "digest" not in (fmt, ref.code_format) and not np.array_equal(r.patterns, ref.patterns):
+            fail(f"codes={fmt} gave other patterns than codes={formats[0]}")
+    # a grid strictly inside the triangle: every point's forward-pass code is an exact region's
+    g = (np.arange(args.grid) + 1 / 3) / args.grid
+    a, b = np.meshgrid(g, g)
+    w = np.column_stack([a.ravel(), b.ravel()])
+    w = w[w.sum(axis=1) < 1]
+    d = plane.domain
+    pts = d[0] + w[:, :1] * (d[1] - d[0]) + w[:, 1:] * (d[2] - d[0])
+    found = np.concatenate([ref.locate(pts[i : i + 1000]) for i in range(0, len(pts), 1000)])
+    if (found < 0).any():
+        fail(f"{int((found < 0).sum())} grid points have a code no exact region has")
+    base = formats[0]
     rows = {
-        "regions": full.count,
+        "regions": ref.count,
         "scale": args.scale,
         "threads": 1,
-        **{f"seconds_{f}": best[f] for f in FORMATS},
-        **{f"cpu_seconds_{f}": cpu[f] for f in FORMATS},
-        **{f"ratio_seconds_{f}_to_full": best[f] / best["full"] for f in FORMATS[1:]},
-        **{f"ratio_cpu_{f}_to_full": cpu[f] / cpu["full"] for f in FORMATS[1:]},
-        **{f"code_bytes_{f}": int(sets[f].codes.shape[1]) for f in FORMATS},
+        "counts_per_layer": list(ref.counts_per_layer),
+        "grid_points": len(pts),
+        "grid_regions": len(set(found.tolist())),
+        **{f"seconds_{f}": best[f] for f in formats},
+        **{f"cpu_seconds_{f}": cpu[f] for f in formats},
+        **{f"ratio_seconds_{f}_to_{base}": best[f] / best[base] for f in formats[1:]},
+        **{f"ratio_cpu_{f}_to_{base}": cpu[f] / cpu[base] for f in formats[1:]},
+        **{f"code_bytes_{f}": int(sets[f].codes.shape[1]) for f in formats},
+        **{f"kept_as_{f}": sets[f].code_format for f in formats},
     }
     print(
         f"MNIST small_cnn (untrained, seed {args.seed}), plane 0,1,2 shrunk to {args.scale}: "
-        f"{full.count:,} regions, 1 thread, best of {args.repeats}"
+        f"{ref.count:,} regions, 1 thread, best of {args.repeats}; {len(pts):,} grid points "
+        f"all in exact regions ({rows['grid_regions']:,} of them)"
     )
-    for f in FORMATS:
+    for f in formats:
         print(
-            f"  {f:>6}: {best[f]:.3g} s ({best[f] / best['full']:.3f} of full), CPU {cpu[f]:.3g} s "
-            f"({cpu[f] / cpu['full']:.3f}), "
-            f"{sets[f].codes.shape[1]:,} code bytes per region ({sets[f].code_format})"
+            f"  {f:>6}: {best[f]:.3g} s ({best[f] / best[base]:.3f} of {base}), CPU "
+            f"{cpu[f]:.3g} s ({cpu[f] / cpu[base]:.3f}), {sets[f].codes.shape[1]:,} code bytes "
+            f"per region (kept {sets[f].code_format})"
         )
     print(json.dumps({"benchmark": "image_region_codes", **rows}))
 
