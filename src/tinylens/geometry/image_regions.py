@@ -291,11 +291,12 @@ class ImageRegionSet(BaseRegionSet):
 
     def _unpack(self, idx: np.ndarray, packed: np.ndarray | None = None) -> np.ndarray:
         packed = self.codes if packed is None else packed
-        parts = [
-            _unpack_codes(packed[idx[i : i + UNPACK_CHUNK]], self.layout)
-            for i in range(0, len(idx), UNPACK_CHUNK)
-        ]
-        return np.concatenate(parts) if parts else np.zeros((0, self.layout.n_codes), np.uint8)
+        out = np.empty((len(idx), self.layout.n_codes), dtype=np.uint8)  # one copy alive
+        for i in range(0, len(idx), UNPACK_CHUNK):
+            out[i : i + UNPACK_CHUNK] = _unpack_codes(
+                packed[idx[i : i + UNPACK_CHUNK]], self.layout
+            )
+        return out
 
     @property
     def count(self) -> int:
