@@ -246,7 +246,11 @@ def test_regions_command_on_a_cnn_segment(tmp_path, capsys):
     X = digits().X
     want = linear_regions(net, slice=Slice.segment(X[0], X[1]))
     assert f"{want.count} linear regions on the segment" in text
-    assert f"decision boundary: {len(decision_boundary(want).segments)} segments" in text
+    # a segment's boundary is points, each with the class before and after it
+    crossings = want.boundary_points()
+    listed = ", ".join(f"t={t:.4g} ({a} -> {b})" for t, a, b in crossings[:6])
+    assert f"decision boundary: {len(crossings)} point" in text
+    assert listed in text
     saved = json.loads((out / "regions.json").read_text())
     assert saved["count"] == want.count and saved["n_inputs"] == 1
     assert [r["interval"] for r in saved["regions"]] == want.intervals.tolist()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _mnist_candidates
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 DOC = ROOT / "docs" / "notebooks.md"
@@ -51,6 +53,14 @@ def kernel_spec_dir(tmp_path_factory):
     return root
 
 
+def _mnist_with_training_set():
+    """The first of conftest's MNIST places holding both splits, or None."""
+    for place in _mnist_candidates():
+        if any(place.glob("train-images-idx3-ubyte*")) and any(place.glob("t10k-images*")):
+            return place
+    return None
+
+
 def _execute(nb, kernel_spec_dir, cwd, *, quiet=True):
     """Run ``nb`` (in place) in a kernel of this Python; the cells' error outputs."""
     nbclient = pytest.importorskip("nbclient")
@@ -63,6 +73,9 @@ def _execute(nb, kernel_spec_dir, cwd, *, quiet=True):
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     env["MPLBACKEND"] = "agg"
     env.pop("TINYLENS_QUIET", None)
+    mnist = _mnist_with_training_set()
+    if mnist is not None:  # 05_geometry finds MNIST here whatever checkout the tests run from
+        env.setdefault("TINYLENS_MNIST_DIR", str(mnist))
     if quiet:
         env["TINYLENS_QUIET"] = "1"
     km.start_kernel(env=env, cwd=str(cwd))

@@ -62,7 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="mnist", help="mnist (test set, default) or digits")
     p.add_argument("--data-dir", help="directory with the MNIST IDX files (for --data mnist)")
     p.add_argument(
-        "--margin", type=float, default=0.0, help="grow the --through triangle by this fraction"
+        "--margin",
+        type=float,
+        default=0.0,
+        help="grow the --through triangle by this fraction (above -1; -0.9 shrinks it to 0.1)",
     )
     p.add_argument(
         "--radius", type=float, default=1.0, help="half-width of the --plane square (default 1)"
@@ -71,6 +74,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--method",
         default="auto",
         help="auto (intervals in 1-D, polygons in 2-D, LP arrangement beyond), or arrangement",
+    )
+    p.add_argument(
+        "--codes",
+        default="auto",
+        help="a conv net's region codes on a plane: auto (packed when full ones would not fit "
+        "the memory budget, ~205k regions), full, packed (~1.1M) or digest (~5.5M; JSON and "
+        "hover tips show digests instead of patterns)",
     )
     p.add_argument(
         "--hrep", action="store_true", help="include each region's inequalities A x <= b in JSON"
@@ -82,6 +92,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.box is None:
         return run_slice(args)
+    if args.codes != "auto":
+        from tinylens.errors import ConfigError
+
+        raise ConfigError("--codes applies to slices (--through, --plane), not to --box")
     from tinylens.studies.geometry import RegionsStudyConfig, run_regions, write_box
 
     cfg = RegionsStudyConfig(args.weights, args.box, args.method)
@@ -123,6 +137,7 @@ def run_slice(args: argparse.Namespace) -> int:
         radius=args.radius,
         method=args.method,
         seed=args.seed,
+        codes=args.codes,
     )
     if args.json and not args.out:
         result = run(cfg)
@@ -142,9 +157,25 @@ def run_slice(args: argparse.Namespace) -> int:
         f"({m['method']}, {m['seconds']:.3g} s)",
         f"  per layer: {', '.join(map(str, m['counts_per_layer']))}",
         f"  regions by predicted class: {m['regions_by_class']}",
-        f"  decision boundary: {m['boundary_segments']} segments",
+        f"  decision boundary: {_boundary(m)}",
         f"regions: {path / 'regions.json'}",
         f"report:  {path / 'index.html'}",
     ]
     emit(args, {"out": str(path), **m}, lines)
     return 0
+
+
+SHOWN_POINTS = 6
+"""A segment's boundary points listed on the printout (all are in --json and regions.json)."""
+
+
+def _boundary(m: dict) -> str:
+    """``25 segments`` on a plane; on a segment ``2 points: t=0.4245 (7 -> 5), ...``."""
+    if "boundary_points" not in m:
+        return f"{m['boundary_segments']} segments"
+    points = m["boundary_points"]
+    shown = ", ".join(f"t={t:.4g} ({a} -> {b})" for t, a, b in points[:SHOWN_POINTS])
+    more = f", ... ({len(points) - SHOWN_POINTS} more)" if len(points) > SHOWN_POINTS else ""
+    return f"{len(points)} point{'s' if len(points) != 1 else ''}" + (
+        f": {shown}{more}" if points else ""
+    )

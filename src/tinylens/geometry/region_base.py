@@ -206,6 +206,24 @@ class BaseRegionSet:
 
         return decision_boundary(self)
 
+    def boundary_points(self, boundary: Any = None) -> list[tuple[float, int, int]]:
+        """On a segment (1-D, several outputs): ``(t, left, right)`` for every point where the
+        top class changes, left to right, ``left`` the class just before ``t`` and ``right`` the
+        class just after (the boundary's own ``classes`` are sorted, smaller first).
+
+        The two classes tie at ``t`` inside one region, where the logits are affine: the one
+        whose logit grows faster along the segment wins to the right. ``boundary``: the
+        :meth:`decision_boundary`, if already computed.
+        """
+        if self.n_inputs != 1:
+            raise ConfigError("boundary_points is for segments (1-D); use decision_boundary")
+        b = self.decision_boundary() if boundary is None else boundary
+        out = []
+        for (t,), (a, c), r in zip(b.segments[:, 0], b.classes, b.regions, strict=True):
+            left, right = (a, c) if self.W[r, a, 0] < self.W[r, c, 0] else (c, a)
+            out.append((float(t), int(left), int(right)))
+        return sorted(out)
+
     # -- export and display (tinylens.geometry.region_views) -------------------------------------
     def to_dict(self, *, hrep: bool | None = None) -> dict[str, Any]:
         """The JSON schema of ``tinylens regions --json``.

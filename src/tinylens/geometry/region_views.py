@@ -16,10 +16,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_ROWS", "card", "plot", "region_dict", "table", "to_dict", "to_pandas"]
+__all__ = [
+    "MAX_ROWS",
+    "anchors_inside",
+    "card",
+    "plot",
+    "region_dict",
+    "table",
+    "to_dict",
+    "to_pandas",
+]
 
 MAX_ROWS = 10
 """The HTML card shows this many regions, then says how many more there are."""
+
+CARD_TABLE_ROWS = 20_000
+"""Above this many regions the card builds its table from the first :data:`MAX_ROWS` only
+(our choice: every pattern string of a million-region CNN plane would take gigabytes)."""
 
 
 def to_dict(regions: Any, *, hrep: bool | None = None) -> dict[str, Any]:
@@ -36,13 +49,12 @@ def to_dict(regions: Any, *, hrep: bool | None = None) -> dict[str, Any]:
     }
 
 
-def region_dict(region: Any, *, hrep: bool | None = None) -> dict[str, Any]:
-    """One region as JSON (see :meth:`Region.to_dict`)."""
+def region_dict(region: Any, *, hrep: bool | None = None, pattern: bool = True) -> dict[str, Any]:
+    """One region as JSON (see :meth:`Region.to_dict`); without its pattern when ``pattern``
+    is False (a set that keeps only digests of its patterns)."""
     d = region._set.n_inputs
-    out: dict[str, Any] = {
-        "pattern": region.pattern,
-        "affine": {"W": region.W.tolist(), "c": region.c.tolist()},
-    }
+    out: dict[str, Any] = {"pattern": region.pattern} if pattern else {}
+    out["affine"] = {"W": region.W.tolist(), "c": region.c.tolist()}
     if d == 2:
         out["vertices"] = region.vertices.tolist()
         out["area"] = region.volume
@@ -64,24 +76,29 @@ def _coordinates(regions: Any) -> list[str]:
     return list(regions.net.names) if regions.slice is None else ["s", "t"][: regions.n_inputs]
 
 
-def table(regions: Any, *, volumes: bool | None = None) -> dict[str, Any]:
-    """One column per field, one entry per region: ``pattern`` (0/1 string),
-    ``predicted_class``, the size (``length``, ``area`` or ``volume``) and the interior point
-    (one column per input, named after the inputs).
+def table(regions: Any, *, volumes: bool | None = None, rows: int | None = None) -> dict[str, Any]:
+    """One column per field, one entry per region: ``pattern`` (0/1 string; a digest set:
+    ``code_digest``), ``predicted_class``, the size (``length``, ``area`` or ``volume``) and
+    the interior point (one column per input, named after the inputs). ``rows``: only the
+    first this many regions.
 
     ``volumes``: n-D volumes need one Qhull call per region, so by default they are included
     only once computed (:meth:`RegionSet.volumes`); True computes them, False leaves them out.
     """
     d = regions.n_inputs
-    out: dict[str, Any] = {
-        "pattern": list(regions.pattern_strings),
-        "predicted_class": regions.predicted_class,
-    }
+    n = regions.count if rows is None else min(rows, regions.count)
+    if getattr(regions, "code_format", "full") == "digest":  # patterns not kept: digests
+        out: dict[str, Any] = {"code_digest": [row.tobytes().hex() for row in regions.codes[:n]]}
+    elif n == regions.count:
+        out = {"pattern": list(regions.pattern_strings)}
+    else:
+        out = {"pattern": [regions[i].pattern for i in range(n)]}
+    out["predicted_class"] = regions.predicted_class[:n]
     known = d <= 2 or regions._volumes is not None
     if volumes or (volumes is None and known):
-        out[_size_name(d)] = regions.volumes()
+        out[_size_name(d)] = regions.volumes()[:n]
     for k, name in enumerate(_coordinates(regions)):
-        out[name] = regions.interior_points[:, k]
+        out[name] = regions.interior_points[:n, k]
     return out
 
 
@@ -108,8 +125,19 @@ def plot(regions: Any, ax: Any = None) -> Any:
     if d == 2:
         from tinylens.viz.geometry import plot_slice_regions
 
+        segments = anchors = None
+        if regions.slice is not None:  # a plane through inputs: its boundary and anchors too
+            if regions.n_outputs > 1:
+                segments = regions.decision_boundary().segments
+            anchors = regions.slice.anchors  # those outside the box are not drawn
         fig = plot_slice_regions(
-            regions.vertices, regions.predicted_class, regions.box, title=title, ax=ax
+            regions.vertices,
+            regions.predicted_class,
+            regions.box,
+            segments=segments,
+            anchors=anchors,
+            title=title,
+            ax=ax,
         )
         fig_ax = ax if ax is not None else fig.axes[0]
         fig_ax.set(xlabel=names[0], ylabel=names[1])
@@ -144,6 +172,13 @@ def plot(regions: Any, ax: Any = None) -> Any:
     return fig
 
 
+def anchors_inside(regions: Any) -> np.ndarray:
+    """Which of the slice's anchors (the inputs it passes through) lie in its box, shape
+    (anchors,) bool: a triangle shrunk about its centroid leaves its corners outside."""
+    anchors = regions.slice.anchors
+    return np.all((anchors >= regions.box[:, 0]) & (anchors <= regions.box[:, 1]), axis=1)
+
+
 def card(regions: Any) -> str:
     """The HTML a notebook shows: key numbers, the first :data:`MAX_ROWS` regions and, in 1-D
     and 2-D, the figure of :func:`plot` as an inline PNG."""
@@ -160,7 +195,13 @@ def card(regions: Any) -> str:
     if regions.n_lp:
         numbers["linear programs"] = regions.n_lp
     figure = plot(regions) if regions.n_inputs <= 2 else None
-    return html_card(type(regions).__name__, numbers, table(regions), figure, max_rows=MAX_ROWS)
+    rows = None
+    if regions.count > CARD_TABLE_ROWS:  # a million patterns of 11,760 characters: no
+        rows = MAX_ROWS
+        numbers["table"] = f"the first {MAX_ROWS} of {regions.count:,} regions"
+    return html_card(
+        type(regions).__name__, numbers, table(regions, rows=rows), figure, max_rows=MAX_ROWS
+    )
 
 
 def _cell(value: Any) -> str:

@@ -229,7 +229,8 @@ def plot_slice_regions(
 ) -> Figure:
     """The regions of a 2-D slice coloured by predicted class, the decision boundary on top
     (black), and the inputs the slice passes through at their slice coordinates (``images``:
-    one (h, w) array per anchor, drawn as small insets there).
+    one (h, w) array per anchor, drawn as small insets there); anchors outside ``box`` (a
+    triangle shrunk about its centroid) are left out.
 
     ``vertices`` : list of arrays (k_i, 2); ``classes`` : (count,) ints; ``box`` : (2, 2);
     ``segments`` : (n, 2, 2); ``anchors`` : (p, 2).
@@ -245,6 +246,11 @@ def plot_slice_regions(
     if segments is not None and len(segments):
         ax.add_collection(LineCollection(segments, colors="k", linewidths=1.6))
     pad = 0.08 * float(np.ptp(box, axis=1).max())
+    if anchors is not None and len(anchors):  # those in the box (a shrunk triangle has none)
+        inside = np.all((anchors >= box[:, 0]) & (anchors <= box[:, 1]), axis=1)
+        if images is not None:
+            images = [im for im, ok in zip(images, inside, strict=False) if ok]
+        anchors = anchors[inside]
     if anchors is not None and len(anchors):
         ax.scatter(anchors[:, 0], anchors[:, 1], c="k", s=18, zorder=3)
         for i, (x, y) in enumerate(anchors):

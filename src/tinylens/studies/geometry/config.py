@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ConfigError, UnknownNameError, reject_unknown_keys
+from tinylens.geometry.image_regions import CODES
 from tinylens.geometry.regions import METHODS
 
 __all__ = ["SLICE_DATASETS", "RegionsStudyConfig", "SliceStudyConfig"]
@@ -37,13 +38,19 @@ class SliceStudyConfig:
         MNIST IDX files (default: tinylens's cache); never downloaded by this study.
     margin : float
         Grow the triangle of ``through`` by this fraction on each side (0: the images are the
-        corners).
+        corners); above -1, a negative margin shrinks it about its centroid (-0.9: a tenth of
+        its size, for a conv net whose whole triangle has a million regions).
     radius : float
         Half-width of the ``plane`` square, in input units (pixels in [0, 1]).
     method : str
         ``auto`` or ``arrangement`` (see :data:`tinylens.geometry.regions.METHODS`).
     seed : int
         Draws the random directions of ``plane``.
+    codes : {"auto", "full", "packed", "digest"}
+        How a conv net's regions keep their codes on a plane
+        (:data:`tinylens.geometry.image_regions.CODES`): ``auto`` packs them when full ones
+        would not fit the memory budget; ``digest`` holds the most regions and keeps 16-byte
+        digests instead of patterns. An MLP's regions always keep their patterns.
     """
 
     weights: str
@@ -55,6 +62,7 @@ class SliceStudyConfig:
     radius: float = 1.0
     method: str = "auto"
     seed: int = 0
+    codes: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "through", tuple(int(i) for i in self.through))
@@ -72,8 +80,13 @@ class SliceStudyConfig:
             raise UnknownNameError("slice dataset", self.data, SLICE_DATASETS)
         if self.method not in METHODS:
             raise UnknownNameError("region method", self.method, METHODS)
-        if not self.margin >= 0:
-            raise ConfigError(f"margin must be >= 0, got {self.margin}")
+        if self.codes not in CODES:
+            raise UnknownNameError("codes format", self.codes, CODES)
+        if not self.margin > -1:
+            raise ConfigError(
+                f"margin must be > -1 (-0.9 shrinks the triangle to 0.1 of its size), got "
+                f"{self.margin}"
+            )
         if not self.radius > 0:
             raise ConfigError(f"radius must be > 0, got {self.radius}")
 

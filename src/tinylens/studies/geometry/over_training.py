@@ -38,6 +38,8 @@ from tinylens.viz.display import html_card, short_repr
 from tinylens.viz.display import to_pandas as _to_pandas
 
 __all__ = [
+    "CNN_PLANE_MARGIN",
+    "CNN_RADIUS",
     "POINTS",
     "POINT_SETS",
     "RADIUS",
@@ -56,6 +58,18 @@ POINTS = 16
 RADIUS = 0.5
 """Half-width of each square for ``tinylens mnist --geometry``, in pixel units (inputs in
 [0, 1]; our choice: half the pixel range, so a square spans visibly different images)."""
+
+
+CNN_RADIUS = 0.02
+"""Half-width of each square for a conv net (our choice): a conv net meets far more regions
+than an MLP of its size (around an 8x8 digit, ``small_cnn`` of the quick study untrained:
+about 12,000 regions in a square of half-width 0.5, 1,200 at 0.05, 480 at 0.02), so its squares
+are 25 times smaller; a max pool over flat background splits on the smallest move."""
+
+CNN_PLANE_MARGIN = -0.9
+"""The fixed plane of a conv net is the triangle through three test images shrunk to a tenth
+about its centroid (our choice): the whole triangle holds 10,000 to 20,000 regions per snapshot
+for ``small_cnn`` on the 8x8 digits and about a million on MNIST, past the slider's budget."""
 
 
 def far_points_like(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -201,6 +215,7 @@ def partition_over_training(
     radius: float,
     far_points: int,
     rng: np.random.Generator | int,
+    plane_margin: float = 0.0,
 ) -> OverTrainingResult:
     """Local complexity near training, test and far points, and one plane's regions, at
     every snapshot.
@@ -208,8 +223,9 @@ def partition_over_training(
     Parameters
     ----------
     snapshots : sequence of (epoch, network)
-        Networks :func:`~tinylens.geometry.linear_regions` reads (ReLU MLPs: engine networks,
-        weights files, torch ``nn.Sequential``), in epoch order.
+        Networks :func:`~tinylens.geometry.linear_regions` reads on a slice (ReLU MLPs and conv
+        nets with max pools: engine networks, weights files, torch ``nn.Sequential``), in
+        epoch order.
     X_train_sample, X_test_sample : arrays (n, n_inputs)
         The points whose squares are counted; the plane passes through the first three test
         points (so at least three are needed).
@@ -219,6 +235,10 @@ def partition_over_training(
         How many points far from the data (uniform in the training sample's bounding box).
     rng : numpy Generator or int
         Draws the far points and every square's directions (identical at every snapshot).
+    plane_margin : float
+        The fixed plane's triangle grown (> 0) or shrunk about its centroid (-1 < margin < 0)
+        by this fraction (:meth:`~tinylens.geometry.Slice.through`); a conv net's whole
+        triangle has too many regions for every snapshot (:data:`CNN_PLANE_MARGIN`).
     """
     snaps = list(snapshots)
     if not snaps:
@@ -242,21 +262,37 @@ def partition_over_training(
         name: local_complexity_over(nets, points[name], radius=float(radius), rng=int(s))
         for name, s in zip(POINT_SETS, seeds, strict=True)
     }
-    plane = Slice.through(*test[:3])
+    if not (isinstance(plane_margin, int | float) and plane_margin > -1):
+        raise ConfigError(f"plane_margin must be a number above -1, got {plane_margin!r}")
+    plane = Slice.through(*test[:3], margin=float(plane_margin))
     plane_regions = [linear_regions(n, slice=plane) for n in nets]
     return OverTrainingResult(epochs, counts, points, float(radius), plane, plane_regions)
 
 
 def over_training_of(
-    run: Any, *, points: int = POINTS, radius: float = RADIUS, seed: int = 0
+    run: Any,
+    *,
+    points: int = POINTS,
+    radius: float | None = None,
+    seed: int = 0,
+    plane_margin: float | None = None,
 ) -> OverTrainingResult:
-    """:func:`partition_over_training` on a :class:`~tinylens.studies.mnist.ModelRun`: its
-    weight snapshots, ``points`` training and test points drawn with ``seed`` (without
-    replacement), as many far points, and the plane through the first three test points drawn.
+    """:func:`partition_over_training` on a :class:`~tinylens.studies.mnist.ModelRun` (a ReLU
+    MLP variant or the CNN): its weight snapshots, ``points`` training and test points drawn
+    with ``seed`` (without replacement), as many far points, and the plane through the first
+    three test points drawn. ``radius`` and ``plane_margin`` default to :data:`RADIUS` and 0
+    for an MLP, :data:`CNN_RADIUS` and :data:`CNN_PLANE_MARGIN` for a conv net.
     """
+    from tinylens.geometry import is_image_net
     from tinylens.geometry.regions import check_piecewise_linear
 
-    check_piecewise_linear(run.net)
+    image = is_image_net(run.net)
+    if not image:
+        check_piecewise_linear(run.net)
+    if radius is None:
+        radius = CNN_RADIUS if image else RADIUS
+    if plane_margin is None:
+        plane_margin = CNN_PLANE_MARGIN if image else 0.0
     gen = np.random.default_rng([seed, 15])
     tr = np.sort(gen.choice(run.train.n, size=min(points, run.train.n), replace=False))
     te = np.sort(gen.choice(run.test.n, size=min(points, run.test.n), replace=False))
@@ -266,5 +302,11 @@ def over_training_of(
         net.load_state_dict(state)
         snaps.append((epoch, net))
     return partition_over_training(
-        snaps, run.train.X[tr], run.test.X[te], radius=radius, far_points=points, rng=gen
+        snaps,
+        run.train.X[tr],
+        run.test.X[te],
+        radius=radius,
+        far_points=points,
+        rng=gen,
+        plane_margin=plane_margin,
     )

@@ -54,7 +54,15 @@ class SliceResult:
             "regions_per_second": r.count / self.seconds if self.seconds > 0 else None,
             "boundary_segments": 0 if self.boundary is None else len(self.boundary.segments),
             "regions_by_class": classes.tolist(),
+            **self._crossings(),
         }
+
+    def _crossings(self) -> dict[str, Any]:
+        """On a segment: ``boundary_points``, ``[t, left class, right class]`` left to right."""
+        if self.boundary is None or self.regions.n_inputs != 1:
+            return {}
+        points = self.regions.boundary_points(self.boundary)
+        return {"boundary_points": [list(p) for p in points]}
 
     def to_dict(self) -> dict[str, Any]:
         """The regions (``RegionSet.to_dict``), the boundary and the slice's anchors."""
@@ -72,14 +80,19 @@ class SliceResult:
         return out
 
     def to_pandas(self) -> Any:
-        """One row per region: pattern, predicted class, area (or length)."""
+        """One row per region: pattern (a digest set: ``code_digest``), predicted class, area
+        (or length)."""
         from tinylens._optional import require_pandas
 
         pd = require_pandas()
         r = self.regions
+        if getattr(r, "code_format", "full") == "digest":  # patterns not kept: their digests
+            codes = {"code_digest": [row.tobytes().hex() for row in r.codes]}
+        else:
+            codes = {"pattern": r.pattern_strings}
         return pd.DataFrame(
             {
-                "pattern": r.pattern_strings,
+                **codes,
                 "predicted_class": r.predicted_class,
                 "area" if r.n_inputs == 2 else "length": r.volumes(),
             }

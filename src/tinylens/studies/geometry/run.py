@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from tinylens.errors import ConfigError, ShapeError
-from tinylens.geometry import Slice, decision_boundary, is_image_net, linear_regions
+from tinylens.geometry import (
+    Slice,
+    decision_boundary,
+    image_slice_regions,
+    is_image_net,
+    linear_regions,
+)
 from tinylens.geometry.regions import check_piecewise_linear
 from tinylens.studies.geometry.config import RegionsStudyConfig, SliceStudyConfig
 from tinylens.studies.geometry.result import RegionsResult, SliceResult
@@ -84,10 +90,16 @@ def run(
         The enumeration is one vectorised pass (well under a second on MNIST MLPs).
     """
     del rng, progress
-    if is_image_net(config.weights):  # a CNN: read layer by layer on the plane
+    image = is_image_net(config.weights)
+    if image:  # a CNN: read layer by layer on the plane
         net: Any = config.weights
         n_inputs = _image_inputs(config.weights)
     else:
+        if config.codes in ("packed", "digest"):
+            raise ConfigError(
+                f"--codes {config.codes} is for conv / max-pool networks; an MLP's regions "
+                "keep their patterns (use --codes auto or full)"
+            )
         net = check_piecewise_linear(config.weights)
         n_inputs = net.n_inputs
     dataset = data if data is not None else load_inputs(config)
@@ -99,7 +111,14 @@ def run(
         )
     slc = make_slice(config, X)
     t0 = time.perf_counter()
-    regions = linear_regions(net, slice=slc, method=config.method)
+    if image:
+        if config.method not in ("auto", "polygons"):
+            raise ConfigError(
+                f"method {config.method!r} does not apply to conv / max-pool networks; use 'auto'"
+            )
+        regions = image_slice_regions(net, slc, codes=config.codes)
+    else:
+        regions = linear_regions(net, slice=slc, method=config.method)
     boundary = decision_boundary(regions) if regions.n_outputs > 1 else None
     seconds = time.perf_counter() - t0
     picks = config.through or (config.plane,)

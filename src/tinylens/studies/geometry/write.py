@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tinylens.geometry import as_affine_net, decision_boundary
+from tinylens.geometry.region_views import anchors_inside
 from tinylens.io import Figure, RunDir, Section, Table
 from tinylens.studies.geometry.result import SliceResult
 
@@ -68,12 +69,7 @@ def write(result: SliceResult, run: RunDir) -> None:
             summary=(
                 f"The slice through {result._where()}{labels} meets {r.count} linear regions "
                 f"(exact, {r.method}, {result.seconds:.3g} s); layer by layer "
-                f"{', '.join(map(str, r.counts_per_layer))}. "
-                + (
-                    f"The decision boundary is {m['boundary_segments']} straight segments."
-                    if result.boundary is not None
-                    else ""
-                )
+                f"{', '.join(map(str, r.counts_per_layer))}. " + _boundary_sentence(result)
             ),
             metrics={k: v for k, v in m.items() if not isinstance(v, list)},
             figures=figures,
@@ -84,6 +80,19 @@ def write(result: SliceResult, run: RunDir) -> None:
     )
 
 
+def _boundary_sentence(result: SliceResult) -> str:
+    """The section's sentence on the decision boundary: segments (plane) or points (segment)."""
+    m = result.metrics
+    if result.boundary is None:
+        return ""
+    if "boundary_points" not in m:
+        return f"The decision boundary is {m['boundary_segments']} straight segments."
+    every = m["boundary_points"]
+    points = "; ".join(f"t = {t:.4g}: {a} to {b}" for t, a, b in every[:20])
+    more = "; ..." if len(every) > 20 else ""
+    return f"The top class changes at {len(every)} points along the segment ({points}{more})."
+
+
 def slice_map_spec(regions: Any, boundary: Any = None) -> dict[str, Any]:
     """The ``regions-map`` widget's data, each region coloured by its predicted class, with the
     decision boundary's segments as ``lines`` when given and the slice's anchors as dots."""
@@ -91,8 +100,7 @@ def slice_map_spec(regions: Any, boundary: Any = None) -> dict[str, Any]:
     items = [
         {
             "vertices": np.round(region.vertices, 5).tolist(),
-            "tip": f"region {region.index}\npattern {_short(region.pattern)}\n"
-            f"class {int(classes[i])}",
+            "tip": f"region {region.index}\n{_tip_code(region)}\nclass {int(classes[i])}",
             "color": int(classes[i]),
         }
         for i, region in enumerate(regions)
@@ -108,7 +116,7 @@ def _canvas(regions: Any) -> dict[str, Any]:
     (x0, x1), (y0, y1) = regions.box.tolist()
     spec: dict[str, Any] = {"box": [x0, x1, y0, y1], "xlabel": "s", "ylabel": "t"}
     if regions.slice is not None:
-        spec["anchors"] = regions.slice.anchors.tolist()
+        spec["anchors"] = regions.slice.anchors[anchors_inside(regions)].tolist()
     return spec
 
 
@@ -151,6 +159,31 @@ def plane_frames_spec(result: Any, picks: list[int]) -> dict[str, Any]:
     return {**_canvas(result.plane_regions[picks[-1]]), "frames": frames}
 
 
+def _plane_words(result: Any) -> str:
+    """How the section names the fixed plane: through three test images, or (a conv net) the
+    triangle between them shrunk about its centroid, whose corners lie outside it."""
+    side = float(np.ptp(result.plane.domain[:, 0]))  # 1 for the whole triangle
+    if abs(side - 1) < 1e-12:
+        return "the plane through three test images (black dots)"
+    return f"the triangle between three test images shrunk to {side:.3g} of its size"
+
+
+def _slider_note(result: Any) -> str:
+    """The summary's sentence when the slider cannot show the plane (too many regions)."""
+    counts = [r.count for r in result.plane_regions]
+    if len(slider_picks(counts, MAX_SLIDER_REGIONS)) >= 2:
+        return ""
+    last = (
+        f"; the hover map shows epoch {result.epochs[-1]}"
+        if counts[-1] <= MAX_HOVER_REGIONS
+        else f" and the last epoch alone has more than the hover map's {MAX_HOVER_REGIONS:,}"
+    )
+    return (
+        f" The epoch slider is not shown: even its first and last frames hold "
+        f"{counts[0] + counts[-1]:,} regions, more than its {MAX_SLIDER_REGIONS:,}{last}."
+    )
+
+
 def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
     """The plane at every snapshot under a slider (when the frames fit MAX_SLIDER_REGIONS), else
     the hover map of the last epoch (when that fits MAX_HOVER_REGIONS)."""
@@ -167,7 +200,7 @@ def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
     return [
         Figure(
             "plane_over_training_frames.json",
-            "The plane through three test images (black dots) at each epoch"
+            f"{_plane_words(result)[0].upper()}{_plane_words(result)[1:]} at each epoch"
             f"{some}: every linear region coloured by the class the network predicts there, the "
             "exact decision boundary in black. Move the slider (or press play) to watch the "
             "partition change over training; hover a region for its activation pattern and "
@@ -200,6 +233,13 @@ PATTERN_CHARS = 64
 pooling window, ~12,000 for the MNIST CNN): the start, then the total length."""
 
 
+def _tip_code(region: Any) -> str:
+    """A hover tip's code line: the pattern (shortened), or the digest a digest set keeps."""
+    if getattr(region._set, "code_format", "full") == "digest":
+        return f"code digest {region._set.codes[region.index].tobytes().hex()}"
+    return f"pattern {_short(region.pattern)}"
+
+
 def _short(pattern: str) -> str:
     if len(pattern) <= PATTERN_CHARS:
         return pattern
@@ -227,8 +267,9 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 f"{len(result.epochs)} snapshots, exact. At epoch {last} the whole network "
                 f"averages {means['train']:.1f} regions per square near training points, "
                 f"{means['test']:.1f} near test points and {means['far']:.1f} far from the "
-                f"data; the plane through three test images has {int(plane[0, -1])} regions at "
-                f"epoch {result.epochs[0]} and {int(plane[-1, -1])} at epoch {last}."
+                f"data; {_plane_words(result).removesuffix(' (black dots)')} has "
+                f"{int(plane[0, -1])} regions at epoch {result.epochs[0]} and "
+                f"{int(plane[-1, -1])} at epoch {last}.{_slider_note(result)}"
             ),
             metrics={
                 "snapshots": len(result.epochs),
@@ -247,7 +288,7 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 ),
                 Figure(
                     "plane_over_training.png",
-                    "Every linear region of the plane through three test images (black dots) "
+                    f"Every linear region of {_plane_words(result)} "
                     "at a few epochs, coloured by the class the network predicts there.",
                 ),
             ],
