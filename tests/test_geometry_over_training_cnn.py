@@ -107,3 +107,38 @@ def test_a_plane_too_large_for_the_slider_is_said_in_the_section(cnn_run, tmp_pa
     assert f"{counts[0] + counts[-1]:,} regions" in section["summary"]
     assert not (out / "plane_over_training_frames.json").exists()
     assert (out / "plane_over_training_map.json").exists() == (counts[-1] <= w.MAX_HOVER_REGIONS)
+
+
+def test_cli_mnist_cnn_geometry_writes_both_models_apart(tmp_path, capsys):
+    """``tinylens mnist --cnn --geometry``: the MLP variant's partition over training and the
+    CNN's, each with its own files (the CNN's start with ``cnn_``) and report section; the
+    printed summary's numbers are the CSV's."""
+    import csv
+
+    from tinylens.cli.main import main
+
+    out = tmp_path / "run"
+    skip = [
+        "--skip",
+        "gradients,ablation,scaling,embeddings,subspaces,perturbation,saliency,pruning",
+    ]
+    argv = ["mnist", "--quick", "--epochs", "1", "--cnn", "--cnn-channels", "2,3", *skip]
+    assert main([*argv, "--geometry", "--out", str(out), "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    lc, cnn = summary["local_complexity"], summary["cnn_local_complexity"]
+    assert lc["model"] == "raw" and cnn["model"] == "cnn" and cnn["epochs"] == [0, 1]
+    rows = list(csv.DictReader((out / "cnn_local_complexity.csv").open()))
+    last = max(int(r["layer"]) for r in rows)  # the whole network: its last kink or pool
+    for name in ("train", "test", "far"):
+        means = [float(r["mean"]) for r in rows if r["points"] == name and r["layer"] == str(last)]
+        assert means == pytest.approx(cnn[name], abs=1e-3)
+    planes = [
+        int(r["plane_regions"]) for r in rows if r["points"] == "far" and r["layer"] == str(last)
+    ]
+    assert planes == cnn["plane_regions"]
+    mlp_rows = list(csv.DictReader((out / "local_complexity.csv").open()))
+    assert {int(r["plane_regions"]) for r in mlp_rows} != {int(r["plane_regions"]) for r in rows}
+    ids = [s["id"] for s in json.loads((out / "report.json").read_text())["sections"]]
+    assert "local-complexity" in ids and "cnn-local-complexity" in ids
+    assert (out / "cnn_local_complexity.png").stat().st_size > 0
+    assert (out / "cnn_plane_over_training.png").stat().st_size > 0

@@ -184,13 +184,13 @@ def _slider_note(result: Any) -> str:
     )
 
 
-def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
+def _plane_slider(result: Any, run: RunDir, prefix: str = "") -> list[Figure]:
     """The plane at every snapshot under a slider (when the frames fit MAX_SLIDER_REGIONS), else
     the hover map of the last epoch (when that fits MAX_HOVER_REGIONS)."""
     picks = slider_picks([r.count for r in result.plane_regions], MAX_SLIDER_REGIONS)
     if len(picks) < 2:
-        return _last_plane_map(result, run)
-    run.write_json("plane_over_training_frames.json", plane_frames_spec(result, picks))
+        return _last_plane_map(result, run, prefix)
+    run.write_json(f"{prefix}plane_over_training_frames.json", plane_frames_spec(result, picks))
     some = (
         ""
         if len(picks) == len(result.epochs)
@@ -199,7 +199,7 @@ def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
     )
     return [
         Figure(
-            "plane_over_training_frames.json",
+            f"{prefix}plane_over_training_frames.json",
             f"{_plane_words(result)[0].upper()}{_plane_words(result)[1:]} at each epoch"
             f"{some}: every linear region coloured by the class the network predicts there, the "
             "exact decision boundary in black. Move the slider (or press play) to watch the "
@@ -211,15 +211,15 @@ def _plane_slider(result: Any, run: RunDir) -> list[Figure]:
     ]
 
 
-def _last_plane_map(result: Any, run: RunDir) -> list[Figure]:
+def _last_plane_map(result: Any, run: RunDir, prefix: str = "") -> list[Figure]:
     """The hover map of the plane at the last epoch (when small enough), as a widget."""
     r = result.plane_regions[-1]
     if r.count > MAX_HOVER_REGIONS:
         return []
-    run.write_json("plane_over_training_map.json", slice_map_spec(r))
+    run.write_json(f"{prefix}plane_over_training_map.json", slice_map_spec(r))
     return [
         Figure(
-            "plane_over_training_map.json",
+            f"{prefix}plane_over_training_map.json",
             f"The plane at epoch {result.epochs[-1]}: {r.count} regions coloured by predicted "
             "class; hover one for its activation pattern and class.",
             kind="widget",
@@ -246,19 +246,24 @@ def _short(pattern: str) -> str:
     return f"{pattern[:PATTERN_CHARS]}... ({len(pattern)} characters)"
 
 
-def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> None:
+def write_over_training(
+    result: Any, run: RunDir, *, model: str, title: str, prefix: str = ""
+) -> None:
     """``local_complexity.csv`` (:meth:`OverTrainingResult.table`), the two figures and one
-    report section, for the partition over training of ``model``."""
+    report section, for the partition over training of ``model``; every file name and the
+    section's id start with ``prefix`` (two models in one run directory: ``"cnn_"``)."""
     table = result.table()
-    run.write_csv("local_complexity.csv", list(zip(*table.values(), strict=True)), list(table))
-    run.save_figure("local_complexity.png", result.plot(), dpi=150)
-    run.save_figure("plane_over_training.png", result.plot_planes(), dpi=120)
+    run.write_csv(
+        f"{prefix}local_complexity.csv", list(zip(*table.values(), strict=True)), list(table)
+    )
+    run.save_figure(f"{prefix}local_complexity.png", result.plot(), dpi=150)
+    run.save_figure(f"{prefix}plane_over_training.png", result.plot_planes(), dpi=120)
     last = result.epochs[-1]
     means = {n: result.mean(n)[-1, -1] for n in ("train", "test", "far")}
     plane = result.plane_counts
     run.add_section(
         Section(
-            id="local-complexity",
+            id=f"{prefix.replace('_', '-')}local-complexity",
             title=f"The partition over training ({model})",
             summary=(
                 f"Linear regions of {model} meeting a 2-D square of half-width "
@@ -280,14 +285,14 @@ def write_over_training(result: Any, run: RunDir, *, model: str, title: str) -> 
                 },
             },
             figures=[
-                *_plane_slider(result, run),
+                *_plane_slider(result, run, prefix),
                 Figure(
-                    "local_complexity.png",
+                    f"{prefix}local_complexity.png",
                     "Mean regions per square over epochs: colour is the layer (the network up "
                     "to it), line style the point set (solid train, dashed test, dotted far).",
                 ),
                 Figure(
-                    "plane_over_training.png",
+                    f"{prefix}plane_over_training.png",
                     f"Every linear region of {_plane_words(result)} "
                     "at a few epochs, coloured by the class the network predicts there.",
                 ),
