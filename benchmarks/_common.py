@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["BENCH_LIBRARIES", "bench_libraries", "fail", "find_mnist"]
+__all__ = [
+    "BENCH_LIBRARIES",
+    "bench_libraries",
+    "fail",
+    "find_mnist",
+    "reference_tree",
+    "run_child",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def find_mnist(explicit: str | None = None) -> Path:
@@ -55,3 +66,29 @@ def bench_libraries(spec: str) -> tuple[str, ...]:
             'install them with: pip install -e ".[bench]"'
         )
     return names
+
+
+def reference_tree(revision: str, dest: str | Path) -> Path:
+    """The ``src`` tree of git ``revision`` of this checkout, unpacked with ``git archive``
+    into ``dest``: the other side of a before/after benchmark. One line and exit 2 when the
+    revision has no such tree."""
+    archived = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "src"], capture_output=True
+    )
+    if archived.returncode != 0:
+        fail(f"no source tree at revision {revision!r} (git archive failed)")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archived.stdout, check=True)
+    return Path(dest) / "src"
+
+
+def run_child(src: Path, code: str, args: list[str], threads: int, **env: str) -> dict:
+    """Run ``python -c code *args`` in a fresh process importing tinylens from ``src``, with
+    ``threads`` BLAS / OpenMP threads (and any extra environment), and return the JSON object
+    its last line prints: one side of a before/after benchmark."""
+    full = dict(os.environ, PYTHONPATH=str(src), **env)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        full[var] = str(threads)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=full, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -33,12 +33,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from _common import fail  # benchmarks/ is on sys.path when run as a script
+from _common import reference_tree, run_child  # benchmarks/ is on sys.path as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,17 +67,8 @@ print(json.dumps({"wall": wall, "cpu": cpu, "weights": h.hexdigest(),
 
 
 def run_side(src: Path, seeds: int, steps: int, threads: int, workers: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(src), TINYLENS_THREADS=str(workers))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(seeds), str(steps), str(threads)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = [str(seeds), str(steps), str(threads)]
+    return run_child(src, CHILD, args, threads, TINYLENS_THREADS=str(workers))
 
 
 def main() -> None:
@@ -105,14 +94,7 @@ def main() -> None:
         f"load average {load:.2f} on {os.cpu_count()} CPUs"
     )
     with tempfile.TemporaryDirectory(prefix="tinylens-bench-") as tmp:
-        archived = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", a.reference, "src"], capture_output=True
-        )
-        if archived.returncode != 0:
-            fail(f"no source tree at revision {a.reference!r} (git archive failed)")
-        archive = archived.stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        sides = {"reference": Path(tmp) / "src", "this tree": ROOT / "src"}
+        sides = {"reference": reference_tree(a.reference, tmp), "this tree": ROOT / "src"}
         rows: dict[str, list[dict]] = {name: [] for name in sides}
         for rep in range(a.repeats):
             for name, src in sides.items():
