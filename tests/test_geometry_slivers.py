@@ -270,3 +270,56 @@ def test_meet_sides_against_fractions():
         want.append((z > 0) - (z < 0))
     assert meet_sides(A, B, L, M).tolist() == want
     assert 0 in want and len(set(want)) == 3
+
+
+def sliver_cnn():
+    """A 4x4 image on the plane ``x[0, 0] = s``, ``x[0, 1] = t`` (every other pixel 0): conv 3x3
+    to two channels, ReLU, 2x2 max pool (one window per channel), linear. Channel 0 is
+    ``s - 1/2`` and ``t - 1/2``; channel 1 the same lines turned by ``2^-40`` about (1/2, 1/2)
+    (``s + 2^-40 t - 1/2 - 2^-41``) and moved by ``2^-41`` (``t - 1/2 - 2^-41``): a wedge, a
+    strip ``2^-41`` wide, and pool boundaries ``s = t`` and ``s = (1 - 2^-40) t`` meeting at a
+    tiny angle. Dyadic weights: the float maps are the exact ones."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2, 2)
+    ).double()
+    with torch.no_grad():
+        model[0].weight.zero_()
+        model[0].weight[:, 0, 0, 0] = 1.0
+        model[0].weight[1, 0, 0, 1] = 2.0**-40
+        model[0].bias[:] = torch.tensor([-0.5, -0.5 - 2.0**-41])
+        model[4].weight[:] = torch.tensor([[1.0, -1.0], [0.5, 2.0]])
+        model[4].bias.zero_()
+    origin, directions = np.zeros(16), np.zeros((2, 16))
+    directions[0, 0] = directions[1, 1] = 1.0
+    return model.eval(), origin, directions
+
+
+UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+
+
+def test_a_cnn_plane_keeps_every_sliver_of_the_exact_oracle():
+    from tinylens.geometry.conv_slice import split_image_slice
+
+    from tests.sliver_oracle import conv_plane_cells
+
+    model, origin, directions = sliver_cnn()
+    steps = image_layers(model, (1, 4, 4))
+    w, b = model[0].weight.detach().numpy(), model[0].bias.detach().numpy()
+    units = []  # each conv unit's (g1, g2, h) in Fractions, channel-major as torch flattens
+    for c in range(2):
+        for i in range(2):
+            for j in range(2):
+                # pixel (0, 0) is s and (0, 1) is t: unit (i, j) reads kernel entry
+                # (p, q) at pixel (i + p, j + q)
+                g_s = w[c, 0, 0, 0] if (i, j) == (0, 0) else 0.0
+                g_t = w[c, 0, 0, 1 - j] if i == 0 else 0.0
+                units.append((F(float(g_s)), F(float(g_t)), F(float(b[c]))))
+    windows = [list(steps[2].windows[k]) for k in range(2)]
+    oracle = conv_plane_cells(units, windows, [(F(x), F(y)) for x, y in UNIT_SQUARE])
+    got = split_image_slice(steps, origin, directions, UNIT_SQUARE)
+    codes = {tuple(int(v) for v in c) for c in got.codes}
+    assert codes == set(oracle), (sorted(set(oracle) - codes), sorted(codes - set(oracle)))
+    assert min(oracle.values()) < 2.0**-40  # the slivers are really there
+    assert sum(oracle.values()) == 1
