@@ -33,6 +33,7 @@ __all__ = [
     "SIDE_RTOL_2D",
     "PolygonSplit",
     "clip_halfplane",
+    "clip_halfplane_exact",
     "pack",
     "split_polygons",
     "unpack",
@@ -254,9 +255,71 @@ def _settled_values(
     return z, z.max(axis=1), z.min(axis=1)
 
 
+def settle_close(
+    zz: np.ndarray,
+    band: np.ndarray,
+    nv: np.ndarray,
+    E: np.ndarray,
+    lines: np.ndarray,
+    L: np.ndarray,
+) -> np.ndarray:
+    """Values ``zz`` (n, cap, m) of ``m`` lines ``L`` (n, m, 3) at the vertices of polygons
+    ``(nv, E)``, with every value within ``band`` (broadcastable to ``zz``) replaced by its
+    exact sign (-1.0, 0.0 or 1.0) at the crossing of the vertex's two edge lines, as
+    :func:`vertex_values` does for one line per polygon. ``zz`` is changed in place and
+    returned."""
+    close = np.abs(zz) <= band
+    if close.any():
+        rows, ks, us = np.nonzero(close)
+        live = (L[rows, us, :2] != 0).any(axis=1)  # g = 0: z is exactly h already
+        rows, ks, us = rows[live], ks[live], us[live]
+        k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
+        prev = np.where(k == 0, nv[rows] - 1, k - 1)
+        zz[rows, ks, us] = signs_at(lines[E[rows, prev]], lines[E[rows, k]], L[rows, us])
+    return zz
+
+
+def clip_halfplane_exact(
+    V: np.ndarray,
+    nv: np.ndarray,
+    E: np.ndarray,
+    lines: _LineTable,
+    g: np.ndarray,
+    h: np.ndarray,
+    *,
+    keep_zero: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`clip_halfplane` with exact sides: every vertex's side of the line ``(g, h)``
+    decided as :func:`vertex_values` does, the cut made by :func:`_cut_exact` (its line added
+    to ``lines``). Returns ``V, nv, E, alive``; a row that is not alive is unchanged."""
+    z, z_max, z_min = _settled_values(V, nv, E, lines.rows, g, h)
+    alive = (z_max > 0) | ((z_min >= 0) & keep_zero)
+    cut = alive & (z_min < 0)
+    if not cut.any():
+        return V, nv, E, alive
+    idx = np.flatnonzero(cut)
+    ids = lines.add(g[idx], h[idx])
+    (pos, n_pos, e_pos), _ = _cut_exact(
+        V[idx], nv[idx], E[idx], np.sign(z[idx]).astype(np.int8), ids, lines.rows, both=False
+    )
+    width = max(V.shape[1], pos.shape[1])
+    V, E = _pad(V, width).copy(), _pad(E, width).copy()  # never write into the caller's
+    V[idx], E[idx] = _pad(pos, width), _pad(e_pos, width)
+    nv = nv.copy()
+    nv[idx] = n_pos
+    return V, nv, E, alive
+
+
 def _cut_exact(
-    V: np.ndarray, nv: np.ndarray, E: np.ndarray, s: np.ndarray, ids: np.ndarray, lines: np.ndarray
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    V: np.ndarray,
+    nv: np.ndarray,
+    E: np.ndarray,
+    s: np.ndarray,
+    ids: np.ndarray,
+    lines: np.ndarray,
+    *,
+    both: bool = True,
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...] | None]:
     """Split convex polygons by the lines ``lines[ids]`` given the exact sides ``s`` (int8)
     of their vertices, which take both signs: ``((V, nv, E) of z >= 0, (V, nv, E) of z <= 0)``.
 
@@ -264,7 +327,8 @@ def _cut_exact(
     (:func:`~tinylens.geometry._exact_sides.crossing_points`), and each new polygon carries its
     edges' line ids: a kept vertex leaves along its old edge, except a vertex on the line whose
     next vertex is on the other side (it leaves along the line); a crossing leaves along the
-    line when the boundary goes on to the other side, else along its edge.
+    line when the boundary goes on to the other side, else along its edge. With ``both``
+    False only the side ``z >= 0`` is made (the second is None).
     """
     n, cap = s.shape
     valid, nxt = _next_index(nv, cap)
@@ -285,7 +349,7 @@ def _cut_exact(
         (out, out_edges), count = _compact(keep, cand, edges)
         return out, count, out_edges
 
-    return side(1), side(-1)
+    return side(1), side(-1) if both else None
 
 
 def _compact(keep: np.ndarray, *arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
