@@ -77,7 +77,12 @@ def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
     sure = np.abs(det) > DET_RTOL * (np.abs(L) * size).sum(axis=1) + TINY
     sure &= np.abs(m[:, 2]) > DET_RTOL * size[:, 2] + TINY
     out = np.where(sure, np.sign(det) * np.sign(m[:, 2]), 0).astype(np.int8)
-    for i in np.flatnonzero(~sure):  # the few near-degenerate cases: exact rationals
+    # a line through its own vertex (L is A or B, or its negation: a unit's line read again
+    # where it cut, a pool piece against a dead one on its unit's kink) is exactly zero there
+    own = np.zeros(len(L), dtype=bool)
+    for X in (A, B):
+        own |= (L == X).all(axis=1) | (L == -X).all(axis=1)
+    for i in np.flatnonzero(~sure & ~own):  # the few near-degenerate cases: exact rationals
         a, b, ell = _fr(A[i]), _fr(B[i]), _fr(L[i])
         m1 = a[1] * b[2] - a[2] * b[1]
         m2 = a[2] * b[0] - a[0] * b[2]

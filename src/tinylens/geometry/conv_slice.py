@@ -187,11 +187,16 @@ def split_image_slice(
 
     # the domain's edges as exact lines through its corners (in its own coordinates): every
     # vertex from here on is the crossing of two lines of ``lines``, its edges' ids in E
-    corners, edge_lines = unit_domain(np.asarray(polygon, dtype=np.float64), _IDENTITY_BOX)
+    # work where every coordinate is within [-1, 1] (the exact sides' vertex bound, and the
+    # band's scale): a power of two, so the scaling is exact and undone exactly at the end
+    polygon = np.asarray(polygon, dtype=np.float64)
+    span = float(np.abs(polygon).max())
+    scale = 2.0 ** np.ceil(np.log2(span)) if span > 1 else 1.0
+    corners, edge_lines = unit_domain(polygon / scale, _IDENTITY_BOX)
     lines = _LineTable(edge_lines)
     V, nv = pack([corners])
     E = _pad(np.arange(len(corners), dtype=np.int32)[None], V.shape[1])
-    M = np.concatenate([origin[None], directions])[None]  # (1, 3, n_inputs)
+    M = np.concatenate([origin[None], directions * scale])[None]  # (1, 3, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
     # packed or digest codes are packed layer by layer when every layer fills whole bytes:
     # a region's code then travels as ~1.8 KB instead of ~11.8 KB, and each layer's entries
@@ -212,13 +217,13 @@ def split_image_slice(
             level += 1
         if level == len(steps):  # keep only what a region set needs, codes as asked
             verts, area, centre = unpack(V, nv)
-            kept["vertices"] += verts
-            kept["areas"].append(area)
-            kept["centroids"].append(centre)
+            kept["vertices"] += [v * scale for v in verts] if scale != 1 else verts
+            kept["areas"].append(area * scale**2)
+            kept["centroids"].append(centre * scale)
             if not by_layer:
                 code = layout.encode(code, codes)
             kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
-            kept["W"].append(M[:, 1:].transpose(0, 2, 1).copy())
+            kept["W"].append(M[:, 1:].transpose(0, 2, 1) / scale)
             kept["c"].append(M[:, 0].copy())
             continue
         step = steps[level]
