@@ -15,8 +15,9 @@ the process's CPU time (user + system, all threads: steadier on a shared machine
 checks that both sides give the same regions bit for bit (codes, vertices, areas, centroids,
 each region's constant term; sha256 over the regions sorted by code), or, against a revision
 before the exact cuts, the same codes bit for bit with areas and centroids within
-``GEOMETRY_ATOL``, and the same output slopes ``W`` within ``W_RTOL`` (their last bits follow the batch size of one BLAS product, as
-they already do between chunk sizes), prints the ratios and ends with one JSON line.
+``GEOMETRY_ATOL``, and the same output slopes ``W`` within ``W_RTOL`` (their last bits
+follow the batch size of one BLAS product, as they already do between chunk sizes), prints
+the ratios and ends with one JSON line.
 
     python benchmarks/cnn_slice.py [--scale 0.3] [--repeats 2] [--reference REV]
         [--threads 2] [--data-dir DIR]
