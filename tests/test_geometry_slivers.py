@@ -272,13 +272,14 @@ def test_meet_sides_against_fractions():
     assert 0 in want and len(set(want)) == 3
 
 
-def sliver_cnn():
+def sliver_cnn(scale: float = 1.0):
     """A 4x4 image on the plane ``x[0, 0] = s``, ``x[0, 1] = t`` (every other pixel 0): conv 3x3
     to two channels, ReLU, 2x2 max pool (one window per channel), linear. Channel 0 is
     ``s - 1/2`` and ``t - 1/2``; channel 1 the same lines turned by ``2^-40`` about (1/2, 1/2)
     (``s + 2^-40 t - 1/2 - 2^-41``) and moved by ``2^-41`` (``t - 1/2 - 2^-41``): a wedge, a
     strip ``2^-41`` wide, and pool boundaries ``s = t`` and ``s = (1 - 2^-40) t`` meeting at a
-    tiny angle. Dyadic weights: the float maps are the exact ones."""
+    tiny angle. The plane's coordinates are ``scale`` times those (a power of two). Dyadic
+    weights: the float maps are the exact ones."""
     torch = pytest.importorskip("torch")
     nn = torch.nn
     model = nn.Sequential(
@@ -292,19 +293,25 @@ def sliver_cnn():
         model[4].weight[:] = torch.tensor([[1.0, -1.0], [0.5, 2.0]])
         model[4].bias.zero_()
     origin, directions = np.zeros(16), np.zeros((2, 16))
-    directions[0, 0] = directions[1, 1] = 1.0
+    directions[0, 0] = directions[1, 1] = 1.0 / scale
     return model.eval(), origin, directions
 
 
 UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
 
 
-def test_a_cnn_plane_keeps_every_sliver_of_the_exact_oracle():
+AREA_ATOL = 2.0**-50
+"""Float shoelace areas (about each polygon's first vertex) against the exact ones, per unit
+of the domain's area: rounding of unit-square coordinates, far below the slivers' 2^-41."""
+
+
+@pytest.mark.parametrize("scale", [1.0, 8.0])  # 8: coordinates beyond [-1, 1], scaled inside
+def test_a_cnn_plane_keeps_every_sliver_of_the_exact_oracle(scale):
     from tinylens.geometry.conv_slice import split_image_slice
 
     from tests.sliver_oracle import conv_plane_cells
 
-    model, origin, directions = sliver_cnn()
+    model, origin, directions = sliver_cnn(scale)
     steps = image_layers(model, (1, 4, 4))
     w, b = model[0].weight.detach().numpy(), model[0].bias.detach().numpy()
     units = []  # each conv unit's (g1, g2, h) in Fractions, channel-major as torch flattens
@@ -315,11 +322,24 @@ def test_a_cnn_plane_keeps_every_sliver_of_the_exact_oracle():
                 # (p, q) at pixel (i + p, j + q)
                 g_s = w[c, 0, 0, 0] if (i, j) == (0, 0) else 0.0
                 g_t = w[c, 0, 0, 1 - j] if i == 0 else 0.0
-                units.append((F(float(g_s)), F(float(g_t)), F(float(b[c]))))
+                g_s, g_t = F(float(g_s)) / F(scale), F(float(g_t)) / F(scale)
+                units.append((g_s, g_t, F(float(b[c]))))
     windows = [list(steps[2].windows[k]) for k in range(2)]
-    oracle = conv_plane_cells(units, windows, [(F(x), F(y)) for x, y in UNIT_SQUARE])
-    got = split_image_slice(steps, origin, directions, UNIT_SQUARE)
-    codes = {tuple(int(v) for v in c) for c in got.codes}
-    assert codes == set(oracle), (sorted(set(oracle) - codes), sorted(codes - set(oracle)))
-    assert min(oracle.values()) < 2.0**-40  # the slivers are really there
-    assert sum(oracle.values()) == 1
+    domain = UNIT_SQUARE * scale
+    oracle = conv_plane_cells(units, windows, [(F(x), F(y)) for x, y in domain])
+    got = split_image_slice(steps, origin, directions, domain)
+    codes = [tuple(int(v) for v in c) for c in got.codes]
+    assert len(set(codes)) == len(codes)  # one region per code here (every cell is convex)
+    assert set(codes) == set(oracle), (set(oracle) - set(codes), set(codes) - set(oracle))
+    assert min(oracle.values()) < 2.0**-40 * scale**2  # the slivers are really there
+    assert sum(oracle.values()) == scale**2
+    for code, area in zip(codes, got.areas, strict=True):
+        assert abs(area - float(oracle[code])) <= AREA_ATOL * scale**2
+    # each region's output map against the network at its centroid (not the slivers': their
+    # float centroids may round across a line; their codes and areas are checked above)
+    torch = pytest.importorskip("torch")
+    for W, c, centre, area in zip(got.W, got.c, got.centroids, got.areas, strict=True):
+        if area > 2.0**-30 * scale**2:
+            x = origin + centre @ directions
+            want = model(torch.tensor(x).reshape(1, 1, 4, 4)).detach().numpy()[0]
+            np.testing.assert_allclose(W @ centre + c, want, rtol=1e-12, atol=1e-12)
