@@ -168,12 +168,52 @@ def test_exact_sides_against_fractions_on_near_degenerate_vertices():
     z = (g * P).sum(axis=1) + h
     sides = exact_sides(np.stack([A, B], axis=1)[:, None], L, z[:, None], 1e-9)
     assert sides[:, 0].tolist() == want
+    # a vertex's own line (or its negation) is exactly zero there: the shortcut that skips
+    # the rationals, and lines a hair off them, which must not take it
+    own = np.where(rng.random((n, 1)) < 0.5, A, B) * rng.choice([1.0, -1.0], size=(n, 1))
+    assert not signs_at(A, B, own).any()
+    near = own + np.array([0.0, 0.0, 2.0**-60])
+    want_near = []
+    for i in range(n):
+        a, b, ell = ([F(float(v)) for v in r] for r in (A[i], B[i], near[i]))
+        d = a[0] * b[1] - a[1] * b[0]
+        x, y = (a[1] * b[2] - a[2] * b[1]) / d, (a[2] * b[0] - a[0] * b[2]) / d
+        z = ell[0] * x + ell[1] * y + ell[2]
+        want_near.append((z > 0) - (z < 0))
+    assert signs_at(A, B, near).tolist() == want_near
     # crossing points within VERTEX_ATOL of the exact ones, even for near-parallel lines
     B2 = A + rng.normal(size=(n, 3)) * 1e-9
     Q = crossing_points(A / 10, B2 / 10)
     inside = (np.abs(exact_point(A, B2)) <= 1).all(axis=1)
     err = np.abs(Q - exact_point(A / 10, B2 / 10))[inside]
     assert err.max() <= VERTEX_ATOL
+
+
+def test_an_exact_clip_keeps_the_triangle_a_snapping_clip_drops():
+    """The line ``x + y = 2 - 2^-45`` cuts a triangle of legs 2^-45 off the unit box's corner
+    (1, 1): the exact clip keeps it (its corners on the box's edges and the line), the
+    snapping clip, as the decision boundary still uses, sees the corner on the line."""
+    from tinylens.geometry._polygons import (
+        BOX_LINES,
+        _LineTable,
+        clip_halfplane,
+        clip_halfplane_exact,
+        pack,
+    )
+
+    V, nv = pack([np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])])
+    E, lines = np.arange(4, dtype=np.int32)[None], _LineTable(BOX_LINES)
+    g, h = np.array([[1.0, 1.0]]), np.array([-(2 - 2.0**-45)])
+    cut, n_cut, E_cut, alive = clip_halfplane_exact(V, nv, E, lines, g, h)
+    assert alive[0] and n_cut[0] == 3
+    tri = cut[0, :3]
+    want = {(1.0, 1.0), (1.0, 1 - 2.0**-45), (1 - 2.0**-45, 1.0)}
+    assert set(map(tuple, tri.tolist())) == want
+    # each vertex is the crossing of its two edge lines: the line just added and the box's
+    rows = lines.rows[E_cut[0, :3]]
+    assert {int(i) for i in E_cut[0, :3]} == {1, 2, 4}
+    assert np.allclose((rows[:, :2] * tri).sum(1) + rows[:, 2], 0, atol=0)
+    assert not clip_halfplane(V, nv, g, h)[2][0]
 
 
 def test_root_sides_against_fractions():
