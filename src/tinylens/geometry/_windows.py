@@ -4,8 +4,10 @@
 piece wins on the whole polygon (ties to the first, as ``torch.max``), and for every kink
 unit, whether its line crosses the polygon. Reading every feature at every vertex costs
 ``vertices x features`` per polygon; here a feature's interval over the polygon's bounding
-box (:func:`_bounds`, one pass over the features) settles most of them, and only the rest are
-read vertex by vertex with the snapping of :data:`~tinylens.geometry._polygons.SIDE_RTOL_2D`.
+box (:func:`_bounds`, one pass over the features) settles the clear ones (by a margin of
+:data:`~tinylens.geometry._polygons.SIDE_RTOL_2D` times their terms' size), and only the rest
+are read vertex by vertex, the close calls settled exactly from each vertex's two edge lines
+when the caller passes them (``exact``), else snapped.
 The answers equal the per-vertex comparisons (a test checks, with dead, equal and touching
 pieces planted).
 """
@@ -39,7 +41,7 @@ def _first_winners(
     M: np.ndarray,
     windows: np.ndarray,
     settled: tuple[np.ndarray, np.ndarray] | None = None,
-    exact: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    exact: tuple | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_winners` for every window of every polygon (maps ``M`` (R, 3, F)), the easy
     windows settled in bulk: a window whose pieces are all zero (dead units after a ReLU) is
@@ -185,15 +187,13 @@ gather each): the same decisions either way. Our choice, from timing both on the
 _R3 = np.arange(3)[:, None]
 
 
-def _rows(
-    exact: tuple[np.ndarray, np.ndarray, np.ndarray] | None, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _rows(exact: tuple | None, rows: np.ndarray) -> tuple | None:
     """``exact`` (nv, E, lines) for some of its polygons."""
     return None if exact is None else (exact[0][rows], exact[1][rows], exact[2])
 
 
 def _winners(
-    V: np.ndarray, P: np.ndarray, exact: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    V: np.ndarray, P: np.ndarray, exact: tuple | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For one window's pieces ``P`` (n, 3, k) on each polygon ``V`` (n, cap, 2): the piece
     that wins on the whole polygon (first of equals), (n,) uint8, and where no single piece
@@ -202,7 +202,7 @@ def _winners(
     A piece that beats every other by more than the snapping tolerance at every vertex wins
     outright (one comparison per piece); only the rest are compared pair by pair, the close
     calls snapped to zero, or, given ``exact = (nv, E, lines)`` (vertex counts, edge line ids
-    and the line table, as :func:`~tinylens.geometry._polygons.split_polygons` keeps them),
+    and the ``_LineTable``, as :func:`~tinylens.geometry._polygons.split_polygons` keeps them),
     settled by the exact side of the line ``P_a - P_b`` at the vertex's two edge lines."""
     k = P.shape[2]
     z = P[:, None, 0] + V[:, :, :1] * P[:, None, 1] + V[:, :, 1:] * P[:, None, 2]  # (n, cap, k)
@@ -222,8 +222,10 @@ def _winners(
             Pr = P[rest]
 
             def settle(d: np.ndarray, eps: np.ndarray, a: int, b: int) -> np.ndarray:
-                L = (Pr[:, [1, 2, 0], a] - Pr[:, [1, 2, 0], b])[:, None]  # (n, 1, 3)
-                return settle_close(d[:, :, None], eps[:, None, None], nv, E, lines, L)[..., 0]
+                # the line P_a - P_b, exactly: the pieces' order at a vertex is a true order
+                La, Lb = Pr[:, None, [1, 2, 0], a], Pr[:, None, [1, 2, 0], b]  # (n, 1, 3)
+                band = eps[:, None, None]
+                return settle_close(d[:, :, None], band, nv, E, lines, La, Lb)[..., 0]
 
         code[rest], found[rest] = _winners_pairwise(z[rest], size[rest], settle)
     return code, ~found

@@ -31,6 +31,15 @@ and their maps after the ReLU are read only there
 Each decision is the one the part's own box test would make, bit for bit (tests compare them
 at every max step of real runs).
 
+Exact sides: every polygon carries the ids of its edges' lines (``E``, into one line table for
+the whole enumeration: the domain's edges, then every unit's line and max-pool difference
+``z_a - z_b`` where it cuts), so every vertex is the crossing of two known float lines. The
+box and parent decisions above settle only clear cases, by a margin; every close call (a value
+within :data:`~tinylens.geometry._polygons.SIDE_RTOL_2D` of zero at a vertex) is settled
+exactly from the vertex's two lines (:mod:`tinylens.geometry._exact_sides`), and cuts are made
+at exact crossings (:func:`~tinylens.geometry._polygons._cut_exact`): a sliver however thin is
+kept, relative to the float lines the maps give.
+
 The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
 (each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
 region keeps only its polygon, output map, area, centroid and code, the code full, packed or
@@ -362,7 +371,7 @@ def _kink(
         zz = h[:, None, :] + V[rows] @ g
         L = np.concatenate([g.transpose(0, 2, 1), h[:, :, None]], axis=2)  # (n, m, 3)
         band = SIDE_RTOL_2D * size[r, units][:, None, :]
-        return settle_close(zz, band, nv[rows], E[rows], lines.rows, L)
+        return settle_close(zz, band, nv[rows], E[rows], lines, L)
 
     zz = side_values(rr, uu[:, None])[:, :, 0]
     bits[rr, uu] = zz.max(axis=1) > 0
@@ -434,7 +443,7 @@ def _max(
     sides (:func:`~tinylens.geometry._polygons.clip_halfplane_exact`). Returns ``V, nv, E,
     root, code``."""
     k = windows.shape[1]
-    code, undecided = _first_winners(V, M, windows, settled, (nv, E, lines.rows))
+    code, undecided = _first_winners(V, M, windows, settled, (nv, E, lines))
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
     root = np.arange(len(V))
 
@@ -448,7 +457,7 @@ def _max(
         rows = np.flatnonzero(cand[:, 0] >= 0)
         w = cand[rows, 0]
         P = pieces(rows, w[:, None])[:, :, 0]  # (n, 3, k)
-        win, split = _winners(V[rows], P, (nv[rows], E[rows], lines.rows))
+        win, split = _winners(V[rows], P, (nv[rows], E[rows], lines))
         cand[rows, 0] = -1
         code[rows, w] = win
         rows, w, P = rows[split], w[split], P[split]
@@ -464,12 +473,19 @@ def _max(
         alive = np.ones(k * n, dtype=bool)
         for t in range(k - 1):
             b_of = t + (t >= a_of)
-            d = P[src, :, a_of] - P[src, :, b_of]  # (k n, 3)
+            pa, pb = P[src, :, a_of], P[src, :, b_of]  # (k n, 3): the line pa - pb, exactly
             for after in (True, False):
                 sel = np.flatnonzero((b_of > a_of) == after)
                 sel = sel[alive[sel]]  # a dead cell is cut no further
                 Vs, nvs, Es, ok = clip_halfplane_exact(
-                    cV[sel], cnv[sel], cE[sel], lines, d[sel, 1:], d[sel, 0], keep_zero=after
+                    cV[sel],
+                    cnv[sel],
+                    cE[sel],
+                    lines,
+                    pa[sel, 1:],
+                    pa[sel, 0],
+                    keep_zero=after,
+                    minus=(pb[sel, 1:], pb[sel, 0]),
                 )
                 cV, cE = _grow(cV, Vs.shape[1]), _grow(cE, Vs.shape[1])
                 cV[sel], cE[sel], cnv[sel] = _grow(Vs, cV.shape[1]), _grow(Es, cV.shape[1]), nvs
@@ -507,7 +523,7 @@ def _max(
         if len(hr):
             at, w_at = cells[hr], rest[hr, hc]
             P_at = pieces(at, w_at[:, None])[:, :, 0]
-            win, split = _winners(V[at], P_at, (nv[at], E[at], lines.rows))
+            win, split = _winners(V[at], P_at, (nv[at], E[at], lines))
             code[at[~split], w_at[~split]] = win[~split]
             rest[hr[~split], hc[~split]] = -1
             cand[cells] = rest
