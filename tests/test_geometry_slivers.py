@@ -24,6 +24,7 @@ from tinylens.geometry._exact_sides import (
     meet_sides,
     root_sides,
     signs_at,
+    signs_at_pairs,
 )
 from tinylens.geometry.conv_layers import image_layers
 from tinylens.geometry.conv_segment import split_image_segment
@@ -214,6 +215,44 @@ def test_an_exact_clip_keeps_the_triangle_a_snapping_clip_drops():
     assert {int(i) for i in E_cut[0, :3]} == {1, 2, 4}
     assert np.allclose((rows[:, :2] * tri).sum(1) + rows[:, 2], 0, atol=0)
     assert not clip_halfplane(V, nv, g, h)[2][0]
+
+
+def _fraction_sign(a, b, ell):
+    d = a[0] * b[1] - a[1] * b[0]
+    x, y = (a[1] * b[2] - a[2] * b[1]) / d, (a[2] * b[0] - a[0] * b[2]) / d
+    z = ell[0] * x + ell[1] * y + ell[2]
+    return (z > 0) - (z < 0)
+
+
+def test_signs_at_pairs_orders_nearly_equal_pieces_as_fractions_do():
+    """Three max-pool pieces equal at a vertex up to 2^-55 (their float differences round):
+    compared as exact differences, the signs are those of Fractions, so the three pieces are
+    in a true order (no cycle a < b < c < a), also at vertices on difference lines."""
+    rng = np.random.default_rng(1)
+    n = 300
+    A, B = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    A2 = np.where(rng.random((n, 1)) < 0.5, 0.0, rng.normal(size=(n, 3)))  # some differences
+    P = exact_point(A - A2, B)
+    pieces = []
+    for _ in range(3):
+        g = rng.normal(size=(n, 2)) * 1e-3 + 1.0
+        h = -(g * P).sum(axis=1) + rng.choice([0.0, 2.0**-55, -(2.0**-55)], size=n)
+        pieces.append(np.concatenate([g, h[:, None]], axis=1))
+    zero = np.zeros((n, 3))
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        got = signs_at_pairs(A, B, pieces[a], A2, zero, pieces[b])
+        want = []
+        for i in range(n):
+            fa = [F(float(x)) - F(float(y)) for x, y in zip(A[i], A2[i], strict=True)]
+            fb = [F(float(x)) for x in B[i]]
+            ell = [
+                F(float(x)) - F(float(y)) for x, y in zip(pieces[a][i], pieces[b][i], strict=True)
+            ]
+            want.append(_fraction_sign(fa, fb, ell))
+        assert got.tolist() == want
+    # plain lines (A2 = 0, L2 = 0) agree with signs_at
+    L = pieces[0]
+    assert (signs_at_pairs(A, B, L, zero, zero, zero) == signs_at(A, B, L)).all()
 
 
 def test_root_sides_against_fractions():

@@ -117,6 +117,7 @@ def signs_at_pairs(
     own = np.zeros(len(L), dtype=bool)  # a line at its own vertex: exactly zero
     for X, X2 in ((A, A2), (B, B2)):
         own |= ((L == X) & (L2 == X2)).all(axis=1) | ((L == X2) & (L2 == X)).all(axis=1)
+        own |= ((L == -X) & (L2 == -X2)).all(axis=1) | ((L == -X2) & (L2 == -X)).all(axis=1)
     for i in np.flatnonzero(~sure & ~own):
         a, b, ell = (
             [x - y for x, y in zip(_fr(X[i]), _fr(Y[i]), strict=True)]

@@ -299,9 +299,11 @@ def settle_close(
     close = np.abs(zz) <= band
     if close.any():
         rows, ks, us = np.nonzero(close)
-        if L2 is None:  # g = 0: z is exactly h already
-            live = (L[rows, us, :2] != 0).any(axis=1)
-            rows, ks, us = rows[live], ks[live], us[live]
+        # g = 0 (or g = g2: identical slopes, as two dead pieces have): z has the exact sign
+        # of h (of h - h2: a float difference has the exact one's sign) already
+        g2 = 0 if L2 is None else L2[rows, us, :2]
+        live = (L[rows, us, :2] != g2).any(axis=1)
+        rows, ks, us = rows[live], ks[live], us[live]
         k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
         prev = np.where(k == 0, nv[rows] - 1, k - 1)
         a, b = E[rows, prev], E[rows, k]
