@@ -225,9 +225,10 @@ def _fraction_sign(a, b, ell):
 
 
 def test_signs_at_pairs_orders_nearly_equal_pieces_as_fractions_do():
-    """Three max-pool pieces equal at a vertex up to 2^-55 (their float differences round):
-    compared as exact differences, the signs are those of Fractions, so the three pieces are
-    in a true order (no cycle a < b < c < a), also at vertices on difference lines."""
+    """Three max-pool pieces equal at a vertex up to 2^-60, far below the rounding of their
+    float differences: compared as exact differences, the signs are those of Fractions, so
+    the three pieces are in a true order (no cycle a < b < c < a), also at vertices on
+    difference lines; the rounded differences get many of them wrong."""
     rng = np.random.default_rng(1)
     n = 300
     A, B = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
@@ -235,8 +236,8 @@ def test_signs_at_pairs_orders_nearly_equal_pieces_as_fractions_do():
     P = exact_point(A - A2, B)
     pieces = []
     for _ in range(3):
-        g = rng.normal(size=(n, 2)) * 1e-3 + 1.0
-        h = -(g * P).sum(axis=1) + rng.choice([0.0, 2.0**-55, -(2.0**-55)], size=n)
+        g = rng.normal(size=(n, 2))
+        h = -(g * P).sum(axis=1) + rng.choice([0.0, 2.0**-60, -(2.0**-60)], size=n)
         pieces.append(np.concatenate([g, h[:, None]], axis=1))
     zero = np.zeros((n, 3))
     for a, b in ((0, 1), (1, 2), (2, 0)):
@@ -250,6 +251,7 @@ def test_signs_at_pairs_orders_nearly_equal_pieces_as_fractions_do():
             ]
             want.append(_fraction_sign(fa, fb, ell))
         assert got.tolist() == want
+        assert (signs_at(A - A2, B, pieces[a] - pieces[b]) != got).any()  # rounded: wrong
     # plain lines (A2 = 0, L2 = 0) agree with signs_at
     L = pieces[0]
     assert (signs_at_pairs(A, B, L, zero, zero, zero) == signs_at(A, B, L)).all()
