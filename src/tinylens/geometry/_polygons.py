@@ -299,10 +299,13 @@ def settle_close(
     close = np.abs(zz) <= band
     if close.any():
         rows, ks, us = np.nonzero(close)
-        # g = 0 (or g = g2: identical slopes, as two dead pieces have): z has the exact sign
-        # of h (of h - h2: a float difference has the exact one's sign) already
+        # g = 0: z is exactly h already; g = g2 (identical slopes, as two dead pieces have):
+        # the sign of h - h2, which a float difference has exactly
         g2 = 0 if L2 is None else L2[rows, us, :2]
         live = (L[rows, us, :2] != g2).any(axis=1)
+        if L2 is not None and not live.all():
+            r, k, u = rows[~live], ks[~live], us[~live]
+            zz[r, k, u] = np.sign(L[r, u, 2] - L2[r, u, 2])
         rows, ks, us = rows[live], ks[live], us[live]
         k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
         prev = np.where(k == 0, nv[rows] - 1, k - 1)

@@ -222,10 +222,17 @@ def _winners(
             Pr = P[rest]
 
             def settle(d: np.ndarray, eps: np.ndarray, a: int, b: int) -> np.ndarray:
-                # the line P_a - P_b, exactly: the pieces' order at a vertex is a true order
-                La, Lb = Pr[:, None, [1, 2, 0], a], Pr[:, None, [1, 2, 0], b]  # (n, 1, 3)
-                band = eps[:, None, None]
-                return settle_close(d[:, :, None], band, nv, E, lines, La, Lb)[..., 0]
+                # the line P_a - P_b, exactly: the pieces' order at a vertex is a true order;
+                # identical pieces (dead ones) are equal everywhere: d = 0 already
+                open_ = (np.abs(d) <= eps[:, None]).any(axis=1)
+                open_ &= (Pr[:, :, a] != Pr[:, :, b]).any(axis=1)
+                at = np.flatnonzero(open_)
+                if len(at):
+                    La, Lb = Pr[at, None][:, :, [1, 2, 0], a], Pr[at, None][:, :, [1, 2, 0], b]
+                    band = eps[at, None, None]
+                    rows = (nv[at], E[at])
+                    d[at] = settle_close(d[at, :, None], band, *rows, lines, La, Lb)[..., 0]
+                return d
 
         code[rest], found[rest] = _winners_pairwise(z[rest], size[rest], settle)
     return code, ~found
