@@ -424,3 +424,17 @@ def test_a_cnn_plane_keeps_every_sliver_of_the_exact_oracle(scale):
             x = origin + centre @ directions
             want = model(torch.tensor(x).reshape(1, 1, 4, 4)).detach().numpy()[0]
             np.testing.assert_allclose(W @ centre + c, want, rtol=1e-12, atol=1e-12)
+
+
+def test_pool_pieces_with_equal_slopes_are_ordered_by_their_intercepts():
+    """Pieces ``2^20 u1 + 1`` and ``2^20 u1 + 1 + 2^-52`` on the unit box: at every vertex
+    their float values are equal (the 2^-52 is lost in the sum), yet the second is larger
+    everywhere: the exact comparison makes it the winner; snapping calls a tie (the first)."""
+    from tinylens.geometry._polygons import BOX_LINES, _LineTable, pack
+    from tinylens.geometry._windows import _winners
+
+    V, nv = pack([np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])])
+    E, lines = np.arange(4, dtype=np.int32)[None], _LineTable(BOX_LINES)
+    P = np.array([[[1.0, 1.0 + 2.0**-52], [2.0**20, 2.0**20], [0.0, 0.0]]])  # (1, 3, 2)
+    assert _winners(V, P, (nv, E, lines))[0].tolist() == [1]
+    assert _winners(V, P)[0].tolist() == [0]  # the snapping's answer
