@@ -32,8 +32,9 @@ Each decision is the one the part's own box test would make, bit for bit (tests 
 at every max step of real runs).
 
 Exact sides: every polygon carries the ids of its edges' lines (``E``, into one line table for
-the whole enumeration: the domain's edges, then every unit's line and max-pool difference
-``z_a - z_b`` where it cuts), so every vertex is the crossing of two known float lines. The
+the whole enumeration: the domain's edges, then every unit's line and max-pool boundary
+``P_a - P_b``, an exact difference of two pieces, where it cuts), so every vertex is the
+crossing of two known lines. The
 box and parent decisions above settle only clear cases, by a margin; every close call (a value
 within :data:`~tinylens.geometry._polygons.SIDE_RTOL_2D` of zero at a vertex) is settled
 exactly from the vertex's two lines (:mod:`tinylens.geometry._exact_sides`), and cuts are made
@@ -194,13 +195,13 @@ def split_image_slice(
     cap = region_cap(steps, codes, max_regions, layout=layout)
     from tinylens.geometry.slices import unit_domain  # (slices imports the MLP enumeration)
 
-    # the domain's edges as exact lines through its corners (in its own coordinates): every
-    # vertex from here on is the crossing of two lines of ``lines``, its edges' ids in E
     # work where every coordinate is within [-1, 1] (the exact sides' vertex bound, and the
     # band's scale): a power of two, so the scaling is exact and undone exactly at the end
     polygon = np.asarray(polygon, dtype=np.float64)
     span = float(np.abs(polygon).max())
     scale = 2.0 ** np.ceil(np.log2(span)) if span > 1 else 1.0
+    # the domain's edges as exact lines through its corners (in those coordinates): every
+    # vertex from here on is the crossing of two lines of ``lines``, its edges' ids in E
     corners, edge_lines = unit_domain(polygon / scale, _IDENTITY_BOX)
     lines = _LineTable(edge_lines)
     V, nv = pack([corners])
