@@ -81,3 +81,48 @@ def fractions_of(net: AffineNet):
         )
         for L in net.layers
     ]
+
+
+def conv_plane_cells(units, windows, domain) -> dict[tuple[int, ...], Fraction]:
+    """``{code: area}`` of every code of a one-kink, one-pool image net on a plane whose cell in
+    ``domain`` has positive area: the code as ``forward_codes`` writes it (one ReLU bit per
+    unit, then each window's winning piece, first of equals).
+
+    ``units``: each ReLU unit's pre-activation ``(g1, g2, h)`` in Fractions; ``windows``: each
+    pooling window's unit indices. A piece is its unit where the bit is 1, else zero; piece
+    ``a`` wins where ``piece_a >= piece_b`` for later ``b`` and ``piece_a > piece_b`` for
+    earlier ones (an identically equal earlier piece wins instead)."""
+    found = {}
+
+    def pools(poly, bits, w, code):
+        if w == len(windows):
+            found[(*bits, *code)] = area(poly)
+            return
+        piece = [(units[u] if bits[u] else (F(0), F(0), F(0))) for u in windows[w]]
+        for a in range(len(piece)):
+            cell = poly
+            for b in range(len(piece)):
+                d = [x - y for x, y in zip(piece[a], piece[b], strict=True)]
+                if b == a or (d == [0, 0, 0] and b > a):
+                    continue
+                cell = [] if d == [0, 0, 0] else clip(cell, *d)
+                if len(cell) < 3 or area(cell) <= 0:
+                    break
+            if len(cell) >= 3 and area(cell) > 0:
+                pools(cell, bits, w + 1, (*code, a))
+
+    def kinks(poly, bits):
+        if len(bits) == len(units):
+            pools(poly, bits, 0, ())
+            return
+        g1, g2, h = units[len(bits)]
+        for on in (0, 1):
+            s = 1 if on else -1
+            if (g1, g2) == (0, 0) and (h > 0) != bool(on):
+                continue  # a constant unit: relu(0) = 0 is "off"
+            cell = clip(poly, s * g1, s * g2, s * h)
+            if len(cell) >= 3 and area(cell) > 0:
+                kinks(cell, (*bits, on))
+
+    kinks(list(domain), ())
+    return found

@@ -39,6 +39,7 @@ __all__ = [
     "meet_sides",
     "root_sides",
     "signs_at",
+    "signs_at_pairs",
 ]
 
 DET_RTOL = 2.0**-50
@@ -77,8 +78,51 @@ def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
     sure = np.abs(det) > DET_RTOL * (np.abs(L) * size).sum(axis=1) + TINY
     sure &= np.abs(m[:, 2]) > DET_RTOL * size[:, 2] + TINY
     out = np.where(sure, np.sign(det) * np.sign(m[:, 2]), 0).astype(np.int8)
-    for i in np.flatnonzero(~sure):  # the few near-degenerate cases: exact rationals
+    # a line through its own vertex (L is A or B, or its negation: a unit's line read again
+    # where it cut, a pool piece against a dead one on its unit's kink) is exactly zero there
+    own = np.zeros(len(L), dtype=bool)
+    for X in (A, B):
+        own |= (L == X).all(axis=1) | (L == -X).all(axis=1)
+    for i in np.flatnonzero(~sure & ~own):  # the few near-degenerate cases: exact rationals
         a, b, ell = _fr(A[i]), _fr(B[i]), _fr(L[i])
+        m1 = a[1] * b[2] - a[2] * b[1]
+        m2 = a[2] * b[0] - a[0] * b[2]
+        d = a[0] * b[1] - a[1] * b[0]
+        if d == 0:
+            raise ValueError("a vertex's two lines are parallel: not a vertex")
+        value = ell[0] * m1 + ell[1] * m2 + ell[2] * d
+        out[i] = (value > 0) - (value < 0) if d > 0 else (value < 0) - (value > 0)
+    return out
+
+
+def signs_at_pairs(
+    A: np.ndarray, B: np.ndarray, L: np.ndarray, A2: np.ndarray, B2: np.ndarray, L2: np.ndarray
+) -> np.ndarray:
+    """:func:`signs_at` for lines given as exact differences: the sign of ``L - L2`` at the
+    crossing of ``A - A2`` and ``B - B2`` (each (n, 3) float; the differences are not
+    rounded). A max pool's boundary between pieces ``a`` and ``b`` is ``P_a - P_b``: compared
+    exactly, the pieces' order at a vertex is a true order (rounded differences of three
+    nearly equal pieces can make a cycle, and a polygon then has no winner).
+
+    In float the rows are rounded once (relative ``2^-53`` each), which the bound, twice
+    :data:`DET_RTOL` times the products of the rows' sizes ``|X| + |X2|``, covers; the rest in
+    exact rationals."""
+    Ar, Br, Lr = A - A2, B - B2, L - L2
+    m, _ = _cofactors(Ar, Br)
+    _, size = _cofactors(np.abs(A) + np.abs(A2), np.abs(B) + np.abs(B2))
+    det = (Lr * m).sum(axis=1)
+    sure = np.abs(det) > 2 * DET_RTOL * ((np.abs(L) + np.abs(L2)) * size).sum(axis=1) + TINY
+    sure &= np.abs(m[:, 2]) > 2 * DET_RTOL * size[:, 2] + TINY
+    out = np.where(sure, np.sign(det) * np.sign(m[:, 2]), 0).astype(np.int8)
+    own = np.zeros(len(L), dtype=bool)  # a line at its own vertex: exactly zero
+    for X, X2 in ((A, A2), (B, B2)):
+        own |= ((L == X) & (L2 == X2)).all(axis=1) | ((L == X2) & (L2 == X)).all(axis=1)
+        own |= ((L == -X) & (L2 == -X2)).all(axis=1) | ((L == -X2) & (L2 == -X)).all(axis=1)
+    for i in np.flatnonzero(~sure & ~own):
+        a, b, ell = (
+            [x - y for x, y in zip(_fr(X[i]), _fr(Y[i]), strict=True)]
+            for X, Y in ((A, A2), (B, B2), (L, L2))
+        )
         m1 = a[1] * b[2] - a[2] * b[1]
         m2 = a[2] * b[0] - a[0] * b[2]
         d = a[0] * b[1] - a[1] * b[0]

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinylens.geometry._affine import PiecewiseStack, apply_linear
-from tinylens.geometry._exact_sides import crossing_points, signs_at
+from tinylens.geometry._exact_sides import crossing_points, signs_at, signs_at_pairs
 
 __all__ = [
     "SIDE_RTOL_2D",
     "PolygonSplit",
     "clip_halfplane",
+    "clip_halfplane_exact",
     "pack",
     "split_polygons",
     "unpack",
@@ -49,7 +50,8 @@ points). So no rule is needed for the degenerate cases: a line through a vertex 
 zero there, a line along an edge splits nothing, a unit constant on a polygon takes the sign
 of ``h``, and one zero on the whole polygon the ``z <= 0`` branch, like ``relu(0) = 0``.
 
-:func:`_cut` and :func:`clip_halfplane` (the CNN plane, the decision boundary) still *snap*:
+:func:`_cut` and :func:`clip_halfplane` (the decision boundary) still *snap* (the CNN plane
+uses :func:`settle_close`, :func:`_cut_exact` and :func:`clip_halfplane_exact` instead):
 there a value inside the band counts as zero (the vertex is *on* the line), which handles
 every degenerate case as follows:
 
@@ -164,23 +166,49 @@ def _area_and_centroid(V: np.ndarray, nv: np.ndarray) -> tuple[np.ndarray, np.nd
 
 class _LineTable:
     """The lines ``(a1, a2, a0)`` polygon edges lie on, one per row; an edge holds its row
-    number. Grows by doubling, so adding a unit's lines never copies the whole table."""
+    number. Grows by doubling, so adding a unit's lines never copies the whole table.
+
+    A line may be an exact difference of two float lines (a max pool's ``P_a - P_b``, added
+    with ``minus``): ``rows`` then holds the rounded difference (for crossing points and
+    float values) and ``main``, ``sub`` the two lines (for exact signs,
+    :func:`~tinylens.geometry._exact_sides.signs_at_pairs`). ``sub`` is None until the first
+    such line, and zero for plain lines."""
 
     def __init__(self, rows: np.ndarray) -> None:
         self.rows = np.array(rows, dtype=np.float64).reshape(-1, 3)
         self.n = len(self.rows)
+        self.main: np.ndarray | None = None
+        self.sub: np.ndarray | None = None
 
-    def add(self, g: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Append lines ``(g, h)`` ((m, 2) and (m,)); their ids (m,), int32."""
+    def add(
+        self, g: np.ndarray, h: np.ndarray, minus: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Append lines ``(g, h)`` ((m, 2) and (m,)), or ``(g, h) - minus`` exactly; their ids
+        (m,), int32."""
         need = self.n + len(h)
         if need > len(self.rows):
-            grown = np.empty((max(need, 2 * len(self.rows)), 3))
-            grown[: self.n] = self.rows[: self.n]
-            self.rows = grown
-        self.rows[self.n : need, :2], self.rows[self.n : need, 2] = g, h
+            size = max(need, 2 * len(self.rows))
+            self.rows = self._grown(self.rows, size)
+            if self.sub is not None:
+                self.main, self.sub = self._grown(self.main, size), self._grown(self.sub, size)
+        if minus is not None and self.sub is None:
+            self.main, self.sub = self.rows.copy(), np.zeros_like(self.rows)
+        at = slice(self.n, need)
+        if self.sub is not None:
+            self.main[at, :2], self.main[at, 2] = g, h  # type: ignore[index]
+            self.sub[at] = 0.0
+            if minus is not None:
+                self.sub[at, :2], self.sub[at, 2] = minus
+                g, h = g - minus[0], h - minus[1]  # rounded once: the float line
+        self.rows[at, :2], self.rows[at, 2] = g, h
         ids = np.arange(self.n, need, dtype=np.int32)
         self.n = need
         return ids
+
+    def _grown(self, rows: np.ndarray, size: int) -> np.ndarray:
+        grown = np.zeros((size, 3))
+        grown[: self.n] = rows[: self.n]
+        return grown
 
 
 def _split_by_unit(
@@ -254,9 +282,102 @@ def _settled_values(
     return z, z.max(axis=1), z.min(axis=1)
 
 
+def settle_close(
+    zz: np.ndarray,
+    band: np.ndarray,
+    nv: np.ndarray,
+    E: np.ndarray,
+    lines: _LineTable,
+    L: np.ndarray,
+    L2: np.ndarray | None = None,
+) -> np.ndarray:
+    """Values ``zz`` (n, cap, m) of ``m`` lines ``L`` (n, m, 3) (or ``L - L2``, exactly) at
+    the vertices of polygons ``(nv, E)``, with every value within ``band`` (broadcastable to
+    ``zz``) replaced by its exact sign (-1.0, 0.0 or 1.0) at the crossing of the vertex's two
+    edge lines in ``lines``, as :func:`vertex_values` does for one line per polygon. ``zz`` is
+    changed in place and returned."""
+    close = np.abs(zz) <= band
+    if close.any():
+        rows, ks, us = np.nonzero(close)
+        # g = 0: z is exactly h already; g = g2 (identical slopes, as two dead pieces have):
+        # the sign of h - h2, which a float difference has exactly
+        g2 = 0 if L2 is None else L2[rows, us, :2]
+        live = (L[rows, us, :2] != g2).any(axis=1)
+        if L2 is not None and not live.all():
+            r, k, u = rows[~live], ks[~live], us[~live]
+            zz[r, k, u] = np.sign(L[r, u, 2] - L2[r, u, 2])
+        rows, ks, us = rows[live], ks[live], us[live]
+        k = np.where(ks < nv[rows], ks, 0)  # a padding slot is vertex 0
+        prev = np.where(k == 0, nv[rows] - 1, k - 1)
+        a, b = E[rows, prev], E[rows, k]
+        if L2 is None and lines.sub is None:
+            zz[rows, ks, us] = signs_at(lines.rows[a], lines.rows[b], L[rows, us])
+        else:
+            main, sub = (
+                (lines.rows, np.zeros_like(lines.rows))
+                if lines.sub is None
+                else (
+                    lines.main,
+                    lines.sub,
+                )
+            )
+            ell2 = np.zeros((len(rows), 3)) if L2 is None else L2[rows, us]
+            zz[rows, ks, us] = signs_at_pairs(  # type: ignore[index]
+                main[a], main[b], L[rows, us], sub[a], sub[b], ell2
+            )
+    return zz
+
+
+def clip_halfplane_exact(
+    V: np.ndarray,
+    nv: np.ndarray,
+    E: np.ndarray,
+    lines: _LineTable,
+    g: np.ndarray,
+    h: np.ndarray,
+    *,
+    keep_zero: bool = False,
+    minus: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`clip_halfplane` with exact sides: every vertex's side of the line ``(g, h)``
+    (or of ``(g, h) - minus``, exactly) decided from the vertex's two edge lines within the
+    band of :data:`SIDE_RTOL_2D`, the cut made by :func:`_cut_exact` (its line added to
+    ``lines``). Returns ``V, nv, E, alive``; a row that is not alive is unchanged."""
+    L = np.concatenate([g, h[:, None]], axis=1)[:, None]  # (n, 1, 3)
+    L2 = None if minus is None else np.concatenate([minus[0], minus[1][:, None]], axis=1)[:, None]
+    size = np.abs(L).sum(axis=2)[:, 0] + (0 if L2 is None else np.abs(L2).sum(axis=2)[:, 0])
+    d = L[:, 0] if L2 is None else L[:, 0] - L2[:, 0]  # the float line
+    z = V[:, :, 0] * d[:, 0:1] + V[:, :, 1] * d[:, 1:2] + d[:, 2:3]
+    z = settle_close(z[:, :, None], SIDE_RTOL_2D * size[:, None, None], nv, E, lines, L, L2)
+    z = z[:, :, 0]
+    z_max, z_min = z.max(axis=1), z.min(axis=1)
+    alive = (z_max > 0) | ((z_min >= 0) & keep_zero)
+    cut = alive & (z_min < 0)
+    if not cut.any():
+        return V, nv, E, alive
+    idx = np.flatnonzero(cut)
+    ids = lines.add(g[idx], h[idx], None if minus is None else (minus[0][idx], minus[1][idx]))
+    (pos, n_pos, e_pos), _ = _cut_exact(
+        V[idx], nv[idx], E[idx], np.sign(z[idx]).astype(np.int8), ids, lines.rows, both=False
+    )
+    width = max(V.shape[1], pos.shape[1])
+    V, E = _pad(V, width).copy(), _pad(E, width).copy()  # never write into the caller's
+    V[idx], E[idx] = _pad(pos, width), _pad(e_pos, width)
+    nv = nv.copy()
+    nv[idx] = n_pos
+    return V, nv, E, alive
+
+
 def _cut_exact(
-    V: np.ndarray, nv: np.ndarray, E: np.ndarray, s: np.ndarray, ids: np.ndarray, lines: np.ndarray
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    V: np.ndarray,
+    nv: np.ndarray,
+    E: np.ndarray,
+    s: np.ndarray,
+    ids: np.ndarray,
+    lines: np.ndarray,
+    *,
+    both: bool = True,
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...] | None]:
     """Split convex polygons by the lines ``lines[ids]`` given the exact sides ``s`` (int8)
     of their vertices, which take both signs: ``((V, nv, E) of z >= 0, (V, nv, E) of z <= 0)``.
 
@@ -264,7 +385,8 @@ def _cut_exact(
     (:func:`~tinylens.geometry._exact_sides.crossing_points`), and each new polygon carries its
     edges' line ids: a kept vertex leaves along its old edge, except a vertex on the line whose
     next vertex is on the other side (it leaves along the line); a crossing leaves along the
-    line when the boundary goes on to the other side, else along its edge.
+    line when the boundary goes on to the other side, else along its edge. With ``both``
+    False only the side ``z >= 0`` is made (the second is None).
     """
     n, cap = s.shape
     valid, nxt = _next_index(nv, cap)
@@ -285,7 +407,7 @@ def _cut_exact(
         (out, out_edges), count = _compact(keep, cand, edges)
         return out, count, out_edges
 
-    return side(1), side(-1)
+    return side(1), side(-1) if both else None
 
 
 def _compact(keep: np.ndarray, *arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

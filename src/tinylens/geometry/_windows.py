@@ -4,18 +4,22 @@
 piece wins on the whole polygon (ties to the first, as ``torch.max``), and for every kink
 unit, whether its line crosses the polygon. Reading every feature at every vertex costs
 ``vertices x features`` per polygon; here a feature's interval over the polygon's bounding
-box (:func:`_bounds`, one pass over the features) settles most of them, and only the rest are
-read vertex by vertex with the snapping of :data:`~tinylens.geometry._polygons.SIDE_RTOL_2D`.
+box (:func:`_bounds`, one pass over the features) settles the clear ones (by a margin of
+:data:`~tinylens.geometry._polygons.SIDE_RTOL_2D` times their terms' size), and only the rest
+are read vertex by vertex, the close calls settled exactly from each vertex's two edge lines
+when the caller passes them (``exact``), else snapped.
 The answers equal the per-vertex comparisons (a test checks, with dead, equal and touching
 pieces planted).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinylens.geometry._kink_maps import _KinkMaps
-from tinylens.geometry._polygons import SIDE_RTOL_2D
+from tinylens.geometry._polygons import SIDE_RTOL_2D, settle_close
 
 __all__: list[str] = []
 
@@ -37,6 +41,7 @@ def _first_winners(
     M: np.ndarray,
     windows: np.ndarray,
     settled: tuple[np.ndarray, np.ndarray] | None = None,
+    exact: tuple | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_winners` for every window of every polygon (maps ``M`` (R, 3, F)), the easy
     windows settled in bulk: a window whose pieces are all zero (dead units after a ReLU) is
@@ -45,7 +50,8 @@ def _first_winners(
     :func:`_winners` vertex by vertex; the answers are the same.
 
     ``settled``, from :func:`_settled_after_relu` on the polygons' parents: ``(code, done)``,
-    each (R, n_windows); the windows marked done take that code and are not read again."""
+    each (R, n_windows); the windows marked done take that code and are not read again.
+    ``exact``: ``(nv, E, lines)`` of the polygons, for :func:`_winners`' exact close calls."""
     R, n_w = len(V), len(windows)
     lo_v, hi_v = V.min(axis=1), V.max(axis=1)
     centre, half = (lo_v + hi_v) / 2, (hi_v - lo_v) / 2
@@ -71,7 +77,7 @@ def _first_winners(
     undecided = np.zeros((R, n_w), dtype=bool)
     if len(rh):
         code[rh, wh], undecided[rh, wh] = _winners(
-            V[rh], M[rh[:, None, None], _R3, windows[wh][:, None]]
+            V[rh], M[rh[:, None, None], _R3, windows[wh][:, None]], _rows(exact, rh)
         )
     return code, undecided
 
@@ -181,13 +187,23 @@ gather each): the same decisions either way. Our choice, from timing both on the
 _R3 = np.arange(3)[:, None]
 
 
-def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _rows(exact: tuple | None, rows: np.ndarray) -> tuple | None:
+    """``exact`` (nv, E, lines) for some of its polygons."""
+    return None if exact is None else (exact[0][rows], exact[1][rows], exact[2])
+
+
+def _winners(
+    V: np.ndarray, P: np.ndarray, exact: tuple | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """For one window's pieces ``P`` (n, 3, k) on each polygon ``V`` (n, cap, 2): the piece
     that wins on the whole polygon (first of equals), (n,) uint8, and where no single piece
     does, (n,) bool.
 
     A piece that beats every other by more than the snapping tolerance at every vertex wins
-    outright (one comparison per piece); only the rest are compared pair by pair."""
+    outright (one comparison per piece); only the rest are compared pair by pair, the close
+    calls snapped to zero, or, given ``exact = (nv, E, lines)`` (vertex counts, edge line ids
+    and the ``_LineTable``, as :func:`~tinylens.geometry._polygons.split_polygons` keeps them),
+    settled by the exact side of the line ``P_a - P_b`` at the vertex's two edge lines."""
     k = P.shape[2]
     z = P[:, None, 0] + V[:, :, :1] * P[:, None, 1] + V[:, :, 1:] * P[:, None, 2]  # (n, cap, k)
     size = np.abs(P).sum(axis=1)  # (n, k)
@@ -200,13 +216,35 @@ def _winners(V: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     found = clear.copy()
     rest = np.flatnonzero(~clear)
     if len(rest):
-        code[rest], found[rest] = _winners_pairwise(z[rest], size[rest])
+        settle = None
+        if exact is not None:
+            nv, E, lines = _rows(exact, rest)
+            Pr = P[rest]
+
+            def settle(d: np.ndarray, eps: np.ndarray, a: int, b: int) -> np.ndarray:
+                # the line P_a - P_b, exactly: the pieces' order at a vertex is a true order;
+                # identical pieces (dead ones) are equal everywhere: d = 0 already
+                open_ = (np.abs(d) <= eps[:, None]).any(axis=1)
+                open_ &= (Pr[:, :, a] != Pr[:, :, b]).any(axis=1)
+                at = np.flatnonzero(open_)
+                if len(at):
+                    La, Lb = Pr[at, None][:, :, [1, 2, 0], a], Pr[at, None][:, :, [1, 2, 0], b]
+                    band = eps[at, None, None]
+                    rows = (nv[at], E[at])
+                    d[at] = settle_close(d[at, :, None], band, *rows, lines, La, Lb)[..., 0]
+                return d
+
+        code[rest], found[rest] = _winners_pairwise(z[rest], size[rest], settle)
     return code, ~found
 
 
-def _winners_pairwise(z: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _winners_pairwise(
+    z: np.ndarray, size: np.ndarray, settle: Callable | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_winners` on values ``z`` (n, cap, k) with term sizes (n, k), every pair
-    compared with the snapping of :data:`SIDE_RTOL_2D`: ``(code, found)``, each (n,)."""
+    compared with the snapping of :data:`SIDE_RTOL_2D`: ``(code, found)``, each (n,).
+    ``settle(d, eps, a, b)``, if given, replaces the snapping: ``z_a - z_b`` with the values
+    within ``eps`` (n,) settled exactly."""
     n, _, k = z.shape
     code = np.zeros(n, dtype=np.uint8)
     found = np.zeros(n, dtype=bool)
@@ -217,7 +255,10 @@ def _winners_pairwise(z: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.n
                 continue
             d = z[..., a] - z[..., b]
             eps = SIDE_RTOL_2D * (size[:, a] + size[:, b])
-            d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
+            if settle is None:
+                d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
+            else:
+                d = settle(d, eps, a, b)
             ok = d.min(axis=1) >= 0
             if b < a:
                 ok &= d.max(axis=1) > 0

@@ -31,6 +31,16 @@ and their maps after the ReLU are read only there
 Each decision is the one the part's own box test would make, bit for bit (tests compare them
 at every max step of real runs).
 
+Exact sides: every polygon carries the ids of its edges' lines (``E``, into one line table for
+the whole enumeration: the domain's edges, then every unit's line and max-pool boundary
+``P_a - P_b``, an exact difference of two pieces, where it cuts), so every vertex is the
+crossing of two known lines. The
+box and parent decisions above settle only clear cases, by a margin; every close call (a value
+within :data:`~tinylens.geometry._polygons.SIDE_RTOL_2D` of zero at a vertex) is settled
+exactly from the vertex's two lines (:mod:`tinylens.geometry._exact_sides`), and cuts are made
+at exact crossings (:func:`~tinylens.geometry._polygons._cut_exact`): a sliver however thin is
+kept, relative to the float lines the maps give.
+
 The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
 (each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
 region keeps only its polygon, output map, area, centroid and code, the code full, packed or
@@ -48,7 +58,16 @@ import numpy as np
 from tinylens.errors import ConfigError
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
 from tinylens.geometry._kink_maps import _KinkMaps
-from tinylens.geometry._polygons import SIDE_RTOL_2D, _cut, _pad, clip_halfplane, pack, unpack
+from tinylens.geometry._polygons import (
+    SIDE_RTOL_2D,
+    _cut_exact,
+    _LineTable,
+    _pad,
+    clip_halfplane_exact,
+    pack,
+    settle_close,
+    unpack,
+)
 from tinylens.geometry._windows import _bounds, _first_winners, _settled_after_relu, _winners
 from tinylens.geometry.conv_layers import Step
 
@@ -174,8 +193,20 @@ def split_image_slice(
         )
     layout = CodeLayout.of(steps)
     cap = region_cap(steps, codes, max_regions, layout=layout)
-    V, nv = pack([np.asarray(polygon, dtype=np.float64)])
-    M = np.concatenate([origin[None], directions])[None]  # (1, 3, n_inputs)
+    from tinylens.geometry.slices import unit_domain  # (slices imports the MLP enumeration)
+
+    # work where every coordinate is within [-1, 1] (the exact sides' vertex bound, and the
+    # band's scale): a power of two, so the scaling is exact and undone exactly at the end
+    polygon = np.asarray(polygon, dtype=np.float64)
+    span = float(np.abs(polygon).max())
+    scale = 2.0 ** np.ceil(np.log2(span)) if span > 1 else 1.0
+    # the domain's edges as exact lines through its corners (in those coordinates): every
+    # vertex from here on is the crossing of two lines of ``lines``, its edges' ids in E
+    corners, edge_lines = unit_domain(polygon / scale, _IDENTITY_BOX)
+    lines = _LineTable(edge_lines)
+    V, nv = pack([corners])
+    E = _pad(np.arange(len(corners), dtype=np.int32)[None], V.shape[1])
+    M = np.concatenate([origin[None], directions * scale])[None]  # (1, 3, n_inputs)
     nonlinear = [i for i, s in enumerate(steps) if s.kind != "affine"]
     # packed or digest codes are packed layer by layer when every layer fills whole bytes:
     # a region's code then travels as ~1.8 KB instead of ~11.8 KB, and each layer's entries
@@ -183,13 +214,12 @@ def split_image_slice(
     by_layer = codes != "full" and layout.byte_aligned
     counts = dict.fromkeys(nonlinear, 0)
     kept: dict[str, list] = {k: [] for k in ("vertices", "codes", "W", "c", "areas", "centroids")}
-    # (next step, polygons, vertex counts, codes so far, a thunk giving the maps, and the
-    # pool windows their parents settled: None, or (code, done, rows into them))
-    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, object, tuple | None]] = [
-        (0, V, nv, np.zeros((1, 0), dtype=np.uint8), M, None)
-    ]
+    # (next step, polygons, vertex counts, edge line ids, codes so far, a thunk giving the
+    # maps, and the pool windows their parents settled: None, or (code, done, rows into them))
+    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, object, tuple | None]]
+    todo = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
     while todo:
-        level, V, nv, code, maps, hint = todo.pop()
+        level, V, nv, E, code, maps, hint = todo.pop()
         M = maps() if callable(maps) else maps
         settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
         while level < len(steps) and steps[level].kind == "affine":
@@ -197,13 +227,13 @@ def split_image_slice(
             level += 1
         if level == len(steps):  # keep only what a region set needs, codes as asked
             verts, area, centre = unpack(V, nv)
-            kept["vertices"] += verts
-            kept["areas"].append(area)
-            kept["centroids"].append(centre)
+            kept["vertices"] += [v * scale for v in verts] if scale != 1 else verts
+            kept["areas"].append(area * scale**2)
+            kept["centroids"].append(centre * scale)
             if not by_layer:
                 code = layout.encode(code, codes)
             kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
-            kept["W"].append(M[:, 1:].transpose(0, 2, 1).copy())
+            kept["W"].append(M[:, 1:].transpose(0, 2, 1) / scale)
             kept["c"].append(M[:, 0].copy())
             continue
         step = steps[level]
@@ -213,9 +243,9 @@ def split_image_slice(
             box = _bounds(V, M)
             if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
                 for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
-            V, nv, root, new = _kink(V, nv, M, cap, box)
+            V, nv, E, root, new = _kink(V, nv, E, lines, M, cap, box)
         else:
-            V, nv, root, new = _max(V, nv, M, step.windows, cap, settled)  # type: ignore[arg-type]
+            V, nv, E, root, new = _max(V, nv, E, lines, M, step.windows, cap, settled)  # type: ignore[arg-type]
         counts[level] += len(V)
         _check_size(counts[level], cap)
         if by_layer:
@@ -231,6 +261,7 @@ def split_image_slice(
                     level + 1,
                     V[part],
                     nv[part],
+                    E[part],
                     code[part],
                     _thunk(step, M, root[part], new[part])
                     if for_children is None
@@ -250,6 +281,10 @@ def split_image_slice(
         codes,
         layout,
     )
+
+
+_IDENTITY_BOX = np.array([[-1.0, 1.0], [-1.0, 1.0]])
+"""The box whose unit coordinates are the slice's own (``unit_domain`` maps it to itself)."""
 
 
 def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> object:
@@ -300,42 +335,49 @@ def _grow(V: np.ndarray, width: int) -> np.ndarray:
 def _kink(
     V: np.ndarray,
     nv: np.ndarray,
+    E: np.ndarray,
+    lines: _LineTable,
     M: np.ndarray,
     cap: int,
     box: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut by every unit's line ``z = 0``; bit 1 where ``z > 0`` (``relu(0) = 0``).
 
     Each polygon keeps the list of units whose lines still cross it; a round cuts every
     polygon by the first unit on its list, and the two halves keep only the units that still
     cross them, so a unit is only ever tested against the polygons it may cut. ``box``:
-    :func:`~tinylens.geometry._windows._bounds` of ``V, M`` if the caller has it."""
+    :func:`~tinylens.geometry._windows._bounds` of ``V, M`` if the caller has it.
+
+    Exact: the box settles only the units clear of zero by the band ``SIDE_RTOL_2D`` times
+    their terms' size (or zero throughout); every other unit is read at the vertices, its
+    close calls settled from the vertex's two edge lines (``E`` into ``lines``,
+    :func:`~tinylens.geometry._polygons.settle_close`), and a cut adds the unit's line to
+    ``lines`` (:func:`~tinylens.geometry._polygons._cut_exact`). Returns ``V, nv, E, root,
+    bits``."""
     G = M[:, 1:]  # (R, 2, F)
     H = M[:, 0]  # (R, F)
-    # the bounding box's interval settles most units; the rest are read at the vertices
+    # the bounding box's interval settles the clear units; the rest are read at the vertices
     low, high, size = _bounds(V, M) if box is None else box  # size: the terms of g . v + h
     eps = SIDE_RTOL_2D * size
     bits = (low > eps).astype(np.uint8)
-    rr, uu = np.nonzero((low <= eps) & (high > eps))
-    zz = (
-        H[rr, uu][:, None]
-        + V[rr, :, 0] * G[rr, 0, uu][:, None]
-        + V[rr, :, 1] * G[rr, 1, uu][:, None]
-    )
-    zz[np.abs(zz) <= eps[rr, uu][:, None]] = 0.0
-    bits[rr, uu] = zz.max(axis=1) > 0
-    crossing = (zz.max(axis=1) > 0) & (zz.min(axis=1) < 0)
-    cand = _lists(rr[crossing], uu[crossing], len(V))
+    rr, uu = np.nonzero((low <= eps) & (high >= -eps) & (size > 0))
     root = np.arange(len(V))
 
     def side_values(rows: np.ndarray, units: np.ndarray) -> np.ndarray:
-        """z of units (n, m) at the vertices of polygons rows (n,), snapped: (n, cap, m)."""
+        """z of units (n, m) at the vertices of polygons rows (n,), close calls settled
+        exactly: (n, cap, m)."""
         r = root[rows][:, None]
         g = G[r, :, units].transpose(0, 2, 1)  # (n, 2, m)
         h = H[r, units]
         zz = h[:, None, :] + V[rows] @ g
-        zz[np.abs(zz) <= SIDE_RTOL_2D * size[r, units][:, None, :]] = 0.0
-        return zz
+        L = np.concatenate([g.transpose(0, 2, 1), h[:, :, None]], axis=2)  # (n, m, 3)
+        band = SIDE_RTOL_2D * size[r, units][:, None, :]
+        return settle_close(zz, band, nv[rows], E[rows], lines, L)
+
+    zz = side_values(rr, uu[:, None])[:, :, 0]
+    bits[rr, uu] = zz.max(axis=1) > 0
+    crossing = (zz.max(axis=1) > 0) & (zz.min(axis=1) < 0)
+    cand = _lists(rr[crossing], uu[crossing], len(V))
 
     while cand.shape[1]:
         rows = np.flatnonzero(cand[:, 0] >= 0)
@@ -346,10 +388,14 @@ def _kink(
         bits[rows, j] = zz.max(axis=1) > 0
         rows, j, zz = rows[cut], j[cut], zz[cut]
         if len(rows):
-            pos, n_pos, neg, n_neg = _cut(V[rows], nv[rows], zz)
+            r = root[rows]
+            ids = lines.add(G[r, :, j], H[r, j])
+            (pos, n_pos, e_pos), (neg, n_neg, e_neg) = _cut_exact(  # type: ignore[misc]
+                V[rows], nv[rows], E[rows], np.sign(zz).astype(np.int8), ids, lines.rows
+            )
             width = max(V.shape[1], pos.shape[1], neg.shape[1])
-            V = _grow(V, width).copy()
-            V[rows] = _grow(pos, width)
+            V, E = _grow(V, width).copy(), _grow(E, width).copy()
+            V[rows], E[rows] = _grow(pos, width), _grow(e_pos, width)
             nv = nv.copy()
             nv[rows] = n_pos
             bits[rows, j] = 1
@@ -357,6 +403,7 @@ def _kink(
             new_bits[np.arange(len(rows)), j] = 0
             _check_size(len(V) + len(rows), cap)
             V = np.concatenate([V, _grow(neg, width)])
+            E = np.concatenate([E, _grow(e_neg, width)])
             nv = np.concatenate([nv, n_neg])
             bits = np.concatenate([bits, new_bits])
             cand = np.concatenate([cand, cand[rows]])
@@ -372,24 +419,32 @@ def _kink(
             bits[halves[hr], rest[hr, hc]] = zz.max(axis=1)[hr, hc] > 0
             cand[halves] = np.where(still, rest, -1)
         cand = _compact(cand)
-    return V, nv, root, bits
+    return V, nv, E, root, bits
 
 
 def _max(
     V: np.ndarray,
     nv: np.ndarray,
+    E: np.ndarray,
+    lines: _LineTable,
     M: np.ndarray,
     windows: np.ndarray,
     cap: int,
     settled: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split by the cells of every pooling window's winner; code = the winning piece.
 
     As for kinks, each polygon keeps the windows whose winner still changes inside it, and a
     round splits every polygon by the first of them. ``settled``: the windows the polygons'
-    parents settled (:func:`~tinylens.geometry._windows._settled_after_relu`), not read again."""
+    parents settled (:func:`~tinylens.geometry._windows._settled_after_relu`), not read again.
+
+    Exact: the bulk decisions settle only windows won by a clear margin; the rest compare
+    pieces at the vertices with the close calls settled from the vertices' edge lines, and
+    the cells are clipped by the lines ``z_a - z_b = 0`` (each added to ``lines``) with exact
+    sides (:func:`~tinylens.geometry._polygons.clip_halfplane_exact`). Returns ``V, nv, E,
+    root, code``."""
     k = windows.shape[1]
-    code, undecided = _first_winners(V, M, windows, settled)
+    code, undecided = _first_winners(V, M, windows, settled, (nv, E, lines))
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
     root = np.arange(len(V))
 
@@ -403,7 +458,7 @@ def _max(
         rows = np.flatnonzero(cand[:, 0] >= 0)
         w = cand[rows, 0]
         P = pieces(rows, w[:, None])[:, :, 0]  # (n, 3, k)
-        win, split = _winners(V[rows], P)
+        win, split = _winners(V[rows], P, (nv[rows], E[rows], lines))
         cand[rows, 0] = -1
         code[rows, w] = win
         rows, w, P = rows[split], w[split], P[split]
@@ -415,30 +470,39 @@ def _max(
         # call for the pieces after a (z_a >= z_b) and one for those before (z_a > z_b)
         n = len(rows)
         a_of, src = np.repeat(np.arange(k), n), np.tile(np.arange(n), k)
-        cV, cnv, alive = V[rows][src], nv[rows][src], np.ones(k * n, dtype=bool)
+        cV, cnv, cE = V[rows][src], nv[rows][src], E[rows][src]
+        alive = np.ones(k * n, dtype=bool)
         for t in range(k - 1):
             b_of = t + (t >= a_of)
-            d = P[src, :, a_of] - P[src, :, b_of]  # (k n, 3)
+            pa, pb = P[src, :, a_of], P[src, :, b_of]  # (k n, 3): the line pa - pb, exactly
             for after in (True, False):
                 sel = np.flatnonzero((b_of > a_of) == after)
-                Vs, nvs, ok = clip_halfplane(
-                    cV[sel], cnv[sel], d[sel, 1:], d[sel, 0], keep_zero=after
+                sel = sel[alive[sel]]  # a dead cell is cut no further
+                Vs, nvs, Es, ok = clip_halfplane_exact(
+                    cV[sel],
+                    cnv[sel],
+                    cE[sel],
+                    lines,
+                    pa[sel, 1:],
+                    pa[sel, 0],
+                    keep_zero=after,
+                    minus=(pb[sel, 1:], pb[sel, 0]),
                 )
-                cV = _grow(cV, Vs.shape[1])
-                cV[sel], cnv[sel] = _grow(Vs, cV.shape[1]), nvs
+                cV, cE = _grow(cV, Vs.shape[1]), _grow(cE, Vs.shape[1])
+                cV[sel], cE[sel], cnv[sel] = _grow(Vs, cV.shape[1]), _grow(Es, cV.shape[1]), nvs
                 alive[sel] &= ok
         width = max(V.shape[1], cV.shape[1])
-        cV, cnv, cfrom, ccode = _grow(cV[alive], width), cnv[alive], src[alive], a_of[alive]
-        ccode = ccode.astype(np.uint8)
+        cV, cE, cnv = _grow(cV[alive], width), _grow(cE[alive], width), cnv[alive]
+        cfrom, ccode = src[alive], a_of[alive].astype(np.uint8)
         order = np.argsort(cfrom, kind="stable")
-        cV, cnv, cfrom, ccode = cV[order], cnv[order], cfrom[order], ccode[order]
+        cV, cE, cnv, cfrom, ccode = cV[order], cE[order], cnv[order], cfrom[order], ccode[order]
         if not np.array_equal(np.unique(cfrom), np.arange(len(rows))):
             raise AssertionError("a max-pool window left a polygon without a winning cell")
         first = np.ones(len(cfrom), dtype=bool)
         first[1:] = cfrom[1:] != cfrom[:-1]
-        V = _grow(V, width).copy()
+        V, E = _grow(V, width).copy(), _grow(E, width).copy()
         nv = nv.copy()
-        V[rows] = cV[first]
+        V[rows], E[rows] = cV[first], cE[first]
         nv[rows] = cnv[first]
         code[rows, w] = ccode[first]
         extra = np.flatnonzero(~first)
@@ -447,6 +511,7 @@ def _max(
         add[np.arange(len(extra)), w[cfrom[extra]]] = ccode[extra]
         _check_size(len(V) + len(extra), cap)
         V = np.concatenate([V, cV[extra]])
+        E = np.concatenate([E, cE[extra]])
         nv = np.concatenate([nv, cnv[extra]])
         code = np.concatenate([code, add])
         cand = np.concatenate([cand, cand[parent]])
@@ -458,12 +523,13 @@ def _max(
         hr, hc = np.nonzero(rest >= 0)
         if len(hr):
             at, w_at = cells[hr], rest[hr, hc]
-            win, split = _winners(V[at], pieces(at, w_at[:, None])[:, :, 0])
+            P_at = pieces(at, w_at[:, None])[:, :, 0]
+            win, split = _winners(V[at], P_at, (nv[at], E[at], lines))
             code[at[~split], w_at[~split]] = win[~split]
             rest[hr[~split], hc[~split]] = -1
             cand[cells] = rest
         cand = _compact(cand)
-    return V, nv, root, code
+    return V, nv, E, root, code
 
 
 def forward_codes(steps: list[Step], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
