@@ -19,9 +19,15 @@ each process gets one core's worth of BLAS.
 The policy (:func:`blas_threads_for`, applied by ``fit`` to every engine network): one thread
 unless the largest matrix product of a training step has at least :data:`LARGE_PRODUCT`
 multiply-adds, then :data:`LARGE_THREADS`; never more than the limit already in force (a sweep
-worker's pin stays). Measured (issue 18, 2-core machine, quiet): the 784-32-16-10 MLP trained
-1.2x faster on one thread than on two at batch 64 and 2.3x at batch 512, whose largest product
-is 512 x 784 x 32 = 12.8 M multiply-adds; on a busy machine two threads cost up to 14x.
+worker's pin stays). Measured when issue 18 was filed (2-core machine, quiet): the
+784-32-16-10 MLP trained 1.2x faster on one thread than on two at batch 64 and 2.3x at batch
+512; on a busy machine two threads cost up to 14x. Re-measured after the engine's step lost its
+per-step overheads (``python benchmarks/threads.py``, 3 December 2026, load average 0.3, and
+``--widths 16,32,64,96 --batches 64,128,512``): on the quiet machine two threads are now faster
+from about 1.6 M multiply-adds on (1.1x to 1.6x below the cut-off, 1.6x to 1.8x above it), while
+the same script with one other job running lost with two threads in 8 of 10 rows, by up to 39x.
+We keep one thread below the cut-off: a small network gives up at most ~1.6x on an idle machine
+rather than risk a many-fold loss on a shared one; ``fit(..., blas_threads=2)`` takes the gain.
 ``benchmarks/threads.py`` checks the cut-off from both sides in one run: the step time at one
 and two threads for products from 6 M to 822 M multiply-adds, and per side whether the ratios
 agree with :data:`LARGE_PRODUCT` (run it on a quiet machine before moving it). The count
@@ -47,8 +53,8 @@ __all__ = [
     "pin_blas_threads",
 ]
 
-# Our choice, from the measurement above: 8x the 784-32-16-10 MLP's largest product at batch
-# 512, where one thread still won by 2.3x; re-measure with benchmarks/threads.py.
+# Our choice, from the measurements above: from here two threads gained 1.6x-1.8x on the quiet
+# machine, enough to take the risk of a busy one; re-measure with benchmarks/threads.py.
 LARGE_PRODUCT = 100_000_000
 # Threads for large products: a constant (not the core count), so that results do not depend
 # on the machine's size; 2 is what the development machine has.
