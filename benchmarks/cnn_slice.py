@@ -47,11 +47,11 @@ GEOMETRY_ATOL = 1e-12
 """Since the CNN plane's cuts are exact (each vertex the crossing of its two lines, rounded
 once, instead of interpolated along an edge), a revision before that has vertices, areas and
 centroids a few units in the last place apart from this tree's: with the same codes, areas
-(of a triangle of area ~0.05 here) and centroids within 1e-12 are the same regions. Against af0122f (before this round) the check
-fails for another reason, a bug fixed since: its centroids of regions of area ~1e-15 lost
-their digits to cancellation (up to 1.4e-4 away, outside their own polygons, on the x0.3
-triangle); they are now taken about the polygon's first vertex. Compare speed against it, and
-geometry against a revision from 8bb951d on."""
+(of a triangle of area ~0.05 here) and centroids within 1e-12 are the same regions. Against
+af0122f (before this round) the check fails for another reason, a bug fixed since: its
+centroids of regions of area ~1e-15 lost their digits to cancellation (up to 1.4e-4 away,
+outside their own polygons, on the x0.3 triangle); they are now taken about the polygon's
+first vertex. Compare speed against it, and geometry against a revision from 8bb951d on."""
 
 # Run in the child: time the enumeration alone, report digests of what it found.
 CHILD = r"""
