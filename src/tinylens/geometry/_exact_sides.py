@@ -66,6 +66,18 @@ def _fr(x: np.ndarray) -> list[Fraction]:
     return [Fraction(float(v)) for v in x]
 
 
+def _exact_sign(a: list[Fraction], b: list[Fraction], ell: list[Fraction]) -> int:
+    """The sign of line ``ell`` at the crossing of lines ``a`` and ``b``, in exact rationals
+    (rows ``(x1, x2, x0)``): the sign of det[a; b; ell] times that of its third cofactor."""
+    m1 = a[1] * b[2] - a[2] * b[1]
+    m2 = a[2] * b[0] - a[0] * b[2]
+    d = a[0] * b[1] - a[1] * b[0]
+    if d == 0:
+        raise ValueError("a vertex's two lines are parallel: not a vertex")
+    value = ell[0] * m1 + ell[1] * m2 + ell[2] * d
+    return (value > 0) - (value < 0) if d > 0 else (value < 0) - (value > 0)
+
+
 def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
     """The exact sign of line ``L[i]`` at the crossing of lines ``A[i]`` and ``B[i]``.
 
@@ -85,13 +97,7 @@ def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
         own |= (L == X).all(axis=1) | (L == -X).all(axis=1)
     for i in np.flatnonzero(~sure & ~own):  # the few near-degenerate cases: exact rationals
         a, b, ell = _fr(A[i]), _fr(B[i]), _fr(L[i])
-        m1 = a[1] * b[2] - a[2] * b[1]
-        m2 = a[2] * b[0] - a[0] * b[2]
-        d = a[0] * b[1] - a[1] * b[0]
-        if d == 0:
-            raise ValueError("a vertex's two lines are parallel: not a vertex")
-        value = ell[0] * m1 + ell[1] * m2 + ell[2] * d
-        out[i] = (value > 0) - (value < 0) if d > 0 else (value < 0) - (value > 0)
+        out[i] = _exact_sign(a, b, ell)
     return out
 
 
@@ -123,13 +129,7 @@ def signs_at_pairs(
             [x - y for x, y in zip(_fr(X[i]), _fr(Y[i]), strict=True)]
             for X, Y in ((A, A2), (B, B2), (L, L2))
         )
-        m1 = a[1] * b[2] - a[2] * b[1]
-        m2 = a[2] * b[0] - a[0] * b[2]
-        d = a[0] * b[1] - a[1] * b[0]
-        if d == 0:
-            raise ValueError("a vertex's two lines are parallel: not a vertex")
-        value = ell[0] * m1 + ell[1] * m2 + ell[2] * d
-        out[i] = (value > 0) - (value < 0) if d > 0 else (value < 0) - (value > 0)
+        out[i] = _exact_sign(a, b, ell)
     return out
 
 
