@@ -244,21 +244,27 @@ def _winners_pairwise(
     """:func:`_winners` on values ``z`` (n, cap, k) with term sizes (n, k), every pair
     compared with the snapping of :data:`SIDE_RTOL_2D`: ``(code, found)``, each (n,).
     ``settle(d, eps, a, b)``, if given, replaces the snapping: ``z_a - z_b`` with the values
-    within ``eps`` (n,) settled exactly."""
+    within ``eps`` (n,) settled exactly. Each pair is read once: ``z_b - z_a`` is exactly the
+    negation of ``z_a - z_b`` in float, and so are the settled signs."""
     n, _, k = z.shape
     code = np.zeros(n, dtype=np.uint8)
     found = np.zeros(n, dtype=bool)
+    done: dict[tuple[int, int], np.ndarray] = {}
     for a in range(k):
         beats_all = ~found
         for b in range(k):
             if b == a:
                 continue
-            d = z[..., a] - z[..., b]
-            eps = SIDE_RTOL_2D * (size[:, a] + size[:, b])
-            if settle is None:
-                d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
+            if (b, a) in done:  # z_b - z_a, settled, is exactly the negation
+                d = -done.pop((b, a))
             else:
-                d = settle(d, eps, a, b)
+                d = z[..., a] - z[..., b]
+                eps = SIDE_RTOL_2D * (size[:, a] + size[:, b])
+                if settle is None:
+                    d = np.where(np.abs(d) <= eps[:, None], 0.0, d)
+                else:
+                    d = settle(d, eps, a, b)
+                done[a, b] = d
             ok = d.min(axis=1) >= 0
             if b < a:
                 ok &= d.max(axis=1) > 0
