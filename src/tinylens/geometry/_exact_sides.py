@@ -128,11 +128,7 @@ def _distinct_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bits (a 1-D sort, far cheaper than ``np.unique(axis=0)``) and checked against their
     group's first row; a row that differs (a hash collision) is its own kind."""
     bits = np.ascontiguousarray(key).view(np.uint64)
-    h = np.zeros(len(bits), dtype=np.uint64)
-    for c in range(bits.shape[1]):
-        h = (h ^ bits[:, c]) * np.uint64(0x9E3779B97F4A7C15)  # wraps mod 2^64: a hash
-        h ^= h >> np.uint64(29)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_row_hash(bits), return_index=True, return_inverse=True)
     rep = first[inverse.ravel()]
     clash = np.flatnonzero((bits[rep] != bits).any(axis=1))
     rep[clash] = clash
@@ -344,3 +340,12 @@ def meet_points(A: np.ndarray, B: np.ndarray) -> list[Fraction]:
         (a1, a0), (b1, b0) = _fr(A[i]), _fr(B[i])
         out.append((b0 - a0) / (a1 - b1))
     return out
+
+
+def _row_hash(bits: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of ``bits`` (n, c) uint64 (multiply-xorshift, wrapping)."""
+    h = np.zeros(len(bits), dtype=np.uint64)
+    for c in range(bits.shape[1]):
+        h = (h ^ bits[:, c]) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    return h
