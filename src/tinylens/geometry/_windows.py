@@ -111,13 +111,7 @@ def _box_winners(
         low, high = np.where(active, low, 0.0), np.where(active, high, 0.0)
         size = np.where(active, size, 0.0)
     n = len(low)
-    best = np.zeros((n, m), dtype=np.intp)
-    low_best, size_best = low[:, 0].copy(), size[:, 0].copy()
-    for j in range(1, k):
-        up = low[:, j] > low_best
-        best[up] = j
-        np.copyto(low_best, low[:, j], where=up)
-        np.copyto(size_best, size[:, j], where=up)
+    best, low_best, size_best = _highest_low(low, size)
     clear = np.ones((n, m), dtype=bool)
     dead = np.ones((n, m), dtype=bool)
     for j in range(k):
@@ -125,6 +119,21 @@ def _box_winners(
         clear &= (low_best - high[:, j] > eps) | (best == j)
         dead &= size[:, j] == 0
     return best, clear, dead
+
+
+def _highest_low(low: np.ndarray, slack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The piece with the highest lower bound in each window, first of equals: for bounds
+    ``low`` (n, k, m) and a per-piece ``slack`` (n, k, m) (a size or a margin), ``(best,
+    low[best], slack[best])``, each (n, m)."""
+    n, k, m = low.shape
+    best = np.zeros((n, m), dtype=np.intp)
+    low_best, slack_best = low[:, 0].copy(), slack[:, 0].copy()
+    for j in range(1, k):
+        up = low[:, j] > low_best
+        best[up] = j
+        np.copyto(low_best, low[:, j], where=up)
+        np.copyto(slack_best, slack[:, j], where=up)
+    return best, low_best, slack_best
 
 
 CERTIFY_RTOL = 1e-6
@@ -163,13 +172,7 @@ def _settled_after_relu(
     low, high = np.where(on, low, 0.0)[:, wt], np.where(on, high, 0.0)[:, wt]  # after the ReLU
     margin = np.where(on, margin, 0.0)[:, wt]
     R, k, n_w = low.shape
-    best = np.zeros((R, n_w), dtype=np.intp)  # the highest lower bound, first of equals
-    low_best, margin_best = low[:, 0].copy(), margin[:, 0].copy()
-    for j in range(1, k):
-        up = low[:, j] > low_best
-        best[up] = j
-        np.copyto(low_best, low[:, j], where=up)
-        np.copyto(margin_best, margin[:, j], where=up)
+    best, low_best, margin_best = _highest_low(low, margin)
     clear = np.ones((R, n_w), dtype=bool)
     for j in range(k):
         clear &= (low_best - high[:, j] > margin_best + margin[:, j]) | (best == j)
