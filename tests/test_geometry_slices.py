@@ -243,3 +243,40 @@ def test_engine_network_weights_file_and_torch_module_give_the_same_regions(tmp_
     c = linear_regions(tl.to_torch(net), slice=plane)
     assert a.pattern_strings == b.pattern_strings == c.pattern_strings
     assert AffineNet.from_module(net).n_inputs == 784
+
+
+def test_decision_boundary_equals_a_plain_region_by_region_reading():
+    """The vectorised boundary against the definition read region by region in plain Python:
+    a region's class-k cell (exact Fraction clipping of its polygon by the float lines
+    l_k - l_j >= 0), and its edges that lie on the line of a later class j, in class, region
+    and edge order."""
+    from fractions import Fraction as F
+
+    from tests.sliver_oracle import clip
+
+    net = tl.engine.MLP([2, 12, 12, 4], rng=5)
+    regions = linear_regions(net, [(-2.0, 2.0), (-2.0, 2.0)])
+    got = decision_boundary(regions)
+    W, c = regions.W, regions.c
+    want_classes, want_regions, want_segments = [], [], []
+    for k in range(4):
+        for r, poly in enumerate(regions.vertices):
+            lines = {
+                j: [F(float(x)) for x in (*(W[r, k] - W[r, j]), c[r, k] - c[r, j])]
+                for j in range(4)
+                if j != k
+            }
+            cell = [tuple(F(float(x)) for x in p) for p in poly]
+            for j in lines:
+                cell = clip(cell, *lines[j]) if cell else cell
+            for p, q in zip(cell, cell[1:] + cell[:1], strict=True):
+                mid = ((p[0] + q[0]) / 2, (p[1] + q[1]) / 2)
+                on = [j for j, (a1, a2, a0) in lines.items() if a1 * mid[0] + a2 * mid[1] + a0 == 0]
+                if p != q and len(on) == 1 and on[0] > k:
+                    want_classes.append([k, on[0]])
+                    want_regions.append(r)
+                    want_segments.append([[float(x) for x in p], [float(x) for x in q]])
+    assert len(want_classes) >= 6 and len({tuple(x) for x in want_classes}) >= 3
+    assert got.classes.tolist() == want_classes
+    assert got.regions.tolist() == want_regions
+    assert np.abs(got.segments - np.array(want_segments)).max() < 1e-9

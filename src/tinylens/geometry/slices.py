@@ -33,6 +33,7 @@ from tinylens.engine import AffineLayer, AffineNet
 from tinylens.errors import ConfigError, ShapeError, WeightsFileError
 from tinylens.geometry._affine import NetLike, as_affine_net
 from tinylens.geometry._exact_sides import exact_point
+from tinylens.geometry._polygon_arrays import _next_index
 from tinylens.geometry._polygons import clip_halfplane, pack, unpack
 from tinylens.geometry.regions import _checked_regions, linear_regions
 
@@ -331,22 +332,30 @@ def decision_boundary(regions: Any) -> DecisionBoundary:
             if j != k:
                 V, nv, alive = clip_halfplane(V, nv, W[:, k] - W[:, j], c[:, k] - c[:, j])
                 keep &= alive
-        for r in np.flatnonzero(keep):
-            P = V[r, : nv[r]]
-            Q = np.roll(P, -1, axis=0)
-            mid = (P + Q) / 2
-            logits = mid @ W[r].T + c[r]
-            size = np.abs(mid) @ np.abs(W[r].T) + np.abs(c[r])
-            others = np.delete(logits, k, axis=1)
-            j_idx = others.argmax(axis=1)
-            j_cls = np.where(j_idx >= k, j_idx + 1, j_idx)
-            gap = logits[:, k] - others.max(axis=1)
-            tie = np.abs(gap) <= BOUNDARY_RTOL * size.max(axis=1)
-            tie &= np.linalg.norm(Q - P, axis=1) > 0
-            for e in np.flatnonzero(tie & (j_cls > k)):  # each segment once, from its lower class
-                segs.append([P[e], Q[e]])
-                classes.append([k, int(j_cls[e])])
-                where.append(r)
+        rows = np.flatnonzero(keep)
+        if not len(rows):
+            continue
+        P = V[rows]  # (n, cap, 2), padding repeats vertex 0
+        valid, nxt = _next_index(nv[rows], P.shape[1])
+        Q = P[np.arange(len(rows))[:, None], nxt]
+        mid = (P + Q) / 2
+        Wr, cr = W[rows][:, None], c[rows][:, None]  # (n, 1, K, 2), (n, 1, K)
+        logits = mid[..., None, 0] * Wr[..., 0] + mid[..., None, 1] * Wr[..., 1] + cr
+        size = np.abs(mid[..., None, 0]) * np.abs(Wr[..., 0])
+        size += np.abs(mid[..., None, 1]) * np.abs(Wr[..., 1])
+        size += np.abs(cr)
+        others = np.delete(logits, k, axis=2)
+        j_idx = others.argmax(axis=2)
+        j_cls = np.where(j_idx >= k, j_idx + 1, j_idx)
+        gap = logits[..., k] - others.max(axis=2)
+        tie = np.abs(gap) <= BOUNDARY_RTOL * size.max(axis=2)
+        tie &= valid & (np.linalg.norm(Q - P, axis=2) > 0)
+        r_at, e_at = np.nonzero(tie & (j_cls > k))  # each segment once, from its lower class
+        segs.append(np.stack([P[r_at, e_at], Q[r_at, e_at]], axis=1))
+        classes.append(np.column_stack([np.full(len(r_at), k), j_cls[r_at, e_at]]))
+        where.append(rows[r_at])
+    if segs:  # in class order, then region, then edge (as the region-by-region loop had it)
+        segs, classes, where = np.concatenate(segs), np.concatenate(classes), np.concatenate(where)
     return DecisionBoundary(
         np.array(segs, dtype=np.float64).reshape(-1, 2, 2),
         np.array(classes, dtype=np.int64).reshape(-1, 2),
