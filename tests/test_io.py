@@ -190,7 +190,10 @@ def test_shape_mismatch_between_metadata_and_tensors(tmp_path):
         str(tmp_path / "bad.safetensors"),
         metadata={"tinylens": json.dumps(meta)},
     )
-    with pytest.raises(WeightsFileError, match=r"layers.1.weight' has shape \[2, 3\]"):
+    with (
+        pytest.warns(UnverifiedWeightsWarning, match="no checksum"),
+        pytest.raises(WeightsFileError, match=r"layers.1.weight' has shape \[2, 3\]"),
+    ):
         tio.load(tmp_path / "bad.safetensors")
 
 
