@@ -140,10 +140,11 @@ def run_slice(args: argparse.Namespace) -> int:
         codes=args.codes,
     )
     if args.json and not args.out:
-        result = run(cfg)
+        result = run(cfg, progress=not args.quiet)
         sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
         return 0
-    result = run(cfg)  # computed before the run directory: a bad input leaves nothing behind
+    # computed before the run directory: a bad input leaves nothing behind
+    result = run(cfg, progress=not args.quiet)
     with open_run(args, "regions") as run_dir:
         write(result, run_dir)
     path = run_dir.path

@@ -51,6 +51,8 @@ Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +156,7 @@ def split_image_slice(
     chunk: int = CHUNK,
     codes: str = "full",
     max_regions: int | None = None,
+    quiet: bool = False,
 ) -> ImageSplit:
     """Every region of the network ``steps`` on ``polygon`` (slice coordinates).
 
@@ -175,6 +178,10 @@ def split_image_slice(
     max_regions : int, optional
         Stop with a clear error past this many regions in one layer; by default
         :data:`MAX_REGIONS` if set, else what :data:`MEMORY_BUDGET` holds.
+    quiet : bool
+        No progress. Otherwise work past :data:`PROGRESS_AFTER_S` shows it
+        (:mod:`tinylens.progress`: a bar, a notebook table or log lines) as the share of the
+        domain's area whose regions are final, with the regions found so far.
     """
     if codes not in CODE_FORMATS:
         raise ConfigError(
@@ -207,57 +214,60 @@ def split_image_slice(
     # maps, and the pool windows their parents settled: None, or (code, done, rows into them))
     todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, object, tuple | None]]
     todo = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
-    while todo:
-        level, V, nv, E, code, maps, hint = todo.pop()
-        M = maps() if callable(maps) else maps
-        settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
-        while level < len(steps) and steps[level].kind == "affine":
-            M = _affine(steps[level], M)
-            level += 1
-        if level == len(steps):  # keep only what a region set needs, codes as asked
-            verts, area, centre = unpack(V, nv)
-            kept["vertices"] += [v * scale for v in verts] if scale != 1 else verts
-            kept["areas"].append(area * scale**2)
-            kept["centroids"].append(centre * scale)
-            if not by_layer:
-                code = layout.encode(code, codes)
-            kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
-            kept["W"].append(M[:, 1:].transpose(0, 2, 1) / scale)
-            kept["c"].append(M[:, 0].copy())
-            continue
-        step = steps[level]
-        after = steps[level + 1] if level + 1 < len(steps) else step
-        for_children = None
-        if step.kind == "kink":
-            box = _bounds(V, M)
-            if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
-                for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
-            V, nv, E, root, new = _kink(V, nv, E, lines, M, cap, box)
-        else:
-            V, nv, E, root, new = _max(V, nv, E, lines, M, step.windows, cap, settled)  # type: ignore[arg-type]
-        counts[level] += len(V)
-        _check_size(counts[level], cap)
-        if by_layer:
-            code = np.concatenate([code[root], layout.pack_segment(nonlinear.index(level), new)], 1)
-        else:
-            code = np.concatenate([code[root], new], axis=1)
-            new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
-        starts = list(range(0, len(V), chunk))
-        for lo in reversed(starts):  # depth first, in order
-            part = slice(lo, lo + chunk)
-            todo.append(
-                (
-                    level + 1,
-                    V[part],
-                    nv[part],
-                    E[part],
-                    code[part],
-                    _thunk(step, M, root[part], new[part])
-                    if for_children is None
-                    else _KinkMaps(M, root[part], new[part], step.slopes),  # type: ignore[arg-type]
-                    None if for_children is None else (*for_children, root[part]),
+    with _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
+        while todo:
+            level, V, nv, E, code, maps, hint = todo.pop()
+            M = maps() if callable(maps) else maps
+            settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
+            while level < len(steps) and steps[level].kind == "affine":
+                M = _affine(steps[level], M)
+                level += 1
+            if level == len(steps):  # keep only what a region set needs, codes as asked
+                verts, area, centre = unpack(V, nv)
+                kept["vertices"] += [v * scale for v in verts] if scale != 1 else verts
+                kept["areas"].append(area * scale**2)
+                kept["centroids"].append(centre * scale)
+                if not by_layer:
+                    code = layout.encode(code, codes)
+                kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
+                kept["W"].append(M[:, 1:].transpose(0, 2, 1) / scale)
+                kept["c"].append(M[:, 0].copy())
+                shown.add(float(area.sum()), len(V))
+                continue
+            step = steps[level]
+            after = steps[level + 1] if level + 1 < len(steps) else step
+            for_children = None
+            if step.kind == "kink":
+                box = _bounds(V, M)
+                if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
+                    for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
+                V, nv, E, root, new = _kink(V, nv, E, lines, M, cap, box)
+            else:
+                V, nv, E, root, new = _max(V, nv, E, lines, M, step.windows, cap, settled)  # type: ignore[arg-type]
+            counts[level] += len(V)
+            _check_size(counts[level], cap)
+            if by_layer:
+                packed = layout.pack_segment(nonlinear.index(level), new)
+                code = np.concatenate([code[root], packed], axis=1)
+            else:
+                code = np.concatenate([code[root], new], axis=1)
+                new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
+            starts = list(range(0, len(V), chunk))
+            for lo in reversed(starts):  # depth first, in order
+                part = slice(lo, lo + chunk)
+                todo.append(
+                    (
+                        level + 1,
+                        V[part],
+                        nv[part],
+                        E[part],
+                        code[part],
+                        _thunk(step, M, root[part], new[part])
+                        if for_children is None
+                        else _KinkMaps(M, root[part], new[part], step.slopes),  # type: ignore[arg-type]
+                        None if for_children is None else (*for_children, root[part]),
+                    )
                 )
-            )
     return ImageSplit(
         kept["vertices"],
         np.concatenate(kept["codes"]),
@@ -270,6 +280,48 @@ def split_image_slice(
         codes,
         layout,
     )
+
+
+PROGRESS_AFTER_S = 2.0
+"""An enumeration shows progress once it has run this long (our choice: the many small
+squares of local complexity stay silent, a plane that takes minutes does not)."""
+
+
+class _AreaProgress:
+    """Progress of an enumeration as the share of the domain's area whose regions are final
+    (depth first, so it grows steadily), opened only after :data:`PROGRESS_AFTER_S`."""
+
+    def __init__(self, total_area: float, quiet: bool) -> None:
+        self.total, self.quiet = total_area, quiet
+        self.area, self.regions = 0.0, 0
+        self.start = time.monotonic()
+        self.stack = contextlib.ExitStack()
+        self.bar: object = None
+        self.shown = 0.0
+
+    def __enter__(self) -> _AreaProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()  # also on an error: no bar is left open for later work
+
+    def add(self, area: float, regions: int) -> None:
+        self.area += area
+        self.regions += regions
+        if self.quiet:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < PROGRESS_AFTER_S:
+                return
+            from tinylens.progress import progress
+
+            self.bar = self.stack.enter_context(
+                progress(100, "regions (% of the area done)", quiet=self.quiet)
+            )
+        done = min(100.0, 100.0 * self.area / self.total)
+        self.bar.update(status=f"{self.regions:,} regions")  # type: ignore[attr-defined]
+        self.bar.advance(done - self.shown)  # type: ignore[attr-defined]
+        self.shown = done
 
 
 _IDENTITY_BOX = np.array([[-1.0, 1.0], [-1.0, 1.0]])

@@ -79,6 +79,7 @@ def image_slice_regions(
     input_shape: tuple[int, ...] | None = None,
     codes: str = "auto",
     max_regions: int | None = None,
+    quiet: bool = False,
 ) -> ImageRegionSet:
     """Every linear region of ``net`` on the slice ``slc`` (a plane or a segment), exactly.
 
@@ -97,6 +98,9 @@ def image_slice_regions(
     max_regions : int, optional
         Stop with a clear error past this many regions in one layer (plane); by default
         what the memory budget holds in the chosen format.
+    quiet : bool
+        No progress; otherwise a plane that takes more than a few seconds shows it (the share
+        of its area done, :func:`~tinylens.geometry.conv_slice.split_image_slice`).
     """
     if codes not in CODES:
         raise ConfigError(f"unknown codes format {codes!r}; expected one of {', '.join(CODES)}")
@@ -112,9 +116,8 @@ def image_slice_regions(
         split = split_image_segment(steps, slc.origin, slc.directions[0], lo, hi)
         return ImageRegionSet(steps, slc, split, codes="full" if codes == "auto" else codes)
     fmt = "packed" if codes == "auto" else codes
-    split = split_image_slice(
-        steps, slc.origin, slc.directions, slc.domain, codes=fmt, max_regions=max_regions
-    )
+    plane = (steps, slc.origin, slc.directions, slc.domain)
+    split = split_image_slice(*plane, codes=fmt, max_regions=max_regions, quiet=quiet)
     if codes == "auto":
         fits = len(split.codes) <= conv_slice.region_cap(steps, "full", max_regions)
         codes = "full" if fits else "packed"

@@ -86,10 +86,12 @@ def run(
     rng : ignored
         The random directions of ``plane`` come from ``config.seed`` (so a config reproduces
         its slice); accepted for the one study signature.
-    progress : ignored
-        The enumeration is one vectorised pass (well under a second on MNIST MLPs).
+    progress : bool, optional
+        Show the progress of a conv network's plane (past a few seconds: the share of its
+        area done); an MLP's slice is one vectorised pass (well under a second on MNIST MLPs).
+        ``None`` (the default) shows it.
     """
-    del rng, progress
+    del rng
     image = is_image_net(config.weights)
     if image:  # a CNN: read layer by layer on the plane
         net: Any = config.weights
@@ -116,7 +118,7 @@ def run(
             raise ConfigError(
                 f"method {config.method!r} does not apply to conv / max-pool networks; use 'auto'"
             )
-        regions = image_slice_regions(net, slc, codes=config.codes)
+        regions = image_slice_regions(net, slc, codes=config.codes, quiet=progress is False)
     else:
         regions = linear_regions(net, slice=slc, method=config.method)
     boundary = decision_boundary(regions) if regions.n_outputs > 1 else None

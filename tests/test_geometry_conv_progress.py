@@ -1,0 +1,68 @@
+"""Progress of a CNN plane's enumeration: the share of the domain's area whose regions are
+final, shown only once the work runs past ``PROGRESS_AFTER_S``, ending at 100% with the
+regions counted; silent for quick work and with ``quiet``; and no bar left open on an error."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import tinylens.progress as tp
+from tinylens.errors import ConfigError
+from tinylens.geometry import Slice, conv_slice
+from tinylens.geometry.conv_layers import image_layers
+from tinylens.geometry.conv_slice import split_image_slice
+from tinylens.geometry.image_regions import image_slice_regions
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+def _net() -> object:
+    torch.manual_seed(0)
+    layers = [nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
+    return nn.Sequential(*layers, nn.Linear(18, 3)).double().eval()
+
+
+def _plane() -> Slice:
+    rng = np.random.default_rng(0)
+    return Slice.through(*rng.random((3, 36)))
+
+
+@pytest.fixture
+def lines_mode(monkeypatch):
+    """Progress as log lines (stderr is captured: not a terminal), printed at every step."""
+    monkeypatch.delenv("TINYLENS_QUIET", raising=False)
+    monkeypatch.setattr(tp, "LINE_INTERVAL_S", 0.0)
+    monkeypatch.setattr(conv_slice, "PROGRESS_AFTER_S", 0.0)
+
+
+def test_a_long_enumeration_shows_the_share_of_its_area_done(lines_mode, capsys):
+    steps, plane = image_layers(_net(), (1, 6, 6)), _plane()
+    # chunks of 4 regions: many leaf batches, so the share grows step by step
+    split = split_image_slice(steps, plane.origin, plane.directions, plane.domain, chunk=4)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) >= 2
+    shares = [float(re.search(r": ([\d.e+-]+)/100", line).group(1)) for line in err]
+    assert shares == sorted(shares) and shares[0] < 100  # it grows, from below 100
+    assert re.search(r"100/100 \(100%\), done in [\d.]+ s", err[-1])
+    # the status counts the regions found so far: the last one counts them all
+    assert f"{len(split.codes):,} regions" in err[-1]
+    counts = [int(re.search(r"([\d,]+) regions$", line).group(1).replace(",", "")) for line in err]
+    assert counts == sorted(counts)
+
+
+def test_quick_or_quiet_work_prints_nothing(lines_mode, monkeypatch, capsys):
+    image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6), quiet=True)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(conv_slice, "PROGRESS_AFTER_S", 1e9)
+    image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6))
+    assert capsys.readouterr().err == ""
+
+
+def test_an_error_leaves_no_progress_open(lines_mode, capsys):
+    with pytest.raises(ConfigError):
+        image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6), max_regions=3)
+    assert tp._ACTIVE == []  # later work starts its own progress, not a row of a dead one
