@@ -327,16 +327,18 @@ def decision_boundary(regions: Any) -> DecisionBoundary:
     V0, nv0 = pack(regions.vertices)
     segs, classes, where = [], [], []
     for k in range(K):
-        V, nv, keep = V0, nv0, np.ones(len(V0), dtype=bool)
+        # class k's cell in every region: clipped by l_k >= l_j for each other class j in
+        # turn, carrying only the regions whose cell is still alive (each row is clipped on
+        # its own, so dropping the dead ones changes nothing for the others)
+        rows, P, nv = np.arange(len(V0)), V0, nv0
         for j in range(K):
-            if j != k:
-                V, nv, alive = clip_halfplane(V, nv, W[:, k] - W[:, j], c[:, k] - c[:, j])
-                keep &= alive
-        rows = np.flatnonzero(keep)
+            if j != k and len(rows):
+                g, h = W[rows, k] - W[rows, j], c[rows, k] - c[rows, j]
+                P, nv, alive = clip_halfplane(P, nv, g, h)
+                rows, P, nv = rows[alive], P[alive], nv[alive]
         if not len(rows):
             continue
-        P = V[rows]  # (n, cap, 2), padding repeats vertex 0
-        valid, nxt = _next_index(nv[rows], P.shape[1])
+        valid, nxt = _next_index(nv, P.shape[1])  # P (n, cap, 2): padding repeats vertex 0
         Q = P[np.arange(len(rows))[:, None], nxt]
         mid = (P + Q) / 2
         Wr, cr = W[rows][:, None], c[rows][:, None]  # (n, 1, K, 2), (n, 1, K)
