@@ -47,6 +47,7 @@ def test_a_long_enumeration_shows_the_share_of_its_area_done(lines_mode, capsys)
     assert len(err) >= 2
     shares = [float(re.search(r": ([\d.e+-]+)/100", line).group(1)) for line in err]
     assert shares == sorted(shares) and shares[0] < 100  # it grows, from below 100
+    assert all(re.search(r": \d+(\.\d)?/100 ", line) for line in err)  # a share, to a tenth
     assert re.search(r"100/100 \(100%\), done in [\d.]+ s", err[-1])
     # the status counts the regions found so far: the last one counts them all
     assert f"{len(split.codes):,} regions" in err[-1]

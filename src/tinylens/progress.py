@@ -158,7 +158,8 @@ class _Board:
 
 
 def _count(x: float) -> str:
-    return f"{x:g}"
+    """Whole counts as they are (``12``), fractional ones to a tenth (``37.4``, a share)."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
 
 
 def _line(task: dict[str, Any], now: float, done: bool = False) -> str:

@@ -302,7 +302,9 @@ class _AreaProgress:
     def __enter__(self) -> _AreaProgress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None and self.bar is not None:  # finished: the areas tile the domain
+            self.bar.update(completed=100, status=f"{self.regions:,} regions")  # type: ignore[attr-defined]
         self.stack.close()  # also on an error: no bar is left open for later work
 
     def add(self, area: float, regions: int) -> None:
