@@ -58,6 +58,11 @@ def test_a_long_enumeration_shows_the_share_of_its_area_done(lines_mode, capsys)
 def test_quick_or_quiet_work_prints_nothing(lines_mode, monkeypatch, capsys):
     image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6), quiet=True)
     assert capsys.readouterr().err == ""
+    with tp.silenced():  # a CLI's --quiet around calls that have no quiet of their own
+        image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6))
+    with tp.silenced(False):
+        image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6))
+    assert capsys.readouterr().err.count("done in") == 1  # only the call not silenced
     monkeypatch.setattr(conv_slice, "PROGRESS_AFTER_S", 1e9)
     image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6))
     assert capsys.readouterr().err == ""

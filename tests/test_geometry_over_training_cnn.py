@@ -109,13 +109,20 @@ def test_a_plane_too_large_for_the_slider_is_said_in_the_section(cnn_run, tmp_pa
     assert (out / "plane_over_training_map.json").exists() == (counts[-1] <= w.MAX_HOVER_REGIONS)
 
 
-def test_cli_mnist_cnn_geometry_writes_both_models_apart(tmp_path, capsys):
+def test_cli_mnist_cnn_geometry_writes_both_models_apart(tmp_path, capsys, monkeypatch):
     """``tinylens mnist --cnn --geometry``: the MLP variant's partition over training and the
     CNN's, each with its own files (the CNN's start with ``cnn_``) and report section; the
-    printed summary's numbers are the CSV's."""
+    printed summary's numbers are the CSV's. ``--quiet`` keeps the CNN planes' progress off
+    even where every plane would show it (shown from the first second, a line per step)."""
     import csv
 
+    import tinylens.progress as tp
     from tinylens.cli.main import main
+    from tinylens.geometry import conv_slice
+
+    monkeypatch.delenv("TINYLENS_QUIET", raising=False)
+    monkeypatch.setattr(conv_slice, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(tp, "LINE_INTERVAL_S", 0.0)
 
     out = tmp_path / "run"
     skip = [
@@ -124,7 +131,9 @@ def test_cli_mnist_cnn_geometry_writes_both_models_apart(tmp_path, capsys):
     ]
     argv = ["mnist", "--quick", "--epochs", "1", "--cnn", "--cnn-channels", "2,3", *skip]
     assert main([*argv, "--geometry", "--out", str(out), "--json", "--quiet"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    assert "regions (% of the area done)" not in printed.err
+    summary = json.loads(printed.out)
     lc, cnn = summary["local_complexity"], summary["cnn_local_complexity"]
     assert lc["model"] == "raw" and cnn["model"] == "cnn" and cnn["epochs"] == [0, 1]
     rows = list(csv.DictReader((out / "cnn_local_complexity.csv").open()))

@@ -3,7 +3,7 @@
 Library code reports progress through :func:`progress`; how it is shown is decided here, once,
 by :func:`progress_mode`:
 
-* ``"off"``: when ``quiet`` or when ``TINYLENS_QUIET`` is set;
+* ``"off"``: when ``quiet``, inside :func:`silenced`, or when ``TINYLENS_QUIET`` is set;
 * ``"notebook"``: inside a Jupyter kernel, an HTML table of bars updated in place (an IPython
   display handle; at most one redraw per :data:`NOTEBOOK_INTERVAL_S`);
 * ``"terminal"``: when stderr is a terminal, a rich bar (nested work adds a row);
@@ -29,6 +29,7 @@ __all__ = [
     "progress",
     "progress_enabled",
     "progress_mode",
+    "silenced",
 ]
 
 # Our choices: a log gets a line every few seconds (a minute of work is a dozen lines, not
@@ -46,9 +47,24 @@ def _in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+_SILENCED = [0]  # how many silenced() blocks are open
+
+
+@contextlib.contextmanager
+def silenced(on: bool = True) -> Iterator[None]:
+    """No progress from anything called inside (when ``on``): for work asked to be quiet
+    that calls functions without a ``quiet`` of their own (a CLI's ``--quiet`` around
+    ``linear_regions`` on a CNN's planes, say)."""
+    _SILENCED[0] += on
+    try:
+        yield
+    finally:
+        _SILENCED[0] -= on
+
+
 def progress_mode(quiet: bool = False) -> str:
     """``"off"``, ``"notebook"``, ``"terminal"`` or ``"lines"`` (see the module docstring)."""
-    if quiet or os.environ.get("TINYLENS_QUIET"):
+    if quiet or _SILENCED[0] or os.environ.get("TINYLENS_QUIET"):
         return "off"
     if _in_notebook():
         return "notebook"

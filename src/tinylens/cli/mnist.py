@@ -185,9 +185,12 @@ def run(args: argparse.Namespace) -> int:
         result = run_study(cfg, progress=not args.quiet)
         write(result, run_dir)
         if geometry_variant is not None:
-            geometries.append((geometry_variant, _geometry(result, geometry_variant, run_dir)))
-            if result.cnn is not None:
-                geometries.append(("cnn", _geometry(result, "cnn", run_dir)))
+            from tinylens.progress import silenced
+
+            with silenced(args.quiet):  # a CNN plane past a few seconds shows progress
+                geometries.append((geometry_variant, _geometry(result, geometry_variant, run_dir)))
+                if result.cnn is not None:
+                    geometries.append(("cnn", _geometry(result, "cnn", run_dir)))
     path = run_dir.path
     p = result.primary
     d = result.data
