@@ -104,8 +104,9 @@ def _exact_signs(
     the rows (object arrays: about a microsecond a row, where ``Fraction`` took ~80). Equal
     rows are computed once. Returns int8 (n,)."""
     cols = [A, B, L] + [X for X in (A2, B2, L2) if X is not None]
-    todo, back = _distinct_rows(np.concatenate(cols, axis=1))
-    key = np.concatenate(cols, axis=1)[todo]
+    key = np.concatenate(cols, axis=1)
+    todo, back = _distinct_rows(key)
+    key = key[todo]
     k = len(cols) // 3  # 1: plain lines; 2: differences
     a, b, ell = (
         _integer_rows(key[:, 3 * i : 3 * i + 3], None if k == 1 else key[:, 9 + 3 * i : 12 + 3 * i])
@@ -243,10 +244,9 @@ def root_sides(roots: np.ndarray, lines: np.ndarray) -> np.ndarray:
     det = p - q  # = a1 * (l1 u + l0) at the root
     sure = np.abs(det) > DET_RTOL * (np.abs(p) + np.abs(q)) + TINY
     out = np.where(sure, np.sign(det) * np.sign(roots[:, 0]), 0).astype(np.int8)
-    for i in np.flatnonzero(~sure):
-        (a1, a0), (l1, l0) = _fr(roots[i]), _fr(lines[i])
-        value = (l0 * a1 - l1 * a0) * (1 if a1 > 0 else -1)
-        out[i] = (value > 0) - (value < 0)
+    rest = np.flatnonzero(~sure)
+    if len(rest):
+        out[rest] = _exact_meet_signs(roots[rest], lines[rest])
     return out
 
 
@@ -284,7 +284,7 @@ def meet_sides(A: np.ndarray, B: np.ndarray, L: np.ndarray, M: np.ndarray) -> np
     Rows ``(slope, value at 0)``, shape (n, 2) each; ``A[i]`` and ``B[i]`` have different
     slopes. With ``B = M = 0`` this is :func:`root_sides`. ``(L - M)(t) * (a1 - b1)`` is a sum
     of eight products of the inputs, bounded in float by ``2 * DET_RTOL`` (eight roundings on a
-    path) and settled in exact rationals where that is not enough. Returns int8 (n,).
+    path) and settled in exact integers where that is not enough. Returns int8 (n,).
     """
     terms = np.stack(
         [
@@ -310,27 +310,23 @@ def meet_sides(A: np.ndarray, B: np.ndarray, L: np.ndarray, M: np.ndarray) -> np
     for X in (A, B, L, M):
         tiny |= ((X != 0) & (np.abs(X) < 2.0**-500)).any(axis=1)
     own |= ~tiny & ~np.abs(terms).any(axis=1)
-    pairs = [(L, B, 0, 1), (L, A, 0, 1), (M, B, 0, 1), (M, A, 0, 1)]
-    pairs += [(L, A, 1, 0), (L, B, 1, 0), (M, A, 1, 0), (M, B, 1, 0)]
-    signs = (1, -1, -1, 1, 1, -1, -1, 1)
-    for i in np.flatnonzero(~sure & ~own):
-        # the eight products in integers over one power-of-two denominator: exact, and
-        # much cheaper than Fractions
-        parts = [
-            _ratio(X[i, j]) + _ratio(Y[i, k]) for (X, Y, j, k) in pairs
-        ]  # (num_x, den_x, num_y, den_y)
-        den = max(dx * dy for _, dx, _, dy in parts)
-        exact = sum(
-            sg * nx * ny * (den // (dx * dy))
-            for sg, (nx, dx, ny, dy) in zip(signs, parts, strict=True)
-        )
-        out[i] = ((exact > 0) - (exact < 0)) * (1 if d[i] > 0 else -1)
+    rest = np.flatnonzero(~sure & ~own)
+    if len(rest):
+        out[rest] = _exact_meet_signs(A[rest], L[rest], B[rest], M[rest])
     return out
 
 
-def _ratio(x: float) -> tuple[int, int]:
-    """``x`` as ``(numerator, power-of-two denominator)``, exactly."""
-    return float(x).as_integer_ratio()
+def _exact_meet_signs(
+    A: np.ndarray, L: np.ndarray, B: np.ndarray | None = None, M: np.ndarray | None = None
+) -> np.ndarray:
+    """The exact sign of ``(L - M)(t)`` where lines ``A`` and ``B`` meet (rows ``(slope,
+    value at 0)``; a missing ``B``, ``M`` is zero: ``L`` at ``A``'s root), in Python integers
+    (:func:`_integer_rows`), vectorised: ``(L - M)(t) * (a1 - b1) = (l0 - m0)(a1 - b1) -
+    (l1 - m1)(a0 - b0)``, times the sign of ``a1 - b1``. Returns int8 (n,)."""
+    ell, ab = _integer_rows(L, M), _integer_rows(A, B)
+    value = ell[:, 1] * ab[:, 0] - ell[:, 0] * ab[:, 1]
+    sign = (value > 0).astype(np.int8) - (value < 0).astype(np.int8)
+    return sign * np.where(ab[:, 0] > 0, 1, -1).astype(np.int8)
 
 
 def meet_points(A: np.ndarray, B: np.ndarray) -> list[Fraction]:

@@ -317,9 +317,7 @@ class _AreaProgress:
                 return
             from tinylens.progress import progress
 
-            self.bar = self.stack.enter_context(
-                progress(100, "regions (% of the area done)", quiet=self.quiet)
-            )
+            self.bar = self.stack.enter_context(progress(100, "regions (% of the area done)"))
         done = min(100.0, 100.0 * self.area / self.total)
         self.bar.update(status=f"{self.regions:,} regions")  # type: ignore[attr-defined]
         self.bar.advance(done - self.shown)  # type: ignore[attr-defined]
