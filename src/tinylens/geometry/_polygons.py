@@ -152,6 +152,13 @@ class _LineTable:
         self.n = need
         return ids
 
+    def copy(self) -> _LineTable:
+        """A table with the same lines that grows on its own."""
+        out = _LineTable(self.rows[: self.n])
+        if self.sub is not None:
+            out.main, out.sub = self.main[: self.n].copy(), self.sub[: self.n].copy()  # type: ignore[index]
+        return out
+
     def _grown(self, rows: np.ndarray, size: int) -> np.ndarray:
         grown = np.zeros((size, 3))
         grown[: self.n] = rows[: self.n]

@@ -6,7 +6,9 @@ a list of :class:`Step` objects that :mod:`tinylens.geometry.conv_slice` pushes 
 affine map through. Nothing is made dense: an affine step is the torch layer itself run in
 float64 on the map's three columns (the value at the slice's origin with the bias, the two
 directions without it), so a 28x28 convolution costs one small conv per region instead of a
-6272 x 784 matrix.
+6272 x 784 matrix. A Conv2d with ``groups=1`` also carries its patches (the input index under
+every tap at every output position, and its weights), for
+:mod:`tinylens.geometry._patch_conv`.
 
 * affine: Linear, Conv2d (any stride, padding, dilation, groups), AvgPool2d, BatchNorm (eval
   mode), Flatten, Unflatten, Identity, Dropout (eval mode);
@@ -77,6 +79,11 @@ class Step:
     windows : int array of shape (out_size, k) or None
         max: the flat input indices each output takes the max over (a padded slot repeats the
         window's first real index, so it can never win: ties go to the first piece).
+    support, kernel : arrays of shape (L, K) and (C, K), or None
+        affine, a Conv2d with ``groups=1``: the flat input index under each tap of the
+        kernel at each of the ``L`` output positions (-1 for zero padding) and the weights,
+        so output feature ``c * L + p`` is ``sum_k kernel[c, k] * x[support[p, k]]``
+        (:mod:`tinylens.geometry._patch_conv` computes it once per distinct patch).
     """
 
     kind: str
@@ -87,6 +94,8 @@ class Step:
     bias: np.ndarray | None = None
     slopes: tuple[float, float] | None = None
     windows: np.ndarray | None = None
+    support: np.ndarray | None = None
+    kernel: np.ndarray | None = None
 
     @property
     def out_size(self) -> int:
@@ -233,7 +242,52 @@ def _affine_step(leaf: Any, path: str, shape: tuple[int, ...]) -> Step:
             t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
             return bare(t.reshape(len(x), *shape)).reshape(len(x), -1).numpy()
 
-    return Step("affine", path, shape, out_shape, linear=linear, bias=zero.reshape(-1).numpy())
+    support = kernel = None
+    if _reads_patches(bare):
+        support, kernel = _conv_patches(bare, shape, out_shape)
+    return Step(
+        "affine",
+        path,
+        shape,
+        out_shape,
+        linear=linear,
+        bias=zero.reshape(-1).numpy(),
+        support=support,
+        kernel=kernel,
+    )
+
+
+def _reads_patches(module: Any) -> bool:
+    """Whether ``module`` is a Conv2d that :func:`_conv_patches` reads (``groups=1``)."""
+    import torch
+
+    return isinstance(module, torch.nn.Conv2d) and module.groups == 1
+
+
+def _conv_patches(
+    conv: Any, shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The flat input index under every tap at every output position, and the weights as
+    (out channels, taps), read with ``pad`` and ``unfold`` on an image of input indices
+    (torch's own padding, so every padding mode and stride means what it means there)."""
+    import torch
+    from torch.nn import functional as F
+
+    from tinylens.geometry._patch_conv import conv_patches
+
+    c, h, w = shape
+    index = torch.arange(c * h * w, dtype=torch.float64).reshape(1, c, h, w)
+    pad = conv._reversed_padding_repeated_twice
+    if conv.padding_mode == "zeros":
+        padded = F.pad(index, pad, value=-1.0)
+    else:
+        padded = F.pad(index, pad, mode=conv.padding_mode)
+    cols = F.unfold(padded, conv.kernel_size, dilation=conv.dilation, stride=conv.stride)
+    support = cols[0].T.numpy().astype(np.int64)  # (L, C_in * kh * kw)
+    if len(support) * conv.out_channels != int(np.prod(out_shape)):
+        raise ConfigError(f"{type(conv).__name__}: unexpected output size; check input_shape")
+    kernel = conv.weight.detach().numpy().reshape(conv.out_channels, -1)
+    return conv_patches(support, kernel)
 
 
 def _max_step(leaf: Any, path: str, shape: tuple[int, ...]) -> Step:

@@ -7,7 +7,10 @@ slopes along ``s`` and ``t``). This module carries that map, an array of shape
 
 * an affine step (conv, linear, pooling by averaging, BatchNorm) runs the layer itself on the
   three columns (the bias on the first only): one small conv per region, never a dense matrix
-  (a 28x28 conv layer as a matrix is 6272 x 784, and composing them takes minutes);
+  (a 28x28 conv layer as a matrix is 6272 x 784, and composing them takes minutes). A conv
+  right after a max pool whose regions share one parent map (the MNIST CNN's second conv)
+  reads the maps as that parent's columns instead, and computes each distinct patch once per
+  enumeration, its taps summed in a fixed order (:mod:`tinylens.geometry._patch_conv`);
 * a kink (ReLU, LeakyReLU) cuts each polygon by the line ``z = 0`` of every unit that crosses
   it, exactly as the MLP enumeration does (:mod:`tinylens.geometry._polygons`), and keeps one
   bit per unit;
@@ -52,8 +55,12 @@ Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,6 +68,7 @@ from tinylens.errors import ConfigError
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
 from tinylens.geometry._conv_cuts import _check_size, _kink, _max
 from tinylens.geometry._kink_maps import _KinkMaps
+from tinylens.geometry._patch_conv import PatchMemo, _Gathered, gathered, patch_conv
 from tinylens.geometry._polygons import (
     _LineTable,
     _pad,
@@ -157,6 +165,7 @@ def split_image_slice(
     codes: str = "full",
     max_regions: int | None = None,
     quiet: bool = False,
+    workers: int | None = None,
 ) -> ImageSplit:
     """Every region of the network ``steps`` on ``polygon`` (slice coordinates).
 
@@ -182,6 +191,10 @@ def split_image_slice(
         No progress. Otherwise work past :data:`PROGRESS_AFTER_S` shows it
         (:mod:`tinylens.progress`: a bar, a notebook table or log lines) as the share of the
         domain's area whose regions are final, with the regions found so far.
+    workers : int, optional
+        Threads sharing a large plane's subtrees (:data:`WORKERS` by default); 1 works on
+        the calling thread alone. The regions, their order and every number are the same
+        for any count.
     """
     if codes not in CODE_FORMATS:
         raise ConfigError(
@@ -208,78 +221,156 @@ def split_image_slice(
     # a region's code then travels as ~1.8 KB instead of ~11.8 KB, and each layer's entries
     # are packed once, for the regions of that layer, not again for every final region
     by_layer = codes != "full" and layout.byte_aligned
-    counts = dict.fromkeys(nonlinear, 0)
-    kept: dict[str, list] = {k: [] for k in ("vertices", "codes", "W", "c", "areas", "centroids")}
-    # (next step, polygons, vertex counts, edge line ids, codes so far, a thunk giving the
-    # maps, and the pool windows their parents settled: None, or (code, done, rows into them))
-    todo: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, object, tuple | None]]
-    todo = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
+    workers = WORKERS if workers is None else max(1, int(workers))
+    todo: list[tuple] = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
     with _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
-        while todo:
-            level, V, nv, E, code, maps, hint = todo.pop()
-            M = maps() if callable(maps) else maps
-            settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
-            while level < len(steps) and steps[level].kind == "affine":
-                M = _affine(steps[level], M)
-                level += 1
-            if level == len(steps):  # keep only what a region set needs, codes as asked
-                verts, area, centre = unpack(V, nv)
-                kept["vertices"] += [v * scale for v in verts] if scale != 1 else verts
-                kept["areas"].append(area * scale**2)
-                kept["centroids"].append(centre * scale)
-                if not by_layer:
-                    code = layout.encode(code, codes)
-                kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
-                kept["W"].append(M[:, 1:].transpose(0, 2, 1) / scale)
-                kept["c"].append(M[:, 0].copy())
-                shown.add(float(area.sum()), len(V))
-                continue
-            step = steps[level]
-            after = steps[level + 1] if level + 1 < len(steps) else step
-            for_children = None
-            if step.kind == "kink":
-                box = _bounds(V, M)
-                if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
-                    for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
-                V, nv, E, root, new = _kink(V, nv, E, lines, M, cap, box)
-            else:
-                V, nv, E, root, new = _max(V, nv, E, lines, M, step.windows, cap, settled)  # type: ignore[arg-type]
-            counts[level] += len(V)
-            _check_size(counts[level], cap)
-            if by_layer:
-                packed = layout.pack_segment(nonlinear.index(level), new)
-                code = np.concatenate([code[root], packed], axis=1)
-            else:
-                code = np.concatenate([code[root], new], axis=1)
-                new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
-            starts = list(range(0, len(V), chunk))
-            for lo in reversed(starts):  # depth first, in order
-                part = slice(lo, lo + chunk)
-                todo.append(
-                    (
-                        level + 1,
-                        V[part],
-                        nv[part],
-                        E[part],
-                        code[part],
-                        _thunk(step, M, root[part], new[part])
-                        if for_children is None
-                        else _KinkMaps(M, root[part], new[part], step.slopes),  # type: ignore[arg-type]
-                        None if for_children is None else (*for_children, root[part]),
-                    )
-                )
+        run = _Run(steps, scale, layout, codes, by_layer, nonlinear, cap, chunk, shown)
+        run.counts.update(dict.fromkeys(nonlinear, 0))
+        # depth first until the stack holds enough independent subtrees to share out
+        kept, rest = _walk(run, todo, lines, None if workers == 1 else SHARE_FROM * workers)
+        parts = [kept]
+        if rest:  # each subtree on its own copy of the lines (the base is read only now)
+            from tinylens.training.threads import limit_blas_threads
+
+            # one BLAS thread each: the workers are the parallelism (idle BLAS threads spin)
+            with limit_blas_threads(1), ThreadPoolExecutor(workers) as pool:
+                futures = [pool.submit(_walk, run, [t], lines, None, True) for t in rest[::-1]]
+                try:
+                    for future in futures:  # in the order a single thread would finish them
+                        while True:
+                            try:
+                                parts.append(future.result(timeout=PROGRESS_POLL_S)[0])
+                                break
+                            except FutureTimeout:
+                                shown.show()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+    kept = {k: [x for part in parts for x in part[k]] for k in parts[0]}
     return ImageSplit(
         kept["vertices"],
         np.concatenate(kept["codes"]),
         np.concatenate(kept["W"]),
         np.concatenate(kept["c"]),
-        tuple(counts[i] for i in nonlinear),
+        tuple(run.counts[i] for i in nonlinear),
         tuple(steps[i].name for i in nonlinear),
         np.concatenate(kept["areas"]),
         np.concatenate(kept["centroids"]),
         codes,
         layout,
     )
+
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Threads :func:`split_image_slice` shares a large plane's subtrees among (up to 4, our
+choice: NumPy releases the GIL in its array work, not in the Python between calls, so more
+threads gain little; measured in docs/geometry.md). The result does not depend on it."""
+
+SHARE_FROM = 4
+"""The plane is split among the workers once the depth-first stack holds this many
+subtrees per worker (on the MNIST CNN: right after the first ReLU, ~300 chunks)."""
+
+PROGRESS_POLL_S = 1.0
+"""How often the calling thread shows progress while workers run."""
+
+
+@dataclass
+class _Run:
+    """What the subtrees of one enumeration share: the settings, the per-layer counts (under
+    ``lock``), the patch memo and the progress."""
+
+    steps: list[Step]
+    scale: float
+    layout: CodeLayout
+    codes: str
+    by_layer: bool
+    nonlinear: list[int]
+    cap: int
+    chunk: int
+    shown: _AreaProgress
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    memo: PatchMemo = field(default_factory=PatchMemo)
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def count(self, level: int, n: int) -> None:
+        with self.lock:
+            self.counts[level] = total = self.counts.get(level, 0) + n
+        _check_size(total, self.cap)
+
+
+def _walk(
+    run: _Run, todo: list[tuple], lines: _LineTable, share_at: int | None, own: bool = False
+) -> tuple[dict[str, list], list[tuple]]:
+    """Enumerate the subtrees on the stack ``todo`` depth first; return what the finished
+    regions keep and, once the stack holds ``share_at`` subtrees, the stack itself (the
+    subtrees left, each independent of the others). ``own``: work on a copy of ``lines``
+    (a subtree on a worker thread)."""
+    if own:
+        lines = lines.copy()
+    steps, scale, layout, codes = run.steps, run.scale, run.layout, run.codes
+    by_layer = run.by_layer
+    kept: dict[str, list] = {k: [] for k in ("vertices", "codes", "W", "c", "areas", "centroids")}
+    # (next step, polygons, vertex counts, edge line ids, codes so far, a thunk giving the
+    # maps, and the pool windows their parents settled: None, or (code, done, rows into them))
+    while todo:
+        if share_at is not None and len(todo) >= share_at:
+            return kept, todo
+        level, V, nv, E, code, maps, hint = todo.pop()
+        M = maps() if callable(maps) else maps
+        settled = None if hint is None else (hint[0][hint[2]], hint[1][hint[2]])
+        while level < len(steps) and steps[level].kind == "affine":
+            M = _affine(steps[level], M, run.memo)
+            level += 1
+        if level == len(steps):  # keep only what a region set needs, codes as asked
+            verts, area, centre = unpack(V, nv)
+            kept["vertices"] += [v * scale for v in verts] if scale != 1 else verts
+            kept["areas"].append(area * scale**2)
+            kept["centroids"].append(centre * scale)
+            if not by_layer:
+                code = layout.encode(code, codes)
+            kept["codes"].append(digest(code) if by_layer and codes == "digest" else code)
+            kept["W"].append(M[:, 1:].transpose(0, 2, 1) / scale)
+            kept["c"].append(M[:, 0].copy())
+            run.shown.add(float(area.sum()), len(V))
+            continue
+        step = steps[level]
+        after = steps[level + 1] if level + 1 < len(steps) else step
+        for_children = None
+        if step.kind == "kink":
+            box = _bounds(V, M)
+            if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
+                for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
+            V, nv, E, root, new = _kink(V, nv, E, lines, M, run.cap, box)
+        else:
+            V, nv, E, root, new = _max(V, nv, E, lines, M, step.windows, run.cap, settled)  # type: ignore[arg-type]
+        run.count(level, len(V))
+        if by_layer:
+            packed = layout.pack_segment(run.nonlinear.index(level), new)
+            code = np.concatenate([code[root], packed], axis=1)
+        else:
+            code = np.concatenate([code[root], new], axis=1)
+            new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
+        # a conv right after a max pool reads the maps as one shared table's columns
+        gather = step.kind == "max" and level + 1 < len(steps)
+        gather = gather and steps[level + 1].support is not None
+        starts = list(range(0, len(V), run.chunk))
+        for lo in reversed(starts):  # depth first, in order
+            part = slice(lo, lo + run.chunk)
+            todo.append(
+                (
+                    level + 1,
+                    V[part],
+                    nv[part],
+                    E[part],
+                    code[part],
+                    _thunk(step, M, root[part], new[part], gather)
+                    if for_children is None
+                    else _KinkMaps(M, root[part], new[part], step.slopes),  # type: ignore[arg-type]
+                    None if for_children is None else (*for_children, root[part]),
+                )
+            )
+    return kept, []
 
 
 PROGRESS_AFTER_S = 2.0
@@ -298,6 +389,8 @@ class _AreaProgress:
         self.stack = contextlib.ExitStack()
         self.bar: object = None
         self.shown = 0.0
+        self.lock = threading.Lock()
+        self.owner = threading.current_thread()
 
     def __enter__(self) -> _AreaProgress:
         return self
@@ -308,8 +401,14 @@ class _AreaProgress:
         self.stack.close()  # also on an error: no bar is left open for later work
 
     def add(self, area: float, regions: int) -> None:
-        self.area += area
-        self.regions += regions
+        """Count finished regions (from any thread); shown from the calling thread."""
+        with self.lock:
+            self.area += area
+            self.regions += regions
+        if threading.current_thread() is self.owner:
+            self.show()
+
+    def show(self) -> None:
         if self.quiet:
             return
         if self.bar is None:
@@ -318,8 +417,10 @@ class _AreaProgress:
             from tinylens.progress import progress
 
             self.bar = self.stack.enter_context(progress(100, "regions (% of the area done)"))
-        done = min(100.0, 100.0 * self.area / self.total)
-        self.bar.update(status=f"{self.regions:,} regions")  # type: ignore[attr-defined]
+        with self.lock:
+            area, regions = self.area, self.regions
+        done = min(100.0, 100.0 * area / self.total)
+        self.bar.update(status=f"{regions:,} regions")  # type: ignore[attr-defined]
         self.bar.advance(done - self.shown)  # type: ignore[attr-defined]
         self.shown = done
 
@@ -328,24 +429,42 @@ _IDENTITY_BOX = np.array([[-1.0, 1.0], [-1.0, 1.0]])
 """The box whose unit coordinates are the slice's own (``unit_domain`` maps it to itself)."""
 
 
-def _thunk(step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray) -> object:
-    """The maps after ``step`` for some regions, computed only when they are processed."""
+def _thunk(
+    step: Step, M: np.ndarray, root: np.ndarray, new: np.ndarray, gather: bool = False
+) -> object:
+    """The maps after ``step`` for some regions, computed only when they are processed;
+    after a max pool, with ``gather``, as a :class:`~tinylens.geometry._patch_conv._Gathered`
+    when the regions share one parent map (the same numbers)."""
 
-    def maps() -> np.ndarray:
+    def maps() -> np.ndarray | _Gathered:
         if step.kind == "kink":
             low, high = step.slopes  # type: ignore[misc]
             return M[root] * np.where(new.astype(bool), high, low)[:, None, :]
-        windows = step.windows  # type: ignore[union-attr]
+        windows = step.windows
+        assert windows is not None
         idx = windows[np.arange(len(windows))[None, :], new]  # (R, n_windows) input indices
+        G = gathered(M, root, idx) if gather else None
+        if G is not None:
+            return G
         cols = np.arange(M.shape[1])[:, None]  # 3 on a plane, 2 on a segment
         return M[root[:, None, None], cols, idx[:, None, :]]  # one gather, no copy of M[root]
 
     return maps
 
 
-def _affine(step: Step, M: np.ndarray) -> np.ndarray:
-    """Run the layer on the three columns of every region's map (bias on the first)."""
+def _affine(step: Step, M: np.ndarray | _Gathered, memo: PatchMemo | None = None) -> np.ndarray:
+    """Run the layer on the three columns of every region's map (bias on the first); a conv
+    on gathered maps once per distinct patch (:func:`~tinylens.geometry._patch_conv.patch_conv`,
+    once per enumeration with a ``memo``)."""
     n = len(M)
+    if isinstance(M, _Gathered):
+        if step.support is not None:
+            K, C = step.kernel.shape[1], step.kernel.shape[0]  # type: ignore[union-attr]
+            store = None if memo is None else memo.store(step, M, K, C)
+            out = patch_conv(M, step.support, step.kernel, store)  # type: ignore[arg-type]
+            out[:, 0] += step.bias
+            return out
+        M = M.dense()
     out = step.linear(M.reshape(n * 3, -1)).reshape(n, 3, -1)  # type: ignore[misc]
     out[:, 0] += step.bias
     return out

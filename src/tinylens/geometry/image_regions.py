@@ -80,6 +80,7 @@ def image_slice_regions(
     codes: str = "auto",
     max_regions: int | None = None,
     quiet: bool = False,
+    workers: int | None = None,
 ) -> ImageRegionSet:
     """Every linear region of ``net`` on the slice ``slc`` (a plane or a segment), exactly.
 
@@ -101,6 +102,9 @@ def image_slice_regions(
     quiet : bool
         No progress; otherwise a plane that takes more than a few seconds shows it (the share
         of its area done, :func:`~tinylens.geometry.conv_slice.split_image_slice`).
+    workers : int, optional
+        Threads sharing a large plane's work (by default the cores, up to 4:
+        :data:`~tinylens.geometry.conv_slice.WORKERS`); the regions are the same for any count.
     """
     if codes not in CODES:
         raise ConfigError(f"unknown codes format {codes!r}; expected one of {', '.join(CODES)}")
@@ -117,7 +121,9 @@ def image_slice_regions(
         return ImageRegionSet(steps, slc, split, codes="full" if codes == "auto" else codes)
     fmt = "packed" if codes == "auto" else codes
     plane = (steps, slc.origin, slc.directions, slc.domain)
-    split = split_image_slice(*plane, codes=fmt, max_regions=max_regions, quiet=quiet)
+    split = split_image_slice(
+        *plane, codes=fmt, max_regions=max_regions, quiet=quiet, workers=workers
+    )
     if codes == "auto":
         fits = len(split.codes) <= conv_slice.region_cap(steps, "full", max_regions)
         codes = "full" if fits else "packed"
