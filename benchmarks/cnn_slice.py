@@ -8,7 +8,9 @@ triangle shrunk by ``--scale`` about its centroid (1 is the whole triangle), cod
 
 * **reference**: the source tree of a git revision, unpacked with ``git archive`` into a
   temporary directory: by default ``af0122f``, main before the enumeration was made faster;
-* **this tree**: ``src/`` of this checkout.
+* **this tree**: ``src/`` of this checkout (from f6dc455 on, its enumeration shares a large
+  plane among :data:`~tinylens.geometry.conv_slice.WORKERS` threads; ``--threads`` sets the
+  BLAS and torch threads of both sides).
 
 Each side's time is the enumeration alone (imports and data loading excluded), wall clock and
 the process's CPU time (user + system, all threads: steadier on a shared machine). The script
@@ -51,7 +53,10 @@ centroids a few units in the last place apart from this tree's: with the same co
 af0122f (before this round) the check fails for another reason, a bug fixed since: its
 centroids of regions of area ~1e-15 lost their digits to cancellation (up to 1.4e-4 away,
 outside their own polygons, on the x0.3 triangle); they are now taken about the polygon's
-first vertex. Compare speed against it, and geometry against a revision from 8bb951d on."""
+first vertex. Compare speed against it, and geometry against a revision from 8bb951d on.
+Since f6dc455 the second conv sums each patch's taps in a fixed order instead of running
+torch's conv2d, so its maps, and so vertices, areas and centroids, differ from earlier
+revisions in their last bits: the same codes, geometry within this tolerance."""
 
 # Run in the child: time the enumeration alone, report digests of what it found.
 CHILD = r"""

@@ -199,6 +199,7 @@ def patch_conv(
     inverse = np.zeros((R, L), dtype=np.int64)
     inverse[:, same] = np.arange(int(same.sum()))
     patches = [index[0, support[same]]]
+    keys = [_hash(patches[0])]
     if len(varies):
         flat = np.take(index, support[varies], axis=1).reshape(R * len(varies), K)
         key = _hash(flat)
@@ -210,6 +211,7 @@ def patch_conv(
             first = np.concatenate([first, extra])
         inverse[:, varies] = len(patches[0]) + inv.reshape(R, len(varies))
         patches.append(flat[first])
+        keys.append(key[first])
     rows = np.concatenate(patches)  # (U, K) table columns of each distinct patch
 
     def compute(rows: np.ndarray) -> np.ndarray:
@@ -221,7 +223,7 @@ def patch_conv(
             out += vals[k][:, None] * kernel[:, k]
         return out.reshape(m, 3 * C)
 
-    out = compute(rows) if memo is None else memo.outputs(rows, _hash(rows), compute)
+    out = compute(rows) if memo is None else memo.outputs(rows, np.concatenate(keys), compute)
     out = np.ascontiguousarray(out.T)  # (3 C, U): each output channel's values, contiguous
     Y = np.empty((R, 3 * C, L))
     for j in range(3 * C):  # one small gather per channel: cheaper than one 4-D transpose

@@ -44,6 +44,10 @@ exactly from the vertex's two lines (:mod:`tinylens.geometry._exact_sides`), and
 at exact crossings (:func:`~tinylens.geometry._polygons._cut_exact`): a sliver however thin is
 kept, relative to the float lines the maps give.
 
+Once the depth-first stack holds enough independent subtrees, they run on
+:data:`WORKERS` threads, each with its own copy of the line table, and are joined in the order
+one thread would finish them (the result does not depend on the thread count).
+
 The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
 (each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
 region keeps only its polygon, output map, area, centroid and code, the code full, packed or
@@ -262,10 +266,12 @@ def split_image_slice(
     )
 
 
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-"""Threads :func:`split_image_slice` shares a large plane's subtrees among (up to 4, our
-choice: NumPy releases the GIL in its array work, not in the Python between calls, so more
-threads gain little; measured in docs/geometry.md). The result does not depend on it."""
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+WORKERS = max(1, min(4, _CORES or 1))
+"""Threads :func:`split_image_slice` shares a large plane's subtrees among: the cores this
+process may use, up to 4 (our choice: NumPy releases the GIL only inside its array work, so
+threads scale far from linearly; only 2 cores were measured, docs/geometry.md). The result
+does not depend on it."""
 
 SHARE_FROM = 4
 """The plane is split among the workers once the depth-first stack holds this many
