@@ -238,3 +238,39 @@ def test_past_the_json_budget_regions_list_digests_not_patterns(sets, monkeypatc
         assert not any("pattern" in x for x in d["regions"])
         assert [x["vertices"] for x in d["regions"]] == [v.tolist() for v in full.vertices]
     assert "keeps only digests" in other["digest"].to_dict()["patterns"]
+
+
+def test_regions_command_takes_workers(tmp_path, capsys, monkeypatch):
+    """--workers N shares the plane among N threads: the same regions as one; 0 or --workers
+    on a box is one line and exit 2."""
+    import json
+
+    import tinylens as tl
+    from tinylens.cli.main import main
+    from tinylens.engine import small_cnn
+    from tinylens.geometry import image_regions
+
+    asked = []
+    real = image_regions.split_image_slice
+    monkeypatch.setattr(
+        image_regions,
+        "split_image_slice",
+        lambda *a, **k: asked.append(k["workers"]) or real(*a, **k),
+    )
+
+    net = small_cnn((8, 8), channels=(2, 3), classes=10, rng=2, dtype=np.float64)
+    path = tl.save(net, tmp_path / "cnn.safetensors")
+    argv = ["regions", str(path), "--through", "0,1,2", "--data", "digits", "--json"]
+    got = []
+    for workers in ("1", "3"):
+        assert main([*argv, "--workers", workers]) == 0
+        got.append(json.loads(capsys.readouterr().out))
+    assert asked == [1, 3] and got[0]["count"] > 10 and got[0] == got[1]
+    with pytest.raises(SystemExit) as stop:  # argparse's own one-line error
+        main([*argv, "--workers", "0"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--workers" in err[0] and "positive integer" in err[0]
+    box = ["regions", str(path), "--box=-1,1,-1,1", "--workers", "2"]
+    assert main(box) == 2
+    assert "--workers applies to slices" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tinylens.cli.common import add_common, emit, float_list, open_run
+from tinylens.cli.common import add_common, emit, float_list, open_run, positive_int
 
 ORDER = 40
 EXAMPLE = "tinylens regions model.safetensors --box -1,1,-1,1 --json"
@@ -83,6 +83,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "hover tips show digests instead of patterns)",
     )
     p.add_argument(
+        "--workers",
+        type=positive_int,
+        help="threads sharing a conv net's plane (default: the cores, up to 4); the regions are "
+        "the same for any count",
+    )
+    p.add_argument(
         "--hrep", action="store_true", help="include each region's inequalities A x <= b in JSON"
     )
     add_common(p, seed=0)
@@ -92,10 +98,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.box is None:
         return run_slice(args)
-    if args.codes != "auto":
-        from tinylens.errors import ConfigError
+    for flag, given in (("--codes", args.codes != "auto"), ("--workers", args.workers)):
+        if given:
+            from tinylens.errors import ConfigError
 
-        raise ConfigError("--codes applies to slices (--through, --plane), not to --box")
+            raise ConfigError(f"{flag} applies to slices (--through, --plane), not to --box")
     from tinylens.studies.geometry import RegionsStudyConfig, run_regions, write_box
 
     cfg = RegionsStudyConfig(args.weights, args.box, args.method)
@@ -138,6 +145,7 @@ def run_slice(args: argparse.Namespace) -> int:
         method=args.method,
         seed=args.seed,
         codes=args.codes,
+        workers=args.workers,
     )
     if args.json and not args.out:
         result = run(cfg, progress=not args.quiet)

@@ -51,6 +51,9 @@ class SliceStudyConfig:
         (:data:`tinylens.geometry.image_regions.CODES`): ``auto`` packs them when full ones
         would not fit the memory budget; ``digest`` holds the most regions and keeps 16-byte
         digests instead of patterns. An MLP's regions always keep their patterns.
+    workers : int or None
+        Threads sharing a conv net's plane (None: the cores, up to 4,
+        :data:`tinylens.geometry.conv_slice.WORKERS`); the regions are the same for any count.
     """
 
     weights: str
@@ -63,9 +66,12 @@ class SliceStudyConfig:
     method: str = "auto"
     seed: int = 0
     codes: str = "auto"
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "through", tuple(int(i) for i in self.through))
+        if self.workers is not None and not (isinstance(self.workers, int) and self.workers >= 1):
+            raise ConfigError(f"workers must be a positive integer, got {self.workers!r}")
         if bool(self.through) == (self.plane is not None):
             raise ConfigError("give --through I,J[,K] or --plane I (one of them)")
         if self.through and len(self.through) not in (2, 3):

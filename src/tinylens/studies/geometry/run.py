@@ -118,7 +118,9 @@ def run(
             raise ConfigError(
                 f"method {config.method!r} does not apply to conv / max-pool networks; use 'auto'"
             )
-        regions = image_slice_regions(net, slc, codes=config.codes, quiet=progress is False)
+        regions = image_slice_regions(
+            net, slc, codes=config.codes, quiet=progress is False, workers=config.workers
+        )
     else:
         regions = linear_regions(net, slice=slc, method=config.method)
     boundary = decision_boundary(regions) if regions.n_outputs > 1 else None
