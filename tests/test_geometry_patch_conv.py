@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from tinylens.geometry import _patch_conv  # noqa: E402
+from tinylens.geometry import _exact_sides, _patch_conv  # noqa: E402
 from tinylens.geometry._patch_conv import TORCH_RTOL, _Gathered, patch_conv  # noqa: E402
 from tinylens.geometry.conv_layers import image_layers  # noqa: E402
 
@@ -102,7 +102,7 @@ def test_hash_collisions_are_caught(monkeypatch):
     step = conv_step(4, kernel_size=3, padding=1)
     G = repeated_maps(5, 9, int(np.prod(step.in_shape)))
     want = patch_conv(G, step.support, step.kernel)
-    monkeypatch.setattr(_patch_conv, "_KEYS", np.zeros(4096, dtype=np.uint64))
+    monkeypatch.setattr(_exact_sides, "_row_hash", lambda bits: np.zeros(len(bits), np.uint64))
     np.testing.assert_array_equal(patch_conv(G, step.support, step.kernel), want)
 
 
@@ -190,7 +190,7 @@ def test_the_memo_reuses_outputs_bit_for_bit(monkeypatch):
     for a, b in zip(got, fresh, strict=True):
         np.testing.assert_array_equal(a, b)
     monkeypatch.setattr(_patch_conv, "MEMO_PATCHES", 400_000)
-    monkeypatch.setattr(_patch_conv, "_KEYS", np.zeros(4096, dtype=np.uint64))
+    monkeypatch.setattr(_exact_sides, "_row_hash", lambda bits: np.zeros(len(bits), np.uint64))
     got, _ = through_memo()
     for a, b in zip(got, fresh, strict=True):
         np.testing.assert_array_equal(a, b)

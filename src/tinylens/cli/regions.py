@@ -98,11 +98,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.box is None:
         return run_slice(args)
-    for flag, given in (("--codes", args.codes != "auto"), ("--workers", args.workers)):
-        if given:
-            from tinylens.errors import ConfigError
+    given = {"--codes": args.codes != "auto", "--workers": args.workers is not None}
+    misplaced = [flag for flag, on in given.items() if on]
+    if misplaced:
+        from tinylens.errors import ConfigError
 
-            raise ConfigError(f"{flag} applies to slices (--through, --plane), not to --box")
+        raise ConfigError(f"{misplaced[0]} applies to slices (--through, --plane), not to --box")
     from tinylens.studies.geometry import RegionsStudyConfig, run_regions, write_box
 
     cfg = RegionsStudyConfig(args.weights, args.box, args.method)

@@ -26,6 +26,7 @@ anything here.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -124,17 +125,27 @@ def _exact_signs(
 
 
 def _distinct_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``key`` (n, c) float, bit for bit: ``(todo, back)`` with ``key[todo]`` one row
-    of each kind and ``key[todo][back] == key``. Rows are grouped by a 64-bit hash of their
-    bits (a 1-D sort, far cheaper than ``np.unique(axis=0)``) and checked against their
+    """Rows of ``key`` (n, c) (any dtype), bit for bit: ``(todo, back)`` with ``key[todo]``
+    one row of each kind and ``key[todo][back] == key``. Rows are grouped by a 64-bit hash of
+    their bits (a 1-D sort, far cheaper than ``np.unique(axis=0)``) and checked against their
     group's first row; a row that differs (a hash collision) is its own kind."""
-    bits = np.ascontiguousarray(key).view(np.uint64)
-    _, first, inverse = np.unique(_row_hash(bits), return_index=True, return_inverse=True)
-    rep = first[inverse.ravel()]
-    clash = np.flatnonzero((bits[rep] != bits).any(axis=1))
-    rep[clash] = clash
-    todo = np.unique(rep)
-    return todo, np.searchsorted(todo, rep)
+    bits = _row_words(key)
+    _, todo, back = np.unique(_row_hash(bits), return_index=True, return_inverse=True)
+    back = back.ravel()
+    clash = np.flatnonzero((bits[todo[back]] != bits).any(axis=1))
+    if len(clash):
+        back[clash] = len(todo) + np.arange(len(clash))
+        todo = np.concatenate([todo, clash])
+    return todo, back
+
+
+def _row_words(key: np.ndarray) -> np.ndarray:
+    """The bits of each row of ``key`` (n, c) as 64-bit words (n, w), zero-padded to whole
+    words: equal rows, and only they, have equal words."""
+    raw = np.ascontiguousarray(key).view(np.uint8).reshape(len(key), -1)
+    if raw.shape[1] % 8:
+        raw = np.concatenate([raw, np.zeros((len(raw), 8 - raw.shape[1] % 8), np.uint8)], axis=1)
+    return np.ascontiguousarray(raw).view(np.uint64)
 
 
 def signs_at(A: np.ndarray, B: np.ndarray, L: np.ndarray) -> np.ndarray:
@@ -339,9 +350,18 @@ def meet_points(A: np.ndarray, B: np.ndarray) -> list[Fraction]:
 
 
 def _row_hash(bits: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of ``bits`` (n, c) uint64 (multiply-xorshift, wrapping)."""
-    h = np.zeros(len(bits), dtype=np.uint64)
-    for c in range(bits.shape[1]):
-        h = (h ^ bits[:, c]) * np.uint64(0x9E3779B97F4A7C15)
-        h ^= h >> np.uint64(29)
+    """A 64-bit hash of each row of ``bits`` (n, c) uint64: each word's high half folded onto
+    its low half (a float's bits sit high: ``-0.0`` is the top bit alone), times a fixed odd
+    key per column, summed (wrapping), then mixed (xorshift). Its users check rows bit for
+    bit, so a collision costs time, never a result."""
+    h = (bits ^ (bits >> np.uint64(32))) @ _hash_keys(bits.shape[1])
+    h ^= h >> np.uint64(29)
     return h
+
+
+@functools.cache
+def _hash_keys(c: int) -> np.ndarray:
+    """``c`` odd 64-bit multipliers, the same on every run (a fixed seed)."""
+    top = np.iinfo(np.uint64).max
+    keys = np.random.default_rng(20261203).integers(0, top, c, dtype=np.uint64, endpoint=True)
+    return keys | np.uint64(1)

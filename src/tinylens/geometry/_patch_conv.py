@@ -24,17 +24,14 @@ import threading
 
 import numpy as np
 
+from tinylens.geometry import _exact_sides
+from tinylens.geometry._kink_maps import _KinkMaps
+
 __all__: list[str] = []
 
 TORCH_RTOL = 1e-12
 """How close :func:`patch_conv` and torch's ``conv2d`` agree, relative to the largest output
 (both sum the same float64 products, in different orders)."""
-
-_KEYS = np.random.default_rng(20261203).integers(
-    0, np.iinfo(np.uint64).max, size=4096, dtype=np.uint64, endpoint=True
-) | np.uint64(1)
-"""Odd 64-bit multipliers of the patch hash, one per tap (a fixed seed: the same grouping on
-every run; the result does not depend on it)."""
 
 
 class _Gathered:
@@ -59,8 +56,6 @@ def gathered(M: object, root: np.ndarray, idx: np.ndarray) -> _Gathered | None:
     ``root`` has the same parent map: ``M`` an array (R0, 3, F), or the maps after a kink
     (:class:`~tinylens.geometry._kink_maps._KinkMaps`, whose parent's columns are scaled by
     the slope of each unit's side, the same products it computes). None otherwise."""
-    from tinylens.geometry._kink_maps import _KinkMaps
-
     if isinstance(M, _KinkMaps):
         parents = M.root[root]
         if (parents != parents[0]).any():
@@ -85,8 +80,6 @@ def conv_patches(support: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, n
     kernel = np.ascontiguousarray(kernel, dtype=np.float64)
     if support.ndim != 2 or kernel.ndim != 2 or support.shape[1] != kernel.shape[1]:
         raise ValueError("support (L, K) and kernel (C, K) must share K")
-    if kernel.shape[1] > len(_KEYS):
-        raise ValueError(f"kernels of more than {len(_KEYS)} taps are not supported")
     return support, kernel
 
 
@@ -127,7 +120,7 @@ class _Store:
         self.array = array  # keeps the source alive, so its id names it
         self.keys = np.zeros(0, dtype=np.uint64)  # sorted
         self.slots = np.zeros(0, dtype=np.int64)  # each key's row in rows / out
-        self.rows = np.zeros((0, K), dtype=np.int32)
+        self.rows = np.zeros((0, K), dtype=np.int32)  # table columns fit 32 bits
         self.out = np.zeros((0, 3 * C))
         self.n = 0
         self.lock = threading.Lock()
@@ -199,19 +192,11 @@ def patch_conv(
     inverse = np.zeros((R, L), dtype=np.int64)
     inverse[:, same] = np.arange(int(same.sum()))
     patches = [index[0, support[same]]]
-    keys = [_hash(patches[0])]
-    if len(varies):
+    if len(varies):  # the others: one of each kind, found by hash and checked bit for bit
         flat = np.take(index, support[varies], axis=1).reshape(R * len(varies), K)
-        key = _hash(flat)
-        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        bad = (flat != flat[first[inv]]).any(axis=1)  # a collision: computed on its own
-        if bad.any():
-            extra = np.flatnonzero(bad)
-            inv[extra] = len(first) + np.arange(len(extra))
-            first = np.concatenate([first, extra])
-        inverse[:, varies] = len(patches[0]) + inv.reshape(R, len(varies))
-        patches.append(flat[first])
-        keys.append(key[first])
+        todo, back = _exact_sides._distinct_rows(flat)
+        inverse[:, varies] = len(patches[0]) + back.reshape(R, len(varies))
+        patches.append(flat[todo])
     rows = np.concatenate(patches)  # (U, K) table columns of each distinct patch
 
     def compute(rows: np.ndarray) -> np.ndarray:
@@ -223,14 +208,12 @@ def patch_conv(
             out += vals[k][:, None] * kernel[:, k]
         return out.reshape(m, 3 * C)
 
-    out = compute(rows) if memo is None else memo.outputs(rows, np.concatenate(keys), compute)
+    if memo is None:
+        out = compute(rows)
+    else:
+        out = memo.outputs(rows, _exact_sides._row_hash(_exact_sides._row_words(rows)), compute)
     out = np.ascontiguousarray(out.T)  # (3 C, U): each output channel's values, contiguous
     Y = np.empty((R, 3 * C, L))
     for j in range(3 * C):  # one small gather per channel: cheaper than one 4-D transpose
         Y[:, j] = out[j][inverse]
     return Y.reshape(R, 3, C * L)
-
-
-def _hash(rows: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of column indices (U, K): sum of index times key, wrapping."""
-    return rows.astype(np.uint64) @ _KEYS[: rows.shape[1]]

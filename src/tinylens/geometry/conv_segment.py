@@ -37,7 +37,7 @@ import numpy as np
 from tinylens.geometry._exact_sides import meet_points, meet_sides
 from tinylens.geometry._intervals import SIDE_RTOL_1D
 from tinylens.geometry.conv_layers import Step
-from tinylens.geometry.conv_slice import _check_size, _thunk, region_cap
+from tinylens.geometry.conv_slice import _affine, _check_size, _thunk, region_cap
 
 __all__ = ["CHUNK", "SegmentSplit", "split_image_segment"]
 
@@ -133,14 +133,6 @@ def split_image_segment(
         tuple(counts[i] for i in nonlinear),
         tuple(steps[i].name for i in nonlinear),
     )
-
-
-def _affine(step: Step, M: np.ndarray) -> np.ndarray:
-    """Run the layer on both columns of every interval's map (the bias on the first)."""
-    n = len(M)
-    out = step.linear(M.reshape(n * 2, -1)).reshape(n, 2, -1)  # type: ignore[misc]
-    out[:, 0] += step.bias
-    return out
 
 
 def _end(A: np.ndarray, B: np.ndarray, err: np.ndarray) -> np.ndarray:

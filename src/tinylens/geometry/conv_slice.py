@@ -62,8 +62,7 @@ import contextlib
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -229,7 +228,6 @@ def split_image_slice(
     todo: list[tuple] = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
     with _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
         run = _Run(steps, scale, layout, codes, by_layer, nonlinear, cap, chunk, shown)
-        run.counts.update(dict.fromkeys(nonlinear, 0))
         # depth first until the stack holds enough independent subtrees to share out
         kept, rest = _walk(run, todo, lines, None if workers == 1 else SHARE_FROM * workers)
         parts = [kept]
@@ -240,17 +238,11 @@ def split_image_slice(
             with limit_blas_threads(1), ThreadPoolExecutor(workers) as pool:
                 futures = [pool.submit(_walk, run, [t], lines, None, True) for t in rest[::-1]]
                 try:
-                    for future in futures:  # in the order a single thread would finish them
-                        while True:
-                            try:
-                                parts.append(future.result(timeout=PROGRESS_POLL_S)[0])
-                                break
-                            except FutureTimeout:
-                                shown.show()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
+                    _wait_showing(futures, shown)
+                except BaseException:  # an error or an interrupt: start no other subtree
+                    pool.shutdown(cancel_futures=True)
                     raise
+            parts += [future.result()[0] for future in futures]  # as one thread would order them
     kept = {k: [x for part in parts for x in part[k]] for k in parts[0]}
     return ImageSplit(
         kept["vertices"],
@@ -281,6 +273,18 @@ PROGRESS_POLL_S = 1.0
 """How often the calling thread shows progress while workers run."""
 
 
+def _wait_showing(futures: list, shown: _AreaProgress) -> None:
+    """Wait for ``futures``, showing progress every :data:`PROGRESS_POLL_S`; the first
+    error raises at once."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, PROGRESS_POLL_S, FIRST_EXCEPTION)
+        shown.show()
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+
+
 @dataclass
 class _Run:
     """What the subtrees of one enumeration share: the settings, the per-layer counts (under
@@ -297,11 +301,14 @@ class _Run:
     shown: _AreaProgress
     lock: threading.Lock = field(default_factory=threading.Lock)
     memo: PatchMemo = field(default_factory=PatchMemo)
-    counts: dict[int, int] = field(default_factory=dict)
+    counts: dict[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = dict.fromkeys(self.nonlinear, 0)
 
     def count(self, level: int, n: int) -> None:
         with self.lock:
-            self.counts[level] = total = self.counts.get(level, 0) + n
+            self.counts[level] = total = self.counts[level] + n
         _check_size(total, self.cap)
 
 
@@ -459,19 +466,17 @@ def _thunk(
 
 
 def _affine(step: Step, M: np.ndarray | _Gathered, memo: PatchMemo | None = None) -> np.ndarray:
-    """Run the layer on the three columns of every region's map (bias on the first); a conv
-    on gathered maps once per distinct patch (:func:`~tinylens.geometry._patch_conv.patch_conv`,
-    once per enumeration with a ``memo``)."""
-    n = len(M)
+    """Run the layer on the columns of every region's map (three on a plane, two on a
+    segment; the bias on the first). Gathered maps (made only for a conv with patches) go
+    once per distinct patch (:func:`~tinylens.geometry._patch_conv.patch_conv`, once per
+    enumeration with a ``memo``)."""
     if isinstance(M, _Gathered):
-        if step.support is not None:
-            K, C = step.kernel.shape[1], step.kernel.shape[0]  # type: ignore[union-attr]
-            store = None if memo is None else memo.store(step, M, K, C)
-            out = patch_conv(M, step.support, step.kernel, store)  # type: ignore[arg-type]
-            out[:, 0] += step.bias
-            return out
-        M = M.dense()
-    out = step.linear(M.reshape(n * 3, -1)).reshape(n, 3, -1)  # type: ignore[misc]
+        assert step.support is not None and step.kernel is not None
+        store = None if memo is None else memo.store(step, M, *step.kernel.shape[::-1])
+        out = patch_conv(M, step.support, step.kernel, store)
+    else:
+        n, cols = M.shape[:2]
+        out = step.linear(M.reshape(n * cols, -1)).reshape(n, cols, -1)  # type: ignore[misc]
     out[:, 0] += step.bias
     return out
 
