@@ -72,17 +72,6 @@ def gathered(M: object, root: np.ndarray, idx: np.ndarray) -> _Gathered | None:
     return _Gathered(M[root[0]], idx, (M, int(root[0]), None))
 
 
-def conv_patches(support: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Checked patch form of a convolution: ``support`` (L, K) flat input indices under
-    each output position's kernel (-1 for zero padding) and ``kernel`` (C, K) float64,
-    output feature ``c * L + p``."""
-    support = np.asarray(support, dtype=np.int64)
-    kernel = np.ascontiguousarray(kernel, dtype=np.float64)
-    if support.ndim != 2 or kernel.ndim != 2 or support.shape[1] != kernel.shape[1]:
-        raise ValueError("support (L, K) and kernel (C, K) must share K")
-    return support, kernel
-
-
 MEMO_PATCHES = 400_000
 """Distinct patches one :class:`PatchMemo` keeps per conv and table (~670 bytes each for the
 MNIST CNN's second conv: ~270 MB at most); past it, new patches are computed but not kept.
@@ -176,9 +165,9 @@ class _Store:
 def patch_conv(
     G: _Gathered, support: np.ndarray, kernel: np.ndarray, memo: _Store | None = None
 ) -> np.ndarray:
-    """The convolution (``support``, ``kernel`` as :func:`conv_patches`) of the maps ``G``,
-    without its bias: (R, 3, C * L), each distinct patch computed once (once per
-    enumeration, given its ``memo`` store)."""
+    """The convolution of the maps ``G`` without its bias, ``support`` and ``kernel`` as a
+    :class:`~tinylens.geometry.conv_layers.Step` holds them: (R, 3, C * L), each distinct
+    patch computed once (once per enumeration, given its ``memo`` store)."""
     R, F = G.index.shape
     L, K = support.shape
     C = kernel.shape[0]

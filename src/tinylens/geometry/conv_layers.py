@@ -242,9 +242,7 @@ def _affine_step(leaf: Any, path: str, shape: tuple[int, ...]) -> Step:
             t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
             return bare(t.reshape(len(x), *shape)).reshape(len(x), -1).numpy()
 
-    support = kernel = None
-    if _reads_patches(bare):
-        support, kernel = _conv_patches(bare, shape, out_shape)
+    support, kernel = _conv_patches(bare, shape, out_shape)
     return Step(
         "affine",
         path,
@@ -257,37 +255,32 @@ def _affine_step(leaf: Any, path: str, shape: tuple[int, ...]) -> Step:
     )
 
 
-def _reads_patches(module: Any) -> bool:
-    """Whether ``module`` is a Conv2d that :func:`_conv_patches` reads (``groups=1``)."""
-    import torch
-
-    return isinstance(module, torch.nn.Conv2d) and module.groups == 1
-
-
 def _conv_patches(
-    conv: Any, shape: tuple[int, ...], out_shape: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The flat input index under every tap at every output position, and the weights as
-    (out channels, taps), read with ``pad`` and ``unfold`` on an image of input indices
-    (torch's own padding, so every padding mode and stride means what it means there)."""
+    module: Any, shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """For a Conv2d with ``groups=1`` (None, None for any other layer): the flat input index
+    under every tap at every output position (-1 for zero padding), int64 (L, taps), and the
+    weights as float64 (out channels, taps), read with ``pad`` and ``unfold`` on an image of
+    input indices (torch's own padding, so every padding mode and stride means what it means
+    there)."""
     import torch
     from torch.nn import functional as F
 
-    from tinylens.geometry._patch_conv import conv_patches
-
+    if not (isinstance(module, torch.nn.Conv2d) and module.groups == 1):
+        return None, None
     c, h, w = shape
     index = torch.arange(c * h * w, dtype=torch.float64).reshape(1, c, h, w)
-    pad = conv._reversed_padding_repeated_twice
-    if conv.padding_mode == "zeros":
+    pad = module._reversed_padding_repeated_twice
+    if module.padding_mode == "zeros":
         padded = F.pad(index, pad, value=-1.0)
     else:
-        padded = F.pad(index, pad, mode=conv.padding_mode)
-    cols = F.unfold(padded, conv.kernel_size, dilation=conv.dilation, stride=conv.stride)
+        padded = F.pad(index, pad, mode=module.padding_mode)
+    cols = F.unfold(padded, module.kernel_size, dilation=module.dilation, stride=module.stride)
     support = cols[0].T.numpy().astype(np.int64)  # (L, C_in * kh * kw)
-    if len(support) * conv.out_channels != int(np.prod(out_shape)):
-        raise ConfigError(f"{type(conv).__name__}: unexpected output size; check input_shape")
-    kernel = conv.weight.detach().numpy().reshape(conv.out_channels, -1)
-    return conv_patches(support, kernel)
+    if len(support) * module.out_channels != int(np.prod(out_shape)):
+        raise ConfigError(f"{type(module).__name__}: unexpected output size; check input_shape")
+    kernel = module.weight.detach().numpy().reshape(module.out_channels, -1)
+    return support, np.ascontiguousarray(kernel, dtype=np.float64)
 
 
 def _max_step(leaf: Any, path: str, shape: tuple[int, ...]) -> Step:
