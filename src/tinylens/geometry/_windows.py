@@ -24,16 +24,33 @@ from tinylens.geometry._polygons import SIDE_RTOL_2D, settle_close
 __all__: list[str] = []
 
 
+ROW_BLOCK = 32
+"""Polygons whose features :func:`_bounds` and :func:`_settled_after_relu` read at once, so
+that their temporaries (``ROW_BLOCK x features`` floats each) stay in the processor's cache
+(our choice: on the MNIST CNN's second conv, 3,136 features, bounding 32 polygons at a time
+took 29 us a polygon against 55 us for a chunk of 256 at once, in a script of ours). The
+answers are polygon by polygon, so the same for any block."""
+
+
 def _bounds(V: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Interval bounds of every feature over each polygon's bounding box, and the size of
     its terms (the snapping scale): ``(low, high, size)``, each (R, F). One pass over the
     features per polygon instead of one per vertex."""
     lo_v, hi_v = V.min(axis=1), V.max(axis=1)  # padding repeats vertex 0: no mask needed
     centre, half = (lo_v + hi_v) / 2, (hi_v - lo_v) / 2
-    mid = M[:, 0] + centre[:, :1] * M[:, 1] + centre[:, 1:] * M[:, 2]
-    spread = half[:, :1] * np.abs(M[:, 1]) + half[:, 1:] * np.abs(M[:, 2])
-    size = np.abs(M).sum(axis=1)
-    return mid - spread, mid + spread, size
+    out = np.empty((3, len(M), M.shape[2]))
+    for lo in range(0, len(M), ROW_BLOCK):
+        rows = slice(lo, lo + ROW_BLOCK)
+        m, c, h = M[rows], centre[rows], half[rows]
+        mid = m[:, 0] + c[:, :1] * m[:, 1] + c[:, 1:] * m[:, 2]
+        a1, a2 = np.abs(m[:, 1]), np.abs(m[:, 2])
+        spread = h[:, :1] * a1 + h[:, 1:] * a2
+        np.subtract(mid, spread, out=out[0, rows])
+        np.add(mid, spread, out=out[1, rows])
+        size = np.abs(m[:, 0], out=out[2, rows])
+        size += a1
+        size += a2  # (|m0| + |m1|) + |m2|, as a sum over the three columns
+    return out[0], out[1], out[2]
 
 
 def _first_winners(
@@ -164,7 +181,21 @@ def _settled_after_relu(
     low, high, size = _bounds(V, M) if bounds is None else bounds
     # the margin: CERTIFY_RTOL times the terms' size, the coordinates' size included (an
     # upper bound of |m0| + |s| |m1| + |t| |m2| on the box)
-    margin = size * (CERTIFY_RTOL * (1.0 + np.abs(V).max(axis=(1, 2))))[:, None]
+    scale = CERTIFY_RTOL * (1.0 + np.abs(V).max(axis=(1, 2)))
+    R, n_w = len(V), len(windows)
+    code, done = np.empty((R, n_w), dtype=np.uint8), np.empty((R, n_w), dtype=bool)
+    for lo in range(0, R, ROW_BLOCK):
+        rows = slice(lo, lo + ROW_BLOCK)
+        code[rows], done[rows] = _settled_block(
+            low[rows], high[rows], size[rows] * scale[rows, None], windows
+        )
+    return code, done
+
+
+def _settled_block(
+    low: np.ndarray, high: np.ndarray, margin: np.ndarray, windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_settled_after_relu` on a block of polygons, given their bounds and margins."""
     on = low > margin  # active on every part (never for a zero unit: 0 > 0 fails)
     sure = high <= -margin  # dead on every part: below zero, or zero throughout
     sure |= on
