@@ -73,22 +73,24 @@ def _first_winners(
     lo_v, hi_v = V.min(axis=1), V.max(axis=1)
     centre, half = (lo_v + hi_v) / 2, (hi_v - lo_v) / 2
     if settled is None or (~settled[1]).mean() > PAIRS_UP_TO:
+        box_c, box_h = centre.T[:, :, None, None], half.T[:, :, None, None]  # (2, R, 1, 1)
         if isinstance(M, _KinkMaps) and M.slopes == (0.0, 1.0):  # after a ReLU: see _box_winners
             pieces = M.M[:, :, windows.T]
             one = bool((M.root == M.root[0]).all())  # all of one parent: broadcast, no copies
             pieces = pieces[M.root[:1]] if one else pieces[M.root]
             active = M.bits[:, windows.T].astype(bool)
-            best, clear, dead = _box_winners(pieces, centre, half, active)
+            best, clear, dead = _box_winners(pieces, box_c, box_h, active)
         else:
-            best, clear, dead = _box_winners(M[:, :, windows.T], centre, half)  # (R, n_w) each
+            best, clear, dead = _box_winners(M[:, :, windows.T], box_c, box_h)  # (R, n_w) each
         code = np.where(clear, best, 0).astype(np.uint8)
         rh, wh = np.nonzero(~clear & ~dead)
     else:  # only the windows the parents left open, one (polygon, window) pair at a time
         code = settled[0].copy()
         rr, ww = np.nonzero(~settled[1])
-        P = M[rr[:, None, None], _R3, windows[ww][:, None, :]][..., None]  # (n, 3, k, 1)
-        best, clear, dead = _box_winners(P, centre[rr], half[rr])
-        best, clear, dead = best[:, 0], clear[:, 0], dead[:, 0]
+        # the pairs along the last axis, where NumPy's loops are long: (1, 3, k, n)
+        P = M[rr[None, None, :], _R3[:, :, None], windows[ww].T[None]][None]
+        box_c, box_h = centre[rr].T[:, None, None], half[rr].T[:, None, None]  # (2, 1, 1, n)
+        best, clear, dead = (a[0] for a in _box_winners(P, box_c, box_h))
         code[rr, ww] = np.where(clear, best, 0)
         rh, wh = rr[~clear & ~dead], ww[~clear & ~dead]
     undecided = np.zeros((R, n_w), dtype=bool)
@@ -103,9 +105,11 @@ def _box_winners(
     P: np.ndarray, centre: np.ndarray, half: np.ndarray, active: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The box decision for pieces ``P`` (n, 3, k, m) (m windows of k pieces on each of n
-    polygons, whose bounding boxes have ``centre`` and ``half`` widths (n, 2)): the piece with
-    the highest lower bound (first of equals), whether it clears every other piece's upper
-    bound by the snapping tolerance, and whether all pieces are zero; each (n, m).
+    polygons, whose bounding boxes have ``centre`` and ``half`` widths, each (2, ...) with
+    ``centre[0]`` broadcasting against ``P[:, 1]``: (2, n, 1, 1), or (2, 1, 1, m) for one
+    polygon per window): the piece with the highest lower bound (first of equals), whether
+    it clears every other piece's upper bound by the snapping tolerance, and whether all
+    pieces are zero; each (n, m).
 
     The bounds are :func:`_bounds`' arithmetic term for term, so the decisions are bit for bit
     those of bounding every feature first and gathering the windows afterwards.
@@ -114,23 +118,22 @@ def _box_winners(
     (n or 1 rows): where False the piece is zero. A ReLU's piece is its pre-activation times
     1.0 (the same number) or times 0.0 (a zero, whose bounds and size are zero), so this
     equals the box decision on the pieces themselves."""
-    n, _, k, m = P.shape
+    k = P.shape[2]
     A = np.abs(P)
     size = A[:, 0] + A[:, 1]
     size += A[:, 2]  # (|m0| + |m1|) + |m2|, as the sum over the columns in _bounds
-    mid = centre[:, 0, None, None] * P[:, 1]
+    mid = centre[0] * P[:, 1]
     mid += P[:, 0]
-    mid += centre[:, 1, None, None] * P[:, 2]
-    spread = half[:, 0, None, None] * A[:, 1]
-    spread += half[:, 1, None, None] * A[:, 2]
+    mid += centre[1] * P[:, 2]
+    spread = half[0] * A[:, 1]
+    spread += half[1] * A[:, 2]
     low, high = mid - spread, mid + spread  # (n, k, m)
     if active is not None:
         low, high = np.where(active, low, 0.0), np.where(active, high, 0.0)
         size = np.where(active, size, 0.0)
-    n = len(low)
     best, low_best, size_best = _highest_low(low, size)
-    clear = np.ones((n, m), dtype=bool)
-    dead = np.ones((n, m), dtype=bool)
+    clear = np.ones(best.shape, dtype=bool)
+    dead = np.ones(best.shape, dtype=bool)
     for j in range(k):
         eps = SIDE_RTOL_2D * (size_best + size[:, j])
         clear &= (low_best - high[:, j] > eps) | (best == j)
