@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from tinylens.geometry import Slice, _windows, conv_slice  # noqa: E402
+from tinylens.geometry._kink_maps import _KinkMaps  # noqa: E402
 from tinylens.geometry.conv_layers import image_layers  # noqa: E402
 from tinylens.geometry.conv_slice import split_image_slice  # noqa: E402
 
@@ -29,7 +30,7 @@ def two_stage(seed: int) -> tuple[nn.Module, tuple]:
 
 def test_bounds_in_row_blocks_are_the_plain_formula_bit_for_bit(monkeypatch):
     """Any block size gives the interval arithmetic written out once, bit for bit (signs of
-    zeros too), and the same settled windows."""
+    zeros too), the same settled windows and the same box decisions of a pool."""
     rng = np.random.default_rng(0)
     R, F = 23, 48
     M = rng.standard_normal((R, 3, F)) * (rng.random((R, 3, F)) < 0.7)  # exact zeros too
@@ -42,7 +43,9 @@ def test_bounds_in_row_blocks_are_the_plain_formula_bit_for_bit(monkeypatch):
     mid = M[:, 0] + c[:, :1] * M[:, 1] + c[:, 1:] * M[:, 2]
     spread = h[:, :1] * np.abs(M[:, 1]) + h[:, 1:] * np.abs(M[:, 2])
     want = (mid - spread, mid + spread, np.abs(M[:, 0]) + np.abs(M[:, 1]) + np.abs(M[:, 2]))
-    settled = []
+    # the pool's box decisions on the parts of these polygons after a ReLU (_KinkMaps)
+    parts = _KinkMaps(M, np.arange(R).repeat(2), rng.integers(0, 2, (2 * R, F), np.uint8), (0, 1))
+    settled, winners = [], []
     for block in (1, 5, 1000):
         monkeypatch.setattr(_windows, "ROW_BLOCK", block)
         got = _windows._bounds(V, M)
@@ -50,10 +53,15 @@ def test_bounds_in_row_blocks_are_the_plain_formula_bit_for_bit(monkeypatch):
             np.testing.assert_array_equal(a, b)
             np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
         settled.append(_windows._settled_after_relu(V, M, windows, got))
+        winners.append(_windows._first_winners(V.repeat(2, axis=0), parts, windows))
     for code, done in settled[1:]:
         np.testing.assert_array_equal(code, settled[0][0])
         np.testing.assert_array_equal(done, settled[0][1])
     assert settled[0][1].any() and not settled[0][1].all()
+    for code, undecided in winners[1:]:
+        np.testing.assert_array_equal(code, winners[0][0])
+        np.testing.assert_array_equal(undecided, winners[0][1])
+    assert winners[0][1].any() and winners[0][0].any()
 
 
 @pytest.mark.parametrize("seed", [0, 1])

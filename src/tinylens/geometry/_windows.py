@@ -74,14 +74,19 @@ def _first_winners(
     centre, half = (lo_v + hi_v) / 2, (hi_v - lo_v) / 2
     if settled is None or (~settled[1]).mean() > PAIRS_UP_TO:
         box_c, box_h = centre.T[:, :, None, None], half.T[:, :, None, None]  # (2, R, 1, 1)
-        if isinstance(M, _KinkMaps) and M.slopes == (0.0, 1.0):  # after a ReLU: see _box_winners
-            pieces = M.M[:, :, windows.T]
-            one = bool((M.root == M.root[0]).all())  # all of one parent: broadcast, no copies
-            pieces = pieces[M.root[:1]] if one else pieces[M.root]
-            active = M.bits[:, windows.T].astype(bool)
-            best, clear, dead = _box_winners(pieces, box_c, box_h, active)
-        else:
-            best, clear, dead = _box_winners(M[:, :, windows.T], box_c, box_h)  # (R, n_w) each
+        best, clear, dead = (np.empty((R, n_w), dtype=t) for t in (np.intp, bool, bool))
+        relu = isinstance(M, _KinkMaps) and M.slopes == (0.0, 1.0)  # see _box_winners
+        for lo in range(0, R, ROW_BLOCK):  # a block of polygons at a time, as _bounds
+            rows = slice(lo, lo + ROW_BLOCK)
+            if relu:
+                root = M.root[rows]
+                one = bool((root == root[0]).all())  # all of one parent: broadcast, no copies
+                pieces = M.M[root[:1] if one else root][:, :, windows.T]
+                active = M.bits[rows][:, windows.T].astype(bool)
+                box = _box_winners(pieces, box_c[:, rows], box_h[:, rows], active)
+            else:
+                box = _box_winners(M[rows][:, :, windows.T], box_c[:, rows], box_h[:, rows])
+            best[rows], clear[rows], dead[rows] = box
         code = np.where(clear, best, 0).astype(np.uint8)
         rh, wh = np.nonzero(~clear & ~dead)
     else:  # only the windows the parents left open, one (polygon, window) pair at a time
