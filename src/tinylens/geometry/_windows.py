@@ -14,7 +14,7 @@ pieces planted).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -25,11 +25,17 @@ __all__: list[str] = []
 
 
 ROW_BLOCK = 32
-"""Polygons whose features :func:`_bounds` and :func:`_settled_after_relu` read at once, so
-that their temporaries (``ROW_BLOCK x features`` floats each) stay in the processor's cache
-(our choice: on the MNIST CNN's second conv, 3,136 features, bounding 32 polygons at a time
-took 29 us a polygon against 55 us for a chunk of 256 at once, in a script of ours). The
-answers are polygon by polygon, so the same for any block."""
+"""Polygons whose features :func:`_bounds`, :func:`_settled_after_relu` and
+:func:`_first_winners` read at once, so that their temporaries (``ROW_BLOCK x features``
+floats each) stay in the processor's cache (our choice: on the MNIST CNN's second conv,
+3,136 features, bounding 32 polygons at a time took 29 us a polygon against 55 us for a
+chunk of 256 at once, in a script of ours). The answers are polygon by polygon, so the same
+for any block."""
+
+
+def _row_blocks(n: int) -> Iterator[slice]:
+    """Slices of :data:`ROW_BLOCK` rows covering ``n`` rows, in order."""
+    return (slice(lo, lo + ROW_BLOCK) for lo in range(0, n, ROW_BLOCK))
 
 
 def _bounds(V: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -39,8 +45,7 @@ def _bounds(V: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     lo_v, hi_v = V.min(axis=1), V.max(axis=1)  # padding repeats vertex 0: no mask needed
     centre, half = (lo_v + hi_v) / 2, (hi_v - lo_v) / 2
     out = np.empty((3, len(M), M.shape[2]))
-    for lo in range(0, len(M), ROW_BLOCK):
-        rows = slice(lo, lo + ROW_BLOCK)
+    for rows in _row_blocks(len(M)):
         m, c, h = M[rows], centre[rows], half[rows]
         mid = m[:, 0] + c[:, :1] * m[:, 1] + c[:, 1:] * m[:, 2]
         a1, a2 = np.abs(m[:, 1]), np.abs(m[:, 2])
@@ -76,8 +81,7 @@ def _first_winners(
         box_c, box_h = centre.T[:, :, None, None], half.T[:, :, None, None]  # (2, R, 1, 1)
         best, clear, dead = (np.empty((R, n_w), dtype=t) for t in (np.intp, bool, bool))
         relu = isinstance(M, _KinkMaps) and M.slopes == (0.0, 1.0)  # see _box_winners
-        for lo in range(0, R, ROW_BLOCK):  # a block of polygons at a time, as _bounds
-            rows = slice(lo, lo + ROW_BLOCK)
+        for rows in _row_blocks(R):
             if relu:
                 root = M.root[rows]
                 one = bool((root == root[0]).all())  # all of one parent: broadcast, no copies
@@ -192,8 +196,7 @@ def _settled_after_relu(
     scale = CERTIFY_RTOL * (1.0 + np.abs(V).max(axis=(1, 2)))
     R, n_w = len(V), len(windows)
     code, done = np.empty((R, n_w), dtype=np.uint8), np.empty((R, n_w), dtype=bool)
-    for lo in range(0, R, ROW_BLOCK):
-        rows = slice(lo, lo + ROW_BLOCK)
+    for rows in _row_blocks(R):
         code[rows], done[rows] = _settled_block(
             low[rows], high[rows], size[rows] * scale[rows, None], windows
         )

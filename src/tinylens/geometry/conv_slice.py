@@ -144,8 +144,9 @@ their parents' (:class:`~tinylens.geometry._kink_maps._KinkMaps`, one byte per f
 of their own), and where the parents settled most windows the max pool reads only the open
 ones, so its cost is mostly the fixed Python overhead of its rounds, paid less often in
 larger batches. On the MNIST CNN the second ReLU leaves ~14 of 784 windows open a part (a
-batch of ~2,300, the ~900 parts a chunk of parents makes), the first ~640 of 1,568 (batches
-of :data:`CHUNK`). The regions do not depend on it (their order does, as on the chunk)."""
+batch of ~2,400: all ~900 parts a chunk of parents makes), the first ~640 of 1,568 on the
+x0.3 triangle (batches of :data:`CHUNK`). The regions do not depend on it (their order
+does, as on the chunk)."""
 
 
 @dataclass(frozen=True)
@@ -242,9 +243,9 @@ def split_image_slice(
     todo: list[tuple] = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
     from tinylens.training.threads import limit_blas_threads
 
-    # one BLAS thread throughout: the products here are small (idle BLAS threads only spin:
-    # a whole MNIST plane on one worker took 429 CPU s for 254 s of wall with them, the same
-    # wall without), and the workers are the parallelism
+    # one BLAS thread throughout: the products here are small and idle BLAS threads only
+    # spin (one worker on the x0.6 MNIST triangle: 44-46 CPU s for 25-27 s of wall with
+    # them, 25 CPU s for 25 s without), and the workers are the parallelism
     with limit_blas_threads(1), _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
         run = _Run(steps, scale, layout, codes, by_layer, nonlinear, cap, chunk, shown)
         # depth first until the stack holds enough independent subtrees to share out
@@ -318,7 +319,6 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     memo: PatchMemo = field(default_factory=PatchMemo)
     counts: dict[int, int] = field(init=False)
-
     tail: tuple[np.ndarray, np.ndarray] | None = field(init=False)
 
     def __post_init__(self) -> None:
