@@ -14,12 +14,12 @@ triangle shrunk by ``--scale`` about its centroid (1 is the whole triangle), cod
 
 Each side's time is the enumeration alone (imports and data loading excluded), wall clock and
 the process's CPU time (user + system, all threads: steadier on a shared machine). The script
-checks that both sides give the same regions bit for bit (codes, vertices, areas, centroids,
-each region's constant term; sha256 over the regions sorted by code), or, against a revision
-before the exact cuts, the same codes bit for bit with areas and centroids within
-``GEOMETRY_ATOL``, and the same output slopes ``W`` within ``W_RTOL`` (their last bits
-follow the batch size of one BLAS product, as they already do between chunk sizes), prints
-the ratios and ends with one JSON line.
+checks that both sides give the same regions bit for bit (codes, vertices, areas, centroids;
+sha256 over the regions sorted by code), or, against a revision before the exact cuts, the
+same codes bit for bit with areas and centroids within ``GEOMETRY_ATOL``, and the same output
+maps (slopes ``W`` and constant terms ``c``) within ``W_RTOL`` (their last bits follow the
+batch size of one BLAS product and, since the last max pool's outputs are summed per parent
+then per cell, the order of the sums), prints the ratios and ends with one JSON line.
 
     python benchmarks/cnn_slice.py [--scale 0.3] [--repeats 2] [--reference REV]
         [--threads 2] [--data-dir DIR]
@@ -41,9 +41,10 @@ from _common import fail, find_mnist  # benchmarks/ is on sys.path when run as a
 ROOT = Path(__file__).resolve().parent.parent
 
 W_RTOL = 1e-12
-"""Output slopes of the two sides may differ in their last bits (one BLAS product over a
-batch of regions, whose rounding follows the batch's size); 1e-12 relative is far from any
-real disagreement and far above those ~1e-16 differences."""
+"""Output maps (slopes and constant terms) of the two sides may differ in their last bits
+(one BLAS product over a batch of regions, whose rounding follows the batch's size, and the
+order of the sums); 1e-12 relative (to the value, or 1 below it) is far from any real
+disagreement and far above those ~1e-16 differences."""
 
 GEOMETRY_ATOL = 1e-12
 """Since the CNN plane's cuts are exact (each vertex the crossing of its two lines, rounded
@@ -82,18 +83,19 @@ with threadpool_limits(threads):
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
 order = np.lexsort(s.codes.T[::-1])
 h = hashlib.sha256()
-for a in (s.codes, s.c, s.areas, s.centroids):
+for a in (s.codes, s.areas, s.centroids):
     h.update(np.ascontiguousarray(a[order]).tobytes())
 for i in order:
     h.update(s.vertices[i].tobytes())
-W = s.W[order]
+W, c = s.W[order], s.c[order]
 codes = hashlib.sha256(np.ascontiguousarray(s.codes[order]).tobytes()).hexdigest()
 print(json.dumps({"wall": wall, "cpu": cpu, "regions": len(s.codes), "digest": h.hexdigest(),
                   "codes": codes, "areas": s.areas[order].tolist(),
                   "centroids": s.centroids[order].ravel().tolist(),
                   "counts": list(s.counts_per_layer),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "W": W.ravel()[:: max(1, W.size // 200_000)].tolist()}))
+                  "W": W.ravel()[:: max(1, W.size // 200_000)].tolist(),
+                  "c": c.ravel()[:: max(1, c.size // 100_000)].tolist()}))
 """
 
 
@@ -154,17 +156,21 @@ def main() -> None:
         for r in everything
         for key in ("areas", "centroids")
     )
-    w_ref = ref[0]["W"]
     w_close = all(
-        len(r["W"]) == len(w_ref)
-        and all(abs(x - y) <= W_RTOL * max(1.0, abs(y)) for x, y in zip(r["W"], w_ref, strict=True))
+        len(r[key]) == len(ref[0][key])
+        and all(
+            abs(x - y) <= W_RTOL * max(1.0, abs(y))
+            for x, y in zip(r[key], ref[0][key], strict=True)
+        )
         for r in everything
+        for key in ("W", "c")
     )
     wall = [r["wall"] / n["wall"] for r, n in zip(ref, new, strict=True)]
     cpu = [r["cpu"] / n["cpu"] for r, n in zip(ref, new, strict=True)]
     print(
-        f"same regions bit for bit (codes, vertices, areas, centroids, constant terms): {same}; "
-        f"output slopes within {W_RTOL:g}: {w_close}; regions per layer {new[0]['counts']}"
+        f"same regions bit for bit (codes, vertices, areas, centroids): {same}; "
+        f"output maps (slopes, constant terms) within {W_RTOL:g}: {w_close}; "
+        f"regions per layer {new[0]['counts']}"
     )
     print(
         f"same codes bit for bit: {same_codes}; areas and centroids within "
@@ -184,7 +190,7 @@ def main() -> None:
         "same_regions": same,
         "same_codes": same_codes,
         "geometry_close": close,
-        "slopes_close": w_close,
+        "outputs_close": w_close,
         "reference_cpu_s": [r["cpu"] for r in ref],
         "this_tree_cpu_s": [r["cpu"] for r in new],
         "reference_wall_s": [r["wall"] for r in ref],

@@ -49,3 +49,51 @@ class _KinkMaps:
         at = (self.root[rows] * n_cols + cols) * n_feats + feats
         bit = self.bits.ravel().take(rows * n_feats + feats)
         return self.M.ravel().take(at) * np.array(self.slopes)[bit]
+
+
+def pooled_outputs(
+    M: _KinkMaps,
+    windows: np.ndarray,
+    root: np.ndarray,
+    code: np.ndarray,
+    settled: tuple[np.ndarray, np.ndarray],
+    linear: np.ndarray,
+    bias: np.ndarray,
+) -> np.ndarray:
+    """The network's output maps (R, cols, outputs) on the cells of a max pool after a ReLU
+    when only affine layers follow it, ``linear`` (windows, outputs) their linear part and
+    ``bias`` (outputs,) their output on zero (added to column 0).
+
+    The cells ``root`` (into ``M``'s regions, the ReLU's parts) won the windows ``code`` (R,
+    windows); the parts' parents settled the windows ``settled = (code, done)`` (each (parts,
+    windows), as the ReLU's parts read them: every unit of a done window is active on the
+    whole parent or dead on it). So each parent's pooled map on its done windows is the same
+    for all its cells: it goes through ``linear`` once per parent (the open windows zero),
+    and each cell adds its open windows (about 1 in 100 on the MNIST CNN's second pool), in
+    window order. The same numbers as each cell's whole pooled map through the layers, up to
+    the order of the sums."""
+    parent = M.root[root]  # each cell's parent, a row of M.M
+    parents, first, of = np.unique(parent, return_index=True, return_inverse=True)
+    part = root[first]  # a part of each parent: its settled rows are the parent's
+    done = settled[1][part]  # (parents, windows)
+    won = windows[np.arange(len(windows)), settled[0][part]]  # (parents, windows)
+    # a done window's winner is active on the whole parent (slope 1), or all are dead (0)
+    live = done & M.bits[part[:, None], won].astype(bool)
+    cols, feats = M.shape[1:]
+    at = (parents[:, None, None] * cols + np.arange(cols)[:, None]) * feats + won[:, None]
+    base = np.where(live[:, None], M.M.ravel().take(at), 0.0)  # (parents, cols, windows)
+    out = (base.reshape(-1, base.shape[2]) @ linear).reshape(len(parents), cols, -1)[of]
+    out[:, 0] += bias
+    # each cell's open windows: its parent's, in window order
+    rp, wp = np.nonzero(~done)
+    per_parent = np.bincount(rp, minlength=len(parents))
+    n = per_parent[of]
+    if n.sum():
+        rr = np.repeat(np.arange(len(root)), n)
+        starts = np.cumsum(n) - n  # each cell's first pair
+        ww = wp[(np.cumsum(per_parent) - per_parent)[of][rr] + np.arange(len(rr)) - starts[rr]]
+        values = M[root[rr][:, None], np.arange(cols)[None, :], windows[ww, code[rr, ww]][:, None]]
+        terms = values[:, :, None] * linear[ww][:, None, :]  # (pairs, cols, outputs)
+        has = n > 0
+        out[has] += np.add.reduceat(terms, starts[has], axis=0)
+    return out

@@ -30,7 +30,10 @@ or dead on the whole parent, with a winner clear by a wide margin
 (:func:`~tinylens.geometry._windows._settled_after_relu`), has that answer on every part, so
 the parts read only the few windows left open (about 1 in 100 on the MNIST CNN's second pool),
 and their maps after the ReLU are read only there
-(:class:`~tinylens.geometry._kink_maps._KinkMaps`), never built whole.
+(:class:`~tinylens.geometry._kink_maps._KinkMaps`), never built whole. After the last such
+pool, when only affine layers follow, the output goes once per parent through them (its
+settled windows) and each cell adds its own open windows
+(:func:`~tinylens.geometry._kink_maps.pooled_outputs`): no cell's pooled map is built.
 Each decision is the one the part's own box test would make, bit for bit (tests compare them
 at every max step of real runs).
 
@@ -48,7 +51,8 @@ Once the depth-first stack holds enough independent subtrees, they run on
 :data:`WORKERS` threads, each with its own copy of the line table, and are joined in the order
 one thread would finish them (the result does not depend on the thread count).
 
-The regions are processed depth first in chunks of :data:`CHUNK` so memory stays bounded
+The regions are processed depth first in chunks of :data:`CHUNK` (a ReLU's parts, going on
+to a max pool, in batches of :data:`OPEN_WINDOWS` open windows) so memory stays bounded
 (each region's map is ``3 x 6272`` floats after the first conv of the MNIST CNN); a finished
 region keeps only its polygon, output map, area, centroid and code, the code full, packed or
 as a digest (:mod:`tinylens.geometry._codes`; packed and digest codes are packed layer by
@@ -70,7 +74,7 @@ import numpy as np
 from tinylens.errors import ConfigError
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
 from tinylens.geometry._conv_cuts import _check_size, _kink, _max
-from tinylens.geometry._kink_maps import _KinkMaps
+from tinylens.geometry._kink_maps import _KinkMaps, pooled_outputs
 from tinylens.geometry._patch_conv import PatchMemo, _Gathered, gathered, patch_conv
 from tinylens.geometry._polygons import (
     _LineTable,
@@ -132,6 +136,17 @@ CHUNK = 256
 """Regions pushed through a layer together: large enough for NumPy to run at speed, small
 enough that ``CHUNK * 3 * features`` floats (20 MB for the MNIST CNN's widest layer) stay in
 cache-friendly sizes. The result does not depend on it (a test checks)."""
+
+OPEN_WINDOWS = 32_768
+"""The parts a ReLU cut go on to the max pool after it in batches holding about this many
+windows their parents left open (our choice), not :data:`CHUNK` regions: their maps are
+their parents' (:class:`~tinylens.geometry._kink_maps._KinkMaps`, one byte per feature
+of their own), and where the parents settled most windows the max pool reads only the open
+ones, so its cost is mostly the fixed Python overhead of its rounds, paid less often in
+larger batches. On the MNIST CNN the second ReLU leaves ~14 of 784 windows open a part (a
+batch of ~2,400: all ~900 parts a chunk of parents makes), the first ~640 of 1,568 on the
+x0.3 triangle (batches of :data:`CHUNK`). The regions do not depend on it (their order
+does, as on the chunk)."""
 
 
 @dataclass(frozen=True)
@@ -226,16 +241,18 @@ def split_image_slice(
     by_layer = codes != "full" and layout.byte_aligned
     workers = WORKERS if workers is None else max(1, int(workers))
     todo: list[tuple] = [(0, V, nv, E, np.zeros((1, 0), dtype=np.uint8), M, None)]
-    with _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
+    from tinylens.training.threads import limit_blas_threads
+
+    # one BLAS thread throughout: the products here are small and idle BLAS threads only
+    # spin (one worker on the x0.6 MNIST triangle: 44-46 CPU s for 25-27 s of wall with
+    # them, 25 CPU s for 25 s without), and the workers are the parallelism
+    with limit_blas_threads(1), _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
         run = _Run(steps, scale, layout, codes, by_layer, nonlinear, cap, chunk, shown)
         # depth first until the stack holds enough independent subtrees to share out
         kept, rest = _walk(run, todo, lines, None if workers == 1 else SHARE_FROM * workers)
         parts = [kept]
         if rest:  # each subtree on its own copy of the lines (the base is read only now)
-            from tinylens.training.threads import limit_blas_threads
-
-            # one BLAS thread each: the workers are the parallelism (idle BLAS threads spin)
-            with limit_blas_threads(1), ThreadPoolExecutor(workers) as pool:
+            with ThreadPoolExecutor(workers) as pool:
                 futures = [pool.submit(_walk, run, [t], lines, None, True) for t in rest[::-1]]
                 try:
                     _wait_showing(futures, shown)
@@ -302,9 +319,20 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     memo: PatchMemo = field(default_factory=PatchMemo)
     counts: dict[int, int] = field(init=False)
+    tail: tuple[np.ndarray, np.ndarray] | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.counts = dict.fromkeys(self.nonlinear, 0)
+        # after a last max pool only affine layers: their linear part as a matrix, and
+        # their output on zero
+        last = self.nonlinear[-1] if self.nonlinear else -1
+        self.tail = None
+        if last >= 0 and self.steps[last].kind == "max":
+            linear, bias = np.eye(self.steps[last].out_size), np.zeros(self.steps[last].out_size)
+            for step in self.steps[last + 1 :]:
+                linear = step.linear(linear)  # type: ignore[misc]
+                bias = step.linear(bias[None])[0] + step.bias  # type: ignore[misc]
+            self.tail = linear, bias
 
     def count(self, level: int, n: int) -> None:
         with self.lock:
@@ -364,12 +392,23 @@ def _walk(
         else:
             code = np.concatenate([code[root], new], axis=1)
             new = code[:, code.shape[1] - new.shape[1] :]  # a view: one copy of the codes alive
+        if level == run.nonlinear[-1] and run.tail is not None and isinstance(M, _KinkMaps):
+            # the last max pool, after a ReLU, only affine layers left: the outputs once per
+            # parent, then each cell's open windows (no pooled map per cell)
+            assert settled is not None and step.windows is not None
+            out = pooled_outputs(M, step.windows, root, new, settled, *run.tail)
+            for lo in reversed(range(0, len(V), run.chunk)):  # kept chunk by chunk, in order
+                part = slice(lo, lo + run.chunk)
+                todo.append((len(steps), V[part], nv[part], E[part], code[part], out[part], None))
+            continue
         # a conv right after a max pool reads the maps as one shared table's columns
         gather = step.kind == "max" and level + 1 < len(steps)
         gather = gather and steps[level + 1].support is not None
-        starts = list(range(0, len(V), run.chunk))
-        for lo in reversed(starts):  # depth first, in order
-            part = slice(lo, lo + run.chunk)
+        size = run.chunk
+        if for_children is not None:  # a max pool reads only the windows left open
+            size = _batch(for_children[1], root, run.chunk)
+        for lo in reversed(range(0, len(V), size)):  # depth first, in order
+            part = slice(lo, lo + size)
             todo.append(
                 (
                     level + 1,
@@ -384,6 +423,14 @@ def _walk(
                 )
             )
     return kept, []
+
+
+def _batch(done: np.ndarray, root: np.ndarray, chunk: int) -> int:
+    """How many parts (parents ``root``) of a ReLU go on together to the max pool after it,
+    whose parents settled the windows ``done`` (parents, windows): enough to hold
+    :data:`OPEN_WINDOWS` windows left open, at least ``chunk``."""
+    open_windows = float((~done).sum(axis=1)[root].mean()) if len(root) else 0.0
+    return max(chunk, int(OPEN_WINDOWS / max(open_windows, 1.0)))
 
 
 PROGRESS_AFTER_S = 2.0
