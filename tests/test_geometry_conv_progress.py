@@ -72,3 +72,31 @@ def test_an_error_leaves_no_progress_open(lines_mode, capsys):
     with pytest.raises(ConfigError):
         image_slice_regions(_net(), _plane(), input_shape=(1, 6, 6), max_regions=3)
     assert tp._ACTIVE == []  # later work starts its own progress, not a row of a dead one
+
+
+def test_the_bar_opens_while_the_first_cut_still_runs(lines_mode, monkeypatch, capsys):
+    """A plane whose first ReLU alone takes seconds (the whole MNIST plane: ~13 s, one call)
+    opens its bar during that cut, at 0% with no region final yet, not only after it (a
+    terminal draws it, a notebook shows the row; a log prints once the share moves)."""
+    inside: list[bool] = []
+    seen: list[tuple[bool, int, bool]] = []
+    real_kink, real_show = conv_slice._kink, conv_slice._AreaProgress.show
+
+    def kink(*args):
+        inside.append(True)
+        try:
+            return real_kink(*args)
+        finally:
+            inside.pop()
+
+    def show(self):
+        real_show(self)
+        seen.append((bool(inside), self.regions, self.bar is not None))
+
+    monkeypatch.setattr(conv_slice, "_kink", kink)
+    monkeypatch.setattr(conv_slice._AreaProgress, "show", show)
+    steps, plane = image_layers(_net(), (1, 6, 6)), _plane()
+    split = split_image_slice(steps, plane.origin, plane.directions, plane.domain)
+    during = [(regions, bar) for was_inside, regions, bar in seen if was_inside]
+    assert during and during[0] == (0, True)  # the bar is open inside the first cut, at 0
+    assert f"{len(split.codes):,} regions" in capsys.readouterr().err.splitlines()[-1]

@@ -122,3 +122,25 @@ def test_the_slice_study_takes_a_negative_margin(tmp_path):
     for bad in (-1.0, -2.0, float("nan")):
         with pytest.raises(ConfigError, match="margin must be > -1"):
             SliceStudyConfig(str(path), through=(0, 1, 2), margin=bad)
+
+
+def test_the_decision_boundary_is_computed_once_per_set(monkeypatch):
+    """The notebook card, the figure and boundary_points share one boundary (it took 24 s on
+    a million-region plane, and the card used to compute it again): the same object, equal
+    to a fresh computation."""
+    from tinylens.geometry import slices
+
+    model = mid_cnn(2)
+    a, b = _inputs_of_distinct_classes(lambda X: _cnn_classes(model, X), 64, 2, 2)
+    regions = linear_regions(model, slice=Slice.through(a, b, (a + b) / 2 + 1.0))
+    calls = []
+    real = slices.decision_boundary
+    monkeypatch.setattr(slices, "decision_boundary", lambda r: calls.append(1) or real(r))
+    assert "<svg" in regions._repr_html_() or "<img" in regions._repr_html_()
+    regions.plot()
+    first = regions.decision_boundary()
+    assert regions.decision_boundary() is first and len(calls) == 1
+    fresh = real(regions)
+    assert len(first.segments) == len(fresh.segments) > 0
+    np.testing.assert_array_equal(first.segments, fresh.segments)
+    np.testing.assert_array_equal(first.classes, fresh.classes)

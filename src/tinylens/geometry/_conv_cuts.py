@@ -6,6 +6,8 @@ readable; ``conv_slice`` drives the layers and keeps the regions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinylens.errors import ConfigError
@@ -60,6 +62,7 @@ def _kink(
     M: np.ndarray,
     cap: int,
     box: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut by every unit's line ``z = 0``; bit 1 where ``z > 0`` (``relu(0) = 0``).
 
@@ -72,8 +75,8 @@ def _kink(
     their terms' size (or zero throughout); every other unit is read at the vertices, its
     close calls settled from the vertex's two edge lines (``E`` into ``lines``,
     :func:`~tinylens.geometry._polygons.settle_close`), and a cut adds the unit's line to
-    ``lines`` (:func:`~tinylens.geometry._polygons._cut_exact`). Returns ``V, nv, E, root,
-    bits``."""
+    ``lines`` (:func:`~tinylens.geometry._polygons._cut_exact`). ``tick``, if given, is
+    called once a round (progress). Returns ``V, nv, E, root, bits``."""
     G = M[:, 1:]  # (R, 2, F)
     H = M[:, 0]  # (R, F)
     # the bounding box's interval settles the clear units; the rest are read at the vertices
@@ -100,6 +103,8 @@ def _kink(
     cand = _lists(rr[crossing], uu[crossing], len(V))
 
     while cand.shape[1]:
+        if tick is not None:
+            tick()
         rows = np.flatnonzero(cand[:, 0] >= 0)
         j = cand[rows, 0]
         zz = side_values(rows, j[:, None])[:, :, 0]
@@ -151,6 +156,7 @@ def _max(
     windows: np.ndarray,
     cap: int,
     settled: tuple[np.ndarray, np.ndarray] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split by the cells of every pooling window's winner; code = the winning piece.
 
@@ -161,8 +167,8 @@ def _max(
     Exact: the bulk decisions settle only windows won by a clear margin; the rest compare
     pieces at the vertices with the close calls settled from the vertices' edge lines, and
     the cells are clipped by the lines ``z_a - z_b = 0`` (each added to ``lines``) with exact
-    sides (:func:`~tinylens.geometry._polygons.clip_halfplane_exact`). Returns ``V, nv, E,
-    root, code``."""
+    sides (:func:`~tinylens.geometry._polygons.clip_halfplane_exact`). ``tick``, if given,
+    is called once a round (progress). Returns ``V, nv, E, root, code``."""
     k = windows.shape[1]
     code, undecided = _first_winners(V, M, windows, settled, (nv, E, lines))
     cand = _compact(np.where(undecided, np.arange(len(windows))[None, :], -1))
@@ -175,6 +181,8 @@ def _max(
         return M[r, np.arange(3)[None, :, None, None], idx[:, None]]
 
     while cand.shape[1]:
+        if tick is not None:
+            tick()
         rows = np.flatnonzero(cand[:, 0] >= 0)
         w = cand[rows, 0]
         P = pieces(rows, w[:, None])[:, :, 0]  # (n, 3, k)

@@ -382,9 +382,11 @@ def _walk(
             box = _bounds(V, M)
             if after.kind == "max" and step.slopes == (0.0, 1.0):  # a ReLU, then a max pool
                 for_children = _settled_after_relu(V, M, after.windows, box)  # type: ignore[arg-type]
-            V, nv, E, root, new = _kink(V, nv, E, lines, M, run.cap, box)
+            V, nv, E, root, new = _kink(V, nv, E, lines, M, run.cap, box, run.shown.tick)
         else:
-            V, nv, E, root, new = _max(V, nv, E, lines, M, step.windows, run.cap, settled)  # type: ignore[arg-type]
+            windows, tick = step.windows, run.shown.tick
+            assert windows is not None
+            V, nv, E, root, new = _max(V, nv, E, lines, M, windows, run.cap, settled, tick)
         run.count(level, len(V))
         if by_layer:
             packed = layout.pack_segment(run.nonlinear.index(level), new)
@@ -465,6 +467,12 @@ class _AreaProgress:
         with self.lock:
             self.area += area
             self.regions += regions
+        if threading.current_thread() is self.owner:
+            self.show()
+
+    def tick(self) -> None:
+        """Show progress from inside one long cut (the calling thread's only), so a plane
+        whose first layer alone takes seconds shows its bar in time."""
         if threading.current_thread() is self.owner:
             self.show()
 

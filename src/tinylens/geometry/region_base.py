@@ -201,10 +201,15 @@ class BaseRegionSet:
 
     def decision_boundary(self) -> Any:
         """The exact decision boundary (1-D or 2-D, two or more outputs): see
-        :func:`~tinylens.geometry.decision_boundary`."""
-        from tinylens.geometry.slices import decision_boundary
+        :func:`~tinylens.geometry.decision_boundary`. Computed once per set (the notebook
+        card, :meth:`plot` and :meth:`boundary_points` share it: 24 s on a million-region
+        CNN plane)."""
+        cached = self.__dict__.get("_decision_boundary")
+        if cached is None:
+            from tinylens.geometry.slices import decision_boundary
 
-        return decision_boundary(self)
+            cached = self.__dict__["_decision_boundary"] = decision_boundary(self)
+        return cached
 
     def boundary_points(self, boundary: Any = None) -> list[tuple[float, int, int]]:
         """On a segment (1-D, several outputs): ``(t, left, right)`` for every point where the
