@@ -59,7 +59,7 @@ def test_settled_windows_equal_every_polygons_own_box_decision(seed, pairs_up_to
     real_max = conv_slice._max
     monkeypatch.setattr(_windows, "PAIRS_UP_TO", pairs_up_to)
 
-    def checked(V, nv, E, lines, M, windows, cap, settled=None):
+    def checked(V, nv, E, lines, M, windows, cap, settled=None, tick=None):
         assert settled is not None  # both pools follow a ReLU: the shortcut is on
         assert not isinstance(M, np.ndarray)  # and the maps are read lazily
         code, undecided = _first_winners(V, M, windows, settled)
@@ -69,7 +69,7 @@ def test_settled_windows_equal_every_polygons_own_box_decision(seed, pairs_up_to
         np.testing.assert_array_equal(code, want_code)
         np.testing.assert_array_equal(undecided, want_undecided)
         calls.append(float(settled[1].mean()))
-        return real_max(V, nv, E, lines, M, windows, cap, settled)
+        return real_max(V, nv, E, lines, M, windows, cap, settled, tick)
 
     monkeypatch.setattr(conv_slice, "_max", checked)
     rng = np.random.default_rng(seed)
