@@ -42,7 +42,7 @@ import numpy as np
 from tinylens.errors import ConfigError, ShapeError
 from tinylens.geometry.layers_affine import _leaves
 
-__all__ = ["AFFINE_STEPS", "Step", "image_layers", "infer_image_shape"]
+__all__ = ["AFFINE_STEPS", "Step", "forward_codes", "image_layers", "infer_image_shape"]
 
 AFFINE_STEPS = (
     "Linear",
@@ -313,3 +313,19 @@ def _max_step(leaf: Any, path: str, shape: tuple[int, ...]) -> Step:
     if int(np.prod(out_shape)) != len(windows):
         raise ConfigError(f"{path} (MaxPool2d): unexpected window count; check input_shape")
     return Step("max", path, shape, out_shape, windows=windows)
+
+
+def forward_codes(steps: list[Step], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The codes (kink bits, pool winners; first of equals) and outputs of inputs ``X``
+    (n, n_inputs): arrays of shape (n, n_codes) uint8 and (n, outputs)."""
+    x = np.asarray(X, dtype=np.float64)
+    codes = []
+    for step in steps:
+        if step.kind == "kink":
+            codes.append((x > 0).astype(np.uint8))
+        elif step.kind == "max":
+            codes.append(x[:, step.windows].argmax(axis=2).astype(np.uint8))
+        x = step.forward(x)
+    if not codes:
+        return np.zeros((len(x), 0), dtype=np.uint8), x
+    return np.concatenate(codes, axis=1), x

@@ -62,16 +62,15 @@ Slice idea from SplineCam (Humayun et al., CVPR 2023); the enumeration is ours.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from tinylens.errors import ConfigError
+from tinylens.geometry._area_progress import _AreaProgress, _wait_showing
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
 from tinylens.geometry._conv_cuts import _check_size, _kink, _max
 from tinylens.geometry._kink_maps import _KinkMaps, pooled_outputs
@@ -83,7 +82,7 @@ from tinylens.geometry._polygons import (
     unpack,
 )
 from tinylens.geometry._windows import _bounds, _settled_after_relu
-from tinylens.geometry.conv_layers import Step
+from tinylens.geometry.conv_layers import Step, forward_codes
 
 __all__ = [
     "CHUNK",
@@ -246,7 +245,10 @@ def split_image_slice(
     # one BLAS thread throughout: the products here are small and idle BLAS threads only
     # spin (one worker on the x0.6 MNIST triangle: 44-46 CPU s for 25-27 s of wall with
     # them, 25 CPU s for 25 s without), and the workers are the parallelism
-    with limit_blas_threads(1), _AreaProgress(float(unpack(V, nv)[1][0]), quiet) as shown:
+    with (
+        limit_blas_threads(1),
+        _AreaProgress(float(unpack(V, nv)[1][0]), quiet, PROGRESS_AFTER_S) as shown,
+    ):
         run = _Run(steps, scale, layout, codes, by_layer, nonlinear, cap, chunk, shown)
         # depth first until the stack holds enough independent subtrees to share out
         kept, rest = _walk(run, todo, lines, None if workers == 1 else SHARE_FROM * workers)
@@ -285,21 +287,6 @@ does not depend on it."""
 SHARE_FROM = 4
 """The plane is split among the workers once the depth-first stack holds this many
 subtrees per worker (on the MNIST CNN: right after the first ReLU, ~300 chunks)."""
-
-PROGRESS_POLL_S = 1.0
-"""How often the calling thread shows progress while workers run."""
-
-
-def _wait_showing(futures: list, shown: _AreaProgress) -> None:
-    """Wait for ``futures``, showing progress every :data:`PROGRESS_POLL_S`; the first
-    error raises at once."""
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, PROGRESS_POLL_S, FIRST_EXCEPTION)
-        shown.show()
-        for future in done:
-            if future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
 
 
 @dataclass
@@ -440,59 +427,6 @@ PROGRESS_AFTER_S = 2.0
 squares of local complexity stay silent, a plane that takes minutes does not)."""
 
 
-class _AreaProgress:
-    """Progress of an enumeration as the share of the domain's area whose regions are final
-    (depth first, so it grows steadily), opened only after :data:`PROGRESS_AFTER_S`."""
-
-    def __init__(self, total_area: float, quiet: bool) -> None:
-        self.total, self.quiet = total_area, quiet
-        self.area, self.regions = 0.0, 0
-        self.start = time.monotonic()
-        self.stack = contextlib.ExitStack()
-        self.bar: object = None
-        self.shown = 0.0
-        self.lock = threading.Lock()
-        self.owner = threading.current_thread()
-
-    def __enter__(self) -> _AreaProgress:
-        return self
-
-    def __exit__(self, kind: object, *exc: object) -> None:
-        if kind is None and self.bar is not None:  # finished: the areas tile the domain
-            self.bar.update(completed=100, status=f"{self.regions:,} regions")  # type: ignore[attr-defined]
-        self.stack.close()  # also on an error: no bar is left open for later work
-
-    def add(self, area: float, regions: int) -> None:
-        """Count finished regions (from any thread); shown from the calling thread."""
-        with self.lock:
-            self.area += area
-            self.regions += regions
-        if threading.current_thread() is self.owner:
-            self.show()
-
-    def tick(self) -> None:
-        """Show progress from inside one long cut (the calling thread's only), so a plane
-        whose first layer alone takes seconds shows its bar in time."""
-        if threading.current_thread() is self.owner:
-            self.show()
-
-    def show(self) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < PROGRESS_AFTER_S:
-                return
-            from tinylens.progress import progress
-
-            self.bar = self.stack.enter_context(progress(100, "regions (% of the area done)"))
-        with self.lock:
-            area, regions = self.area, self.regions
-        done = min(100.0, 100.0 * area / self.total)
-        self.bar.update(status=f"{regions:,} regions")  # type: ignore[attr-defined]
-        self.bar.advance(done - self.shown)  # type: ignore[attr-defined]
-        self.shown = done
-
-
 _IDENTITY_BOX = np.array([[-1.0, 1.0], [-1.0, 1.0]])
 """The box whose unit coordinates are the slice's own (``unit_domain`` maps it to itself)."""
 
@@ -534,19 +468,3 @@ def _affine(step: Step, M: np.ndarray | _Gathered, memo: PatchMemo | None = None
         out = step.linear(M.reshape(n * cols, -1)).reshape(n, cols, -1)  # type: ignore[misc]
     out[:, 0] += step.bias
     return out
-
-
-def forward_codes(steps: list[Step], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The codes (kink bits, pool winners; first of equals) and outputs of inputs ``X``
-    (n, n_inputs): arrays of shape (n, n_codes) uint8 and (n, outputs)."""
-    x = np.asarray(X, dtype=np.float64)
-    codes = []
-    for step in steps:
-        if step.kind == "kink":
-            codes.append((x > 0).astype(np.uint8))
-        elif step.kind == "max":
-            codes.append(x[:, step.windows].argmax(axis=2).astype(np.uint8))
-        x = step.forward(x)
-    if not codes:
-        return np.zeros((len(x), 0), dtype=np.uint8), x
-    return np.concatenate(codes, axis=1), x
