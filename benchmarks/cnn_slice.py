@@ -3,8 +3,12 @@ change, in one run, side by side (issue 15: the whole triangle in under 60 s).
 
 Both sides enumerate ``small_cnn((28, 28), rng=0)`` (untrained, seeded: our choice, as in
 ``benchmarks/regions.py --cnn-through``) on ``Slice.through`` MNIST test images 0, 1, 2, the
-triangle shrunk by ``--scale`` about its centroid (1 is the whole triangle), codes kept as
-16-byte digests, in fresh Python processes, alternating, at the same thread count:
+triangle shrunk by ``--scale`` about its centroid (1 is the whole triangle), codes kept
+packed (identified afterwards, outside the timing, by a digest of each region's full code,
+which every revision unpacks with its own layout: the packing's bit order changed in 2169505,
+and the digests of packed codes with it; before that commit this script kept digests, so
+peak RSS figures from then are ~1.8 KB a region lower), in fresh Python processes,
+alternating, at the same thread count:
 
 * **reference**: the source tree of a git revision, unpacked with ``git archive`` into a
   temporary directory: by default ``af0122f``, main before the enumeration was made faster;
@@ -79,16 +83,23 @@ with threadpool_limits(threads):
     import torch
     torch.set_num_threads(threads)
     w0, c0 = time.perf_counter(), time.process_time()
-    s = split_image_slice(steps, plane.origin, plane.directions, domain, codes="digest")
+    s = split_image_slice(steps, plane.origin, plane.directions, domain, codes="packed")
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-order = np.lexsort(s.codes.T[::-1])
+# each region by a digest of its full code, unpacked by this side's own layout (the packing's
+# bit order is not the same on every revision; the codes it holds are)
+from tinylens.geometry._codes import CodeLayout
+layout, keys = CodeLayout.of(steps), np.empty((len(s.codes), 16), dtype=np.uint8)
+for lo in range(0, len(s.codes), 4096):
+    for i, row in enumerate(layout.unpack(s.codes[lo : lo + 4096]), lo):
+        keys[i] = np.frombuffer(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), np.uint8)
+order = np.lexsort(keys.T[::-1])
 h = hashlib.sha256()
-for a in (s.codes, s.areas, s.centroids):
+for a in (keys, s.areas, s.centroids):
     h.update(np.ascontiguousarray(a[order]).tobytes())
 for i in order:
     h.update(s.vertices[i].tobytes())
 W, c = s.W[order], s.c[order]
-codes = hashlib.sha256(np.ascontiguousarray(s.codes[order]).tobytes()).hexdigest()
+codes = hashlib.sha256(np.ascontiguousarray(keys[order]).tobytes()).hexdigest()
 print(json.dumps({"wall": wall, "cpu": cpu, "regions": len(s.codes), "digest": h.hexdigest(),
                   "codes": codes, "areas": s.areas[order].tolist(),
                   "centroids": s.centroids[order].ravel().tolist(),

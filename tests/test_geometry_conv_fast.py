@@ -26,12 +26,15 @@ def test_packing_by_segment_equals_bit_by_bit_packing(segments):
     codes[0] = [k - 1 for _, n, k in segments for _ in range(n)]  # every bit of the top value
     want = _pack_bits(codes, layout.segments, layout.widths)
     np.testing.assert_array_equal(layout.pack(codes), want)
+    assert layout.pack(codes.astype(np.int64)).dtype == np.uint8  # whatever the entries' type
     np.testing.assert_array_equal(layout.unpack(want), codes)
     # a bit's place in the stream: entry 0 of a 2-bit segment is the first byte's top bits
     if layout.byte_aligned and segments[1][2] == 4:
         one = np.zeros((1, segments[1][1]), dtype=np.uint8)
-        one[0, 0] = 1  # lowest bit first: 0b10 000000
-        assert layout.pack_segment(1, one)[0, 0] == 0b10000000
+        one[0, 0] = 1  # the highest bit first: 0b01 000000
+        assert layout.pack_segment(1, one)[0, 0] == 0b01000000
+        one[0, :2] = [2, 3]  # then entry 1 below it: 0b10 11 0000
+        assert layout.pack_segment(1, one)[0, 0] == 0b10110000
 
 
 def two_relu_cnn(seed: int) -> object:

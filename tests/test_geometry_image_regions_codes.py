@@ -3,24 +3,21 @@ full, packed or as digests, and the regions, their order, patterns, ``region_of`
 do not depend on the format; ``auto`` keeps packed codes when full ones would not fit.
 
 Oracles: the full-code enumeration (kept one byte per entry, ordered by ``np.lexsort``) for
-every other format, and NumPy's ``lexsort`` on random codes for the packed ordering key."""
+every other format, and NumPy's ``lexsort`` on random codes for the order of packed codes."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from test_geometry_conv_slices import mid_cnn
 from tinylens.errors import ConfigError
-from tinylens.geometry import Slice, conv_slice, image_slice_regions, linear_regions
+from tinylens.geometry import Slice, conv_slice, image_regions, image_slice_regions, linear_regions
 from tinylens.geometry._codes import CodeLayout, digest
 from tinylens.geometry.conv_layers import image_layers
-from tinylens.geometry.image_regions import (
-    _full_order_key,
-    _order_key,
-    _row_order,
-    _unpack_codes,
-)
+from tinylens.geometry.image_regions import ImageRegionSet, _row_order, _unpack_codes
 
 pytest.importorskip("torch")
 
@@ -150,7 +147,7 @@ def test_a_segment_keeps_any_format():
     )
 
 
-def test_the_packed_order_key_sorts_as_lexsort_does_and_unpacking_is_exact():
+def test_packed_codes_sort_as_lexsort_does_and_unpacking_is_exact(monkeypatch):
     rng = np.random.default_rng(0)
     layout = CodeLayout((("kink", 5, 2), ("max", 3, 4), ("kink", 2, 2), ("max", 2, 9)))
     codes = np.concatenate(
@@ -164,8 +161,11 @@ def test_the_packed_order_key_sorts_as_lexsort_does_and_unpacking_is_exact():
     ).astype(np.uint8)
     codes = np.unique(codes, axis=0)[rng.permutation(len(np.unique(codes, axis=0)))]
     want = np.lexsort(codes.T[::-1])
-    np.testing.assert_array_equal(_row_order(_order_key(layout.pack(codes), layout)), want)
-    np.testing.assert_array_equal(_row_order(_full_order_key(codes, layout)), want)
+    np.testing.assert_array_equal(_row_order(layout.pack(codes)), want)  # their own key
+    # a set keeping full codes orders them by their packing, a chunk at a time
+    monkeypatch.setattr(image_regions, "UNPACK_CHUNK", 7)
+    holder = SimpleNamespace(layout=layout)
+    np.testing.assert_array_equal(ImageRegionSet._pattern_order(holder, codes, "full"), want)
     # and the fast unpacking gives back the codes, as the layout's own unpack does
     np.testing.assert_array_equal(_unpack_codes(layout.pack(codes), layout), codes)
     np.testing.assert_array_equal(layout.unpack(layout.pack(codes)), codes)

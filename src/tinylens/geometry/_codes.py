@@ -8,6 +8,11 @@ window) it is 1,764 bytes; as a digest (BLAKE2b, 16 bytes) it still tells region
 matches the codes a forward pass reads, which is all a count checked against dense sampling
 needs.
 
+Each entry's bits go highest first, so packed rows compared byte by byte sort exactly as the
+full codes do entry by entry: a region set orders a million packed codes by their bytes, with
+no sort key as large as the codes beside them. (Before 2026-12-03 the lowest bit went first;
+packed codes and digests from then differ from today's, the patterns they hold do not.)
+
 >>> import numpy as np
 >>> layout = CodeLayout((("kink", 3, 2), ("max", 2, 4)))  # 3 units, 2 windows of 4 pieces
 >>> codes = np.array([[1, 0, 1, 3, 2], [0, 0, 0, 0, 1]], dtype=np.uint8)
@@ -75,7 +80,7 @@ class CodeLayout:
 
     def pack(self, codes: np.ndarray) -> np.ndarray:
         """Codes (n, n_codes) uint8 as packed bits (n, ceil(n_bits / 8)) uint8: each entry's
-        bits lowest first, the bit stream packed as :func:`numpy.packbits` does."""
+        bits highest first, the bit stream packed as :func:`numpy.packbits` does."""
         if self.byte_aligned:
             parts, at = [], 0
             for i, (_, n, _) in enumerate(self.segments):
@@ -89,15 +94,15 @@ class CodeLayout:
         """One byte-aligned segment's entries (n, entries) packed: (n, entries * width / 8).
 
         A 1-bit segment is :func:`numpy.packbits`; a ``b``-bit one (``b`` dividing 8) puts
-        ``8 / b`` entries in a byte, each bit-reversed by a table so that its lowest bit comes
-        first in the stream. Equal to the bit-by-bit packing (a test checks)."""
+        ``8 / b`` entries in a byte, the first in the highest bits. Equal to the bit-by-bit
+        packing (a test checks)."""
         b = self.widths[index]
         if b == 1:
             return np.packbits(seg, axis=1)
         if 8 % b:
             return _pack_bits(seg, (self.segments[index],), (b,))
         per = 8 // b
-        r = _reversed_bits(b)[seg].reshape(len(seg), -1, per)
+        r = np.asarray(seg, dtype=np.uint8).reshape(len(seg), -1, per)
         out = r[:, :, 0] << np.uint8(8 - b)
         for j in range(1, per):
             out |= r[:, :, j] << np.uint8(8 - (j + 1) * b)
@@ -110,7 +115,8 @@ class CodeLayout:
         for (_, n, _), b in zip(self.segments, self.widths, strict=True):
             seg = bits[:, at : at + n * b].reshape(len(bits), n, b)
             at += n * b
-            parts.append((seg.astype(np.uint8) << np.arange(b, dtype=np.uint8)).sum(axis=2))
+            shifts = np.arange(b - 1, -1, -1, dtype=np.uint8)  # the first bit is the highest
+            parts.append((seg.astype(np.uint8) << shifts).sum(axis=2))
         if not parts:
             return np.zeros((len(packed), 0), dtype=np.uint8)
         return np.concatenate(parts, axis=1).astype(np.uint8)
@@ -128,22 +134,18 @@ class CodeLayout:
 def _pack_bits(
     codes: np.ndarray, segments: tuple[tuple[str, int, int], ...], widths: tuple[int, ...]
 ) -> np.ndarray:
-    """Bit-by-bit packing: every entry as ``width`` bits, lowest first, then packbits."""
+    """Bit-by-bit packing: every entry as ``width`` bits, highest first, then packbits."""
     parts, at = [], 0
     for (_, n, _), b in zip(segments, widths, strict=True):
         seg = codes[:, at : at + n]
         at += n
         parts.append(
-            seg if b == 1 else ((seg[:, :, None] >> np.arange(b)) & 1).reshape(len(seg), -1)
+            seg
+            if b == 1
+            else ((seg[:, :, None] >> np.arange(b - 1, -1, -1)) & 1).reshape(len(seg), -1)
         )
     bits = np.concatenate(parts, axis=1) if parts else np.zeros((len(codes), 0), np.uint8)
     return np.packbits(bits.astype(np.uint8), axis=1)
-
-
-def _reversed_bits(b: int) -> np.ndarray:
-    """Every byte value with its lowest ``b`` bits in reverse order (higher bits dropped)."""
-    v = np.arange(256)
-    return sum(((v >> t) & 1) << (b - 1 - t) for t in range(b)).astype(np.uint8)
 
 
 def digest(packed: np.ndarray) -> np.ndarray:

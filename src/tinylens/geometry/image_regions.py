@@ -130,35 +130,6 @@ def image_slice_regions(
     return ImageRegionSet(steps, slc, split, codes=codes)
 
 
-def _order_key(packed: np.ndarray, layout: CodeLayout) -> np.ndarray:
-    """Packed codes (n, bytes) as bytes that sort as the full codes do (row by row, entry by
-    entry): the same bits with each window entry's most significant bit first (packing puts
-    it last), packed again."""
-    bits = np.unpackbits(packed, axis=1, count=layout.n_bits)
-    at = 0
-    for (_, n, _), b in zip(layout.segments, layout.widths, strict=True):
-        if b > 1:
-            seg = bits[:, at : at + n * b].reshape(len(bits), n, b)
-            bits[:, at : at + n * b] = seg[:, :, ::-1].reshape(len(bits), n * b)
-        at += n * b
-    return np.packbits(bits, axis=1)
-
-
-def _full_order_key(full: np.ndarray, layout: CodeLayout) -> np.ndarray:
-    """:func:`_order_key` of full codes (n, n_codes), straight from them (uint8 shifts)."""
-    parts, at = [], 0
-    for (_, n, _), b in zip(layout.segments, layout.widths, strict=True):
-        seg = full[:, at : at + n]
-        at += n
-        if b == 1:
-            parts.append(seg)
-        else:
-            shifts = np.arange(b - 1, -1, -1, dtype=np.uint8)
-            parts.append(((seg[:, :, None] >> shifts) & np.uint8(1)).reshape(len(seg), -1))
-    bits = np.concatenate(parts, axis=1) if parts else np.zeros((len(full), 0), np.uint8)
-    return np.packbits(bits, axis=1)
-
-
 def _unpack_codes(packed: np.ndarray, layout: CodeLayout) -> np.ndarray:
     """Packed codes (n, bytes) as full codes (n, n_codes) uint8, as ``layout.unpack`` gives
     them, in uint8 bit operations only (a sum over each entry's bits upcasts to 64-bit
@@ -168,9 +139,10 @@ def _unpack_codes(packed: np.ndarray, layout: CodeLayout) -> np.ndarray:
     at = col = 0
     for (_, n, _), b in zip(layout.segments, layout.widths, strict=True):
         seg = bits[:, at : at + n * b].reshape(len(bits), n, b)
-        value = seg[:, :, 0].copy()
+        value = seg[:, :, 0].copy()  # the highest bit first (tinylens.geometry._codes)
         for j in range(1, b):
-            value |= seg[:, :, j] << np.uint8(j)
+            value <<= np.uint8(1)
+            value |= seg[:, :, j]
         out[:, col : col + n] = value
         at, col = at + n * b, col + n
     return out
@@ -275,15 +247,17 @@ class ImageRegionSet(BaseRegionSet):
 
     def _pattern_order(self, codes: np.ndarray, fmt: str) -> np.ndarray:
         """The order of the regions by pattern (entry by entry, as ``np.lexsort`` of the full
-        codes, which is slower on 11,760 columns), or by digest for a digest set."""
-        if fmt == "digest":
+        codes, which is slower on 11,760 columns), or by digest for a digest set. Packed
+        codes sort as the patterns do (:mod:`tinylens.geometry._codes`): they are their own
+        key; full ones are packed for it, a chunk at a time."""
+        if fmt != "full":
             return _row_order(codes)
-        key = _order_key if fmt == "packed" else _full_order_key
-        keys = [
-            key(codes[i : i + UNPACK_CHUNK], self.layout)
-            for i in range(0, len(codes), UNPACK_CHUNK)
-        ]
-        return _row_order(np.concatenate(keys) if keys else np.zeros((0, 0), np.uint8))
+        if not len(codes):
+            return np.arange(0)
+        key = np.empty((len(codes), -(-self.layout.n_bits // 8)), dtype=np.uint8)
+        for i in range(0, len(codes), UNPACK_CHUNK):
+            key[i : i + UNPACK_CHUNK] = self.layout.pack(codes[i : i + UNPACK_CHUNK])
+        return _row_order(key)
 
     def _convert(self, codes: np.ndarray, stored: str, wanted: str) -> tuple[np.ndarray, str]:
         """The codes in the format asked for (full codes can become any, packed ones full or a
