@@ -99,7 +99,7 @@ MEMORY_BUDGET = 2_500_000_000
 """Bytes the kept regions may take before the enumeration stops with a clear error (our
 choice, for a machine with a few GB free). What one region keeps is its polygon, output map,
 area, centroid and code (:func:`region_bytes`): about 12.2 KB for the MNIST CNN with full
-codes (a cap of ~205,000 regions), 2.2 KB packed (~1.1 million), 0.45 KB as a digest (~5.5
+codes (a cap of ~205,000 regions), 2.2 KB packed (~1.1 million), 0.52 KB as a digest (~4.8
 million)."""
 
 MAX_REGIONS: int | None = None
