@@ -131,7 +131,7 @@ def cnn_square(mnist_dir: str, seed: int, radius: float) -> dict:
 def cnn_through(mnist_dir: str, seed: int, scale: float, grid: int, epochs: int) -> dict:
     """The MNIST small_cnn on the plane through test images 0, 1, 2: the whole triangle
     (``scale`` 1) or the triangle shrunk by ``scale`` about its centroid. Codes are kept as
-    16-byte digests (:mod:`tinylens.geometry._codes`), so memory stays ~0.45 KB per region;
+    16-byte digests (:mod:`tinylens.geometry._codes`), so memory stays ~0.52 KB per region;
     the grid's forward-pass codes are digested the same way and must all be exact regions."""
     import resource
 

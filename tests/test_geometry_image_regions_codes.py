@@ -128,8 +128,11 @@ def test_auto_keeps_packed_codes_when_full_ones_would_not_fit(sets, monkeypatch)
     assert f"the first 10 of {full.count:,} regions" in card
     assert all(f"<td>{p}</td>" in card for p in full.pattern_strings[:10])
     assert f"<td>{full.pattern_strings[10]}</td>" not in card
-    with pytest.raises(ConfigError, match="memory limit"):  # full codes alone stop
+    with pytest.raises(ConfigError, match="memory limit") as stop:  # full codes alone stop
         image_slice_regions(model, plane, codes="full")
+    # one line naming the ways past it, from Python and from the CLI
+    assert "\n" not in str(stop.value)
+    assert all(w in str(stop.value) for w in ("--margin", "codes='digest'", "--codes digest"))
 
 
 def test_a_segment_keeps_any_format():

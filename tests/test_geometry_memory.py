@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from tinylens.geometry import _memory, conv_slice
+from tinylens.geometry import _memory
 
 
 def test_join_equals_concatenate_and_frees_each_chunk_once_copied(monkeypatch):
@@ -20,9 +20,9 @@ def test_join_equals_concatenate_and_frees_each_chunk_once_copied(monkeypatch):
     want = np.concatenate(chunks)
     alive = [weakref.ref(x) for x in chunks]
     seen = []  # at each trim: which chunks are still alive
-    monkeypatch.setattr(conv_slice, "trim", lambda: seen.append([r() is not None for r in alive]))
-    monkeypatch.setattr(conv_slice, "TRIM_EVERY", 2 * 5 * 4)  # every 8 rows of 5 bytes
-    got = conv_slice._join(chunks)
+    monkeypatch.setattr(_memory, "trim", lambda: seen.append([r() is not None for r in alive]))
+    monkeypatch.setattr(_memory, "TRIM_EVERY", 2 * 5 * 4)  # every 8 rows of 5 bytes
+    got = _memory.join_freeing(chunks)
     np.testing.assert_array_equal(got, want)
     assert got.dtype == np.uint8 and chunks == []
     # copied last first; freed as copied: after 9 + 2 rows, then 5 + 1 + 4, then the rest
@@ -31,7 +31,7 @@ def test_join_equals_concatenate_and_frees_each_chunk_once_copied(monkeypatch):
 
 def test_join_keeps_the_shape_of_rows():
     parts = [np.arange(12.0).reshape(2, 3, 2), np.arange(6.0).reshape(1, 3, 2)]
-    np.testing.assert_array_equal(conv_slice._join(list(parts)), np.concatenate(parts))
+    np.testing.assert_array_equal(_memory.join_freeing(list(parts)), np.concatenate(parts))
 
 
 def test_trim_asks_glibc_on_linux_and_nothing_elsewhere(monkeypatch):

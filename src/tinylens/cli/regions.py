@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--codes",
         default="auto",
         help="a conv net's region codes on a plane: auto (packed when full ones would not fit "
-        "the memory budget, ~205k regions), full, packed (~1.1M) or digest (~5.5M; JSON and "
+        "the memory budget, ~205k regions), full, packed (~1.1M) or digest (~4.8M; JSON and "
         "hover tips show digests instead of patterns)",
     )
     p.add_argument(

@@ -74,7 +74,7 @@ from tinylens.geometry._area_progress import _AreaProgress, _wait_showing
 from tinylens.geometry._codes import CODE_FORMATS, DIGEST_BYTES, CodeLayout, digest
 from tinylens.geometry._conv_cuts import _check_size, _kink, _max
 from tinylens.geometry._kink_maps import _KinkMaps, pooled_outputs
-from tinylens.geometry._memory import trim
+from tinylens.geometry._memory import join_freeing
 from tinylens.geometry._patch_conv import PatchMemo, _Gathered, gathered, patch_conv
 from tinylens.geometry._polygons import (
     _LineTable,
@@ -99,7 +99,7 @@ MEMORY_BUDGET = 2_500_000_000
 """Bytes the kept regions may take before the enumeration stops with a clear error (our
 choice, for a machine with a few GB free). What one region keeps is its polygon, output map,
 area, centroid and code (:func:`region_bytes`): about 12.2 KB for the MNIST CNN with full
-codes (a cap of ~205,000 regions), 2.2 KB packed (~1.1 million), 0.45 KB as a digest (~5.5
+codes (a cap of ~205,000 regions), 2.2 KB packed (~1.1 million), 0.52 KB as a digest (~4.8
 million)."""
 
 MAX_REGIONS: int | None = None
@@ -265,42 +265,19 @@ def split_image_slice(
             parts += [future.result()[0] for future in futures]  # as one thread would order them
             del futures
     kept = {k: [x for part in parts for x in part[k]] for k in parts[0]}
-    del parts  # each chunk now lives only in ``kept``, which _join empties as it copies
+    del parts  # each chunk now lives only in ``kept``, which join_freeing empties
     return ImageSplit(
         kept["vertices"],
-        _join(kept["codes"]),
-        _join(kept["W"]),
-        _join(kept["c"]),
+        join_freeing(kept["codes"]),
+        join_freeing(kept["W"]),
+        join_freeing(kept["c"]),
         tuple(run.counts[i] for i in nonlinear),
         tuple(steps[i].name for i in nonlinear),
-        _join(kept["areas"]),
-        _join(kept["centroids"]),
+        join_freeing(kept["areas"]),
+        join_freeing(kept["centroids"]),
         codes,
         layout,
     )
-
-
-def _join(chunks: list[np.ndarray]) -> np.ndarray:
-    """The chunks' rows in one array, emptying the list as they are copied (last first) and
-    giving the freed pages back every :data:`TRIM_EVERY` bytes, so that the codes of a
-    million regions (1.8 GB packed on the MNIST CNN) are not held twice, as
-    :func:`numpy.concatenate` of a live list holds them."""
-    out = np.empty((sum(len(x) for x in chunks), *chunks[0].shape[1:]), dtype=chunks[0].dtype)
-    end, freed = len(out), 0
-    while chunks:
-        x = chunks.pop()
-        out[end - len(x) : end] = x
-        end, freed = end - len(x), freed + x.nbytes
-        del x
-        if freed >= TRIM_EVERY or not chunks:
-            trim()
-            freed = 0
-    return out
-
-
-TRIM_EVERY = 256 * 2**20
-"""Bytes of chunks :func:`_join` frees before giving their pages back (our choice: a few
-calls per gigabyte, each a walk over the allocator's free lists)."""
 
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -59,7 +59,7 @@ CODES = ("auto", *CODE_FORMATS)
 """How an :class:`ImageRegionSet` keeps its regions' codes: ``full`` (one byte per kink unit
 and pooling window: 11,760 bytes a region for the MNIST CNN, about 205,000 regions in
 :data:`~tinylens.geometry.conv_slice.MEMORY_BUDGET`), ``packed`` (bits: 1,764 bytes, about
-1.1 million; every pattern unpacked on demand), ``digest`` (16 bytes, about 5.5 million:
+1.1 million; every pattern unpacked on demand), ``digest`` (16 bytes, about 4.8 million:
 counts, ``locate`` and ``region_of`` still work, patterns cannot be read back) or ``auto``
 (the default: enumerate packed, then full when full codes fit the budget)."""
 

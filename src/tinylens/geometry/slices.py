@@ -325,12 +325,16 @@ def decision_boundary(regions: Any) -> DecisionBoundary:
     if regions.n_inputs != 2:
         raise ConfigError("decision boundaries are drawn on 1-D or 2-D slices and boxes")
     V0, nv0 = pack(regions.vertices)
+    # only regions where the top class may change: the others hold no segment, and each row
+    # below is clipped on its own, so leaving them out changes nothing for the rest
+    busy = np.flatnonzero(~_one_class(V0, W, c))
+    V0, nv0 = V0[busy], nv0[busy]
     segs, classes, where = [], [], []
     for k in range(K):
         # class k's cell in every region: clipped by l_k >= l_j for each other class j in
         # turn, carrying only the regions whose cell is still alive (each row is clipped on
         # its own, so dropping the dead ones changes nothing for the others)
-        rows, P, nv = np.arange(len(V0)), V0, nv0
+        rows, P, nv = busy, V0, nv0
         for j in range(K):
             if j != k and len(rows):
                 g, h = W[rows, k] - W[rows, j], c[rows, k] - c[rows, j]
@@ -363,6 +367,31 @@ def decision_boundary(regions: Any) -> DecisionBoundary:
         np.array(classes, dtype=np.int64).reshape(-1, 2),
         np.array(where, dtype=np.int64),
     )
+
+
+def _one_class(V: np.ndarray, W: np.ndarray, c: np.ndarray, chunk: int = 32_768) -> np.ndarray:
+    """Which polygons (padded ``V``; logits ``W @ v + c`` of region i) one class wins
+    everywhere, clearly: the same top class at every vertex, ahead of the runner-up by more
+    than ``2 * BOUNDARY_RTOL`` times the largest size of the terms at any of its vertices.
+
+    The lead of the top class over the rest is concave (a minimum of affine functions) and
+    the size of the terms convex, so the lead at any point of the polygon, an edge's midpoint
+    included, exceeds ``BOUNDARY_RTOL`` times the size there with room for rounding: that
+    class's cell is the whole polygon (every clip keeps all its vertices), every other
+    class's cell is empty, and :func:`decision_boundary` finds no segment there. The
+    polygons' padding repeats vertex 0, so it changes nothing. Chunks of ``chunk`` polygons
+    keep the (polygons, vertices, classes) arrays small."""
+    out = np.empty(len(V), dtype=bool)
+    for lo in range(0, len(V), chunk):
+        P, Wr, cr = V[lo : lo + chunk, :, None], W[lo : lo + chunk, None], c[lo : lo + chunk, None]
+        logits = P[..., 0] * Wr[..., 0] + P[..., 1] * Wr[..., 1] + cr  # (n, cap, K)
+        size = np.abs(P[..., 0]) * np.abs(Wr[..., 0]) + np.abs(P[..., 1]) * np.abs(Wr[..., 1])
+        size = (size + np.abs(cr)).max(axis=(1, 2))
+        top = logits.argmax(axis=2)
+        two = np.partition(logits, -2, axis=2)[..., -2:]  # runner-up, then top
+        lead = (two[..., 1] - two[..., 0]).min(axis=1)
+        out[lo : lo + chunk] = (top == top[:, :1]).all(axis=1) & (lead > 2 * BOUNDARY_RTOL * size)
+    return out
 
 
 def _boundary_1d(regions: Any, W: np.ndarray, c: np.ndarray) -> DecisionBoundary:
