@@ -77,7 +77,7 @@ def test_an_error_leaves_no_progress_open(lines_mode, capsys):
 def test_the_bar_opens_while_the_first_cut_still_runs(lines_mode, monkeypatch, capsys):
     """A plane whose first ReLU alone takes seconds (the whole MNIST plane: ~13 s, one call)
     opens its bar during that cut, at 0% with no region final yet, not only after it (a
-    terminal draws it, a notebook shows the row; a log prints once the share moves)."""
+    terminal draws it, a notebook shows the row; a log prints its line too: the next test)."""
     inside: list[bool] = []
     seen: list[tuple[bool, int, bool]] = []
     real_kink, real_show = conv_slice._kink, conv_slice._AreaProgress.show
@@ -100,3 +100,22 @@ def test_the_bar_opens_while_the_first_cut_still_runs(lines_mode, monkeypatch, c
     during = [(regions, bar) for was_inside, regions, bar in seen if was_inside]
     assert during and during[0] == (0, True)  # the bar is open inside the first cut, at 0
     assert f"{len(split.codes):,} regions" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_log_hears_from_a_long_first_cut(lines_mode, monkeypatch, capsys):
+    """The whole plane of a trained MNIST CNN spends ~45 s in its first ReLU's cut before any
+    region is final; a log gets its line meanwhile (at 0%, no region yet), not silence."""
+    during: list[str] = []
+    real_kink = conv_slice._kink
+
+    def kink(*args):
+        out = real_kink(*args)
+        if not during:  # the first cut: what was printed while it ran
+            during.append(capsys.readouterr().err)
+        return out
+
+    monkeypatch.setattr(conv_slice, "_kink", kink)
+    steps, plane = image_layers(_net(), (1, 6, 6)), _plane()
+    split_image_slice(steps, plane.origin, plane.directions, plane.domain)
+    lines = during[0].splitlines()
+    assert lines and all(re.search(r": 0/100 \(0%\), [\d.]+ s, 0 regions$", x) for x in lines)

@@ -17,7 +17,7 @@ from tinylens.errors import ConfigError
 from tinylens.geometry import Slice, conv_slice, image_regions, image_slice_regions, linear_regions
 from tinylens.geometry._codes import CodeLayout, digest
 from tinylens.geometry.conv_layers import image_layers
-from tinylens.geometry.image_regions import ImageRegionSet, _row_order, _unpack_codes
+from tinylens.geometry.image_regions import ImageRegionSet, _row_order
 
 pytest.importorskip("torch")
 
@@ -170,8 +170,14 @@ def test_packed_codes_sort_as_lexsort_does_and_unpacking_is_exact(monkeypatch):
     holder = SimpleNamespace(layout=layout)
     np.testing.assert_array_equal(ImageRegionSet._pattern_order(holder, codes, "full"), want)
     # and the fast unpacking gives back the codes, as the layout's own unpack does
-    np.testing.assert_array_equal(_unpack_codes(layout.pack(codes), layout), codes)
     np.testing.assert_array_equal(layout.unpack(layout.pack(codes)), codes)
+    # and the bits are where the layout says, read one by one in plain Python
+    bits = "".join(f"{byte:08b}" for byte in layout.pack(codes[:1])[0].tolist())
+    at, want_row = 0, []
+    for (_, n, _), b in zip(layout.segments, layout.widths, strict=True):
+        want_row += [int(bits[at + i * b : at + (i + 1) * b], 2) for i in range(n)]
+        at += n * b
+    assert want_row == codes[0].tolist()
 
 
 def test_an_unknown_codes_format_is_one_line(sets):

@@ -72,6 +72,28 @@ def test_a_log_gets_a_line_per_step_at_most_every_interval_and_a_last_line(capsy
     ]
 
 
+def test_a_heartbeat_gives_a_log_a_line_without_a_finished_step(capsys, clock):
+    with P.progress(2, "study") as outer:
+        with P.progress(10, "inner") as inner:
+            clock.now += P.LINE_INTERVAL_S + 1
+            inner.heartbeat()  # a log follows the outermost task only
+        for _ in range(3):
+            clock.now += P.LINE_INTERVAL_S / 2  # at most one line per interval
+            outer.update(status="cutting")
+            outer.heartbeat()
+        outer.advance(2)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [  # nothing from the inner task at 6 s, nor at 11 s (2.5 s after a line)
+        "study: 0/2 (0%), 8.5 s, cutting",
+        "study: 0/2 (0%), 13.5 s, cutting",
+        "study: 2/2 (100%), done in 13.5 s, cutting",
+    ]
+    with P.progress(2, "quiet", quiet=True) as bar:
+        clock.now += 10 * P.LINE_INTERVAL_S
+        bar.heartbeat()
+    assert capsys.readouterr().err == ""
+
+
 def test_short_work_stays_silent_in_a_log(capsys, clock):
     with P.progress(4, "work") as bar:
         for _ in range(4):

@@ -9,7 +9,9 @@ by :func:`progress_mode`:
 * ``"terminal"``: when stderr is a terminal, a rich bar (nested work adds a row);
 * ``"lines"``: otherwise (a pipe, a log file, CI), one line on stderr per finished step of the
   outermost task, at most one per :data:`LINE_INTERVAL_S` seconds, plus a last line when the
-  task ends. Work that ends within the interval prints nothing, as before.
+  task ends. Work that ends within the interval prints nothing, as before. Long work that
+  finishes no step for a while says it is alive with :meth:`Progress.heartbeat` (the same
+  line, at most one per interval).
 """
 
 from __future__ import annotations
@@ -90,6 +92,13 @@ class Progress:
     def update(self, **fields: Any) -> None:
         if self._bar is not None:
             self._bar.update(self._task, **fields)
+
+    def heartbeat(self) -> None:
+        """Work goes on but no step has finished: a log gets its line anyway (at most one per
+        :data:`LINE_INTERVAL_S`), a notebook redraws (the elapsed time); a terminal's rich
+        bar redraws on its own."""
+        if isinstance(self._bar, _Board):
+            self._bar._tick(self._task)
 
 
 class _Board:

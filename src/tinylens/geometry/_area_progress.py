@@ -62,7 +62,10 @@ class _AreaProgress:
             area, regions = self.area, self.regions
         done = min(100.0, 100.0 * area / self.total)
         self.bar.update(status=f"{regions:,} regions")  # type: ignore[attr-defined]
-        self.bar.advance(done - self.shown)  # type: ignore[attr-defined]
+        if done > self.shown:
+            self.bar.advance(done - self.shown)  # type: ignore[attr-defined]
+        else:  # a long cut before any region is final: a log still hears from it
+            self.bar.heartbeat()  # type: ignore[attr-defined]
         self.shown = done
 
 

@@ -109,17 +109,21 @@ class CodeLayout:
         return out
 
     def unpack(self, packed: np.ndarray) -> np.ndarray:
-        """The inverse of :meth:`pack`: (n, n_codes) uint8."""
+        """The inverse of :meth:`pack`: (n, n_codes) uint8, in uint8 bit operations only (a
+        sum over each entry's bits upcasts to 64-bit integers and was several times slower
+        on the MNIST CNN's 11,760 entries)."""
         bits = np.unpackbits(packed, axis=1, count=self.n_bits)
-        parts, at = [], 0
+        out = np.empty((len(bits), self.n_codes), dtype=np.uint8)
+        at = col = 0
         for (_, n, _), b in zip(self.segments, self.widths, strict=True):
             seg = bits[:, at : at + n * b].reshape(len(bits), n, b)
-            at += n * b
-            shifts = np.arange(b - 1, -1, -1, dtype=np.uint8)  # the first bit is the highest
-            parts.append((seg.astype(np.uint8) << shifts).sum(axis=2))
-        if not parts:
-            return np.zeros((len(packed), 0), dtype=np.uint8)
-        return np.concatenate(parts, axis=1).astype(np.uint8)
+            value = seg[:, :, 0].copy()  # the highest bit first
+            for j in range(1, b):
+                value <<= np.uint8(1)
+                value |= seg[:, :, j]
+            out[:, col : col + n] = value
+            at, col = at + n * b, col + n
+        return out
 
     def encode(self, codes: np.ndarray, fmt: str) -> np.ndarray:
         """Codes (n, n_codes) in format ``fmt`` (one of :data:`CODE_FORMATS`)."""

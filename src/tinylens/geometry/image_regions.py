@@ -130,24 +130,6 @@ def image_slice_regions(
     return ImageRegionSet(steps, slc, split, codes=codes)
 
 
-def _unpack_codes(packed: np.ndarray, layout: CodeLayout) -> np.ndarray:
-    """Packed codes (n, bytes) as full codes (n, n_codes) uint8, as ``layout.unpack`` gives
-    them, in uint8 bit operations only (a sum over each entry's bits upcasts to 64-bit
-    integers and is several times slower on the MNIST CNN's 11,760 entries)."""
-    bits = np.unpackbits(packed, axis=1, count=layout.n_bits)
-    out = np.empty((len(bits), layout.n_codes), dtype=np.uint8)
-    at = col = 0
-    for (_, n, _), b in zip(layout.segments, layout.widths, strict=True):
-        seg = bits[:, at : at + n * b].reshape(len(bits), n, b)
-        value = seg[:, :, 0].copy()  # the highest bit first (tinylens.geometry._codes)
-        for j in range(1, b):
-            value <<= np.uint8(1)
-            value |= seg[:, :, j]
-        out[:, col : col + n] = value
-        at, col = at + n * b, col + n
-    return out
-
-
 def _row_order(rows: np.ndarray) -> np.ndarray:
     """The order of byte rows (n, m) by their bytes, first byte first (stable)."""
     if not rows.shape[1]:
@@ -276,9 +258,7 @@ class ImageRegionSet(BaseRegionSet):
         packed = self.codes if packed is None else packed
         out = np.empty((len(idx), self.layout.n_codes), dtype=np.uint8)  # one copy alive
         for i in range(0, len(idx), UNPACK_CHUNK):
-            out[i : i + UNPACK_CHUNK] = _unpack_codes(
-                packed[idx[i : i + UNPACK_CHUNK]], self.layout
-            )
+            out[i : i + UNPACK_CHUNK] = self.layout.unpack(packed[idx[i : i + UNPACK_CHUNK]])
         return out
 
     @property
