@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["TRIM_EVERY", "join_freeing", "trim"]
+__all__ = ["TRIM_EVERY", "join_freeing", "permute_rows", "trim"]
 
 TRIM_EVERY = 256 * 2**20
 """Bytes of chunks :func:`join_freeing` frees before giving their pages back (our choice: a
@@ -51,6 +51,60 @@ def _malloc_trim() -> object | None:
         return ctypes.CDLL(None).malloc_trim  # glibc; absent from musl
     except (AttributeError, OSError):
         return None
+
+
+def permute_rows(a: np.ndarray, order: np.ndarray, block: int = 4096) -> None:
+    """Reorder the rows of ``a`` in place: row ``i`` becomes the old ``a[order[i]]``, as
+    ``a[:] = a[order]`` would, holding at most ``2 * block`` rows more, not a second ``a``
+    (a region set orders a million packed codes, 1.8 GB on the MNIST CNN, this way).
+
+    Each cycle of ``order`` (``i``, ``order[i]``, ``order[order[i]]``, ...) shifts by one:
+    its positions are written in that order, each from the next, which is still unwritten,
+    and the last from the first's old row, saved before. Cycles go in groups of up to
+    ``block``, each group's positions in blocks of ``block`` rows.
+
+    >>> a = np.arange(6)[:, None] * 10
+    >>> permute_rows(a, np.array([2, 0, 1, 3, 5, 4]), block=2)
+    >>> a.ravel().tolist()
+    [20, 0, 10, 30, 50, 40]
+    """
+    nxt = np.asarray(order).tolist()
+    if sorted(nxt) != list(range(len(a))):
+        raise ValueError("order must be a permutation of the rows")
+    seen = bytearray(len(nxt))
+    seq: list[int] = []  # the positions of a group's cycles, one cycle after another
+    starts: list[int] = []  # where each cycle starts in seq
+    for i in range(len(nxt)):
+        if seen[i] or nxt[i] == i:
+            continue
+        starts.append(len(seq))
+        j = i
+        while not seen[j]:
+            seen[j] = 1
+            seq.append(j)
+            j = nxt[j]
+        if len(starts) >= block:
+            _shift_cycles(a, seq, starts, block)
+            seq, starts = [], []
+    if starts:
+        _shift_cycles(a, seq, starts, block)
+
+
+def _shift_cycles(a: np.ndarray, seq: list[int], starts: list[int], block: int) -> None:
+    """Shift each cycle of ``seq`` (cycles one after another, each from ``starts``) by one."""
+    s, first = np.array(seq), np.array(starts)
+    last = np.append(first[1:], len(s)) - 1
+    src = np.empty_like(s)
+    src[:-1] = s[1:]  # each position takes the next one's row (unwritten yet)...
+    src[last] = s[first]  # (read, then replaced below: that row is written already)
+    is_last = np.zeros(len(s), dtype=bool)
+    is_last[last] = True
+    saved = a[s[first]]  # ...except a cycle's last, which takes its first's old row
+    for lo in range(0, len(s), block):
+        rows = a[src[lo : lo + block]]
+        ends = np.flatnonzero(is_last[lo : lo + block])
+        rows[ends] = saved[np.searchsorted(last, lo + ends)]
+        a[s[lo : lo + block]] = rows
 
 
 def trim() -> bool:
