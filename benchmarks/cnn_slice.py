@@ -85,13 +85,13 @@ with threadpool_limits(threads):
     w0, c0 = time.perf_counter(), time.process_time()
     s = split_image_slice(steps, plane.origin, plane.directions, domain, codes="packed")
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the enumeration's, not ours
 # each region by a digest of its full code, unpacked by this side's own layout (the packing's
 # bit order is not the same on every revision; the codes it holds are)
-from tinylens.geometry._codes import CodeLayout
-layout, keys = CodeLayout.of(steps), np.empty((len(s.codes), 16), dtype=np.uint8)
-for lo in range(0, len(s.codes), 4096):
-    for i, row in enumerate(layout.unpack(s.codes[lo : lo + 4096]), lo):
-        keys[i] = np.frombuffer(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), np.uint8)
+from tinylens.geometry._codes import CodeLayout, digest
+layout = CodeLayout.of(steps)
+keys = np.concatenate([digest(layout.unpack(s.codes[lo : lo + 4096]))
+                       for lo in range(0, len(s.codes), 4096)])
 order = np.lexsort(keys.T[::-1])
 h = hashlib.sha256()
 for a in (keys, s.areas, s.centroids):
@@ -104,7 +104,7 @@ print(json.dumps({"wall": wall, "cpu": cpu, "regions": len(s.codes), "digest": h
                   "codes": codes, "areas": s.areas[order].tolist(),
                   "centroids": s.centroids[order].ravel().tolist(),
                   "counts": list(s.counts_per_layer),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_rss_mb": peak,
                   "W": W.ravel()[:: max(1, W.size // 200_000)].tolist(),
                   "c": c.ravel()[:: max(1, c.size // 100_000)].tolist()}))
 """

@@ -243,8 +243,6 @@ class ImageRegionSet(BaseRegionSet):
         key; full ones are packed for it, a chunk at a time."""
         if fmt != "full":
             return _row_order(codes)
-        if not len(codes):
-            return np.arange(0)
         key = np.empty((len(codes), -(-self.layout.n_bits // 8)), dtype=np.uint8)
         for i in range(0, len(codes), UNPACK_CHUNK):
             key[i : i + UNPACK_CHUNK] = self.layout.pack(codes[i : i + UNPACK_CHUNK])
